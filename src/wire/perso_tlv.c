@@ -184,8 +184,8 @@ static bool type_is_data(unsigned type)
            type == PERSO_OBJ_PERSO_SHA256_HASH;
 }
 
-int perso_tlv_iter_init(struct perso_tlv_iter *it, const uint8_t *body, size_t len,
-                        enum perso_blob_version version, struct ft_error *err)
+int perso_tlv_iter_init_bare(struct perso_tlv_iter *it, const uint8_t *body, size_t len,
+                             enum perso_blob_version version, struct ft_error *err)
 {
     if (!version_is_known(version))
         return ft_fail(err, FT_E_INVALID, "unknown perso blob version %d", (int)version);
@@ -194,6 +194,14 @@ int perso_tlv_iter_init(struct perso_tlv_iter *it, const uint8_t *body, size_t l
     it->pos = 0;
     it->index = 0;
     it->version = version;
+    return 0;
+}
+
+int perso_tlv_iter_init(struct perso_tlv_iter *it, const uint8_t *body, size_t len,
+                        enum perso_blob_version version, struct ft_error *err)
+{
+    if (perso_tlv_iter_init_bare(it, body, len, version, err) != 0)
+        return -1;
     if (version == PERSO_BLOB_V0)
         return 0;
 
@@ -316,8 +324,8 @@ int perso_tlv_count(const uint8_t *body, size_t len, enum perso_blob_version ver
     return 0;
 }
 
-int perso_tlv_writer_init(struct perso_tlv_writer *w, uint8_t *buf, size_t cap,
-                          enum perso_blob_version version, struct ft_error *err)
+int perso_tlv_writer_init_bare(struct perso_tlv_writer *w, uint8_t *buf, size_t cap,
+                               enum perso_blob_version version, struct ft_error *err)
 {
     if (!version_is_known(version))
         return ft_fail(err, FT_E_INVALID, "unknown perso blob version %d", (int)version);
@@ -326,6 +334,14 @@ int perso_tlv_writer_init(struct perso_tlv_writer *w, uint8_t *buf, size_t cap,
     w->len = 0;
     w->num_objs = 0;
     w->version = version;
+    return 0;
+}
+
+int perso_tlv_writer_init(struct perso_tlv_writer *w, uint8_t *buf, size_t cap,
+                          enum perso_blob_version version, struct ft_error *err)
+{
+    if (perso_tlv_writer_init_bare(w, buf, cap, version, err) != 0)
+        return -1;
     if (version == PERSO_BLOB_V0)
         return 0;
     if (cap < PERSO_VERSION_OBJ_SIZE)

@@ -89,6 +89,11 @@ size_t perso_tlv_name_max(enum perso_blob_version version);
 int perso_tlv_iter_init(struct perso_tlv_iter *it, const uint8_t *body, size_t len,
                         enum perso_blob_version version, struct ft_error *err);
 
+/* Starts iterating objects laid out without a version object, whatever the version (for
+ * example the certificate TLVs of a flash info page). */
+int perso_tlv_iter_init_bare(struct perso_tlv_iter *it, const uint8_t *body, size_t len,
+                             enum perso_blob_version version, struct ft_error *err);
+
 /* Decodes the next object into *obj. Returns 1 for an object, 0 at the end of the body,
  * -1 on a malformed object (the message names its index, offset and the rule). */
 int perso_tlv_iter_next(struct perso_tlv_iter *it, struct perso_obj *obj, struct ft_error *err);
@@ -110,6 +115,10 @@ struct perso_tlv_writer {
 /* Starts an empty body; for V1 writes the version object. */
 int perso_tlv_writer_init(struct perso_tlv_writer *w, uint8_t *buf, size_t cap,
                           enum perso_blob_version version, struct ft_error *err);
+
+/* Starts a writer for objects only, without the V1 version object (flash info pages). */
+int perso_tlv_writer_init_bare(struct perso_tlv_writer *w, uint8_t *buf, size_t cap,
+                               enum perso_blob_version version, struct ft_error *err);
 
 /* Appends a cert object (X509_TBS, X509_CERT or CWT_CERT) named `name`. The same rules
  * as the decoder apply, so whatever is appended decodes back unchanged. On failure the

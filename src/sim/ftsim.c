@@ -1,0 +1,636 @@
+/* ftsim: a virtual Earlgrey chip running the perso firmware behaviour, reachable as a
+ * pty (UART console) and/or a Unix socket (SPI bus + GPIO + UART, docs/ftsim.md). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common/endian.h"
+#include "common/hex.h"
+#include "sim/sim_device.h"
+#include "wire/simlink.h"
+
+static int wake_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    if (write(wake_pipe[1], "s", 1) < 0) {
+        /* nothing to do: the pipe is full, a wake-up is already pending */
+    }
+    errno = saved;
+}
+
+struct options {
+    struct sim_config cfg;
+    const char *socket_path;
+    bool pty;
+    bool console_set;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: ftsim [--socket PATH] [--pty] [options]\n"
+        "\n"
+        "A virtual OpenTitan Earlgrey chip running the FT personalization firmware.\n"
+        "\n"
+        "Transports (at least one):\n"
+        "  --socket PATH          serve SPI transactions, GPIO and UART on a Unix socket\n"
+        "  --pty                  expose the UART on a pseudo-terminal (path printed on stdout)\n"
+        "  --console spi|uart     where the perso console runs (default: spi with --socket,\n"
+        "                         uart with --pty alone)\n"
+        "Chip:\n"
+        "  --sku NAME             sival (default), emulation_tpm, sival_v1, emulation_tpm_v1\n"
+        "  --dice-ca-subject DN   issuer of the UDS cert, e.g. /C=US/O=OpenTitan/CN=DICE ICA\n"
+        "  --ext-ca-subject DN    issuer of SKU ext certs (TPM EK)\n"
+        "  --was-seed HEX         32-byte WAS seed shared with the endorsement service\n"
+        "  --was-diversifier TXT  WAS diversifier (default \"was\"), at most 48 bytes\n"
+        "  --perso-hash HEX       PersoSha256Hash to report (default: derived, or the SHA-256\n"
+        "                         of the bootstrapped image)\n"
+        "  --seed N               all device randomness derives from N (default 1)\n"
+        "  --duts N               chips served in a row, then exit (default 1, 0 = forever)\n"
+        "  --year N --week N --lot N --wafer N --x N --y N   first chip's DIN (y grows per chip)\n"
+        "  --blank                flash starts empty: bootstrap the perso image first\n"
+        "  --two-stage            the firmware asks for a second image (\"Bootstrap requested.\")\n"
+        "Timing:\n"
+        "  --timing upstream|zero per-step compute delays (upstream: about 375 ms per chip)\n"
+        "  --step-delay STEP=MS   one step's delay; steps: rma certgen export import hash done\n"
+        "Faults (repeatable --fault SPEC):\n"
+        "  stall=STEP             stop responding at STEP\n"
+        "  junk-frames=STEP       a junk SPI frame before every frame of STEP\n"
+        "  wrong-frame-number=STEP  first frame of STEP skips a frame number\n"
+        "  reset=STEP             spontaneous chip reset at STEP (once per chip)\n"
+        "  disconnect=STEP        drop the link in the middle of STEP's output\n"
+        "  truncated-response=STEP  cut STEP's RESP_OK line (export, hash) short\n"
+        "  bad-crc=STEP           wrong CRC on STEP's RESP_OK line (export, hash)\n"
+        "  corrupt-tlv            wrong size in the exported blob's first cert header\n"
+        "  oversize-object        a bloated 3.9 KB UDS TBS in the exported blob\n"
+        "  bad-was-hmac           flip a bit of the WAS HMAC\n"
+        "  bad-hash               flip a bit of the final certs hash\n"
+        "  test-error             OTP finalization fails: TestError GPIO, no TestDone\n"
+        "  slow=FACTOR            multiply every step delay by FACTOR\n"
+        "Other:\n"
+        "  --upstream-der         certs keep upstream's explicit DEFAULT FALSE encodings\n"
+"                         (critical FALSE, cA FALSE), which strict DER parsers reject\n"
+"  --verbose              log the model's decisions on stderr\n"
+        "  --help                 this text\n");
+}
+
+static int parse_uint(const char *opt, const char *arg, unsigned long max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno != 0 || *end != '\0' || end == arg || v > max || arg[0] == '-') {
+        fprintf(stderr, "ftsim: %s: \"%s\" is not a number in 0..%lu\n", opt, arg, max);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_hex32(const char *opt, const char *arg, uint8_t out[32])
+{
+    size_t n;
+    struct ft_error err = {0};
+    if (hex_decode(arg, strlen(arg), out, 32, &n, &err) != 0 || n != 32) {
+        fprintf(stderr, "ftsim: %s: need 64 hex digits (%s)\n", opt,
+                err.message[0] ? err.message : "wrong length");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_step_delay(struct sim_config *cfg, const char *arg)
+{
+    char step_name[16];
+    const char *eq = strchr(arg, '=');
+    struct ft_error err = {0};
+    enum sim_step step;
+    unsigned ms;
+    if (eq == NULL || (size_t)(eq - arg) >= sizeof(step_name)) {
+        fprintf(stderr, "ftsim: --step-delay: expected STEP=MS, got \"%s\"\n", arg);
+        return -1;
+    }
+    memcpy(step_name, arg, (size_t)(eq - arg));
+    step_name[eq - arg] = '\0';
+    if (sim_step_parse(step_name, &step, &err) != 0) {
+        fprintf(stderr, "ftsim: --step-delay: %s\n", err.message);
+        return -1;
+    }
+    if (parse_uint("--step-delay", eq + 1, 3600000, &ms) != 0)
+        return -1;
+    cfg->step_delay_ms[step] = ms;
+    return 0;
+}
+
+enum {
+    OPT_SOCKET = 256,
+    OPT_PTY,
+    OPT_CONSOLE,
+    OPT_SKU,
+    OPT_DICE_CA,
+    OPT_EXT_CA,
+    OPT_WAS_SEED,
+    OPT_WAS_DIV,
+    OPT_PERSO_HASH,
+    OPT_SEED,
+    OPT_DUTS,
+    OPT_YEAR,
+    OPT_WEEK,
+    OPT_LOT,
+    OPT_WAFER,
+    OPT_X,
+    OPT_Y,
+    OPT_BLANK,
+    OPT_TWO_STAGE,
+    OPT_TIMING,
+    OPT_STEP_DELAY,
+    OPT_FAULT,
+    OPT_VERBOSE,
+    OPT_UPSTREAM_DER,
+    OPT_HELP,
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"socket", required_argument, NULL, OPT_SOCKET},
+        {"pty", no_argument, NULL, OPT_PTY},
+        {"console", required_argument, NULL, OPT_CONSOLE},
+        {"sku", required_argument, NULL, OPT_SKU},
+        {"dice-ca-subject", required_argument, NULL, OPT_DICE_CA},
+        {"ext-ca-subject", required_argument, NULL, OPT_EXT_CA},
+        {"was-seed", required_argument, NULL, OPT_WAS_SEED},
+        {"was-diversifier", required_argument, NULL, OPT_WAS_DIV},
+        {"perso-hash", required_argument, NULL, OPT_PERSO_HASH},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"duts", required_argument, NULL, OPT_DUTS},
+        {"year", required_argument, NULL, OPT_YEAR},
+        {"week", required_argument, NULL, OPT_WEEK},
+        {"lot", required_argument, NULL, OPT_LOT},
+        {"wafer", required_argument, NULL, OPT_WAFER},
+        {"x", required_argument, NULL, OPT_X},
+        {"y", required_argument, NULL, OPT_Y},
+        {"blank", no_argument, NULL, OPT_BLANK},
+        {"two-stage", no_argument, NULL, OPT_TWO_STAGE},
+        {"timing", required_argument, NULL, OPT_TIMING},
+        {"step-delay", required_argument, NULL, OPT_STEP_DELAY},
+        {"fault", required_argument, NULL, OPT_FAULT},
+        {"verbose", no_argument, NULL, OPT_VERBOSE},
+        {"upstream-der", no_argument, NULL, OPT_UPSTREAM_DER},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    struct sim_config *cfg = &o->cfg;
+    struct ft_error err = {0};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        int rc = 0;
+        switch (opt) {
+        case OPT_SOCKET:
+            o->socket_path = optarg;
+            break;
+        case OPT_PTY:
+            o->pty = true;
+            break;
+        case OPT_CONSOLE:
+            if (strcmp(optarg, "spi") != 0 && strcmp(optarg, "uart") != 0) {
+                fprintf(stderr, "ftsim: --console: \"%s\" is not spi or uart\n", optarg);
+                return -1;
+            }
+            cfg->console = strcmp(optarg, "spi") == 0 ? SIM_CONSOLE_SPI : SIM_CONSOLE_UART;
+            o->console_set = true;
+            break;
+        case OPT_SKU:
+            rc = sim_config_set_sku(cfg, optarg, &err);
+            break;
+        case OPT_DICE_CA:
+        case OPT_EXT_CA: {
+            char *dst = opt == OPT_DICE_CA ? cfg->dice_ca_subject : cfg->ext_ca_subject;
+            if (strlen(optarg) >= SIM_DN_MAX) {
+                fprintf(stderr, "ftsim: CA subject longer than %u bytes\n", SIM_DN_MAX - 1);
+                return -1;
+            }
+            strcpy(dst, optarg);
+            break;
+        }
+        case OPT_WAS_SEED:
+            rc = parse_hex32("--was-seed", optarg, cfg->was_seed) ? -2 : 0;
+            break;
+        case OPT_WAS_DIV:
+            if (strlen(optarg) > SIM_DIVERSIFIER_SIZE) {
+                fprintf(stderr, "ftsim: --was-diversifier longer than %u bytes\n",
+                        SIM_DIVERSIFIER_SIZE);
+                return -1;
+            }
+            strcpy(cfg->was_diversifier, optarg);
+            break;
+        case OPT_PERSO_HASH:
+            rc = parse_hex32("--perso-hash", optarg, cfg->perso_hash) ? -2 : 0;
+            cfg->perso_hash_set = true;
+            break;
+        case OPT_SEED: {
+            unsigned seed;
+            rc = parse_uint("--seed", optarg, 0xFFFFFFFFul, &seed) ? -2 : 0;
+            cfg->seed = seed;
+            break;
+        }
+        case OPT_DUTS:
+            rc = parse_uint("--duts", optarg, 1000000, &cfg->duts) ? -2 : 0;
+            break;
+        case OPT_YEAR:
+            rc = parse_uint("--year", optarg, 9, &cfg->year) ? -2 : 0;
+            break;
+        case OPT_WEEK:
+            rc = parse_uint("--week", optarg, 51, &cfg->week) ? -2 : 0;
+            break;
+        case OPT_LOT:
+            rc = parse_uint("--lot", optarg, 999, &cfg->lot) ? -2 : 0;
+            break;
+        case OPT_WAFER:
+            rc = parse_uint("--wafer", optarg, 99, &cfg->wafer) ? -2 : 0;
+            break;
+        case OPT_X:
+            rc = parse_uint("--x", optarg, 999, &cfg->x) ? -2 : 0;
+            break;
+        case OPT_Y:
+            rc = parse_uint("--y", optarg, 999, &cfg->y) ? -2 : 0;
+            break;
+        case OPT_BLANK:
+            cfg->blank = true;
+            break;
+        case OPT_TWO_STAGE:
+            cfg->sku.two_stage_bootstrap = true;
+            break;
+        case OPT_TIMING:
+            rc = sim_config_set_timing(cfg, optarg, &err);
+            break;
+        case OPT_STEP_DELAY:
+            rc = parse_step_delay(cfg, optarg) ? -2 : 0;
+            break;
+        case OPT_FAULT:
+            rc = sim_config_add_fault(cfg, optarg, &err);
+            break;
+        case OPT_VERBOSE:
+            cfg->verbose = true;
+            break;
+        case OPT_UPSTREAM_DER:
+            cfg->upstream_der = true;
+            break;
+        case OPT_HELP:
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+        if (rc == -1) {
+            fprintf(stderr, "ftsim: %s\n", err.message);
+            return -1;
+        }
+        if (rc != 0)
+            return -1;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "ftsim: unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    if (o->socket_path == NULL && !o->pty) {
+        fprintf(stderr, "ftsim: give --socket PATH, --pty, or both\n");
+        return -1;
+    }
+    if (!o->console_set)
+        cfg->console = o->socket_path ? SIM_CONSOLE_SPI : SIM_CONSOLE_UART;
+    if (cfg->console == SIM_CONSOLE_SPI && o->socket_path == NULL) {
+        fprintf(stderr, "ftsim: --console spi needs --socket\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- pty ------------------------------------------------------------------------------ */
+
+struct pty_link {
+    struct sim_device *dev;
+    int master;
+    pthread_t out_thread;
+    pthread_t in_thread;
+};
+
+static int open_pty(struct pty_link *pty)
+{
+    pty->master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (pty->master < 0 || grantpt(pty->master) != 0 || unlockpt(pty->master) != 0) {
+        perror("ftsim: pty");
+        return -1;
+    }
+    /* Raw mode on the slave side: bytes pass unchanged, as on a real UART. */
+    int slave = open(ptsname(pty->master), O_RDWR | O_NOCTTY);
+    struct termios tio;
+    if (slave < 0 || tcgetattr(slave, &tio) != 0) {
+        perror("ftsim: pty slave");
+        return -1;
+    }
+    cfmakeraw(&tio);
+    cfsetspeed(&tio, B115200);
+    tcsetattr(slave, TCSANOW, &tio);
+    close(slave);
+    return 0;
+}
+
+static void *pty_out(void *arg)
+{
+    struct pty_link *pty = arg;
+    uint8_t buf[4096];
+    for (;;) {
+        size_t n = sim_device_uart_read(pty->dev, buf, sizeof(buf), 1000);
+        if (n == 0) {
+            pthread_mutex_lock(&pty->dev->lock);
+            bool stop = pty->dev->shutdown;
+            pthread_mutex_unlock(&pty->dev->lock);
+            if (stop)
+                return NULL;
+            continue;
+        }
+        for (size_t off = 0; off < n;) {
+            ssize_t w = write(pty->master, buf + off, n - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return NULL; /* the pty is gone */
+            off += (size_t)w;
+        }
+        if (sim_device_take_link_drop(pty->dev)) {
+            close(pty->master);
+            return NULL;
+        }
+    }
+}
+
+static void *pty_in(void *arg)
+{
+    struct pty_link *pty = arg;
+    uint8_t buf[4096];
+    for (;;) {
+        ssize_t n = read(pty->master, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EIO) {
+            /* No slave open right now (the host closed it): wait for the next one. */
+            struct pollfd p = {.fd = pty->master, .events = POLLIN};
+            if (poll(&p, 1, 100) < 0 && errno != EINTR)
+                return NULL;
+            continue;
+        }
+        if (n <= 0)
+            return NULL;
+        sim_device_uart_write(pty->dev, buf, (size_t)n);
+    }
+}
+
+/* ---- socket --------------------------------------------------------------------------- */
+
+static int read_full(int fd, uint8_t *buf, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t n = read(fd, buf + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const uint8_t *buf, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+static int reply(int fd, uint8_t status, const uint8_t *payload, size_t len)
+{
+    uint8_t header[SIMLINK_HEADER_SIZE];
+    if (simlink_header_encode(header, status, len, NULL) != 0)
+        return -1;
+    return write_full(fd, header, sizeof(header)) == 0 && write_full(fd, payload, len) == 0 ? 0
+                                                                                            : -1;
+}
+
+static int reply_pins(int fd, uint8_t status, uint32_t pins)
+{
+    uint8_t out[4];
+    store_le32(out, pins);
+    return reply(fd, status, out, sizeof(out));
+}
+
+/* Serves one request; -1 when the client is gone or broke the protocol. */
+static int serve_request(struct sim_device *dev, int fd, uint8_t *payload, uint8_t *out)
+{
+    uint8_t header[SIMLINK_HEADER_SIZE];
+    uint8_t op;
+    size_t len;
+    struct ft_error err = {0};
+    if (read_full(fd, header, sizeof(header)) != 0)
+        return -1;
+    if (simlink_header_decode(header, &op, &len, &err) != 0) {
+        fprintf(stderr, "ftsim: dropping client: %s\n", err.message);
+        return -1;
+    }
+    if (read_full(fd, payload, len) != 0)
+        return -1;
+    struct simlink_request req;
+    if (simlink_parse_request(op, payload, len, &req, &err) != 0) {
+        return reply(fd, SIMLINK_BAD_REQUEST, (const uint8_t *)err.message, strlen(err.message));
+    }
+    uint32_t pins;
+    switch (req.op) {
+    case SIMLINK_SPI_XFER:
+        sim_device_spi_xfer(dev, req.data, out, req.len);
+        return reply(fd, SIMLINK_OK, out, req.len);
+    case SIMLINK_GPIO_READ:
+        return reply_pins(fd, SIMLINK_OK, sim_device_gpio_read(dev));
+    case SIMLINK_GPIO_WRITE:
+        return reply_pins(fd, SIMLINK_OK, sim_device_gpio_write(dev, req.mask, req.value));
+    case SIMLINK_GPIO_WAIT: {
+        bool ok = sim_device_gpio_wait(dev, req.mask, req.value, req.timeout_ms, &pins);
+        return reply_pins(fd, ok ? SIMLINK_OK : SIMLINK_TIMEOUT, pins);
+    }
+    case SIMLINK_UART_READ:
+        return reply(fd, SIMLINK_OK, out, sim_device_uart_read(dev, out, req.max, req.timeout_ms));
+    case SIMLINK_UART_WRITE:
+        sim_device_uart_write(dev, req.data, req.len);
+        return reply(fd, SIMLINK_OK, NULL, 0);
+    case SIMLINK_INFO:
+        sim_device_info(dev, (char *)out, SIMLINK_PAYLOAD_MAX);
+        return reply(fd, SIMLINK_OK, out, strlen((char *)out));
+    case SIMLINK_NEXT_CHIP:
+        sim_device_next_chip(dev);
+        return reply(fd, SIMLINK_OK, NULL, 0);
+    }
+    return -1;
+}
+
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        fprintf(stderr, "ftsim: socket path longer than %zu bytes: %s\n", sizeof(addr.sun_path) - 1,
+                path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    unlink(path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 4) != 0) {
+        fprintf(stderr, "ftsim: cannot listen on %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void *watch_finished(void *arg)
+{
+    sim_device_wait_finished(arg);
+    if (write(wake_pipe[1], "f", 1) < 0) {
+        /* the main loop is already waking up */
+    }
+    return NULL;
+}
+
+/* Main loop: one socket client at a time, until a signal or the row of chips is done
+ * and no client is connected. */
+static int serve(struct sim_device *dev, int listen_fd)
+{
+    uint8_t *payload = malloc(SIMLINK_PAYLOAD_MAX);
+    uint8_t *out = malloc(SIMLINK_PAYLOAD_MAX + 1);
+    if (payload == NULL || out == NULL) {
+        free(payload);
+        free(out);
+        return -1;
+    }
+    int client = -1;
+    bool finished = false;
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = wake_pipe[0], .events = POLLIN},
+                                {.fd = client >= 0 ? client : listen_fd, .events = POLLIN}};
+        int nfds = listen_fd >= 0 || client >= 0 ? 2 : 1;
+        if (poll(fds, (nfds_t)nfds, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (fds[0].revents & POLLIN) {
+            char why;
+            if (read(wake_pipe[0], &why, 1) == 1 && why == 's')
+                break; /* signal */
+            finished = true;
+        }
+        if (finished && client < 0)
+            break;
+        if (nfds < 2 || !(fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (client < 0) {
+            client = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            continue;
+        }
+        if (serve_request(dev, client, payload, out) != 0 || sim_device_take_link_drop(dev)) {
+            close(client);
+            client = -1;
+            if (finished)
+                break;
+        }
+    }
+    if (client >= 0)
+        close(client);
+    free(payload);
+    free(out);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    sim_config_defaults(&o.cfg);
+    if (parse_options(argc, argv, &o) != 0)
+        return 2;
+
+    if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        perror("ftsim: pipe");
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    static struct sim_device dev;
+    struct ft_error err = {0};
+    if (sim_device_init(&dev, &o.cfg, &err) != 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    int listen_fd = -1;
+    if (o.socket_path && (listen_fd = listen_unix(o.socket_path)) < 0)
+        return 1;
+    struct pty_link pty = {.dev = &dev, .master = -1};
+    if (o.pty && open_pty(&pty) != 0)
+        return 1;
+    if (sim_device_start(&dev, &err) != 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    if (o.pty) {
+        pthread_create(&pty.out_thread, NULL, pty_out, &pty);
+        pthread_create(&pty.in_thread, NULL, pty_in, &pty);
+        printf("ftsim: pty %s\n", ptsname(pty.master));
+    }
+    if (o.socket_path)
+        printf("ftsim: socket %s\n", o.socket_path);
+    printf("ftsim: ready (sku %s, %s console)\n", o.cfg.sku.name,
+           o.cfg.console == SIM_CONSOLE_SPI ? "spi" : "uart");
+    fflush(stdout);
+
+    pthread_t watcher;
+    pthread_create(&watcher, NULL, watch_finished, &dev);
+    serve(&dev, listen_fd);
+
+    sim_device_stop(&dev);
+    pthread_join(watcher, NULL);
+    if (o.pty) {
+        pthread_join(pty.out_thread, NULL);
+        close(pty.master); /* ends pty_in's read */
+        pthread_cancel(pty.in_thread);
+        pthread_join(pty.in_thread, NULL);
+    }
+    if (o.socket_path) {
+        close(listen_fd);
+        unlink(o.socket_path);
+    }
+    sim_device_fini(&dev);
+    return 0;
+}

@@ -1,0 +1,141 @@
+#include "sim/sim_boot.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/perso_fw.h"
+#include "sim/rom_bootstrap.h"
+#include "sim/sim_certs.h"
+
+/* The ROM_EXT banner and owner firmware text that follow a personalized chip's reset. */
+static const char ROM_EXT_BANNER[] = "ROM_EXT:0.4\r\n";
+static const char OWNER_SUCCESS[] = "Bare metal PASS!\r\n";
+
+void sim_chip_fresh(struct sim_device *dev, unsigned index)
+{
+    struct sim_chip *chip = &dev->chip;
+    uint8_t *flash = chip->flash;
+    size_t flash_size = chip->flash_size;
+    memset(chip, 0, sizeof(*chip));
+    chip->flash = flash;
+    chip->flash_size = flash_size;
+    chip->index = index;
+    memset(flash, ROM_FLASH_ERASED, flash_size);
+    if (!dev->cfg.blank) {
+        chip->perso_image = true;
+        if (dev->cfg.perso_hash_set)
+            memcpy(chip->perso_hash, dev->cfg.perso_hash, sizeof(chip->perso_hash));
+        else
+            sim_chip_secret(&dev->cfg, index, "perso-image", chip->perso_hash);
+    }
+}
+
+static bool straps_request_bootstrap(const struct sim_device *dev)
+{
+    return (dev->pins & SIM_PIN_STRAPS) == SIM_PIN_STRAPS && !dev->chip.perso_done;
+}
+
+void sim_chip_power_on_reset(struct sim_device *dev)
+{
+    spi_device_reset(&dev->spi,
+                     straps_request_bootstrap(dev) ? SPI_DEVICE_BOOTSTRAP : SPI_DEVICE_CONSOLE);
+    rom_sfdp_table(dev->spi.sfdp);
+    dev->spi.jedec_len = rom_jedec_id(dev->spi.jedec, sizeof(dev->spi.jedec));
+    dev->pins &= ~SIM_PIN_OUTPUTS;
+    dev->frame_no = 0;
+    dev->rx_len = 0;
+    dev->rx_pos = 0;
+    dev->staged_len = 0;
+    dev->uart_rx.len = 0;
+    dev->step = SIM_STEP_NONE;
+    pthread_cond_broadcast(&dev->changed);
+}
+
+void sim_chip_completed(struct fw_ctx *fw)
+{
+    struct sim_device *dev = fw->dev;
+    pthread_mutex_lock(&dev->lock);
+    dev->completed++;
+    if (dev->cfg.duts != 0 && dev->completed >= dev->cfg.duts)
+        dev->finished = true;
+    pthread_cond_broadcast(&dev->changed);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+/* The measurement of the image in slot A: SHA-256 of its programmed extent. */
+static void measure_image(struct sim_chip *chip)
+{
+    size_t end = ROM_FLASH_SLOT_A_END;
+    while (end > 0 && chip->flash[end - 1] == ROM_FLASH_ERASED)
+        end--;
+    chip->perso_image = end > 0;
+    unsigned int len = sizeof(chip->perso_hash);
+    EVP_Digest(chip->flash, end, chip->perso_hash, &len, EVP_sha256(), NULL);
+}
+
+static uint8_t spi_status(struct fw_ctx *fw)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    uint8_t status = fw->dev->spi.status;
+    pthread_mutex_unlock(&fw->dev->lock);
+    return status;
+}
+
+/* The ROM's bootstrap loop: erase, program and reset commands until the chip resets. */
+static int rom_bootstrap_run(struct fw_ctx *fw)
+{
+    struct sim_chip *chip = &fw->dev->chip;
+    struct rom_bootstrap bs;
+    struct ft_error err = {0};
+    /* The spi_device came out of reset with status 0 (sim_chip_power_on_reset), so a
+     * host that starts talking at once loses nothing. */
+    if (rom_bootstrap_init(&bs, chip->flash, chip->flash_size, &err) != 0)
+        return fw_halt(fw);
+    for (;;) {
+        struct spi_upload up;
+        if (fw_wait_upload(fw, &up) != 0)
+            return FW_ABORT;
+        struct spi_flash_cmd cmd = {
+            .opcode = up.opcode,
+            .has_address = up.has_address,
+            .address = up.address,
+            .payload = up.payload,
+            .len = up.payload_overflow ? ROM_SPI_PAYLOAD_MAX + 1 : up.len,
+        };
+        struct rom_bootstrap_result result;
+        int rc = rom_bootstrap_handle(&bs, &cmd, spi_status(fw), &result, &err);
+        if (result.clear_status)
+            fw_clear_spi_status(fw);
+        if (rc != 0 && result.shutdown) {
+            char line[32];
+            snprintf(line, sizeof(line), "BFV:%08x\r\n", (unsigned)result.rom_error);
+            fw_print_uart(fw, line);
+            return SIM_BOOT_SW_RESET;
+        }
+        if (result.chip_reset) {
+            measure_image(chip);
+            if (chip->secret1_done)
+                chip->second_image = true;
+            return SIM_BOOT_SW_RESET;
+        }
+    }
+}
+
+int sim_boot(struct fw_ctx *fw)
+{
+    struct sim_device *dev = fw->dev;
+    pthread_mutex_lock(&dev->lock);
+    bool bootstrap = straps_request_bootstrap(dev);
+    pthread_mutex_unlock(&dev->lock);
+    if (bootstrap)
+        return rom_bootstrap_run(fw);
+    if (dev->chip.perso_done) {
+        if (fw_print_uart(fw, ROM_EXT_BANNER) != 0 || fw_print_uart(fw, OWNER_SUCCESS) != 0)
+            return FW_ABORT;
+        return fw_halt(fw);
+    }
+    if (dev->chip.perso_image)
+        return perso_fw_run(fw);
+    return fw_halt(fw); /* blank flash: nothing to boot */
+}

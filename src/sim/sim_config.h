@@ -1,0 +1,104 @@
+/* Everything that shapes a simulated chip: SKU profile, PKI names, seeds, timing and
+ * faults. Filled with defaults by sim_config_defaults() and from the command line by
+ * ftsim; the model never reads anything else. */
+#ifndef FTHARNESS_SIM_SIM_CONFIG_H
+#define FTHARNESS_SIM_SIM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "wire/perso_tlv.h"
+
+#define SIM_NAME_MAX 32u
+#define SIM_DN_MAX 256u
+#define SIM_EXT_CERTS_MAX 4u
+#define SIM_DIVERSIFIER_SIZE 48u
+
+/* Steps of the perso firmware, used to place delays and faults. */
+enum sim_step {
+    SIM_STEP_NONE = 0,
+    SIM_STEP_RMA,     /* Waiting For RMA Unlock Token Hash ... */
+    SIM_STEP_CERTGEN, /* Waiting for certificate inputs ... + key and cert generation */
+    SIM_STEP_EXPORT,  /* Exporting TBS certificates ... + the blob */
+    SIM_STEP_IMPORT,  /* Importing endorsed certificates ... until Finished importing */
+    SIM_STEP_HASH,    /* SerdesSha256Hash response + OTP finalization */
+    SIM_STEP_DONE,    /* Personalization done. */
+    SIM_STEP_COUNT,
+};
+
+const char *sim_step_name(enum sim_step step);
+int sim_step_parse(const char *name, enum sim_step *step, struct ft_error *err);
+
+enum sim_console {
+    SIM_CONSOLE_SPI,  /* OTTF SPI console with the TX-ready pin (as provisioning runs) */
+    SIM_CONSOLE_UART, /* the same text over the UART */
+};
+
+struct sim_ext_cert {
+    char name[SIM_NAME_MAX];  /* TLV name, e.g. "TPM EK" */
+    char group[SIM_NAME_MAX]; /* flash layout group, e.g. "TPM" */
+};
+
+struct sim_sku {
+    char name[SIM_NAME_MAX];
+    enum perso_blob_version blob_version;
+    unsigned n_ext;
+    struct sim_ext_cert ext[SIM_EXT_CERTS_MAX]; /* host-endorsed SKU certs (Ext0 layout) */
+    bool two_stage_bootstrap; /* print "Bootstrap requested." and wait for a second image */
+    /* Device ID fields (reference §10.1). */
+    uint16_t si_creator_id;
+    uint16_t product_id;
+    uint8_t package_id;
+    uint8_t ast_cfg_version;
+    char otp[8];
+};
+
+struct sim_faults {
+    enum sim_step stall_at;        /* stop responding at the start of this step */
+    enum sim_step junk_frames_at;  /* a junk frame before every frame of this step */
+    enum sim_step wrong_frame_at;  /* first frame of this step carries the wrong number */
+    enum sim_step reset_at;        /* spontaneous chip reset at the start of this step */
+    enum sim_step disconnect_at;   /* the link drops in the middle of this step's output */
+    enum sim_step truncate_at;     /* this step's RESP_OK line is cut short */
+    enum sim_step bad_crc_at;      /* this step's RESP_OK line carries a wrong CRC */
+    bool corrupt_tlv;              /* first object header of the exported blob is wrong */
+    bool oversize_object;          /* the exported blob carries a bloated UDS TBS */
+    bool bad_was_hmac;             /* one bit of the WAS HMAC flipped */
+    bool bad_hash;                 /* one bit of the final certs hash flipped */
+    bool test_error;               /* OTP finalization fails: TestError GPIO, no TestDone */
+    unsigned slow_factor;          /* every step delay multiplied by this (0 or 1: off) */
+};
+
+struct sim_config {
+    struct sim_sku sku;
+    char dice_ca_subject[SIM_DN_MAX]; /* issuer of UDS */
+    char ext_ca_subject[SIM_DN_MAX];  /* issuer of SKU ext certs */
+    uint8_t was_seed[32];             /* the endorsement service's WAS seed */
+    char was_diversifier[SIM_DIVERSIFIER_SIZE + 1];
+    uint64_t seed;                    /* all device randomness derives from it */
+    unsigned step_delay_ms[SIM_STEP_COUNT];
+    unsigned duts;                    /* chips served in a row (0 = unlimited) */
+    unsigned year, week, lot, wafer, x, y; /* first chip's DIN; y advances per chip */
+    enum sim_console console;
+    bool blank;                       /* no perso firmware until it is bootstrapped */
+    bool perso_hash_set;
+    uint8_t perso_hash[32];           /* PersoSha256Hash when not from a bootstrapped image */
+    struct sim_faults faults;
+    bool verbose;      /* log the model's decisions on stderr */
+    bool upstream_der; /* certs keep upstream's explicit DEFAULT FALSE encodings */
+};
+
+/* Defaults: SKU sival, V0, SPI console, upstream-like timing (about 375 ms per chip). */
+void sim_config_defaults(struct sim_config *cfg);
+
+/* Loads a built-in SKU profile: sival, emulation_tpm, sival_v1, emulation_tpm_v1. */
+int sim_config_set_sku(struct sim_config *cfg, const char *name, struct ft_error *err);
+
+/* Sets all step delays: "upstream" (default), "zero". */
+int sim_config_set_timing(struct sim_config *cfg, const char *profile, struct ft_error *err);
+
+/* Parses one --fault switch: NAME or NAME=STEP (see docs/ftsim.md). */
+int sim_config_add_fault(struct sim_config *cfg, const char *spec, struct ft_error *err);
+
+#endif

@@ -1,0 +1,532 @@
+#include "sim/sim_device.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/sim_boot.h"
+
+#define UART_QUEUE_CAP (1u << 20)
+#define FLASH_SIZE (1u << 20)
+
+/* ---- byte queue (a ring buffer of fixed capacity) -------------------------------- */
+
+static int queue_init(struct byte_queue *q, size_t cap)
+{
+    q->data = malloc(cap);
+    q->cap = cap;
+    q->head = 0;
+    q->len = 0;
+    return q->data ? 0 : -1;
+}
+
+static size_t queue_push(struct byte_queue *q, const uint8_t *data, size_t len)
+{
+    size_t n = len < q->cap - q->len ? len : q->cap - q->len;
+    for (size_t i = 0; i < n; i++)
+        q->data[(q->head + q->len + i) % q->cap] = data[i];
+    q->len += n;
+    return n;
+}
+
+static size_t queue_pop(struct byte_queue *q, uint8_t *out, size_t cap)
+{
+    size_t n = cap < q->len ? cap : q->len;
+    for (size_t i = 0; i < n; i++)
+        out[i] = q->data[(q->head + i) % q->cap];
+    q->head = (q->head + n) % q->cap;
+    q->len -= n;
+    return n;
+}
+
+/* ---- timing ------------------------------------------------------------------------- */
+
+static struct timespec deadline_after(unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* Waits on the condition until `deadline` (NULL: forever); false on timeout. */
+static bool wait_changed(struct sim_device *dev, const struct timespec *deadline)
+{
+    if (deadline == NULL) {
+        pthread_cond_wait(&dev->changed, &dev->lock);
+        return true;
+    }
+    return pthread_cond_timedwait(&dev->changed, &dev->lock, deadline) != ETIMEDOUT;
+}
+
+static void notify(struct sim_device *dev)
+{
+    pthread_cond_broadcast(&dev->changed);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+int sim_device_init(struct sim_device *dev, const struct sim_config *cfg, struct ft_error *err)
+{
+    memset(dev, 0, sizeof(*dev));
+    dev->cfg = *cfg;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&dev->changed, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&dev->lock, NULL);
+    dev->chip.flash_size = FLASH_SIZE;
+    dev->chip.flash = malloc(FLASH_SIZE);
+    if (dev->chip.flash == NULL || queue_init(&dev->uart_tx, UART_QUEUE_CAP) != 0 ||
+        queue_init(&dev->uart_rx, UART_QUEUE_CAP) != 0) {
+        sim_device_fini(dev);
+        return ft_fail(err, FT_E_NOMEM, "ftsim: out of memory");
+    }
+    sim_chip_fresh(dev, 0);
+    dev->pins = SIM_PIN_RESET_N; /* out of reset, straps low: the chip boots at once */
+    return 0;
+}
+
+static void *firmware_thread(void *arg)
+{
+    struct sim_device *dev = arg;
+    pthread_mutex_lock(&dev->lock);
+    while (!dev->shutdown) {
+        if (!(dev->pins & SIM_PIN_RESET_N)) {
+            wait_changed(dev, NULL);
+            continue;
+        }
+        struct fw_ctx fw = {dev, dev->epoch};
+        pthread_mutex_unlock(&dev->lock);
+        int rc = sim_boot(&fw);
+        pthread_mutex_lock(&dev->lock);
+        if (rc == SIM_BOOT_SW_RESET && dev->epoch == fw.epoch) {
+            dev->epoch++; /* the firmware reset the chip itself: boot again */
+            sim_chip_power_on_reset(dev);
+        }
+        if (dev->epoch == fw.epoch && !dev->shutdown)
+            wait_changed(dev, NULL); /* halted: nothing runs until the next reset */
+    }
+    pthread_mutex_unlock(&dev->lock);
+    return NULL;
+}
+
+int sim_device_start(struct sim_device *dev, struct ft_error *err)
+{
+    pthread_mutex_lock(&dev->lock);
+    sim_chip_power_on_reset(dev);
+    pthread_mutex_unlock(&dev->lock);
+    int rc = pthread_create(&dev->thread, NULL, firmware_thread, dev);
+    if (rc != 0)
+        return ft_fail(err, FT_E_NOMEM, "ftsim: cannot start the firmware thread: %s",
+                       strerror(rc));
+    dev->thread_started = true;
+    return 0;
+}
+
+void sim_device_stop(struct sim_device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    dev->shutdown = true;
+    dev->epoch++;
+    notify(dev);
+    pthread_mutex_unlock(&dev->lock);
+    if (dev->thread_started)
+        pthread_join(dev->thread, NULL);
+    dev->thread_started = false;
+}
+
+void sim_device_fini(struct sim_device *dev)
+{
+    free(dev->chip.flash);
+    free(dev->uart_tx.data);
+    free(dev->uart_rx.data);
+    dev->chip.flash = NULL;
+    dev->uart_tx.data = NULL;
+    dev->uart_rx.data = NULL;
+    pthread_cond_destroy(&dev->changed);
+    pthread_mutex_destroy(&dev->lock);
+}
+
+/* ---- host side ---------------------------------------------------------------------- */
+
+void sim_device_spi_xfer(struct sim_device *dev, const uint8_t *mosi, uint8_t *miso, size_t len)
+{
+    pthread_mutex_lock(&dev->lock);
+    if (dev->pins & SIM_PIN_RESET_N) {
+        /* TX-ready drops at the first CSB edge of the frame's read. */
+        if (len > 0 && mosi != NULL && mosi[0] == 0x03)
+            dev->pins &= ~SIM_PIN_TX_READY;
+        spi_device_cs(&dev->spi, true);
+        spi_device_clock(&dev->spi, mosi, miso, len);
+        spi_device_cs(&dev->spi, false);
+    } else if (miso != NULL) {
+        memset(miso, 0xFF, len); /* a chip in reset drives nothing */
+    }
+    notify(dev);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+uint32_t sim_device_gpio_read(struct sim_device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    uint32_t pins = dev->pins;
+    pthread_mutex_unlock(&dev->lock);
+    return pins;
+}
+
+uint32_t sim_device_gpio_write(struct sim_device *dev, uint32_t mask, uint32_t value)
+{
+    pthread_mutex_lock(&dev->lock);
+    mask &= SIM_PIN_INPUTS;
+    uint32_t before = dev->pins;
+    dev->pins = (dev->pins & ~mask) | (value & mask);
+    if ((before & SIM_PIN_RESET_N) && !(dev->pins & SIM_PIN_RESET_N)) {
+        /* Reset asserted: the firmware stops and the chip's outputs float low. */
+        dev->epoch++;
+        dev->pins &= ~SIM_PIN_OUTPUTS;
+    } else if (!(before & SIM_PIN_RESET_N) && (dev->pins & SIM_PIN_RESET_N)) {
+        /* Reset released: the blocks come up (the straps are sampled) before anything
+         * else can talk to the chip. */
+        sim_chip_power_on_reset(dev);
+    }
+    notify(dev);
+    uint32_t pins = dev->pins;
+    pthread_mutex_unlock(&dev->lock);
+    return pins;
+}
+
+bool sim_device_gpio_wait(struct sim_device *dev, uint32_t mask, uint32_t value,
+                          unsigned timeout_ms, uint32_t *pins)
+{
+    struct timespec deadline = deadline_after(timeout_ms);
+    pthread_mutex_lock(&dev->lock);
+    bool reached;
+    while (!(reached = (dev->pins & mask) == (value & mask)) && !dev->shutdown) {
+        if (!wait_changed(dev, &deadline))
+            break;
+    }
+    reached = (dev->pins & mask) == (value & mask);
+    *pins = dev->pins;
+    pthread_mutex_unlock(&dev->lock);
+    return reached;
+}
+
+size_t sim_device_uart_read(struct sim_device *dev, uint8_t *buf, size_t cap, unsigned timeout_ms)
+{
+    struct timespec deadline = deadline_after(timeout_ms);
+    pthread_mutex_lock(&dev->lock);
+    while (dev->uart_tx.len == 0 && !dev->shutdown && timeout_ms > 0) {
+        if (!wait_changed(dev, &deadline))
+            break;
+    }
+    size_t n = queue_pop(&dev->uart_tx, buf, cap);
+    notify(dev);
+    pthread_mutex_unlock(&dev->lock);
+    return n;
+}
+
+void sim_device_uart_write(struct sim_device *dev, const uint8_t *buf, size_t len)
+{
+    pthread_mutex_lock(&dev->lock);
+    queue_push(&dev->uart_rx, buf, len);
+    notify(dev);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+void sim_device_next_chip(struct sim_device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    sim_chip_fresh(dev, dev->chip.index + 1);
+    dev->epoch++;
+    sim_chip_power_on_reset(dev);
+    notify(dev);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+void sim_device_info(struct sim_device *dev, char *out, size_t cap)
+{
+    pthread_mutex_lock(&dev->lock);
+    snprintf(out, cap,
+             "{\"sku\":\"%s\",\"chip\":%u,\"completed\":%u,\"step\":\"%s\",\"pins\":%u,"
+             "\"frame\":%u,\"perso_done\":%s}",
+             dev->cfg.sku.name, dev->chip.index, dev->completed, sim_step_name(dev->step),
+             dev->pins, dev->frame_no, dev->chip.perso_done ? "true" : "false");
+    pthread_mutex_unlock(&dev->lock);
+}
+
+bool sim_device_take_link_drop(struct sim_device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    bool drop = dev->link_drop;
+    dev->link_drop = false;
+    pthread_mutex_unlock(&dev->lock);
+    return drop;
+}
+
+void sim_device_wait_finished(struct sim_device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    while (!dev->finished && !dev->shutdown)
+        wait_changed(dev, NULL);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+/* ---- firmware side ------------------------------------------------------------------ */
+
+/* Called with the lock held. */
+static bool aborted(const struct fw_ctx *fw)
+{
+    return fw->dev->epoch != fw->epoch || fw->dev->shutdown;
+}
+
+/* Waits for `edges` CSB edges of reads after `start`, dropping TX-ready at the first. */
+static int await_frame_read(struct fw_ctx *fw, uint64_t start, uint64_t edges)
+{
+    struct sim_device *dev = fw->dev;
+    while (dev->spi.read_edges < start + edges) {
+        if (dev->spi.read_edges > start)
+            dev->pins &= ~SIM_PIN_TX_READY;
+        if (aborted(fw))
+            return FW_ABORT;
+        wait_changed(dev, NULL);
+    }
+    dev->pins &= ~SIM_PIN_TX_READY;
+    notify(dev);
+    return 0;
+}
+
+/* Writes one frame at address 0, header last, raises TX-ready and waits until the host
+ * has read it: 4 CSB edges for a real frame (header and payload transactions), 2 for a
+ * junk header the host discards. Lock held. */
+static int send_frame_locked(struct fw_ctx *fw, const uint8_t *payload, size_t len, bool junk)
+{
+    struct sim_device *dev = fw->dev;
+    uint8_t frame[SPI_FRAME_HEADER_SIZE + SPI_FRAME_DEVICE_MAX_PAYLOAD + 4];
+    size_t size;
+    if (spi_frame_encode(dev->frame_no, payload, len, frame, sizeof(frame), &size, NULL) != 0)
+        return FW_ABORT;
+    if (junk) {
+        static const uint8_t bad_magic[4] = {0xEF, 0xBE, 0xAD, 0xDE};
+        memcpy(frame, bad_magic, sizeof(bad_magic));
+    }
+    spi_device_write_buffer(&dev->spi, SPI_FRAME_HEADER_SIZE, frame + SPI_FRAME_HEADER_SIZE,
+                            size - SPI_FRAME_HEADER_SIZE);
+    spi_device_write_buffer(&dev->spi, 0, frame, SPI_FRAME_HEADER_SIZE);
+    uint64_t start = dev->spi.read_edges;
+    dev->pins |= SIM_PIN_TX_READY;
+    notify(dev);
+    int rc = await_frame_read(fw, start, junk ? 2 : 4);
+    if (rc == 0 && !junk)
+        dev->frame_no++;
+    return rc;
+}
+
+static int uart_emit_locked(struct fw_ctx *fw, const uint8_t *data, size_t len)
+{
+    struct sim_device *dev = fw->dev;
+    while (len > 0) {
+        size_t n = queue_push(&dev->uart_tx, data, len);
+        data += n;
+        len -= n;
+        notify(dev);
+        if (len > 0) {
+            if (aborted(fw))
+                return FW_ABORT;
+            wait_changed(dev, NULL); /* the host has not drained the UART yet */
+        }
+    }
+    return aborted(fw) ? FW_ABORT : 0;
+}
+
+/* Emits console bytes as frames (SPI) or into the UART. Lock held. */
+static int emit_locked(struct fw_ctx *fw, const uint8_t *data, size_t len)
+{
+    struct sim_device *dev = fw->dev;
+    if (dev->cfg.console == SIM_CONSOLE_UART)
+        return uart_emit_locked(fw, data, len);
+    while (len > 0) {
+        size_t n = len < SPI_FRAME_DEVICE_MAX_PAYLOAD ? len : SPI_FRAME_DEVICE_MAX_PAYLOAD;
+        if (dev->junk_frames && send_frame_locked(fw, data, n, true) != 0)
+            return FW_ABORT;
+        if (send_frame_locked(fw, data, n, false) != 0)
+            return FW_ABORT;
+        data += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int fw_print(struct fw_ctx *fw, const char *text)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    int rc = aborted(fw) ? FW_ABORT : emit_locked(fw, (const uint8_t *)text, strlen(text));
+    pthread_mutex_unlock(&fw->dev->lock);
+    return rc;
+}
+
+int fw_print_uart(struct fw_ctx *fw, const char *text)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    int rc = aborted(fw) ? FW_ABORT : uart_emit_locked(fw, (const uint8_t *)text, strlen(text));
+    pthread_mutex_unlock(&fw->dev->lock);
+    return rc;
+}
+
+int fw_write_buffered(struct fw_ctx *fw, const char *data, size_t len)
+{
+    struct sim_device *dev = fw->dev;
+    pthread_mutex_lock(&dev->lock);
+    int rc = aborted(fw) ? FW_ABORT : 0;
+    while (rc == 0 && len > 0) {
+        size_t room = sizeof(dev->staged) - dev->staged_len;
+        size_t n = len < room ? len : room;
+        memcpy(dev->staged + dev->staged_len, data, n);
+        dev->staged_len += n;
+        data += n;
+        len -= n;
+        if (dev->staged_len == sizeof(dev->staged)) {
+            rc = emit_locked(fw, dev->staged, dev->staged_len);
+            dev->staged_len = 0;
+        }
+    }
+    pthread_mutex_unlock(&dev->lock);
+    return rc;
+}
+
+int fw_flush(struct fw_ctx *fw)
+{
+    struct sim_device *dev = fw->dev;
+    pthread_mutex_lock(&dev->lock);
+    int rc = aborted(fw) ? FW_ABORT : 0;
+    if (rc == 0 && dev->staged_len > 0)
+        rc = emit_locked(fw, dev->staged, dev->staged_len);
+    dev->staged_len = 0;
+    pthread_mutex_unlock(&dev->lock);
+    return rc;
+}
+
+int fw_delay_ms(struct fw_ctx *fw, unsigned ms)
+{
+    if (ms == 0)
+        return 0;
+    struct timespec deadline = deadline_after(ms);
+    pthread_mutex_lock(&fw->dev->lock);
+    while (!aborted(fw) && wait_changed(fw->dev, &deadline))
+        ;
+    int rc = aborted(fw) ? FW_ABORT : 0;
+    pthread_mutex_unlock(&fw->dev->lock);
+    return rc;
+}
+
+int fw_halt(struct fw_ctx *fw)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    while (!aborted(fw))
+        wait_changed(fw->dev, NULL);
+    pthread_mutex_unlock(&fw->dev->lock);
+    return FW_ABORT;
+}
+
+void fw_set_pins(struct fw_ctx *fw, uint32_t pins, bool high)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    if (!aborted(fw)) {
+        pins &= SIM_PIN_OUTPUTS;
+        fw->dev->pins = high ? fw->dev->pins | pins : fw->dev->pins & ~pins;
+        notify(fw->dev);
+    }
+    pthread_mutex_unlock(&fw->dev->lock);
+}
+
+/* Refills the console input buffer from the next upload (SPI) or the UART. Lock held. */
+static int refill_input_locked(struct fw_ctx *fw)
+{
+    struct sim_device *dev = fw->dev;
+    while (dev->rx_pos == dev->rx_len) {
+        if (aborted(fw))
+            return FW_ABORT;
+        if (dev->cfg.console == SIM_CONSOLE_UART) {
+            dev->rx_len = queue_pop(&dev->uart_rx, dev->rx_buf, sizeof(dev->rx_buf));
+            dev->rx_pos = 0;
+        } else {
+            struct spi_upload up;
+            if (spi_device_pop_upload(&dev->spi, &up)) {
+                memcpy(dev->rx_buf, up.payload, up.len);
+                dev->rx_len = up.len;
+                dev->rx_pos = 0;
+                /* Clearing BUSY after taking the payload is the console's flow control:
+                 * the host sends the next chunk only then. */
+                spi_device_clear_status(&dev->spi);
+                notify(dev);
+                continue;
+            }
+        }
+        if (dev->rx_pos == dev->rx_len)
+            wait_changed(dev, NULL);
+    }
+    return 0;
+}
+
+int fw_getc(void *ctx)
+{
+    struct fw_ctx *fw = ctx;
+    pthread_mutex_lock(&fw->dev->lock);
+    int c = refill_input_locked(fw) == 0 ? fw->dev->rx_buf[fw->dev->rx_pos++] : -1;
+    pthread_mutex_unlock(&fw->dev->lock);
+    return c;
+}
+
+int fw_wait_upload(struct fw_ctx *fw, struct spi_upload *out)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    int rc = 0;
+    while (!spi_device_pop_upload(&fw->dev->spi, out)) {
+        if (aborted(fw)) {
+            rc = FW_ABORT;
+            break;
+        }
+        wait_changed(fw->dev, NULL);
+    }
+    pthread_mutex_unlock(&fw->dev->lock);
+    return rc;
+}
+
+void fw_clear_spi_status(struct fw_ctx *fw)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    spi_device_clear_status(&fw->dev->spi);
+    notify(fw->dev);
+    pthread_mutex_unlock(&fw->dev->lock);
+}
+
+void fw_set_step(struct fw_ctx *fw, enum sim_step step)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    fw->dev->step = step;
+    fw->dev->junk_frames = step == fw->dev->cfg.faults.junk_frames_at;
+    pthread_mutex_unlock(&fw->dev->lock);
+}
+
+void fw_skip_frame_number(struct fw_ctx *fw)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    fw->dev->frame_no++;
+    pthread_mutex_unlock(&fw->dev->lock);
+}
+
+void fw_drop_link(struct fw_ctx *fw)
+{
+    pthread_mutex_lock(&fw->dev->lock);
+    fw->dev->link_drop = true;
+    notify(fw->dev);
+    pthread_mutex_unlock(&fw->dev->lock);
+}

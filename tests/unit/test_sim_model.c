@@ -1,0 +1,704 @@
+/* The device model end to end, driven by a host written from the reference
+ * (tests/sim/simhost): every perso step, both blob versions, the TPM SKU, every fault
+ * switch, the bootstrap state machine, determinism. */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+
+#include "cert/was.h"
+#include "common/crc32.h"
+#include "simhost.h"
+#include "testutil.h"
+#include "wire/devmsg.h"
+#include "wire/perso_blob.h"
+#include "wire/resp.h"
+#include "wire/ujson.h"
+
+#define DICE_DN "/C=US/O=OpenTitan/CN=Test DICE ICA"
+#define EXT_DN "/C=US/O=OpenTitan/CN=Test EXT ICA"
+
+static struct test_ca dice_ca, ext_ca;
+
+static void setup_cas(void)
+{
+    ck_assert(test_ca_init(&dice_ca, DICE_DN));
+    ck_assert(test_ca_init(&ext_ca, EXT_DN));
+}
+
+static void teardown_cas(void)
+{
+    test_ca_free(&dice_ca);
+    test_ca_free(&ext_ca);
+}
+
+static void test_config(struct sim_config *cfg, const char *sku)
+{
+    sim_config_defaults(cfg);
+    ck_assert_int_eq(sim_config_set_sku(cfg, sku, NULL), 0);
+    sim_config_set_timing(cfg, "zero", NULL);
+    snprintf(cfg->dice_ca_subject, sizeof(cfg->dice_ca_subject), "%s", DICE_DN);
+    snprintf(cfg->ext_ca_subject, sizeof(cfg->ext_ca_subject), "%s", EXT_DN);
+    for (int i = 0; i < 32; i++)
+        cfg->was_seed[i] = (uint8_t)(0x50 + i);
+}
+
+struct run {
+    struct sim_device dev;
+    struct simhost host;
+    struct perso_blob blob;
+    enum perso_blob_version version;
+    char line[32768];
+    char text[4096];
+    uint8_t host_digest[32];
+    uint8_t device_digest[32];
+};
+
+static struct run *run_start(const struct sim_config *cfg)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(sim_device_init(&r->dev, cfg, NULL), 0);
+    simhost_init(&r->host, &r->dev);
+    r->version = cfg->sku.blob_version;
+    ck_assert_int_eq(sim_device_start(&r->dev, NULL), 0);
+    return r;
+}
+
+static void run_free(struct run *r)
+{
+    sim_device_stop(&r->dev);
+    sim_device_fini(&r->dev);
+    free(r);
+}
+
+static void send_rma_hash(struct run *r)
+{
+    ck_assert(simhost_wait_for(&r->host, "Waiting For RMA Unlock Token Hash ...\n", NULL, 0));
+    char buf[128];
+    struct strbuf sb;
+    strbuf_init(&sb, buf, sizeof(buf));
+    const uint64_t hash[2] = {0x1122334455667788ull, 0x99aabbccddeeff00ull};
+    ck_assert_int_eq(ujson_lc_token_hash(&sb, hash, NULL), 0);
+    ck_assert(simhost_write(&r->host, buf, 52));
+    ck_assert(simhost_write(&r->host, buf + 52, 18));
+    simhost_reset_frames(&r->host); /* the chip resets itself after SECRET2 */
+}
+
+static void send_certgen_inputs(struct run *r)
+{
+    ck_assert(simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
+    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20,
+                                .ext_auth_key_key_id_len = 20,
+                                .blob_version = (uint16_t)r->version};
+    memcpy(in.dice_auth_key_key_id, dice_ca.key_id, 20);
+    memcpy(in.ext_auth_key_key_id, ext_ca.key_id, 20);
+    char buf[256];
+    struct strbuf sb;
+    strbuf_init(&sb, buf, sizeof(buf));
+    ck_assert_int_eq(ujson_certgen_inputs(&sb, &in, NULL), 0);
+    ck_assert(simhost_write(&r->host, buf, sb.len));
+    if (r->version == PERSO_BLOB_V1)
+        ck_assert(simhost_wait_for(&r->host, "Blob version: 1\n", NULL, 0));
+}
+
+/* Reads the exported blob; returns false (with the error in *err) if it does not decode. */
+static bool receive_blob(struct run *r, struct ft_error *err)
+{
+    ck_assert(simhost_wait_for(&r->host, "Exporting TBS certificates ...\n", NULL, 0));
+    ck_assert(simhost_read_line(&r->host, r->line, sizeof(r->line)));
+    struct resp_line resp;
+    size_t len = strlen(r->line) - 1; /* without '\n' */
+    if (resp_parse_line(r->line, len, RESP_CRC_NONE, &resp, err) != 1)
+        return false;
+    ck_assert_uint_eq(resp.json_len, UJSON_PERSO_BLOB_SIZE);
+    return devmsg_decode_perso_blob(resp.json, resp.json_len, &r->blob, err) == 0 &&
+           perso_blob_validate(&r->blob, r->version, err) == 0;
+}
+
+/* Endorses the TBS certs, sends the host blob back and computes the host hash. */
+static void send_endorsed(struct run *r)
+{
+    static struct perso_blob out;
+    struct perso_tlv_writer w;
+    ck_assert_int_eq(perso_tlv_writer_init(&w, out.body, sizeof(out.body), r->version, NULL), 0);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, r->version, NULL);
+    while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
+        if (obj.type == PERSO_OBJ_X509_TBS) {
+            uint8_t cert[4096];
+            const struct test_ca *ca = strcmp(obj.name, "UDS") == 0 ? &dice_ca : &ext_ca;
+            size_t n = test_ca_endorse(ca, obj.cert, obj.cert_len, cert, sizeof(cert));
+            ck_assert_uint_gt(n, 0);
+            ck_assert_int_eq(
+                perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, obj.name, cert, n, NULL), 0);
+            EVP_DigestUpdate(md, cert, n);
+        } else if (obj.type == PERSO_OBJ_X509_CERT) {
+            EVP_DigestUpdate(md, obj.cert, obj.cert_len);
+        }
+    }
+    unsigned int dlen = 32;
+    EVP_DigestFinal_ex(md, r->host_digest, &dlen);
+    EVP_MD_CTX_free(md);
+    ck_assert_int_eq(perso_blob_from_writer(&out, &w, NULL), 0);
+
+    ck_assert(simhost_wait_for(&r->host, "Importing endorsed certificates ...\n", NULL, 0));
+    static char json[UJSON_PERSO_BLOB_SIZE + 1];
+    struct strbuf sb;
+    strbuf_init(&sb, json, sizeof(json));
+    ck_assert_int_eq(ujson_perso_blob(&sb, &out, UJSON_HOST_FORM, NULL), 0);
+    ck_assert(simhost_write(&r->host, json, sb.len));
+}
+
+static bool receive_hash(struct run *r, struct ft_error *err)
+{
+    ck_assert(
+        simhost_wait_for(&r->host, "Finished importing certificates.\n", r->text, sizeof(r->text)));
+    ck_assert(simhost_read_line(&r->host, r->line, sizeof(r->line)));
+    struct resp_line resp;
+    if (resp_parse_line(r->line, strlen(r->line) - 1, RESP_CRC_NONE, &resp, err) != 1)
+        return false;
+    return devmsg_decode_sha256_hash(resp.json, resp.json_len, r->device_digest, err) == 0;
+}
+
+static void run_full(struct run *r)
+{
+    struct ft_error err = {0};
+    send_rma_hash(r);
+    send_certgen_inputs(r);
+    ck_assert_msg(receive_blob(r, &err), "blob: %s", err.message);
+    send_endorsed(r);
+    ck_assert_msg(receive_hash(r, &err), "hash: %s", err.message);
+    ck_assert(simhost_wait_for(&r->host, "Personalization done.\n", NULL, 0));
+}
+
+static void assert_pins(struct run *r, uint32_t set, uint32_t clear)
+{
+    uint32_t pins = sim_device_gpio_read(&r->dev);
+    ck_assert_msg((pins & set) == set, "pins 0x%x lack 0x%x", pins, set);
+    ck_assert_msg((pins & clear) == 0, "pins 0x%x have 0x%x", pins, clear);
+}
+
+/* Names and types of the exported objects, in order. */
+static void assert_blob_objects(struct run *r, const char *const *names, size_t n_certs)
+{
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, r->version, NULL);
+    for (size_t i = 0; i < n_certs; i++) {
+        ck_assert_int_eq(perso_tlv_iter_next(&it, &obj, NULL), 1);
+        ck_assert_str_eq(obj.name, names[i]);
+        ck_assert_int_eq(obj.type, i == 1 || i == 2 ? PERSO_OBJ_X509_CERT : PERSO_OBJ_X509_TBS);
+        ck_assert_uint_eq(obj.cert[0], 0x30);
+        ck_assert_uint_eq(obj.cert[1], 0x82);
+    }
+    const enum perso_obj_type tail[] = {PERSO_OBJ_WAS_TBS_HMAC, PERSO_OBJ_DEVICE_ID,
+                                        PERSO_OBJ_PERSO_SHA256_HASH};
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(perso_tlv_iter_next(&it, &obj, NULL), 1);
+        ck_assert_int_eq(obj.type, tail[i]);
+    }
+    ck_assert_int_eq(perso_tlv_iter_next(&it, &obj, NULL), 0);
+}
+
+START_TEST(flow_sival_v0)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    struct run *r = run_start(&cfg);
+    run_full(r);
+    static const char *const names[] = {"UDS", "CDI_0", "CDI_1"};
+    assert_blob_objects(r, names, 3);
+    ck_assert_str_eq(r->text, "Importing UDS cert to FACTORY ...\n"
+                              "Digesting FACTORY page ...\n"
+                              "Importing CDI_0 cert to DICE ...\n"
+                              "Importing CDI_1 cert to DICE ...\n"
+                              "Digesting DICE page ...\n");
+    ck_assert_mem_eq(r->device_digest, r->host_digest, 32);
+    assert_pins(r, SIM_PIN_TEST_DONE | SIM_PIN_TEST_START, SIM_PIN_TEST_ERROR);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(flow_emulation_tpm_v1)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "emulation_tpm_v1");
+    struct run *r = run_start(&cfg);
+    run_full(r);
+    ck_assert_uint_eq(r->blob.body[0], 0xF0); /* version object */
+    static const char *const names[] = {"UDS", "CDI_0", "CDI_1", "TPM EK"};
+    assert_blob_objects(r, names, 4);
+    ck_assert_uint_eq(r->blob.num_objs, 8);
+    ck_assert(strstr(r->text, "Importing TPM EK cert to TPM ...\n") != NULL);
+    ck_assert_mem_eq(r->device_digest, r->host_digest, 32);
+    assert_pins(r, SIM_PIN_TEST_DONE, SIM_PIN_TEST_ERROR);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(was_hmac_and_device_id)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "emulation_tpm");
+    struct run *r = run_start(&cfg);
+    send_rma_hash(r);
+    send_certgen_inputs(r);
+    struct ft_error err = {0};
+    ck_assert_msg(receive_blob(r, &err), "%s", err.message);
+
+    /* Independent WAS: HMAC-SHA256(seed, "was" + 45 zero bytes), words byte-swapped. */
+    uint8_t div[48] = "was";
+    uint8_t mac[32], was[32];
+    unsigned int mac_len = 32;
+    HMAC(EVP_sha256(), cfg.was_seed, 32, div, sizeof(div), mac, &mac_len);
+    for (int i = 0; i < 32; i++)
+        was[i] = mac[(i & ~3) + 3 - (i & 3)];
+    uint8_t tbs_concat[8192];
+    size_t tbs_len = 0;
+    uint8_t tag[32] = {0}, id[32] = {0};
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, PERSO_BLOB_V0, NULL);
+    while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
+        if (obj.type == PERSO_OBJ_X509_TBS) {
+            memcpy(tbs_concat + tbs_len, obj.cert, obj.cert_len);
+            tbs_len += obj.cert_len;
+        } else if (obj.type == PERSO_OBJ_WAS_TBS_HMAC) {
+            memcpy(tag, obj.payload, 32);
+        } else if (obj.type == PERSO_OBJ_DEVICE_ID) {
+            memcpy(id, obj.payload, 32);
+        }
+    }
+    uint8_t want[32];
+    HMAC(EVP_sha256(), was, 32, tbs_concat, tbs_len, want, &mac_len);
+    ck_assert_mem_eq(tag, want, 32);
+    /* DeviceId: hw_origin 0x00024001, SKU "EMUL", OTP "EM", format version 1. */
+    ck_assert_uint_eq(id[0], 0x01);
+    ck_assert_uint_eq(id[1], 0x40);
+    ck_assert_uint_eq(id[2], 0x02);
+    ck_assert_mem_eq(id + 24, "LUME", 4);
+    ck_assert_uint_eq(id[31], 1);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(same_seed_same_bytes)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    static struct perso_blob first;
+    for (int round = 0; round < 3; round++) {
+        if (round == 2)
+            cfg.seed = 99;
+        struct run *r = run_start(&cfg);
+        send_rma_hash(r);
+        send_certgen_inputs(r);
+        ck_assert(receive_blob(r, NULL));
+        if (round == 0)
+            first = r->blob;
+        else if (round == 1)
+            ck_assert_mem_eq(&r->blob, &first, sizeof(first));
+        else
+            ck_assert(memcmp(&r->blob, &first, sizeof(first)) != 0);
+        run_free(r);
+    }
+}
+END_TEST
+
+START_TEST(rma_hash_bad_crc_is_data_loss)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    struct run *r = run_start(&cfg);
+    ck_assert(simhost_wait_for(&r->host, "Waiting For RMA Unlock Token Hash ...\n", NULL, 0));
+    /* Hand-written bytes: the hash padded to 52, then a CRC object that does not match. */
+    const char *msg = "{\"hash\":[1,2]}";
+    char padded[53];
+    snprintf(padded, sizeof(padded), "{\"hash\":[1,2]%*s}", 52 - (int)strlen(msg), "");
+    ck_assert_uint_eq(strlen(padded), 52);
+    ck_assert(simhost_write(&r->host, padded, 52));
+    ck_assert(simhost_write(&r->host, "{\"crc\":12345     }", 18));
+    ck_assert(simhost_wait_for(&r->host, "Personalization done.\n", NULL, 0));
+    assert_pins(r, SIM_PIN_TEST_ERROR, SIM_PIN_TEST_DONE);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(frame_counter_restarts_after_rma_reset)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    struct run *r = run_start(&cfg);
+    ck_assert(simhost_wait_for(&r->host, "Waiting For RMA Unlock Token Hash ...\n", NULL, 0));
+    ck_assert_uint_gt(r->host.frame_no, 0);
+    char buf[128];
+    struct strbuf sb;
+    strbuf_init(&sb, buf, sizeof(buf));
+    const uint64_t hash[2] = {7, 8};
+    ujson_lc_token_hash(&sb, hash, NULL);
+    ck_assert(simhost_write(&r->host, buf, sb.len));
+    /* Without resetting our counter, the next frame (number 0) is ignored. */
+    r->host.timeout_ms = 500;
+    ck_assert(!simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
+    ck_assert_uint_eq(r->host.wrong_numbers, 1);
+    run_free(r);
+}
+END_TEST
+
+/* ---- fault switches ---------------------------------------------------------------- */
+
+static struct run *start_with_fault(const char *sku, const char *fault)
+{
+    struct sim_config cfg;
+    test_config(&cfg, sku);
+    ck_assert_int_eq(sim_config_add_fault(&cfg, fault, NULL), 0);
+    return run_start(&cfg);
+}
+
+START_TEST(fault_stall)
+{
+    struct run *r = start_with_fault("sival", "stall=certgen");
+    send_rma_hash(r);
+    r->host.timeout_ms = 300;
+    ck_assert(!simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
+    ck_assert_uint_eq(r->host.len, 0);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(fault_junk_frames)
+{
+    struct run *r = start_with_fault("sival", "junk-frames=export");
+    send_rma_hash(r);
+    send_certgen_inputs(r);
+    ck_assert(receive_blob(r, NULL)); /* junk is ignored by a correct host */
+    ck_assert_uint_ge(r->host.junk_frames, 11);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(fault_wrong_frame_number)
+{
+    struct run *r = start_with_fault("sival", "wrong-frame-number=export");
+    send_rma_hash(r);
+    send_certgen_inputs(r);
+    r->host.timeout_ms = 500;
+    ck_assert(!simhost_wait_for(&r->host, "Exporting TBS certificates ...\n", NULL, 0));
+    ck_assert_uint_eq(r->host.wrong_numbers, 1);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(fault_corrupt_tlv)
+{
+    struct run *r = start_with_fault("sival", "corrupt-tlv");
+    send_rma_hash(r);
+    send_certgen_inputs(r);
+    struct ft_error err = {0};
+    ck_assert(!receive_blob(r, &err));
+    ck_assert_msg(strstr(err.message, "object 0 at offset 0") != NULL, "%s", err.message);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(fault_oversize_object)
+{
+    struct run *r = start_with_fault("sival", "oversize-object");
+    send_rma_hash(r);
+    send_certgen_inputs(r);
+    ck_assert(receive_blob(r, NULL));
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    size_t biggest = 0;
+    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, PERSO_BLOB_V0, NULL);
+    while (perso_tlv_iter_next(&it, &obj, NULL) == 1)
+        biggest = obj.size > biggest ? obj.size : biggest;
+    ck_assert_uint_gt(biggest, 2500); /* a TBS cert is < 1 KiB */
+    run_free(r);
+}
+END_TEST
+
+START_TEST(fault_bad_was_hmac_and_bad_hash)
+{
+    /* bad-was-hmac: covered by comparing with the good chip's tag. */
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    struct run *good = run_start(&cfg);
+    send_rma_hash(good);
+    send_certgen_inputs(good);
+    ck_assert(receive_blob(good, NULL));
+    ck_assert_int_eq(sim_config_add_fault(&cfg, "bad-was-hmac", NULL), 0);
+    ck_assert_int_eq(sim_config_add_fault(&cfg, "bad-hash", NULL), 0);
+    struct run *bad = run_start(&cfg);
+    send_rma_hash(bad);
+    send_certgen_inputs(bad);
+    ck_assert(receive_blob(bad, NULL));
+    ck_assert_uint_eq(good->blob.next_free, bad->blob.next_free);
+    size_t diff = 0;
+    for (size_t i = 0; i < good->blob.next_free; i++)
+        diff += good->blob.body[i] != bad->blob.body[i];
+    ck_assert_uint_eq(diff, 1);
+    send_endorsed(bad);
+    ck_assert(receive_hash(bad, NULL));
+    ck_assert(memcmp(bad->device_digest, bad->host_digest, 32) != 0);
+    run_free(good);
+    run_free(bad);
+}
+END_TEST
+
+START_TEST(fault_truncated_and_bad_crc)
+{
+    const char *faults[] = {"truncated-response=export", "bad-crc=export"};
+    const char *want[] = {"does not end with", "CRC says 305419896"};
+    for (int i = 0; i < 2; i++) {
+        struct run *r = start_with_fault("sival", faults[i]);
+        send_rma_hash(r);
+        send_certgen_inputs(r);
+        struct ft_error err = {0};
+        ck_assert(!receive_blob(r, &err));
+        ck_assert_msg(strstr(err.message, want[i]) != NULL, "%s: %s", faults[i], err.message);
+        run_free(r);
+    }
+}
+END_TEST
+
+START_TEST(fault_disconnect)
+{
+    struct run *r = start_with_fault("sival", "disconnect=export");
+    send_rma_hash(r);
+    send_certgen_inputs(r);
+    r->host.timeout_ms = 500;
+    ck_assert(simhost_wait_for(&r->host, "Exporting TBS certificates ...\n", NULL, 0));
+    ck_assert(!simhost_read_line(&r->host, r->line, sizeof(r->line)));
+    ck_assert(sim_device_take_link_drop(&r->dev));
+    run_free(r);
+}
+END_TEST
+
+START_TEST(fault_reset)
+{
+    struct run *r = start_with_fault("sival", "reset=export");
+    send_rma_hash(r);
+    send_certgen_inputs(r);
+    /* The chip resets before exporting: it starts over at the certificate inputs. */
+    simhost_reset_frames(&r->host);
+    send_certgen_inputs(r);
+    ck_assert(receive_blob(r, NULL));
+    run_free(r);
+}
+END_TEST
+
+START_TEST(fault_test_error)
+{
+    struct run *r = start_with_fault("sival", "test-error");
+    run_full(r);
+    assert_pins(r, SIM_PIN_TEST_ERROR, SIM_PIN_TEST_DONE);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(fault_slow)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    cfg.step_delay_ms[SIM_STEP_CERTGEN] = 100;
+    ck_assert_int_eq(sim_config_add_fault(&cfg, "slow=5", NULL), 0);
+    struct run *r = run_start(&cfg);
+    send_rma_hash(r);
+    /* 100 ms x 5: nothing within the unscaled delay, the prompt comes later. */
+    r->host.timeout_ms = 150;
+    ck_assert(!simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
+    r->host.timeout_ms = 5000;
+    ck_assert(simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
+    run_free(r);
+}
+END_TEST
+
+START_TEST(fault_switch_parsing)
+{
+    struct sim_config cfg;
+    sim_config_defaults(&cfg);
+    struct ft_error err = {0};
+    ck_assert_int_eq(sim_config_add_fault(&cfg, "stall", &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "needs a step");
+    ck_assert_int_eq(sim_config_add_fault(&cfg, "stall=nowhere", &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "unknown step \"nowhere\"");
+    ck_assert_int_eq(sim_config_add_fault(&cfg, "bad-hash=export", &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "takes no step");
+    ck_assert_int_eq(sim_config_add_fault(&cfg, "gremlins", &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "unknown fault \"gremlins\"");
+    ck_assert_int_eq(sim_config_add_fault(&cfg, "slow=1", &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "2..10000");
+}
+END_TEST
+
+/* ---- ROM bootstrap ------------------------------------------------------------------ */
+
+static void wren(struct run *r)
+{
+    uint8_t op = 0x06;
+    simhost_xfer(&r->host, &op, NULL, 1);
+}
+
+static void wait_idle(struct run *r)
+{
+    for (int i = 0; i < 1000000; i++) {
+        uint8_t mosi[2] = {0x05, 0}, miso[2];
+        simhost_xfer(&r->host, mosi, miso, 2);
+        if (!(miso[1] & 1))
+            return;
+    }
+    ck_abort_msg("BUSY never cleared");
+}
+
+START_TEST(bootstrap_image_then_perso)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    cfg.blank = true;
+    struct run *r = run_start(&cfg);
+    simhost_reset_chip(&r->host, SIM_PIN_STRAPS);
+
+    uint8_t mosi[300] = {0x9F}, miso[300];
+    simhost_xfer(&r->host, mosi, miso, 16);
+    ck_assert_uint_eq(miso[1], 0x7F);
+    ck_assert_uint_eq(miso[13], 0xEF);
+    uint8_t sfdp[9] = {0x5A, 0, 0, 0, 0}, sfdp_out[9];
+    simhost_xfer(&r->host, sfdp, sfdp_out, 9);
+    ck_assert_mem_eq(sfdp_out + 5, "SFDP", 4);
+
+    wren(r);
+    uint8_t erase = 0xC7;
+    simhost_xfer(&r->host, &erase, NULL, 1);
+    wait_idle(r);
+
+    static uint8_t image[1000];
+    for (size_t i = 0; i < sizeof(image); i++)
+        image[i] = (uint8_t)(i * 7 + 1);
+    for (size_t off = 0; off < sizeof(image); off += 256) {
+        size_t n = sizeof(image) - off < 256 ? sizeof(image) - off : 256;
+        wren(r);
+        mosi[0] = 0x02;
+        mosi[1] = (uint8_t)(off >> 16);
+        mosi[2] = (uint8_t)(off >> 8);
+        mosi[3] = (uint8_t)off;
+        memcpy(mosi + 4, image + off, n);
+        simhost_xfer(&r->host, mosi, NULL, 4 + n);
+        wait_idle(r);
+    }
+    uint8_t reset_enable = 0x66, reset = 0x99;
+    simhost_xfer(&r->host, &reset_enable, NULL, 1);
+    simhost_xfer(&r->host, &reset, NULL, 1);
+    ck_assert_mem_eq(r->dev.chip.flash, image, sizeof(image));
+
+    /* Straps off, reset: the perso firmware boots and reports the image's hash. */
+    simhost_reset_chip(&r->host, 0);
+    send_rma_hash(r);
+    send_certgen_inputs(r);
+    ck_assert(receive_blob(r, NULL));
+    uint8_t want[32];
+    unsigned int len = 32;
+    EVP_Digest(image, sizeof(image), want, &len, EVP_sha256(), NULL);
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, PERSO_BLOB_V0, NULL);
+    while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
+        if (obj.type == PERSO_OBJ_PERSO_SHA256_HASH)
+            ck_assert_mem_eq(obj.payload, want, 32);
+    }
+    run_free(r);
+}
+END_TEST
+
+START_TEST(blank_chip_stays_silent)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    cfg.blank = true;
+    struct run *r = run_start(&cfg);
+    uint32_t pins;
+    ck_assert(!sim_device_gpio_wait(&r->dev, SIM_PIN_TX_READY, SIM_PIN_TX_READY, 200, &pins));
+    run_free(r);
+}
+END_TEST
+
+START_TEST(two_stage_bootstrap_request)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    cfg.sku.two_stage_bootstrap = true;
+    struct run *r = run_start(&cfg);
+    ck_assert(simhost_wait_for(&r->host, "Bootstrap requested.\n", NULL, 0));
+    simhost_reset_chip(&r->host, 0);
+    send_rma_hash(r);
+    run_free(r);
+}
+END_TEST
+
+START_TEST(rom_ext_banner_after_perso)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    struct run *r = run_start(&cfg);
+    run_full(r);
+    simhost_reset_chip(&r->host, 0);
+    char text[64] = {0};
+    size_t got = 0;
+    while (got < strlen("ROM_EXT:0.4\r\nBare metal PASS!\r\n")) {
+        size_t n =
+            sim_device_uart_read(&r->dev, (uint8_t *)text + got, sizeof(text) - 1 - got, 2000);
+        ck_assert_uint_gt(n, 0);
+        got += n;
+    }
+    ck_assert_str_eq(text, "ROM_EXT:0.4\r\nBare metal PASS!\r\n");
+    run_free(r);
+}
+END_TEST
+
+static Suite *sim_model_suite(void)
+{
+    Suite *s = suite_create("sim_model");
+    TCase *flow = tcase_create("flow");
+    tcase_add_unchecked_fixture(flow, setup_cas, teardown_cas);
+    tcase_set_timeout(flow, 120);
+    tcase_add_test(flow, flow_sival_v0);
+    tcase_add_test(flow, flow_emulation_tpm_v1);
+    tcase_add_test(flow, was_hmac_and_device_id);
+    tcase_add_test(flow, same_seed_same_bytes);
+    tcase_add_test(flow, rma_hash_bad_crc_is_data_loss);
+    tcase_add_test(flow, frame_counter_restarts_after_rma_reset);
+    suite_add_tcase(s, flow);
+
+    TCase *faults = tcase_create("faults");
+    tcase_add_unchecked_fixture(faults, setup_cas, teardown_cas);
+    tcase_set_timeout(faults, 120);
+    tcase_add_test(faults, fault_stall);
+    tcase_add_test(faults, fault_junk_frames);
+    tcase_add_test(faults, fault_wrong_frame_number);
+    tcase_add_test(faults, fault_corrupt_tlv);
+    tcase_add_test(faults, fault_oversize_object);
+    tcase_add_test(faults, fault_bad_was_hmac_and_bad_hash);
+    tcase_add_test(faults, fault_truncated_and_bad_crc);
+    tcase_add_test(faults, fault_disconnect);
+    tcase_add_test(faults, fault_reset);
+    tcase_add_test(faults, fault_test_error);
+    tcase_add_test(faults, fault_slow);
+    tcase_add_test(faults, fault_switch_parsing);
+    suite_add_tcase(s, faults);
+
+    TCase *boot = tcase_create("boot");
+    tcase_add_unchecked_fixture(boot, setup_cas, teardown_cas);
+    tcase_set_timeout(boot, 120);
+    tcase_add_test(boot, bootstrap_image_then_perso);
+    tcase_add_test(boot, blank_chip_stays_silent);
+    tcase_add_test(boot, two_stage_bootstrap_request);
+    tcase_add_test(boot, rom_ext_banner_after_perso);
+    suite_add_tcase(s, boot);
+    return s;
+}
+
+FT_TEST_MAIN(sim_model_suite)
