@@ -16,6 +16,7 @@ check
 zlib1g-dev
 libssl-dev
 openssl
+python3-cryptography
 libjansson-dev
 libcurl4-openssl-dev
 "

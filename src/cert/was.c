@@ -15,8 +15,8 @@ int was_derive(const uint8_t *seed, size_t seed_len, const uint8_t *diversifier,
                size_t diversifier_len, uint8_t was[WAS_SIZE], struct ft_error *err)
 {
     if (diversifier_len > WAS_DIVERSIFIER_SIZE)
-        return ft_fail(err, FT_E_RANGE, "WAS diversifier of %zu bytes exceeds %u",
-                       diversifier_len, WAS_DIVERSIFIER_SIZE);
+        return ft_fail(err, FT_E_RANGE, "WAS diversifier of %zu bytes exceeds %u", diversifier_len,
+                       WAS_DIVERSIFIER_SIZE);
     uint8_t padded[WAS_DIVERSIFIER_SIZE] = {0};
     memcpy(padded, diversifier, diversifier_len);
     uint8_t mac[WAS_SIZE];

@@ -84,8 +84,8 @@ static void usage(FILE *out)
         "  slow=FACTOR            multiply every step delay by FACTOR\n"
         "Other:\n"
         "  --upstream-der         certs keep upstream's explicit DEFAULT FALSE encodings\n"
-"                         (critical FALSE, cA FALSE), which strict DER parsers reject\n"
-"  --verbose              log the model's decisions on stderr\n"
+        "                         (critical FALSE, cA FALSE), which strict DER parsers reject\n"
+        "  --verbose              log the model's decisions on stderr\n"
         "  --help                 this text\n");
 }
 

@@ -105,7 +105,8 @@ int sim_certs_generate(const struct sim_config *cfg, unsigned chip_index,
         p = (struct dice_cert_params){
             .kind = DICE_CERT_TPM_EK, .subject_key = &ext, .issuer_dn = cfg->ext_ca_subject};
         memcpy(p.auth_key_id, ext_aki, DICE_KEY_ID_SIZE);
-        if (build(cfg, &out->certs[out->count], cfg->sku.ext[i].name, PERSO_OBJ_X509_TBS, &p, err) != 0)
+        if (build(cfg, &out->certs[out->count], cfg->sku.ext[i].name, PERSO_OBJ_X509_TBS, &p,
+                  err) != 0)
             goto done;
         out->count++;
     }

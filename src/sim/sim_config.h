@@ -55,19 +55,19 @@ struct sim_sku {
 };
 
 struct sim_faults {
-    enum sim_step stall_at;        /* stop responding at the start of this step */
-    enum sim_step junk_frames_at;  /* a junk frame before every frame of this step */
-    enum sim_step wrong_frame_at;  /* first frame of this step carries the wrong number */
-    enum sim_step reset_at;        /* spontaneous chip reset at the start of this step */
-    enum sim_step disconnect_at;   /* the link drops in the middle of this step's output */
-    enum sim_step truncate_at;     /* this step's RESP_OK line is cut short */
-    enum sim_step bad_crc_at;      /* this step's RESP_OK line carries a wrong CRC */
-    bool corrupt_tlv;              /* first object header of the exported blob is wrong */
-    bool oversize_object;          /* the exported blob carries a bloated UDS TBS */
-    bool bad_was_hmac;             /* one bit of the WAS HMAC flipped */
-    bool bad_hash;                 /* one bit of the final certs hash flipped */
-    bool test_error;               /* OTP finalization fails: TestError GPIO, no TestDone */
-    unsigned slow_factor;          /* every step delay multiplied by this (0 or 1: off) */
+    enum sim_step stall_at;       /* stop responding at the start of this step */
+    enum sim_step junk_frames_at; /* a junk frame before every frame of this step */
+    enum sim_step wrong_frame_at; /* first frame of this step carries the wrong number */
+    enum sim_step reset_at;       /* spontaneous chip reset at the start of this step */
+    enum sim_step disconnect_at;  /* the link drops in the middle of this step's output */
+    enum sim_step truncate_at;    /* this step's RESP_OK line is cut short */
+    enum sim_step bad_crc_at;     /* this step's RESP_OK line carries a wrong CRC */
+    bool corrupt_tlv;             /* first object header of the exported blob is wrong */
+    bool oversize_object;         /* the exported blob carries a bloated UDS TBS */
+    bool bad_was_hmac;            /* one bit of the WAS HMAC flipped */
+    bool bad_hash;                /* one bit of the final certs hash flipped */
+    bool test_error;              /* OTP finalization fails: TestError GPIO, no TestDone */
+    unsigned slow_factor;         /* every step delay multiplied by this (0 or 1: off) */
 };
 
 struct sim_config {
@@ -76,14 +76,14 @@ struct sim_config {
     char ext_ca_subject[SIM_DN_MAX];  /* issuer of SKU ext certs */
     uint8_t was_seed[32];             /* the endorsement service's WAS seed */
     char was_diversifier[SIM_DIVERSIFIER_SIZE + 1];
-    uint64_t seed;                    /* all device randomness derives from it */
+    uint64_t seed; /* all device randomness derives from it */
     unsigned step_delay_ms[SIM_STEP_COUNT];
-    unsigned duts;                    /* chips served in a row (0 = unlimited) */
+    unsigned duts;                         /* chips served in a row (0 = unlimited) */
     unsigned year, week, lot, wafer, x, y; /* first chip's DIN; y advances per chip */
     enum sim_console console;
-    bool blank;                       /* no perso firmware until it is bootstrapped */
+    bool blank; /* no perso firmware until it is bootstrapped */
     bool perso_hash_set;
-    uint8_t perso_hash[32];           /* PersoSha256Hash when not from a bootstrapped image */
+    uint8_t perso_hash[32]; /* PersoSha256Hash when not from a bootstrapped image */
     struct sim_faults faults;
     bool verbose;      /* log the model's decisions on stderr */
     bool upstream_der; /* certs keep upstream's explicit DEFAULT FALSE encodings */

@@ -40,8 +40,8 @@ struct sim_chip {
     bool second_image;      /* the second bootstrap (perso + ROM_EXT + owner) happened */
     uint8_t perso_hash[32]; /* SHA-256 of the bootstrapped perso image */
     uint8_t rma_token_hash[16];
-    bool fault_reset_done;  /* the reset fault fires once per chip */
-    uint8_t *flash;         /* data partition, for the ROM bootstrap */
+    bool fault_reset_done; /* the reset fault fires once per chip */
+    uint8_t *flash;        /* data partition, for the ROM bootstrap */
     size_t flash_size;
 };
 
@@ -57,7 +57,7 @@ struct sim_device {
     bool finished;      /* served cfg.duts chips */
     unsigned completed; /* chips that reached "Personalization done." */
     enum sim_step step;
-    bool junk_frames;   /* junk-frames fault: a junk frame before each frame of this step */
+    bool junk_frames; /* junk-frames fault: a junk frame before each frame of this step */
 
     struct byte_queue uart_tx; /* chip -> host */
     struct byte_queue uart_rx; /* host -> chip */

@@ -30,8 +30,8 @@ struct device_id_fields {
     unsigned y;          /* 0..999 */
     uint8_t package_id;
     uint8_t ast_cfg_version;
-    const char *otp;  /* OTP config name: 2 letters then 2 hex digits, e.g. "sv00" */
-    const char *sku;  /* SKU name; its first 4 characters, upper-cased, form sku_id */
+    const char *otp; /* OTP config name: 2 letters then 2 hex digits, e.g. "sv00" */
+    const char *sku; /* SKU name; its first 4 characters, upper-cased, form sku_id */
 };
 
 /* Encodes the ID in TLV/OTP byte order (little-endian). Fails naming the field out of

@@ -15,8 +15,8 @@ int simlink_header_encode(uint8_t out[SIMLINK_HEADER_SIZE], uint8_t code, size_t
     return 0;
 }
 
-int simlink_header_decode(const uint8_t in[SIMLINK_HEADER_SIZE], uint8_t *code,
-                          size_t *payload_len, struct ft_error *err)
+int simlink_header_decode(const uint8_t in[SIMLINK_HEADER_SIZE], uint8_t *code, size_t *payload_len,
+                          struct ft_error *err)
 {
     uint32_t len = load_le32(in);
     if (len == 0)

@@ -48,8 +48,8 @@ enum simlink_status {
 #define SIM_PIN_INPUTS (SIM_PIN_RESET_N | SIM_PIN_STRAPS)
 
 struct simlink_header {
-    uint32_t len;  /* bytes after the length field: 1 + payload */
-    uint8_t code;  /* op in requests, status in replies */
+    uint32_t len; /* bytes after the length field: 1 + payload */
+    uint8_t code; /* op in requests, status in replies */
 };
 
 /* Writes the 5-byte header of a message carrying `payload_len` bytes. */
@@ -58,8 +58,8 @@ int simlink_header_encode(uint8_t out[SIMLINK_HEADER_SIZE], uint8_t code, size_t
 
 /* Decodes a header and returns the payload length in *payload_len; rejects a zero length
  * and payloads over SIMLINK_PAYLOAD_MAX. */
-int simlink_header_decode(const uint8_t in[SIMLINK_HEADER_SIZE], uint8_t *code,
-                          size_t *payload_len, struct ft_error *err);
+int simlink_header_decode(const uint8_t in[SIMLINK_HEADER_SIZE], uint8_t *code, size_t *payload_len,
+                          struct ft_error *err);
 
 /* A decoded request. `data` borrows from the payload (SPI_XFER, UART_WRITE). */
 struct simlink_request {

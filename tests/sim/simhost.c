@@ -230,8 +230,8 @@ static size_t der_header(uint8_t *out, uint8_t tag, size_t len)
 size_t test_ca_endorse(const struct test_ca *ca, const uint8_t *tbs, size_t tbs_len, uint8_t *out,
                        size_t cap)
 {
-    static const uint8_t algid[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48,
-                                    0xCE, 0x3D, 0x04, 0x03, 0x02};
+    static const uint8_t algid[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86,
+                                    0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
     uint8_t sig[80];
     size_t sig_len = sizeof(sig);
     EVP_MD_CTX *md = EVP_MD_CTX_new();

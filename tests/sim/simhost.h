@@ -20,9 +20,9 @@ struct simhost {
     uint32_t frame_no;
     char stream[SIMHOST_STREAM_MAX]; /* console text received and not yet consumed */
     size_t len;
-    unsigned junk_frames;     /* frames ignored for a bad magic */
-    unsigned wrong_numbers;   /* frames ignored for a wrong frame number */
-    unsigned timeout_ms;      /* per wait */
+    unsigned junk_frames;   /* frames ignored for a bad magic */
+    unsigned wrong_numbers; /* frames ignored for a wrong frame number */
+    unsigned timeout_ms;    /* per wait */
 };
 
 void simhost_init(struct simhost *h, struct sim_device *dev);
@@ -51,7 +51,7 @@ bool test_ca_init(struct test_ca *ca, const char *subject_dn);
 void test_ca_free(struct test_ca *ca);
 /* Signs a TBS the way the endorsement service does: SEQ{TBS, ecdsa-with-SHA256, BIT
  * STRING{00, sig}}; returns the DER length or 0. */
-size_t test_ca_endorse(const struct test_ca *ca, const uint8_t *tbs, size_t tbs_len,
-                       uint8_t *out, size_t cap);
+size_t test_ca_endorse(const struct test_ca *ca, const uint8_t *tbs, size_t tbs_len, uint8_t *out,
+                       size_t cap);
 
 #endif

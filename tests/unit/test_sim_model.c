@@ -8,7 +8,7 @@
 
 #include "cert/was.h"
 #include "common/crc32.h"
-#include "simhost.h"
+#include "simflow.h"
 #include "testutil.h"
 #include "wire/devmsg.h"
 #include "wire/perso_blob.h"
@@ -45,13 +45,7 @@ static void test_config(struct sim_config *cfg, const char *sku)
 
 struct run {
     struct sim_device dev;
-    struct simhost host;
-    struct perso_blob blob;
-    enum perso_blob_version version;
-    char line[32768];
-    char text[4096];
-    uint8_t host_digest[32];
-    uint8_t device_digest[32];
+    struct simflow flow;
 };
 
 static struct run *run_start(const struct sim_config *cfg)
@@ -59,8 +53,7 @@ static struct run *run_start(const struct sim_config *cfg)
     struct run *r = calloc(1, sizeof(*r));
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(sim_device_init(&r->dev, cfg, NULL), 0);
-    simhost_init(&r->host, &r->dev);
-    r->version = cfg->sku.blob_version;
+    simflow_init(&r->flow, &r->dev, &dice_ca, &ext_ca, cfg->sku.blob_version);
     ck_assert_int_eq(sim_device_start(&r->dev, NULL), 0);
     return r;
 }
@@ -72,107 +65,21 @@ static void run_free(struct run *r)
     free(r);
 }
 
-static void send_rma_hash(struct run *r)
-{
-    ck_assert(simhost_wait_for(&r->host, "Waiting For RMA Unlock Token Hash ...\n", NULL, 0));
-    char buf[128];
-    struct strbuf sb;
-    strbuf_init(&sb, buf, sizeof(buf));
-    const uint64_t hash[2] = {0x1122334455667788ull, 0x99aabbccddeeff00ull};
-    ck_assert_int_eq(ujson_lc_token_hash(&sb, hash, NULL), 0);
-    ck_assert(simhost_write(&r->host, buf, 52));
-    ck_assert(simhost_write(&r->host, buf + 52, 18));
-    simhost_reset_frames(&r->host); /* the chip resets itself after SECRET2 */
-}
+#define STEP(r, step) ck_assert_msg(simflow_##step(&(r)->flow), "%s", (r)->flow.why)
 
-static void send_certgen_inputs(struct run *r)
+static void run_to_export(struct run *r)
 {
-    ck_assert(simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
-    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20,
-                                .ext_auth_key_key_id_len = 20,
-                                .blob_version = (uint16_t)r->version};
-    memcpy(in.dice_auth_key_key_id, dice_ca.key_id, 20);
-    memcpy(in.ext_auth_key_key_id, ext_ca.key_id, 20);
-    char buf[256];
-    struct strbuf sb;
-    strbuf_init(&sb, buf, sizeof(buf));
-    ck_assert_int_eq(ujson_certgen_inputs(&sb, &in, NULL), 0);
-    ck_assert(simhost_write(&r->host, buf, sb.len));
-    if (r->version == PERSO_BLOB_V1)
-        ck_assert(simhost_wait_for(&r->host, "Blob version: 1\n", NULL, 0));
-}
-
-/* Reads the exported blob; returns false (with the error in *err) if it does not decode. */
-static bool receive_blob(struct run *r, struct ft_error *err)
-{
-    ck_assert(simhost_wait_for(&r->host, "Exporting TBS certificates ...\n", NULL, 0));
-    ck_assert(simhost_read_line(&r->host, r->line, sizeof(r->line)));
-    struct resp_line resp;
-    size_t len = strlen(r->line) - 1; /* without '\n' */
-    if (resp_parse_line(r->line, len, RESP_CRC_NONE, &resp, err) != 1)
-        return false;
-    ck_assert_uint_eq(resp.json_len, UJSON_PERSO_BLOB_SIZE);
-    return devmsg_decode_perso_blob(resp.json, resp.json_len, &r->blob, err) == 0 &&
-           perso_blob_validate(&r->blob, r->version, err) == 0;
-}
-
-/* Endorses the TBS certs, sends the host blob back and computes the host hash. */
-static void send_endorsed(struct run *r)
-{
-    static struct perso_blob out;
-    struct perso_tlv_writer w;
-    ck_assert_int_eq(perso_tlv_writer_init(&w, out.body, sizeof(out.body), r->version, NULL), 0);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    struct perso_tlv_iter it;
-    struct perso_obj obj;
-    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, r->version, NULL);
-    while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
-        if (obj.type == PERSO_OBJ_X509_TBS) {
-            uint8_t cert[4096];
-            const struct test_ca *ca = strcmp(obj.name, "UDS") == 0 ? &dice_ca : &ext_ca;
-            size_t n = test_ca_endorse(ca, obj.cert, obj.cert_len, cert, sizeof(cert));
-            ck_assert_uint_gt(n, 0);
-            ck_assert_int_eq(
-                perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, obj.name, cert, n, NULL), 0);
-            EVP_DigestUpdate(md, cert, n);
-        } else if (obj.type == PERSO_OBJ_X509_CERT) {
-            EVP_DigestUpdate(md, obj.cert, obj.cert_len);
-        }
-    }
-    unsigned int dlen = 32;
-    EVP_DigestFinal_ex(md, r->host_digest, &dlen);
-    EVP_MD_CTX_free(md);
-    ck_assert_int_eq(perso_blob_from_writer(&out, &w, NULL), 0);
-
-    ck_assert(simhost_wait_for(&r->host, "Importing endorsed certificates ...\n", NULL, 0));
-    static char json[UJSON_PERSO_BLOB_SIZE + 1];
-    struct strbuf sb;
-    strbuf_init(&sb, json, sizeof(json));
-    ck_assert_int_eq(ujson_perso_blob(&sb, &out, UJSON_HOST_FORM, NULL), 0);
-    ck_assert(simhost_write(&r->host, json, sb.len));
-}
-
-static bool receive_hash(struct run *r, struct ft_error *err)
-{
-    ck_assert(
-        simhost_wait_for(&r->host, "Finished importing certificates.\n", r->text, sizeof(r->text)));
-    ck_assert(simhost_read_line(&r->host, r->line, sizeof(r->line)));
-    struct resp_line resp;
-    if (resp_parse_line(r->line, strlen(r->line) - 1, RESP_CRC_NONE, &resp, err) != 1)
-        return false;
-    return devmsg_decode_sha256_hash(resp.json, resp.json_len, r->device_digest, err) == 0;
+    STEP(r, rma);
+    STEP(r, certgen);
+    STEP(r, export);
 }
 
 static void run_full(struct run *r)
 {
-    struct ft_error err = {0};
-    send_rma_hash(r);
-    send_certgen_inputs(r);
-    ck_assert_msg(receive_blob(r, &err), "blob: %s", err.message);
-    send_endorsed(r);
-    ck_assert_msg(receive_hash(r, &err), "hash: %s", err.message);
-    ck_assert(simhost_wait_for(&r->host, "Personalization done.\n", NULL, 0));
+    run_to_export(r);
+    STEP(r, import);
+    STEP(r, hash);
+    STEP(r, done);
 }
 
 static void assert_pins(struct run *r, uint32_t set, uint32_t clear)
@@ -187,7 +94,7 @@ static void assert_blob_objects(struct run *r, const char *const *names, size_t 
 {
     struct perso_tlv_iter it;
     struct perso_obj obj;
-    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, r->version, NULL);
+    perso_tlv_iter_init(&it, r->flow.blob.body, r->flow.blob.next_free, r->flow.version, NULL);
     for (size_t i = 0; i < n_certs; i++) {
         ck_assert_int_eq(perso_tlv_iter_next(&it, &obj, NULL), 1);
         ck_assert_str_eq(obj.name, names[i]);
@@ -212,12 +119,12 @@ START_TEST(flow_sival_v0)
     run_full(r);
     static const char *const names[] = {"UDS", "CDI_0", "CDI_1"};
     assert_blob_objects(r, names, 3);
-    ck_assert_str_eq(r->text, "Importing UDS cert to FACTORY ...\n"
-                              "Digesting FACTORY page ...\n"
-                              "Importing CDI_0 cert to DICE ...\n"
-                              "Importing CDI_1 cert to DICE ...\n"
-                              "Digesting DICE page ...\n");
-    ck_assert_mem_eq(r->device_digest, r->host_digest, 32);
+    ck_assert_str_eq(r->flow.text, "Importing UDS cert to FACTORY ...\n"
+                                   "Digesting FACTORY page ...\n"
+                                   "Importing CDI_0 cert to DICE ...\n"
+                                   "Importing CDI_1 cert to DICE ...\n"
+                                   "Digesting DICE page ...\n");
+    ck_assert_mem_eq(r->flow.device_digest, r->flow.host_digest, 32);
     assert_pins(r, SIM_PIN_TEST_DONE | SIM_PIN_TEST_START, SIM_PIN_TEST_ERROR);
     run_free(r);
 }
@@ -229,12 +136,12 @@ START_TEST(flow_emulation_tpm_v1)
     test_config(&cfg, "emulation_tpm_v1");
     struct run *r = run_start(&cfg);
     run_full(r);
-    ck_assert_uint_eq(r->blob.body[0], 0xF0); /* version object */
+    ck_assert_uint_eq(r->flow.blob.body[0], 0xF0); /* version object */
     static const char *const names[] = {"UDS", "CDI_0", "CDI_1", "TPM EK"};
     assert_blob_objects(r, names, 4);
-    ck_assert_uint_eq(r->blob.num_objs, 8);
-    ck_assert(strstr(r->text, "Importing TPM EK cert to TPM ...\n") != NULL);
-    ck_assert_mem_eq(r->device_digest, r->host_digest, 32);
+    ck_assert_uint_eq(r->flow.blob.num_objs, 8);
+    ck_assert(strstr(r->flow.text, "Importing TPM EK cert to TPM ...\n") != NULL);
+    ck_assert_mem_eq(r->flow.device_digest, r->flow.host_digest, 32);
     assert_pins(r, SIM_PIN_TEST_DONE, SIM_PIN_TEST_ERROR);
     run_free(r);
 }
@@ -245,10 +152,7 @@ START_TEST(was_hmac_and_device_id)
     struct sim_config cfg;
     test_config(&cfg, "emulation_tpm");
     struct run *r = run_start(&cfg);
-    send_rma_hash(r);
-    send_certgen_inputs(r);
-    struct ft_error err = {0};
-    ck_assert_msg(receive_blob(r, &err), "%s", err.message);
+    run_to_export(r);
 
     /* Independent WAS: HMAC-SHA256(seed, "was" + 45 zero bytes), words byte-swapped. */
     uint8_t div[48] = "was";
@@ -262,7 +166,7 @@ START_TEST(was_hmac_and_device_id)
     uint8_t tag[32] = {0}, id[32] = {0};
     struct perso_tlv_iter it;
     struct perso_obj obj;
-    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, PERSO_BLOB_V0, NULL);
+    perso_tlv_iter_init(&it, r->flow.blob.body, r->flow.blob.next_free, PERSO_BLOB_V0, NULL);
     while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
         if (obj.type == PERSO_OBJ_X509_TBS) {
             memcpy(tbs_concat + tbs_len, obj.cert, obj.cert_len);
@@ -295,15 +199,13 @@ START_TEST(same_seed_same_bytes)
         if (round == 2)
             cfg.seed = 99;
         struct run *r = run_start(&cfg);
-        send_rma_hash(r);
-        send_certgen_inputs(r);
-        ck_assert(receive_blob(r, NULL));
+        run_to_export(r);
         if (round == 0)
-            first = r->blob;
+            first = r->flow.blob;
         else if (round == 1)
-            ck_assert_mem_eq(&r->blob, &first, sizeof(first));
+            ck_assert_mem_eq(&r->flow.blob, &first, sizeof(first));
         else
-            ck_assert(memcmp(&r->blob, &first, sizeof(first)) != 0);
+            ck_assert(memcmp(&r->flow.blob, &first, sizeof(first)) != 0);
         run_free(r);
     }
 }
@@ -314,15 +216,15 @@ START_TEST(rma_hash_bad_crc_is_data_loss)
     struct sim_config cfg;
     test_config(&cfg, "sival");
     struct run *r = run_start(&cfg);
-    ck_assert(simhost_wait_for(&r->host, "Waiting For RMA Unlock Token Hash ...\n", NULL, 0));
+    ck_assert(simhost_wait_for(&r->flow.host, "Waiting For RMA Unlock Token Hash ...\n", NULL, 0));
     /* Hand-written bytes: the hash padded to 52, then a CRC object that does not match. */
     const char *msg = "{\"hash\":[1,2]}";
     char padded[53];
     snprintf(padded, sizeof(padded), "{\"hash\":[1,2]%*s}", 52 - (int)strlen(msg), "");
     ck_assert_uint_eq(strlen(padded), 52);
-    ck_assert(simhost_write(&r->host, padded, 52));
-    ck_assert(simhost_write(&r->host, "{\"crc\":12345     }", 18));
-    ck_assert(simhost_wait_for(&r->host, "Personalization done.\n", NULL, 0));
+    ck_assert(simhost_write(&r->flow.host, padded, 52));
+    ck_assert(simhost_write(&r->flow.host, "{\"crc\":12345     }", 18));
+    ck_assert(simhost_wait_for(&r->flow.host, "Personalization done.\n", NULL, 0));
     assert_pins(r, SIM_PIN_TEST_ERROR, SIM_PIN_TEST_DONE);
     run_free(r);
 }
@@ -333,18 +235,18 @@ START_TEST(frame_counter_restarts_after_rma_reset)
     struct sim_config cfg;
     test_config(&cfg, "sival");
     struct run *r = run_start(&cfg);
-    ck_assert(simhost_wait_for(&r->host, "Waiting For RMA Unlock Token Hash ...\n", NULL, 0));
-    ck_assert_uint_gt(r->host.frame_no, 0);
+    ck_assert(simhost_wait_for(&r->flow.host, "Waiting For RMA Unlock Token Hash ...\n", NULL, 0));
+    ck_assert_uint_gt(r->flow.host.frame_no, 0);
     char buf[128];
     struct strbuf sb;
     strbuf_init(&sb, buf, sizeof(buf));
     const uint64_t hash[2] = {7, 8};
     ujson_lc_token_hash(&sb, hash, NULL);
-    ck_assert(simhost_write(&r->host, buf, sb.len));
+    ck_assert(simhost_write(&r->flow.host, buf, sb.len));
     /* Without resetting our counter, the next frame (number 0) is ignored. */
-    r->host.timeout_ms = 500;
-    ck_assert(!simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
-    ck_assert_uint_eq(r->host.wrong_numbers, 1);
+    r->flow.host.timeout_ms = 500;
+    ck_assert(!simhost_wait_for(&r->flow.host, "Waiting for certificate inputs ...\n", NULL, 0));
+    ck_assert_uint_eq(r->flow.host.wrong_numbers, 1);
     run_free(r);
 }
 END_TEST
@@ -362,10 +264,10 @@ static struct run *start_with_fault(const char *sku, const char *fault)
 START_TEST(fault_stall)
 {
     struct run *r = start_with_fault("sival", "stall=certgen");
-    send_rma_hash(r);
-    r->host.timeout_ms = 300;
-    ck_assert(!simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
-    ck_assert_uint_eq(r->host.len, 0);
+    STEP(r, rma);
+    r->flow.host.timeout_ms = 300;
+    ck_assert(!simhost_wait_for(&r->flow.host, "Waiting for certificate inputs ...\n", NULL, 0));
+    ck_assert_uint_eq(r->flow.host.len, 0);
     run_free(r);
 }
 END_TEST
@@ -373,10 +275,10 @@ END_TEST
 START_TEST(fault_junk_frames)
 {
     struct run *r = start_with_fault("sival", "junk-frames=export");
-    send_rma_hash(r);
-    send_certgen_inputs(r);
-    ck_assert(receive_blob(r, NULL)); /* junk is ignored by a correct host */
-    ck_assert_uint_ge(r->host.junk_frames, 11);
+    STEP(r, rma);
+    STEP(r, certgen);
+    STEP(r, export); /* junk is ignored by a correct host */
+    ck_assert_uint_ge(r->flow.host.junk_frames, 11);
     run_free(r);
 }
 END_TEST
@@ -384,11 +286,11 @@ END_TEST
 START_TEST(fault_wrong_frame_number)
 {
     struct run *r = start_with_fault("sival", "wrong-frame-number=export");
-    send_rma_hash(r);
-    send_certgen_inputs(r);
-    r->host.timeout_ms = 500;
-    ck_assert(!simhost_wait_for(&r->host, "Exporting TBS certificates ...\n", NULL, 0));
-    ck_assert_uint_eq(r->host.wrong_numbers, 1);
+    STEP(r, rma);
+    STEP(r, certgen);
+    r->flow.host.timeout_ms = 500;
+    ck_assert(!simhost_wait_for(&r->flow.host, "Exporting TBS certificates ...\n", NULL, 0));
+    ck_assert_uint_eq(r->flow.host.wrong_numbers, 1);
     run_free(r);
 }
 END_TEST
@@ -396,11 +298,10 @@ END_TEST
 START_TEST(fault_corrupt_tlv)
 {
     struct run *r = start_with_fault("sival", "corrupt-tlv");
-    send_rma_hash(r);
-    send_certgen_inputs(r);
-    struct ft_error err = {0};
-    ck_assert(!receive_blob(r, &err));
-    ck_assert_msg(strstr(err.message, "object 0 at offset 0") != NULL, "%s", err.message);
+    STEP(r, rma);
+    STEP(r, certgen);
+    ck_assert(!simflow_export(&r->flow));
+    ck_assert_msg(strstr(r->flow.why, "object 0 at offset 0") != NULL, "%s", r->flow.why);
     run_free(r);
 }
 END_TEST
@@ -408,13 +309,13 @@ END_TEST
 START_TEST(fault_oversize_object)
 {
     struct run *r = start_with_fault("sival", "oversize-object");
-    send_rma_hash(r);
-    send_certgen_inputs(r);
-    ck_assert(receive_blob(r, NULL));
+    STEP(r, rma);
+    STEP(r, certgen);
+    STEP(r, export);
     struct perso_tlv_iter it;
     struct perso_obj obj;
     size_t biggest = 0;
-    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, PERSO_BLOB_V0, NULL);
+    perso_tlv_iter_init(&it, r->flow.blob.body, r->flow.blob.next_free, PERSO_BLOB_V0, NULL);
     while (perso_tlv_iter_next(&it, &obj, NULL) == 1)
         biggest = obj.size > biggest ? obj.size : biggest;
     ck_assert_uint_gt(biggest, 2500); /* a TBS cert is < 1 KiB */
@@ -428,23 +329,23 @@ START_TEST(fault_bad_was_hmac_and_bad_hash)
     struct sim_config cfg;
     test_config(&cfg, "sival");
     struct run *good = run_start(&cfg);
-    send_rma_hash(good);
-    send_certgen_inputs(good);
-    ck_assert(receive_blob(good, NULL));
+    STEP(good, rma);
+    STEP(good, certgen);
+    STEP(good, export);
     ck_assert_int_eq(sim_config_add_fault(&cfg, "bad-was-hmac", NULL), 0);
     ck_assert_int_eq(sim_config_add_fault(&cfg, "bad-hash", NULL), 0);
     struct run *bad = run_start(&cfg);
-    send_rma_hash(bad);
-    send_certgen_inputs(bad);
-    ck_assert(receive_blob(bad, NULL));
-    ck_assert_uint_eq(good->blob.next_free, bad->blob.next_free);
+    STEP(bad, rma);
+    STEP(bad, certgen);
+    STEP(bad, export);
+    ck_assert_uint_eq(good->flow.blob.next_free, bad->flow.blob.next_free);
     size_t diff = 0;
-    for (size_t i = 0; i < good->blob.next_free; i++)
-        diff += good->blob.body[i] != bad->blob.body[i];
+    for (size_t i = 0; i < good->flow.blob.next_free; i++)
+        diff += good->flow.blob.body[i] != bad->flow.blob.body[i];
     ck_assert_uint_eq(diff, 1);
-    send_endorsed(bad);
-    ck_assert(receive_hash(bad, NULL));
-    ck_assert(memcmp(bad->device_digest, bad->host_digest, 32) != 0);
+    STEP(bad, import);
+    STEP(bad, hash);
+    ck_assert(memcmp(bad->flow.device_digest, bad->flow.host_digest, 32) != 0);
     run_free(good);
     run_free(bad);
 }
@@ -456,11 +357,10 @@ START_TEST(fault_truncated_and_bad_crc)
     const char *want[] = {"does not end with", "CRC says 305419896"};
     for (int i = 0; i < 2; i++) {
         struct run *r = start_with_fault("sival", faults[i]);
-        send_rma_hash(r);
-        send_certgen_inputs(r);
-        struct ft_error err = {0};
-        ck_assert(!receive_blob(r, &err));
-        ck_assert_msg(strstr(err.message, want[i]) != NULL, "%s: %s", faults[i], err.message);
+        STEP(r, rma);
+        STEP(r, certgen);
+        ck_assert(!simflow_export(&r->flow));
+        ck_assert_msg(strstr(r->flow.why, want[i]) != NULL, "%s: %s", faults[i], r->flow.why);
         run_free(r);
     }
 }
@@ -469,11 +369,11 @@ END_TEST
 START_TEST(fault_disconnect)
 {
     struct run *r = start_with_fault("sival", "disconnect=export");
-    send_rma_hash(r);
-    send_certgen_inputs(r);
-    r->host.timeout_ms = 500;
-    ck_assert(simhost_wait_for(&r->host, "Exporting TBS certificates ...\n", NULL, 0));
-    ck_assert(!simhost_read_line(&r->host, r->line, sizeof(r->line)));
+    STEP(r, rma);
+    STEP(r, certgen);
+    r->flow.host.timeout_ms = 500;
+    ck_assert(simhost_wait_for(&r->flow.host, "Exporting TBS certificates ...\n", NULL, 0));
+    ck_assert(!simhost_read_line(&r->flow.host, r->flow.line, sizeof(r->flow.line)));
     ck_assert(sim_device_take_link_drop(&r->dev));
     run_free(r);
 }
@@ -482,12 +382,12 @@ END_TEST
 START_TEST(fault_reset)
 {
     struct run *r = start_with_fault("sival", "reset=export");
-    send_rma_hash(r);
-    send_certgen_inputs(r);
+    STEP(r, rma);
+    STEP(r, certgen);
     /* The chip resets before exporting: it starts over at the certificate inputs. */
-    simhost_reset_frames(&r->host);
-    send_certgen_inputs(r);
-    ck_assert(receive_blob(r, NULL));
+    simhost_reset_frames(&r->flow.host);
+    STEP(r, certgen);
+    STEP(r, export);
     run_free(r);
 }
 END_TEST
@@ -508,12 +408,12 @@ START_TEST(fault_slow)
     cfg.step_delay_ms[SIM_STEP_CERTGEN] = 100;
     ck_assert_int_eq(sim_config_add_fault(&cfg, "slow=5", NULL), 0);
     struct run *r = run_start(&cfg);
-    send_rma_hash(r);
+    STEP(r, rma);
     /* 100 ms x 5: nothing within the unscaled delay, the prompt comes later. */
-    r->host.timeout_ms = 150;
-    ck_assert(!simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
-    r->host.timeout_ms = 5000;
-    ck_assert(simhost_wait_for(&r->host, "Waiting for certificate inputs ...\n", NULL, 0));
+    r->flow.host.timeout_ms = 150;
+    ck_assert(!simhost_wait_for(&r->flow.host, "Waiting for certificate inputs ...\n", NULL, 0));
+    r->flow.host.timeout_ms = 5000;
+    ck_assert(simhost_wait_for(&r->flow.host, "Waiting for certificate inputs ...\n", NULL, 0));
     run_free(r);
 }
 END_TEST
@@ -541,14 +441,14 @@ END_TEST
 static void wren(struct run *r)
 {
     uint8_t op = 0x06;
-    simhost_xfer(&r->host, &op, NULL, 1);
+    simhost_xfer(&r->flow.host, &op, NULL, 1);
 }
 
 static void wait_idle(struct run *r)
 {
     for (int i = 0; i < 1000000; i++) {
         uint8_t mosi[2] = {0x05, 0}, miso[2];
-        simhost_xfer(&r->host, mosi, miso, 2);
+        simhost_xfer(&r->flow.host, mosi, miso, 2);
         if (!(miso[1] & 1))
             return;
     }
@@ -561,19 +461,19 @@ START_TEST(bootstrap_image_then_perso)
     test_config(&cfg, "sival");
     cfg.blank = true;
     struct run *r = run_start(&cfg);
-    simhost_reset_chip(&r->host, SIM_PIN_STRAPS);
+    simhost_reset_chip(&r->flow.host, SIM_PIN_STRAPS);
 
     uint8_t mosi[300] = {0x9F}, miso[300];
-    simhost_xfer(&r->host, mosi, miso, 16);
+    simhost_xfer(&r->flow.host, mosi, miso, 16);
     ck_assert_uint_eq(miso[1], 0x7F);
     ck_assert_uint_eq(miso[13], 0xEF);
     uint8_t sfdp[9] = {0x5A, 0, 0, 0, 0}, sfdp_out[9];
-    simhost_xfer(&r->host, sfdp, sfdp_out, 9);
+    simhost_xfer(&r->flow.host, sfdp, sfdp_out, 9);
     ck_assert_mem_eq(sfdp_out + 5, "SFDP", 4);
 
     wren(r);
     uint8_t erase = 0xC7;
-    simhost_xfer(&r->host, &erase, NULL, 1);
+    simhost_xfer(&r->flow.host, &erase, NULL, 1);
     wait_idle(r);
 
     static uint8_t image[1000];
@@ -587,25 +487,25 @@ START_TEST(bootstrap_image_then_perso)
         mosi[2] = (uint8_t)(off >> 8);
         mosi[3] = (uint8_t)off;
         memcpy(mosi + 4, image + off, n);
-        simhost_xfer(&r->host, mosi, NULL, 4 + n);
+        simhost_xfer(&r->flow.host, mosi, NULL, 4 + n);
         wait_idle(r);
     }
     uint8_t reset_enable = 0x66, reset = 0x99;
-    simhost_xfer(&r->host, &reset_enable, NULL, 1);
-    simhost_xfer(&r->host, &reset, NULL, 1);
+    simhost_xfer(&r->flow.host, &reset_enable, NULL, 1);
+    simhost_xfer(&r->flow.host, &reset, NULL, 1);
     ck_assert_mem_eq(r->dev.chip.flash, image, sizeof(image));
 
     /* Straps off, reset: the perso firmware boots and reports the image's hash. */
-    simhost_reset_chip(&r->host, 0);
-    send_rma_hash(r);
-    send_certgen_inputs(r);
-    ck_assert(receive_blob(r, NULL));
+    simhost_reset_chip(&r->flow.host, 0);
+    STEP(r, rma);
+    STEP(r, certgen);
+    STEP(r, export);
     uint8_t want[32];
     unsigned int len = 32;
     EVP_Digest(image, sizeof(image), want, &len, EVP_sha256(), NULL);
     struct perso_tlv_iter it;
     struct perso_obj obj;
-    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, PERSO_BLOB_V0, NULL);
+    perso_tlv_iter_init(&it, r->flow.blob.body, r->flow.blob.next_free, PERSO_BLOB_V0, NULL);
     while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
         if (obj.type == PERSO_OBJ_PERSO_SHA256_HASH)
             ck_assert_mem_eq(obj.payload, want, 32);
@@ -632,9 +532,9 @@ START_TEST(two_stage_bootstrap_request)
     test_config(&cfg, "sival");
     cfg.sku.two_stage_bootstrap = true;
     struct run *r = run_start(&cfg);
-    ck_assert(simhost_wait_for(&r->host, "Bootstrap requested.\n", NULL, 0));
-    simhost_reset_chip(&r->host, 0);
-    send_rma_hash(r);
+    ck_assert(simhost_wait_for(&r->flow.host, "Bootstrap requested.\n", NULL, 0));
+    simhost_reset_chip(&r->flow.host, 0);
+    STEP(r, rma);
     run_free(r);
 }
 END_TEST
@@ -645,7 +545,7 @@ START_TEST(rom_ext_banner_after_perso)
     test_config(&cfg, "sival");
     struct run *r = run_start(&cfg);
     run_full(r);
-    simhost_reset_chip(&r->host, 0);
+    simhost_reset_chip(&r->flow.host, 0);
     char text[64] = {0};
     size_t got = 0;
     while (got < strlen("ROM_EXT:0.4\r\nBare metal PASS!\r\n")) {

@@ -1,0 +1,34 @@
+/* Fuzz target: the ftsim socket protocol as the server reads it: a stream of headers and
+ * payloads, each request decoded with the length and shape checks. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/simlink.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t pos = 0;
+    while (size - pos >= SIMLINK_HEADER_SIZE) {
+        uint8_t code;
+        size_t len;
+        if (simlink_header_decode(data + pos, &code, &len, NULL) != 0)
+            return 0; /* the server drops such a client */
+        pos += SIMLINK_HEADER_SIZE;
+        if (len > size - pos)
+            return 0;
+        uint8_t *payload = malloc(len ? len : 1);
+        memcpy(payload, data + pos, len);
+        struct simlink_request req;
+        if (simlink_parse_request(code, payload, len, &req, NULL) == 0) {
+            if (req.len != len || req.timeout_ms > SIMLINK_TIMEOUT_MAX_MS ||
+                req.max > SIMLINK_PAYLOAD_MAX)
+                abort();
+        }
+        free(payload);
+        pos += len;
+    }
+    return 0;
+}
