@@ -52,15 +52,17 @@ void sim_chip_power_on_reset(struct sim_device *dev)
     pthread_cond_broadcast(&dev->changed);
 }
 
-void sim_chip_completed(struct fw_ctx *fw)
+bool sim_chip_completed(struct fw_ctx *fw)
 {
     struct sim_device *dev = fw->dev;
     pthread_mutex_lock(&dev->lock);
     dev->completed++;
     if (dev->cfg.duts != 0 && dev->completed >= dev->cfg.duts)
         dev->finished = true;
+    bool more = !dev->finished;
     pthread_cond_broadcast(&dev->changed);
     pthread_mutex_unlock(&dev->lock);
+    return more;
 }
 
 /* The measurement of the image in slot A: SHA-256 of its programmed extent. */

@@ -18,7 +18,8 @@ void sim_chip_fresh(struct sim_device *dev, unsigned index);
 /* Lock held: puts the blocks back to their reset state (frame counter 0, FIFOs empty). */
 void sim_chip_power_on_reset(struct sim_device *dev);
 
-/* Firmware thread: counts a personalized chip; ends the row after cfg.duts chips. */
-void sim_chip_completed(struct fw_ctx *fw);
+/* Firmware thread: counts a personalized chip; ends the row after cfg.duts chips.
+ * Returns true when more chips follow. */
+bool sim_chip_completed(struct fw_ctx *fw);
 
 #endif

@@ -111,6 +111,10 @@ static void *firmware_thread(void *arg)
         if (rc == SIM_BOOT_SW_RESET && dev->epoch == fw.epoch) {
             dev->epoch++; /* the firmware reset the chip itself: boot again */
             sim_chip_power_on_reset(dev);
+        } else if (rc == SIM_BOOT_NEXT_CHIP && dev->epoch == fw.epoch) {
+            sim_chip_fresh(dev, dev->chip.index + 1);
+            dev->epoch++;
+            sim_chip_power_on_reset(dev);
         }
         if (dev->epoch == fw.epoch && !dev->shutdown)
             wait_changed(dev, NULL); /* halted: nothing runs until the next reset */
@@ -325,6 +329,8 @@ static int send_frame_locked(struct fw_ctx *fw, const uint8_t *payload, size_t l
     dev->pins |= SIM_PIN_TX_READY;
     notify(dev);
     int rc = await_frame_read(fw, start, junk ? 2 : 4);
+    if (rc == 0 && aborted(fw))
+        rc = FW_ABORT; /* read, but the chip was reset meanwhile: the counter is new */
     if (rc == 0 && !junk)
         dev->frame_no++;
     return rc;

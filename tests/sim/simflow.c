@@ -24,6 +24,15 @@ void simflow_init(struct simflow *f, struct sim_device *dev, const struct test_c
     f->version = version;
 }
 
+void simflow_next_chip(struct simflow *f)
+{
+    static struct simhost host;
+    host = f->host;
+    simflow_init(f, host.dev, f->dice_ca, f->ext_ca, f->version);
+    f->host = host;
+    simhost_reset_frames(&f->host);
+}
+
 bool simflow_rma(struct simflow *f)
 {
     if (!simhost_wait_for(&f->host, "Waiting For RMA Unlock Token Hash ...\n", NULL, 0))

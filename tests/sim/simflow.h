@@ -29,6 +29,8 @@ struct simflow {
 
 void simflow_init(struct simflow *f, struct sim_device *dev, const struct test_ca *dice_ca,
                   const struct test_ca *ext_ca, enum perso_blob_version version);
+/* Starts over for the next chip on the same link, keeping what the host has read. */
+void simflow_next_chip(struct simflow *f);
 bool simflow_rma(struct simflow *f);
 bool simflow_certgen(struct simflow *f);
 bool simflow_export(struct simflow *f); /* reads and validates the exported blob */

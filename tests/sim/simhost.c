@@ -45,9 +45,22 @@ static void spi_read(struct simhost *h, uint32_t addr, uint8_t *out, size_t len)
     memcpy(out, miso + 4, len);
 }
 
+/* UART console: appends whatever arrives within the timeout. */
+static bool read_uart(struct simhost *h)
+{
+    if (h->len == sizeof(h->stream))
+        return false;
+    size_t n = sim_device_uart_read(h->dev, (uint8_t *)h->stream + h->len,
+                                    sizeof(h->stream) - h->len, h->timeout_ms);
+    h->len += n;
+    return n > 0;
+}
+
 /* Reads one frame when TX-ready is high; false on timeout. */
 static bool read_frame(struct simhost *h)
 {
+    if (h->dev->cfg.console == SIM_CONSOLE_UART)
+        return read_uart(h);
     uint32_t pins;
     if (!sim_device_gpio_wait(h->dev, SIM_PIN_TX_READY, SIM_PIN_TX_READY, h->timeout_ms, &pins))
         return false;
@@ -136,6 +149,10 @@ static bool wait_not_busy(struct simhost *h)
 bool simhost_write(struct simhost *h, const void *data, size_t len)
 {
     const uint8_t *p = data;
+    if (h->dev->cfg.console == SIM_CONSOLE_UART) {
+        sim_device_uart_write(h->dev, p, len);
+        return true;
+    }
     for (size_t off = 0; off < len;) {
         size_t n = len - off < 256 ? len - off : 256;
         uint32_t addr = off + n == len ? 0x100 : 0x000;

@@ -147,6 +147,28 @@ START_TEST(flow_emulation_tpm_v1)
 }
 END_TEST
 
+START_TEST(uart_console_row_of_chips)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "emulation_tpm");
+    cfg.console = SIM_CONSOLE_UART;
+    cfg.duts = 2;
+    struct run *r = run_start(&cfg);
+    run_full(r);
+    ck_assert_mem_eq(r->flow.device_digest, r->flow.host_digest, 32);
+    static struct perso_blob first;
+    first = r->flow.blob;
+    /* The next chip follows on the same UART: new keys, next DIN. */
+    simflow_next_chip(&r->flow);
+    run_full(r);
+    ck_assert_mem_eq(r->flow.device_digest, r->flow.host_digest, 32);
+    ck_assert(memcmp(first.body, r->flow.blob.body, first.next_free) != 0);
+    sim_device_wait_finished(&r->dev);
+    ck_assert_uint_eq(r->dev.completed, 2);
+    run_free(r);
+}
+END_TEST
+
 START_TEST(was_hmac_and_device_id)
 {
     struct sim_config cfg;
@@ -567,6 +589,7 @@ static Suite *sim_model_suite(void)
     tcase_set_timeout(flow, 120);
     tcase_add_test(flow, flow_sival_v0);
     tcase_add_test(flow, flow_emulation_tpm_v1);
+    tcase_add_test(flow, uart_console_row_of_chips);
     tcase_add_test(flow, was_hmac_and_device_id);
     tcase_add_test(flow, same_seed_same_bytes);
     tcase_add_test(flow, rma_hash_bad_crc_is_data_loss);
