@@ -19,6 +19,11 @@ openssl
 python3-cryptography
 libjansson-dev
 libcurl4-openssl-dev
+libmicrohttpd-dev
+libsqlite3-dev
+libcrypt-dev
+curl
+nginx-light
 "
 
 missing=""

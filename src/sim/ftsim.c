@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -94,7 +95,7 @@ static int parse_uint(const char *opt, const char *arg, unsigned long max, unsig
     char *end;
     errno = 0;
     unsigned long v = strtoul(arg, &end, 10);
-    if (errno != 0 || *end != '\0' || end == arg || v > max || arg[0] == '-') {
+    if (errno != 0 || *end != '\0' || v > max || arg[0] < '0' || arg[0] > '9') {
         fprintf(stderr, "ftsim: %s: \"%s\" is not a number in 0..%lu\n", opt, arg, max);
         return -1;
     }
@@ -476,10 +477,16 @@ static int serve_request(struct sim_device *dev, int fd, uint8_t *payload, uint8
         return reply_pins(fd, SIMLINK_OK, sim_device_gpio_write(dev, req.mask, req.value));
     case SIMLINK_GPIO_WAIT: {
         bool ok = sim_device_gpio_wait(dev, req.mask, req.value, req.timeout_ms, &pins);
+        if (sim_device_take_link_drop(dev))
+            return -1; /* disconnect fault: the link goes down without a reply */
         return reply_pins(fd, ok ? SIMLINK_OK : SIMLINK_TIMEOUT, pins);
     }
-    case SIMLINK_UART_READ:
-        return reply(fd, SIMLINK_OK, out, sim_device_uart_read(dev, out, req.max, req.timeout_ms));
+    case SIMLINK_UART_READ: {
+        size_t n = sim_device_uart_read(dev, out, req.max, req.timeout_ms);
+        if (sim_device_take_link_drop(dev))
+            return -1;
+        return reply(fd, SIMLINK_OK, out, n);
+    }
     case SIMLINK_UART_WRITE:
         sim_device_uart_write(dev, req.data, req.len);
         return reply(fd, SIMLINK_OK, NULL, 0);
@@ -503,7 +510,23 @@ static int listen_unix(const char *path)
     }
     strcpy(addr.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    unlink(path);
+    struct stat st;
+    if (fd >= 0 && lstat(path, &st) == 0) {
+        /* Replace only a stale socket: never another kind of file, never a live server. */
+        if (!S_ISSOCK(st.st_mode)) {
+            fprintf(stderr, "ftsim: %s exists and is not a socket; not replacing it\n", path);
+            close(fd);
+            return -1;
+        }
+        if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+            fprintf(stderr, "ftsim: another server is listening on %s\n", path);
+            close(fd);
+            return -1;
+        }
+        close(fd);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        unlink(path);
+    }
     if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 4) != 0) {
         fprintf(stderr, "ftsim: cannot listen on %s: %s\n", path, strerror(errno));
         if (fd >= 0)

@@ -107,6 +107,10 @@ static int rom_bootstrap_run(struct fw_ctx *fw)
         };
         struct rom_bootstrap_result result;
         int rc = rom_bootstrap_handle(&bs, &cmd, spi_status(fw), &result, &err);
+        if (result.handled && !result.shutdown &&
+            (cmd.opcode == ROM_OP_PAGE_PROGRAM || cmd.opcode == ROM_OP_CHIP_ERASE ||
+             cmd.opcode == ROM_OP_SECTOR_ERASE))
+            chip->flash_written = true;
         if (result.clear_status)
             fw_clear_spi_status(fw);
         if (rc != 0 && result.shutdown) {
@@ -115,12 +119,8 @@ static int rom_bootstrap_run(struct fw_ctx *fw)
             fw_print_uart(fw, line);
             return SIM_BOOT_SW_RESET;
         }
-        if (result.chip_reset) {
-            measure_image(chip);
-            if (chip->secret1_done)
-                chip->second_image = true;
+        if (result.chip_reset)
             return SIM_BOOT_SW_RESET;
-        }
     }
 }
 
@@ -132,6 +132,14 @@ int sim_boot(struct fw_ctx *fw)
     pthread_mutex_unlock(&dev->lock);
     if (bootstrap)
         return rom_bootstrap_run(fw);
+    if (dev->chip.flash_written) {
+        /* Flash keeps what the bootstrap wrote, however the bootstrap ended. */
+        struct sim_chip *chip = &dev->chip;
+        chip->flash_written = false;
+        measure_image(chip);
+        if (chip->secret1_done)
+            chip->second_image = true;
+    }
     if (dev->chip.perso_done) {
         if (fw_print_uart(fw, ROM_EXT_BANNER) != 0 || fw_print_uart(fw, OWNER_SUCCESS) != 0)
             return FW_ABORT;

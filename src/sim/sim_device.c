@@ -214,7 +214,7 @@ bool sim_device_gpio_wait(struct sim_device *dev, uint32_t mask, uint32_t value,
     struct timespec deadline = deadline_after(timeout_ms);
     pthread_mutex_lock(&dev->lock);
     bool reached;
-    while (!(reached = (dev->pins & mask) == (value & mask)) && !dev->shutdown) {
+    while (!(reached = (dev->pins & mask) == (value & mask)) && !dev->shutdown && !dev->link_drop) {
         if (!wait_changed(dev, &deadline))
             break;
     }
@@ -228,7 +228,7 @@ size_t sim_device_uart_read(struct sim_device *dev, uint8_t *buf, size_t cap, un
 {
     struct timespec deadline = deadline_after(timeout_ms);
     pthread_mutex_lock(&dev->lock);
-    while (dev->uart_tx.len == 0 && !dev->shutdown && timeout_ms > 0) {
+    while (dev->uart_tx.len == 0 && !dev->shutdown && !dev->link_drop && timeout_ms > 0) {
         if (!wait_changed(dev, &deadline))
             break;
     }

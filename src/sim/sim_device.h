@@ -41,6 +41,7 @@ struct sim_chip {
     uint8_t perso_hash[32]; /* SHA-256 of the bootstrapped perso image */
     uint8_t rma_token_hash[16];
     bool fault_reset_done; /* the reset fault fires once per chip */
+    bool flash_written;    /* the ROM bootstrap erased or programmed since the last boot */
     uint8_t *flash;        /* data partition, for the ROM bootstrap */
     size_t flash_size;
 };
