@@ -24,6 +24,7 @@ libsqlite3-dev
 libcrypt-dev
 curl
 nginx-light
+libgnutls28-dev
 "
 
 missing=""

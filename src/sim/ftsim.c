@@ -328,6 +328,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 struct pty_link {
     struct sim_device *dev;
     int master;
+    int stop[2]; /* written to end pty_in */
     pthread_t out_thread;
     pthread_t in_thread;
 };
@@ -376,7 +377,13 @@ static void *pty_out(void *arg)
             off += (size_t)w;
         }
         if (sim_device_take_link_drop(pty->dev)) {
-            close(pty->master);
+            /* Hang the pty up: replacing the master with /dev/null closes it while its
+             * descriptor number stays valid for pty_in, whose next read sees EOF. */
+            int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (null_fd >= 0) {
+                dup2(null_fd, pty->master);
+                close(null_fd);
+            }
             return NULL;
         }
     }
@@ -387,13 +394,21 @@ static void *pty_in(void *arg)
     struct pty_link *pty = arg;
     uint8_t buf[4096];
     for (;;) {
+        struct pollfd fds[2] = {{.fd = pty->master, .events = POLLIN},
+                                {.fd = pty->stop[0], .events = POLLIN}};
+        if (poll(fds, 2, -1) < 0 && errno != EINTR)
+            return NULL;
+        if (fds[1].revents & POLLIN)
+            return NULL;
+        if (!(fds[0].revents & (POLLIN | POLLHUP)))
+            continue;
         ssize_t n = read(pty->master, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EIO) {
-            /* No slave open right now (the host closed it): wait for the next one. */
-            struct pollfd p = {.fd = pty->master, .events = POLLIN};
-            if (poll(&p, 1, 100) < 0 && errno != EINTR)
+            /* No slave side open (the host closed it): nothing signals its reopening, so
+             * look again shortly, unless asked to stop. */
+            if (poll(&fds[1], 1, 100) > 0)
                 return NULL;
             continue;
         }
@@ -621,7 +636,7 @@ int main(int argc, char **argv)
     if (o.socket_path && (listen_fd = listen_unix(o.socket_path)) < 0)
         return 1;
     struct pty_link pty = {.dev = &dev, .master = -1};
-    if (o.pty && open_pty(&pty) != 0)
+    if (o.pty && (open_pty(&pty) != 0 || pipe2(pty.stop, O_CLOEXEC) != 0))
         return 1;
     if (sim_device_start(&dev, &err) != 0) {
         fprintf(stderr, "%s\n", err.message);
@@ -646,9 +661,10 @@ int main(int argc, char **argv)
     pthread_join(watcher, NULL);
     if (o.pty) {
         pthread_join(pty.out_thread, NULL);
-        close(pty.master); /* ends pty_in's read */
-        pthread_cancel(pty.in_thread);
+        if (write(pty.stop[1], "x", 1) < 0)
+            perror("ftsim: stopping the pty reader");
         pthread_join(pty.in_thread, NULL);
+        close(pty.master);
     }
     if (o.socket_path) {
         close(listen_fd);

@@ -1,0 +1,396 @@
+/* ftpa: the reference endorsement service (the PA API over HTTP/JSON, docs/pa-api.md).
+ *   ftpa init  --config-dir DIR --sku NAME [...]     development PKI and configuration
+ *   ftpa serve --config-dir DIR --db FILE [...]      run the service
+ *   ftpa export --db FILE                            RegistryRecords as JSON lines */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pa/pa_client.h"
+#include "pa/pa_http.h"
+#include "pa/pa_init.h"
+#include "pa/pa_registry.h"
+#include "pa/pa_service.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: ftpa init  --config-dir DIR --sku NAME [--password-file F] [--dice-subject DN]\n"
+        "                  [--ext-subject DN | --no-ext] [--root-subject DN] [--hash-order LIST]\n"
+        "                  [--boot-message TEXT]\n"
+        "       ftpa serve --config-dir DIR --db FILE [--listen ADDR:PORT] [--port-file F]\n"
+        "                  [--tls-cert PEM --tls-key PEM --client-ca PEM] [--max-body BYTES]\n"
+        "                  [--threads N]\n"
+        "       ftpa export --db FILE\n"
+        "       ftpa call  --url URL [--user-id ID] [--token T | --token-file F] [--ca PEM]\n"
+        "                  [--cert PEM --key PEM] [--pin sha256//B64] [--timeout-ms N] RPC JSON\n"
+        "\n"
+        "init   writes DIR/sku_NAME.json, adds NAME to DIR/sku_auth.json and creates the\n"
+        "       development PKI under DIR/NAME/ (root, DICE and ext ICAs, identity key, token\n"
+        "       seeds, RMA wrapping key; was-seed.hex for ftsim --was-seed). Without\n"
+        "       --password-file a random password is written to DIR/NAME/password (mode 0600).\n"
+        "       --hash-order is the X.509 cert names in blob order, comma separated\n"
+        "       (default UDS,CDI_0,CDI_1; add TPM EK for emulation_tpm).\n"
+        "serve  runs the PA API until SIGINT/SIGTERM, then finishes requests in flight.\n"
+        "       Default --listen 127.0.0.1:0 (a free port: written to --port-file and stdout).\n"
+        "       With --tls-* every client must present a certificate from --client-ca.\n"
+        "export prints every RegistryRecord, one JSON object per line.\n"
+        "call   sends one request with the harness's own client and prints the reply body;\n"
+        "       exit 0 for a 2xx reply, 3 for an error reply, 1 for a transport failure.\n");
+}
+
+static char *read_password_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "ftpa: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    fclose(f);
+    if (n <= 0) {
+        free(line);
+        fprintf(stderr, "ftpa: %s: empty password file\n", path);
+        return NULL;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    return line;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config-dir", required_argument, NULL, 'd'},
+                                         {"sku", required_argument, NULL, 's'},
+                                         {"password-file", required_argument, NULL, 'p'},
+                                         {"dice-subject", required_argument, NULL, 'D'},
+                                         {"ext-subject", required_argument, NULL, 'E'},
+                                         {"no-ext", no_argument, NULL, 'N'},
+                                         {"root-subject", required_argument, NULL, 'R'},
+                                         {"hash-order", required_argument, NULL, 'H'},
+                                         {"boot-message", required_argument, NULL, 'B'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    struct pa_init_options o = {
+        .root_subject = "/C=US/O=OpenTitan/CN=ftharness development root",
+        .dice_subject = "/C=US/ST=CA/O=OpenTitan/CN=ftharness development DICE ICA",
+        .ext_subject = "/C=US/ST=CA/O=OpenTitan/CN=ftharness development EXT ICA",
+    };
+    char order[512] = "UDS,CDI_0,CDI_1";
+    char *password = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            o.dir = optarg;
+            break;
+        case 's':
+            o.sku = optarg;
+            break;
+        case 'p':
+            free(password);
+            if ((password = read_password_file(optarg)) == NULL)
+                return 2;
+            break;
+        case 'D':
+            o.dice_subject = optarg;
+            break;
+        case 'E':
+            o.ext_subject = optarg;
+            break;
+        case 'N':
+            o.ext_subject = NULL;
+            break;
+        case 'R':
+            o.root_subject = optarg;
+            break;
+        case 'H':
+            snprintf(order, sizeof(order), "%s", optarg);
+            break;
+        case 'B':
+            o.boot_message = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (o.dir == NULL || o.sku == NULL || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    char *save = NULL;
+    for (char *name = strtok_r(order, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        if (o.n_hash_order == PA_INIT_HASH_ORDER_MAX) {
+            fprintf(stderr, "ftpa: --hash-order: more than %u names\n", PA_INIT_HASH_ORDER_MAX);
+            return 2;
+        }
+        o.hash_order[o.n_hash_order++] = name;
+    }
+    o.password = password;
+    struct ft_error err = {0};
+    int rc = pa_init_sku(&o, &err);
+    if (password)
+        memset(password, 0, strlen(password));
+    free(password);
+    if (rc != 0) {
+        fprintf(stderr, "ftpa init: %s\n", err.message);
+        return 1;
+    }
+    printf("ftpa: SKU %s configured in %s\n", o.sku, o.dir);
+    return 0;
+}
+
+static int parse_listen(const char *arg, char *addr, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(arg, ':');
+    char *end;
+    unsigned long p = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == arg || (size_t)(colon - arg) >= cap || *end != '\0' ||
+        colon[1] == '\0' || p > 65535) {
+        fprintf(stderr, "ftpa: --listen: expected ADDR:PORT, got \"%s\"\n", arg);
+        return -1;
+    }
+    memcpy(addr, arg, (size_t)(colon - arg));
+    addr[colon - arg] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config-dir", required_argument, NULL, 'd'},
+                                         {"db", required_argument, NULL, 'b'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"port-file", required_argument, NULL, 'P'},
+                                         {"tls-cert", required_argument, NULL, 'c'},
+                                         {"tls-key", required_argument, NULL, 'k'},
+                                         {"client-ca", required_argument, NULL, 'a'},
+                                         {"max-body", required_argument, NULL, 'm'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    struct pa_service_options so = {.log = stderr};
+    char address[64] = "127.0.0.1";
+    struct pa_http_options ho = {.address = address, .max_body = 1u << 20, .threads = 4};
+    const char *port_file = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            so.config_dir = optarg;
+            break;
+        case 'b':
+            so.db_path = optarg;
+            break;
+        case 'l':
+            if (parse_listen(optarg, address, sizeof(address), &ho.port) != 0)
+                return 2;
+            break;
+        case 'P':
+            port_file = optarg;
+            break;
+        case 'c':
+            ho.tls_cert = optarg;
+            break;
+        case 'k':
+            ho.tls_key = optarg;
+            break;
+        case 'a':
+            ho.client_ca = optarg;
+            break;
+        case 'm':
+            ho.max_body = strtoul(optarg, NULL, 10);
+            break;
+        case 't':
+            ho.threads = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (so.config_dir == NULL || so.db_path == NULL || optind != argc || ho.max_body == 0 ||
+        ho.threads == 0 || ho.threads > 64) {
+        usage(stderr);
+        return 2;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    /* Server threads inherit a blocked mask, so only this thread takes the signals. */
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+
+    struct ft_error err = {0};
+    struct pa_service *svc = NULL;
+    struct pa_http *http = NULL;
+    uint16_t port = 0;
+    if (pa_service_new(&so, &svc, &err) != 0 || pa_http_start(svc, &ho, &http, &port, &err) != 0) {
+        fprintf(stderr, "ftpa serve: %s\n", err.message);
+        pa_service_free(svc);
+        return 1;
+    }
+    if (port_file != NULL) {
+        FILE *f = fopen(port_file, "w");
+        if (f == NULL || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "ftpa serve: cannot write %s\n", port_file);
+            pa_http_stop(http);
+            pa_service_free(svc);
+            return 1;
+        }
+    }
+    printf("ftpa: listening on %s:%u (%s)\n", address, port, ho.tls_cert ? "https" : "http");
+    fflush(stdout);
+    while (!stop_requested)
+        sigsuspend(&old);
+    fprintf(stderr, "<6>ftpa: stopping\n");
+    pa_http_stop(http);
+    pa_service_free(svc);
+    return 0;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--db") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    struct pa_registry *reg = NULL;
+    struct ft_error err = {0};
+    size_t count = 0;
+    if (pa_registry_open(argv[2], &reg, &err) != 0 ||
+        pa_registry_export(reg, stdout, &count, &err) != 0) {
+        fprintf(stderr, "ftpa export: %s\n", err.message);
+        pa_registry_close(reg);
+        return 1;
+    }
+    pa_registry_close(reg);
+    fprintf(stderr, "ftpa: %zu records\n", count);
+    return 0;
+}
+
+static int cmd_call(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},        {"user-id", required_argument, NULL, 'i'},
+        {"token", required_argument, NULL, 't'},      {"token-file", required_argument, NULL, 'T'},
+        {"ca", required_argument, NULL, 'a'},         {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},        {"pin", required_argument, NULL, 'p'},
+        {"timeout-ms", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+    struct pa_client_options o = {.user_id = "ftpa-call/0", .max_attempts = 1};
+    char *token = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'u':
+            o.base_url = optarg;
+            break;
+        case 'i':
+            o.user_id = optarg;
+            break;
+        case 't':
+            free(token);
+            token = strdup(optarg);
+            break;
+        case 'T':
+            free(token);
+            if ((token = read_password_file(optarg)) == NULL)
+                return 2;
+            break;
+        case 'a':
+            o.ca_file = optarg;
+            break;
+        case 'c':
+            o.cert_file = optarg;
+            break;
+        case 'k':
+            o.key_file = optarg;
+            break;
+        case 'p':
+            o.pinned_pubkey = optarg;
+            break;
+        case 'o':
+            o.total_timeout_ms = strtol(optarg, NULL, 10);
+            break;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (o.base_url == NULL || optind + 2 != argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *rpc = argv[optind], *json = argv[optind + 1];
+    struct ft_error err = {0};
+    struct pa_reply reply = {0};
+    struct pa_client *c = NULL;
+    int rc = 1;
+    if (pa_client_global_init(&err) != 0 || (c = pa_client_new(&o, &err)) == NULL ||
+        (token && pa_client_set_token(c, token, &err) != 0)) {
+        fprintf(stderr, "ftpa call: %s\n", err.message);
+        goto done;
+    }
+    if (pa_client_call(c, rpc, json, strlen(json), true, &reply, &err) == 0) {
+        rc = 0;
+    } else {
+        fprintf(stderr, "ftpa call: %s\n", err.message);
+        rc = reply.http_status ? 3 : 1;
+    }
+    if (reply.body)
+        printf("%s\n", reply.body);
+done:
+    pa_reply_release(&reply);
+    pa_client_free(c);
+    free(token);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "init") == 0)
+        return cmd_init(argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
+    if (strcmp(argv[1], "call") == 0)
+        return cmd_call(argc - 1, argv + 1);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "ftpa: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

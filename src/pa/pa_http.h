@@ -1,0 +1,32 @@
+/* ftpa's HTTP(S) front: libmicrohttpd, a thread pool, request size limits, required
+ * client certificates when TLS is on, graceful stop. Routes:
+ *   POST /pa.ProvisioningApplianceService/<Rpc>   the PA API (docs/pa-api.md)
+ *   GET  /ftpa/v1/devices/<device_id>             a device's registration status
+ *   GET  /ftpa/v1/registry                        every RegistryRecord, JSON lines */
+#ifndef FTHARNESS_PA_PA_HTTP_H
+#define FTHARNESS_PA_PA_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "pa/pa_service.h"
+
+struct pa_http_options {
+    const char *address;  /* IPv4 address to bind, e.g. "127.0.0.1" */
+    uint16_t port;        /* 0: any free port (see *bound_port) */
+    const char *tls_cert; /* PEM files; all three or none */
+    const char *tls_key;
+    const char *client_ca; /* client certificates must chain to this CA */
+    size_t max_body;       /* larger requests get 413 */
+    unsigned threads;
+};
+
+struct pa_http;
+
+int pa_http_start(struct pa_service *svc, const struct pa_http_options *o, struct pa_http **out,
+                  uint16_t *bound_port, struct ft_error *err);
+/* Stops accepting, lets requests in flight finish, frees everything. */
+void pa_http_stop(struct pa_http *http);
+
+#endif

@@ -1,0 +1,1738 @@
+#include "pa/pa_msg.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base64.h"
+
+/* ---- Enum tables (names exactly as in the upstream .proto files) ------------------------ */
+
+#define ENUM_DESC(var, proto_name, table)                                                          \
+    const struct pa_enum_desc var = {proto_name, table, sizeof(table) / sizeof(table[0])}
+
+static const struct pa_enum_value token_seed_values[] = {
+    {"TOKEN_SEED_UNSPECIFIED", 0},
+    {"TOKEN_SEED_LOW_SECURITY", 1},
+    {"TOKEN_SEED_HIGH_SECURITY", 2},
+    {"TOKEN_SEED_KEYGEN", 3},
+};
+ENUM_DESC(pa_token_seed_enum, "pa.TokenSeed", token_seed_values);
+
+static const struct pa_enum_value token_type_values[] = {
+    {"TOKEN_TYPE_UNSPECIFIED", 0},
+    {"TOKEN_TYPE_RAW", 1},
+    {"TOKEN_TYPE_HASHED_OT_LC_TOKEN", 2},
+};
+ENUM_DESC(pa_token_type_enum, "pa.TokenType", token_type_values);
+
+static const struct pa_enum_value token_size_values[] = {
+    {"TOKEN_SIZE_UNSPECIFIED", 0},
+    {"TOKEN_SIZE_128_BITS", 1},
+    {"TOKEN_SIZE_256_BITS", 2},
+};
+ENUM_DESC(pa_token_size_enum, "pa.TokenSize", token_size_values);
+
+static const struct pa_enum_value hash_type_values[] = {
+    {"HASH_TYPE_UNSPECIFIED", 0}, {"HASH_TYPE_SHA384", 2}, {"HASH_TYPE_SHA256", 3},
+    {"HASH_TYPE_SHA512", 4},      {"HASH_TYPE_SHA224", 5},
+};
+ENUM_DESC(pa_hash_type_enum, "crypto.common.HashType", hash_type_values);
+
+static const struct pa_enum_value elliptic_curve_type_values[] = {
+    {"ELLIPTIC_CURVE_TYPE_UNSPECIFIED", 0}, {"ELLIPTIC_CURVE_TYPE_NIST_P256", 2},
+    {"ELLIPTIC_CURVE_TYPE_NIST_P384", 3},   {"ELLIPTIC_CURVE_TYPE_NIST_P521", 4},
+    {"ELLIPTIC_CURVE_TYPE_CURVE25519", 5},
+};
+ENUM_DESC(pa_elliptic_curve_type_enum, "crypto.common.EllipticCurveType",
+          elliptic_curve_type_values);
+
+static const struct pa_enum_value ec_point_format_values[] = {
+    {"EC_POINT_FORMAT_UNSPECIFIED", 0},
+    {"EC_POINT_FORMAT_UNCOMPRESSED", 1},
+};
+ENUM_DESC(pa_ec_point_format_enum, "crypto.common.EcPointFormat", ec_point_format_values);
+
+static const struct pa_enum_value ecdsa_signature_encoding_values[] = {
+    {"ECDSA_SIGNATURE_ENCODING_UNSPECIFIED", 0},
+    {"ECDSA_SIGNATURE_ENCODING_IEEE_P1363", 1},
+    {"ECDSA_SIGNATURE_ENCODING_DER", 2},
+};
+ENUM_DESC(pa_ecdsa_signature_encoding_enum, "crypto.ecdsa.EcdsaSignatureEncoding",
+          ecdsa_signature_encoding_values);
+
+static const struct pa_enum_value mldsa_parameter_sets_values[] = {
+    {"MLDSA_PARAMETER_SETS_MLDSA_UNSPECIFIED", 0},
+    {"MLDSA_PARAMETER_SETS_MLDSA_44", 1},
+    {"MLDSA_PARAMETER_SETS_MLDSA_65", 2},
+    {"MLDSA_PARAMETER_SETS_MLDSA_87", 3},
+};
+ENUM_DESC(pa_mldsa_parameter_sets_enum, "crypto.mldsa.MldsaParameterSets",
+          mldsa_parameter_sets_values);
+
+static const struct pa_enum_value silicon_creator_id_values[] = {
+    {"SILICON_CREATOR_ID_UNSPECIFIED", 0},
+    {"SILICON_CREATOR_ID_OPENSOURCE", 0x0001},
+    {"SILICON_CREATOR_ID_NUVOTON", 0x4001},
+    {"SILICON_CREATOR_ID_FPGA", 0xffff},
+};
+ENUM_DESC(pa_silicon_creator_id_enum, "ot.SiliconCreatorId", silicon_creator_id_values);
+
+static const struct pa_enum_value product_id_values[] = {
+    {"PRODUCT_ID_UNSPECIFIED", 0},      {"PRODUCT_ID_EARLGREY_Z1", 0x0001},
+    {"PRODUCT_ID_EARLGREY_A1", 0x0002}, {"PRODUCT_ID_EARLGREY_A2", 0x0003},
+    {"PRODUCT_ID_FPGA", 0xffff},
+};
+ENUM_DESC(pa_product_id_enum, "ot.ProductId", product_id_values);
+
+static const struct pa_enum_value device_registration_state_values[] = {
+    {"DEVICE_REGISTRATION_STATE_UNSPECIFIED", 0}, {"DEVICE_REGISTRATION_STATE_PROVISIONED", 1},
+    {"DEVICE_REGISTRATION_STATE_PROV_READ", 2},   {"DEVICE_REGISTRATION_STATE_PROV_REPORT", 3},
+    {"DEVICE_REGISTRATION_STATE_INVALID", 4},     {"DEVICE_REGISTRATION_STATE_REVOKED", 5},
+};
+ENUM_DESC(pa_device_registration_state_enum, "ot.DeviceRegistrationState",
+          device_registration_state_values);
+
+static const struct pa_enum_value device_life_cycle_values[] = {
+    {"DEVICE_LIFE_CYCLE_UNSPECIFIED", 0}, {"DEVICE_LIFE_CYCLE_RAW", 1},
+    {"DEVICE_LIFE_CYCLE_TEST_LOCKED", 2}, {"DEVICE_LIFE_CYCLE_TEST_UNLOCKED", 3},
+    {"DEVICE_LIFE_CYCLE_DEV", 4},         {"DEVICE_LIFE_CYCLE_PROD", 5},
+    {"DEVICE_LIFE_CYCLE_PROD_END", 6},    {"DEVICE_LIFE_CYCLE_RMA", 7},
+    {"DEVICE_LIFE_CYCLE_SCRAP", 8},
+};
+ENUM_DESC(pa_device_life_cycle_enum, "ot.DeviceLifeCycle", device_life_cycle_values);
+
+const char *pa_enum_name(const struct pa_enum_desc *e, int32_t number)
+{
+    for (size_t i = 0; i < e->count; i++) {
+        if (e->values[i].number == number)
+            return e->values[i].name;
+    }
+    return NULL;
+}
+
+int pa_enum_number(const struct pa_enum_desc *e, const char *name, int32_t *number)
+{
+    for (size_t i = 0; i < e->count; i++) {
+        if (strcmp(e->values[i].name, name) == 0) {
+            *number = e->values[i].number;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---- Message tables ---------------------------------------------------------------------
+ * One row per proto field, in .proto declaration order (the JSON output order). */
+
+#define FIELD(T, f, num, k) .name = #f, .number = num, .kind = k, .offset = offsetof(T, f)
+#define REPEATED(T, f)                                                                             \
+    .max_count = PA_REPEATED_MAX, .count_offset = offsetof(T, f##_count),                          \
+    .stride = sizeof(((T *)0)->f[0])
+
+#define STRING(T, f, num, limit)                                                                   \
+    {                                                                                              \
+        FIELD(T, f, num, PA_FIELD_STRING), .cap = limit                                            \
+    }
+#define BYTES(T, f, num, limit)                                                                    \
+    {                                                                                              \
+        FIELD(T, f, num, PA_FIELD_BYTES), .cap = limit                                             \
+    }
+#define HEAP_BYTES(T, f, num, limit)                                                               \
+    {                                                                                              \
+        FIELD(T, f, num, PA_FIELD_HEAP_BYTES), .cap = limit                                        \
+    }
+#define SCALAR(T, f, num, kind)                                                                    \
+    {                                                                                              \
+        FIELD(T, f, num, kind)                                                                     \
+    }
+#define ENUM(T, f, num, e)                                                                         \
+    {                                                                                              \
+        FIELD(T, f, num, PA_FIELD_ENUM), .enum_desc = &e                                           \
+    }
+#define MESSAGE(T, f, num, d)                                                                      \
+    {                                                                                              \
+        FIELD(T, f, num, PA_FIELD_MESSAGE), .msg_desc = &d, .presence = PA_PRESENCE_FLAG,          \
+                                            .presence_offset = offsetof(T, has_##f)                \
+    }
+#define ONEOF_MESSAGE(T, f, num, d, group, case_field)                                             \
+    {                                                                                              \
+        FIELD(T, f, num, PA_FIELD_MESSAGE), .msg_desc = &d, .presence = PA_PRESENCE_ONEOF,         \
+                                            .presence_offset = offsetof(T, case_field),            \
+                                            .oneof = group                                         \
+    }
+#define REPEATED_STRING(T, f, num, limit)                                                          \
+    {                                                                                              \
+        FIELD(T, f, num, PA_FIELD_STRING), .cap = limit, REPEATED(T, f)                            \
+    }
+#define REPEATED_BYTES(T, f, num, limit)                                                           \
+    {                                                                                              \
+        FIELD(T, f, num, PA_FIELD_BYTES), .cap = limit, REPEATED(T, f)                             \
+    }
+#define REPEATED_MESSAGE(T, f, num, d)                                                             \
+    {                                                                                              \
+        FIELD(T, f, num, PA_FIELD_MESSAGE), .msg_desc = &d, REPEATED(T, f)                         \
+    }
+
+#define MSG_DESC(var, proto_name, T, table)                                                        \
+    const struct pa_msg_desc var = {proto_name, sizeof(T), table, sizeof(table) / sizeof(table[0])}
+#define EMPTY_MSG_DESC(var, proto_name, T)                                                         \
+    const struct pa_msg_desc var = {proto_name, sizeof(T), NULL, 0}
+
+/* crypto.* */
+
+static const struct pa_field_desc ecdsa_params_fields[] = {
+    ENUM(struct pa_ecdsa_params, hash_type, 1, pa_hash_type_enum),
+    ENUM(struct pa_ecdsa_params, curve, 2, pa_elliptic_curve_type_enum),
+    ENUM(struct pa_ecdsa_params, encoding, 3, pa_ecdsa_signature_encoding_enum),
+};
+MSG_DESC(pa_ecdsa_params_desc, "crypto.ecdsa.EcdsaParams", struct pa_ecdsa_params,
+         ecdsa_params_fields);
+
+static const struct pa_field_desc mldsa_params_fields[] = {
+    ENUM(struct pa_mldsa_params, param_sets, 1, pa_mldsa_parameter_sets_enum),
+};
+MSG_DESC(pa_mldsa_params_desc, "crypto.mldsa.MldsaParams", struct pa_mldsa_params,
+         mldsa_params_fields);
+
+static const struct pa_field_desc signing_key_params_fields[] = {
+    STRING(struct pa_signing_key_params, key_label, 1, PA_KEY_LABEL_MAX),
+    ONEOF_MESSAGE(struct pa_signing_key_params, ecdsa_params, 2, pa_ecdsa_params_desc, "key",
+                  key_case),
+    ONEOF_MESSAGE(struct pa_signing_key_params, mldsa_params, 3, pa_mldsa_params_desc, "key",
+                  key_case),
+};
+MSG_DESC(pa_signing_key_params_desc, "crypto.cert.SigningKeyParams", struct pa_signing_key_params,
+         signing_key_params_fields);
+
+static const struct pa_field_desc certificate_fields[] = {
+    HEAP_BYTES(struct pa_certificate, blob, 1, PA_CERT_MAX),
+};
+MSG_DESC(pa_certificate_desc, "crypto.cert.Certificate", struct pa_certificate, certificate_fields);
+
+/* ot.* */
+
+static const struct pa_field_desc hardware_origin_fields[] = {
+    ENUM(struct pa_hardware_origin, silicon_creator_id, 1, pa_silicon_creator_id_enum),
+    ENUM(struct pa_hardware_origin, product_id, 2, pa_product_id_enum),
+    SCALAR(struct pa_hardware_origin, device_identification_number, 3, PA_FIELD_FIXED64),
+    SCALAR(struct pa_hardware_origin, cp_reserved, 4, PA_FIELD_FIXED32),
+};
+MSG_DESC(pa_hardware_origin_desc, "ot.HardwareOrigin", struct pa_hardware_origin,
+         hardware_origin_fields);
+
+static const struct pa_field_desc device_id_fields[] = {
+    MESSAGE(struct pa_device_id, hardware_origin, 1, pa_hardware_origin_desc),
+    BYTES(struct pa_device_id, sku_specific, 2, PA_SKU_SPECIFIC_MAX),
+};
+MSG_DESC(pa_device_id_desc, "ot.DeviceId", struct pa_device_id, device_id_fields);
+
+static const struct pa_field_desc metadata_fields[] = {
+    ENUM(struct pa_metadata, registration_state, 1, pa_device_registration_state_enum),
+    SCALAR(struct pa_metadata, create_time_ms, 2, PA_FIELD_UINT64),
+    SCALAR(struct pa_metadata, update_time_ms, 3, PA_FIELD_UINT64),
+    STRING(struct pa_metadata, ate_id, 4, PA_ATE_ID_MAX),
+    STRING(struct pa_metadata, ate_raw, 5, PA_ATE_RAW_MAX),
+    SCALAR(struct pa_metadata, year, 6, PA_FIELD_UINT32),
+    SCALAR(struct pa_metadata, week, 7, PA_FIELD_UINT32),
+    SCALAR(struct pa_metadata, lot_num, 8, PA_FIELD_UINT32),
+    SCALAR(struct pa_metadata, wafer_id, 9, PA_FIELD_UINT32),
+    SCALAR(struct pa_metadata, x, 10, PA_FIELD_UINT32),
+    SCALAR(struct pa_metadata, y, 11, PA_FIELD_UINT32),
+};
+MSG_DESC(pa_metadata_desc, "ot.Metadata", struct pa_metadata, metadata_fields);
+
+static const struct pa_field_desc device_data_fields[] = {
+    STRING(struct pa_device_data, sku, 1, PA_SKU_MAX),
+    MESSAGE(struct pa_device_data, device_id, 2, pa_device_id_desc),
+    ENUM(struct pa_device_data, device_life_cycle, 3, pa_device_life_cycle_enum),
+    MESSAGE(struct pa_device_data, metadata, 4, pa_metadata_desc),
+    HEAP_BYTES(struct pa_device_data, wrapped_rma_unlock_token, 5, PA_WRAPPED_SEED_MAX),
+    HEAP_BYTES(struct pa_device_data, perso_tlv_data, 6, PA_PERSO_TLV_MAX),
+    SCALAR(struct pa_device_data, num_perso_tlv_objects, 8, PA_FIELD_UINT32),
+    BYTES(struct pa_device_data, perso_fw_sha256_hash, 7, PA_HASH_MAX),
+};
+MSG_DESC(pa_device_data_desc, "ot.DeviceData", struct pa_device_data, device_data_fields);
+
+static const struct pa_field_desc registry_record_fields[] = {
+    STRING(struct pa_registry_record, device_id, 1, PA_RECORD_DEVICE_ID_MAX),
+    STRING(struct pa_registry_record, sku, 2, PA_SKU_MAX),
+    SCALAR(struct pa_registry_record, version, 3, PA_FIELD_UINT32),
+    HEAP_BYTES(struct pa_registry_record, data, 4, PA_RECORD_DATA_MAX),
+    HEAP_BYTES(struct pa_registry_record, auth_pubkey, 5, PA_AUTH_PUBKEY_MAX),
+    HEAP_BYTES(struct pa_registry_record, auth_signature, 6, PA_AUTH_SIGNATURE_MAX),
+};
+MSG_DESC(pa_registry_record_desc, "ot.RegistryRecord", struct pa_registry_record,
+         registry_record_fields);
+
+/* pa.* */
+
+static const struct pa_field_desc init_session_request_fields[] = {
+    STRING(struct pa_init_session_request, sku, 1, PA_SKU_MAX),
+    STRING(struct pa_init_session_request, sku_auth, 2, PA_SKU_AUTH_MAX),
+};
+MSG_DESC(pa_init_session_request_desc, "pa.InitSessionRequest", struct pa_init_session_request,
+         init_session_request_fields);
+
+static const struct pa_field_desc init_session_response_fields[] = {
+    STRING(struct pa_init_session_response, sku_session_token, 1, PA_SESSION_TOKEN_MAX),
+    STRING(struct pa_init_session_response, pa_endpoint, 2, PA_ENDPOINT_MAX),
+    REPEATED_STRING(struct pa_init_session_response, auth_methods, 3, PA_METHOD_NAME_MAX),
+};
+MSG_DESC(pa_init_session_response_desc, "pa.InitSessionResponse", struct pa_init_session_response,
+         init_session_response_fields);
+
+EMPTY_MSG_DESC(pa_close_session_request_desc, "pa.CloseSessionRequest",
+               struct pa_close_session_request);
+EMPTY_MSG_DESC(pa_close_session_response_desc, "pa.CloseSessionResponse",
+               struct pa_close_session_response);
+
+static const struct pa_field_desc endorse_cert_bundle_fields[] = {
+    MESSAGE(struct pa_endorse_cert_bundle, key_params, 1, pa_signing_key_params_desc),
+    HEAP_BYTES(struct pa_endorse_cert_bundle, tbs, 2, PA_TBS_MAX),
+};
+MSG_DESC(pa_endorse_cert_bundle_desc, "pa.EndorseCertBundle", struct pa_endorse_cert_bundle,
+         endorse_cert_bundle_fields);
+
+static const struct pa_field_desc endorse_certs_request_fields[] = {
+    STRING(struct pa_endorse_certs_request, sku, 1, PA_SKU_MAX),
+    REPEATED_MESSAGE(struct pa_endorse_certs_request, bundles, 2, pa_endorse_cert_bundle_desc),
+    BYTES(struct pa_endorse_certs_request, diversifier, 3, PA_DIVERSIFIER_MAX),
+    BYTES(struct pa_endorse_certs_request, signature, 4, PA_MAC_MAX),
+};
+MSG_DESC(pa_endorse_certs_request_desc, "pa.EndorseCertsRequest", struct pa_endorse_certs_request,
+         endorse_certs_request_fields);
+
+static const struct pa_field_desc cert_bundle_fields[] = {
+    STRING(struct pa_cert_bundle, key_label, 1, PA_KEY_LABEL_MAX),
+    MESSAGE(struct pa_cert_bundle, cert, 2, pa_certificate_desc),
+};
+MSG_DESC(pa_cert_bundle_desc, "pa.CertBundle", struct pa_cert_bundle, cert_bundle_fields);
+
+static const struct pa_field_desc endorse_certs_response_fields[] = {
+    REPEATED_MESSAGE(struct pa_endorse_certs_response, certs, 1, pa_cert_bundle_desc),
+};
+MSG_DESC(pa_endorse_certs_response_desc, "pa.EndorseCertsResponse",
+         struct pa_endorse_certs_response, endorse_certs_response_fields);
+
+static const struct pa_field_desc token_params_fields[] = {
+    ENUM(struct pa_token_params, seed, 1, pa_token_seed_enum),
+    ENUM(struct pa_token_params, type, 2, pa_token_type_enum),
+    ENUM(struct pa_token_params, size, 3, pa_token_size_enum),
+    BYTES(struct pa_token_params, diversifier, 4, PA_DIVERSIFIER_MAX),
+    SCALAR(struct pa_token_params, wrap_seed, 5, PA_FIELD_BOOL),
+};
+MSG_DESC(pa_token_params_desc, "pa.TokenParams", struct pa_token_params, token_params_fields);
+
+static const struct pa_field_desc derive_tokens_request_fields[] = {
+    STRING(struct pa_derive_tokens_request, sku, 1, PA_SKU_MAX),
+    REPEATED_MESSAGE(struct pa_derive_tokens_request, params, 2, pa_token_params_desc),
+};
+MSG_DESC(pa_derive_tokens_request_desc, "pa.DeriveTokensRequest", struct pa_derive_tokens_request,
+         derive_tokens_request_fields);
+
+static const struct pa_field_desc token_fields[] = {
+    BYTES(struct pa_token, token, 1, PA_TOKEN_MAX),
+    HEAP_BYTES(struct pa_token, wrapped_seed, 2, PA_WRAPPED_SEED_MAX),
+};
+MSG_DESC(pa_token_desc, "pa.Token", struct pa_token, token_fields);
+
+static const struct pa_field_desc derive_tokens_response_fields[] = {
+    REPEATED_MESSAGE(struct pa_derive_tokens_response, tokens, 1, pa_token_desc),
+};
+MSG_DESC(pa_derive_tokens_response_desc, "pa.DeriveTokensResponse",
+         struct pa_derive_tokens_response, derive_tokens_response_fields);
+
+static const struct pa_field_desc get_stored_tokens_request_fields[] = {
+    STRING(struct pa_get_stored_tokens_request, sku, 1, PA_SKU_MAX),
+    REPEATED_STRING(struct pa_get_stored_tokens_request, tokens, 2, PA_TOKEN_NAME_MAX),
+};
+MSG_DESC(pa_get_stored_tokens_request_desc, "pa.GetStoredTokensRequest",
+         struct pa_get_stored_tokens_request, get_stored_tokens_request_fields);
+
+static const struct pa_field_desc get_stored_tokens_response_fields[] = {
+    REPEATED_BYTES(struct pa_get_stored_tokens_response, tokens, 1, PA_TOKEN_MAX),
+};
+MSG_DESC(pa_get_stored_tokens_response_desc, "pa.GetStoredTokensResponse",
+         struct pa_get_stored_tokens_response, get_stored_tokens_response_fields);
+
+static const struct pa_field_desc get_ca_subject_keys_request_fields[] = {
+    STRING(struct pa_get_ca_subject_keys_request, sku, 1, PA_SKU_MAX),
+    REPEATED_STRING(struct pa_get_ca_subject_keys_request, cert_labels, 2, PA_CERT_LABEL_MAX),
+};
+MSG_DESC(pa_get_ca_subject_keys_request_desc, "pa.GetCaSubjectKeysRequest",
+         struct pa_get_ca_subject_keys_request, get_ca_subject_keys_request_fields);
+
+static const struct pa_field_desc get_ca_subject_keys_response_fields[] = {
+    REPEATED_BYTES(struct pa_get_ca_subject_keys_response, key_ids, 1, PA_KEY_ID_MAX),
+};
+MSG_DESC(pa_get_ca_subject_keys_response_desc, "pa.GetCaSubjectKeysResponse",
+         struct pa_get_ca_subject_keys_response, get_ca_subject_keys_response_fields);
+
+static const struct pa_field_desc get_ca_certs_request_fields[] = {
+    STRING(struct pa_get_ca_certs_request, sku, 1, PA_SKU_MAX),
+    REPEATED_STRING(struct pa_get_ca_certs_request, cert_labels, 2, PA_CERT_LABEL_MAX),
+};
+MSG_DESC(pa_get_ca_certs_request_desc, "pa.GetCaCertsRequest", struct pa_get_ca_certs_request,
+         get_ca_certs_request_fields);
+
+static const struct pa_field_desc get_ca_certs_response_fields[] = {
+    REPEATED_MESSAGE(struct pa_get_ca_certs_response, certs, 1, pa_certificate_desc),
+};
+MSG_DESC(pa_get_ca_certs_response_desc, "pa.GetCaCertsResponse", struct pa_get_ca_certs_response,
+         get_ca_certs_response_fields);
+
+static const struct pa_field_desc get_owner_fw_boot_message_request_fields[] = {
+    STRING(struct pa_get_owner_fw_boot_message_request, sku, 1, PA_SKU_MAX),
+};
+MSG_DESC(pa_get_owner_fw_boot_message_request_desc, "pa.GetOwnerFwBootMessageRequest",
+         struct pa_get_owner_fw_boot_message_request, get_owner_fw_boot_message_request_fields);
+
+static const struct pa_field_desc get_owner_fw_boot_message_response_fields[] = {
+    STRING(struct pa_get_owner_fw_boot_message_response, boot_message, 1, PA_BOOT_MESSAGE_MAX),
+};
+MSG_DESC(pa_get_owner_fw_boot_message_response_desc, "pa.GetOwnerFwBootMessageResponse",
+         struct pa_get_owner_fw_boot_message_response, get_owner_fw_boot_message_response_fields);
+
+static const struct pa_field_desc registration_request_fields[] = {
+    MESSAGE(struct pa_registration_request, device_data, 1, pa_device_data_desc),
+    ENUM(struct pa_registration_request, hash_type, 2, pa_hash_type_enum),
+    BYTES(struct pa_registration_request, certs_hash, 3, PA_HASH_MAX),
+};
+MSG_DESC(pa_registration_request_desc, "pa.RegistrationRequest", struct pa_registration_request,
+         registration_request_fields);
+
+EMPTY_MSG_DESC(pa_registration_response_desc, "pa.RegistrationResponse",
+               struct pa_registration_response);
+
+static const struct pa_msg_desc *const all_msgs[] = {
+    &pa_init_session_request_desc,
+    &pa_init_session_response_desc,
+    &pa_close_session_request_desc,
+    &pa_close_session_response_desc,
+    &pa_endorse_cert_bundle_desc,
+    &pa_endorse_certs_request_desc,
+    &pa_cert_bundle_desc,
+    &pa_endorse_certs_response_desc,
+    &pa_token_params_desc,
+    &pa_derive_tokens_request_desc,
+    &pa_token_desc,
+    &pa_derive_tokens_response_desc,
+    &pa_get_stored_tokens_request_desc,
+    &pa_get_stored_tokens_response_desc,
+    &pa_get_ca_subject_keys_request_desc,
+    &pa_get_ca_subject_keys_response_desc,
+    &pa_get_ca_certs_request_desc,
+    &pa_get_ca_certs_response_desc,
+    &pa_get_owner_fw_boot_message_request_desc,
+    &pa_get_owner_fw_boot_message_response_desc,
+    &pa_registration_request_desc,
+    &pa_registration_response_desc,
+    &pa_signing_key_params_desc,
+    &pa_ecdsa_params_desc,
+    &pa_mldsa_params_desc,
+    &pa_certificate_desc,
+    &pa_device_data_desc,
+    &pa_device_id_desc,
+    &pa_hardware_origin_desc,
+    &pa_metadata_desc,
+    &pa_registry_record_desc,
+};
+
+const struct pa_msg_desc *const *pa_msg_desc_list(size_t *count)
+{
+    *count = sizeof(all_msgs) / sizeof(all_msgs[0]);
+    return all_msgs;
+}
+
+const struct pa_msg_desc *pa_msg_desc_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(all_msgs) / sizeof(all_msgs[0]); i++) {
+        if (strcmp(all_msgs[i]->name, name) == 0)
+            return all_msgs[i];
+    }
+    return NULL;
+}
+
+/* ---- RPCs ------------------------------------------------------------------------------- */
+
+#define RPC(rpc, req, resp, session)                                                               \
+    {                                                                                              \
+        rpc, PA_RPC_PATH_PREFIX rpc, &pa_##req##_desc, &pa_##resp##_desc, session                  \
+    }
+
+static const struct pa_rpc_desc rpcs[] = {
+    RPC("InitSession", init_session_request, init_session_response, false),
+    RPC("CloseSession", close_session_request, close_session_response, false),
+    RPC("EndorseCerts", endorse_certs_request, endorse_certs_response, true),
+    RPC("DeriveTokens", derive_tokens_request, derive_tokens_response, true),
+    RPC("GetStoredTokens", get_stored_tokens_request, get_stored_tokens_response, true),
+    RPC("GetCaSubjectKeys", get_ca_subject_keys_request, get_ca_subject_keys_response, true),
+    RPC("GetCaCerts", get_ca_certs_request, get_ca_certs_response, true),
+    RPC("GetOwnerFwBootMessage", get_owner_fw_boot_message_request,
+        get_owner_fw_boot_message_response, true),
+    RPC("RegisterDevice", registration_request, registration_response, true),
+};
+
+const struct pa_rpc_desc *pa_rpc_list(size_t *count)
+{
+    *count = sizeof(rpcs) / sizeof(rpcs[0]);
+    return rpcs;
+}
+
+static bool same_text(const char *want, const char *got, size_t len)
+{
+    return strlen(want) == len && memcmp(want, got, len) == 0;
+}
+
+const struct pa_rpc_desc *pa_rpc_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(rpcs) / sizeof(rpcs[0]); i++) {
+        if (same_text(rpcs[i].name, name, len) || same_text(rpcs[i].path, name, len))
+            return &rpcs[i];
+    }
+    return NULL;
+}
+
+/* ---- Field access ----------------------------------------------------------------------- */
+
+bool pa_field_present(const struct pa_field_desc *f, const void *msg)
+{
+    const char *at = (const char *)msg + f->presence_offset;
+    switch (f->presence) {
+    case PA_PRESENCE_FLAG:
+        return *(const bool *)(const void *)at;
+    case PA_PRESENCE_ONEOF:
+        return *(const uint32_t *)(const void *)at == f->number;
+    case PA_PRESENCE_NONE:
+        break;
+    }
+    return true;
+}
+
+void pa_field_set_present(const struct pa_field_desc *f, void *msg)
+{
+    char *at = (char *)msg + f->presence_offset;
+    if (f->presence == PA_PRESENCE_FLAG)
+        *(bool *)(void *)at = true;
+    else if (f->presence == PA_PRESENCE_ONEOF)
+        *(uint32_t *)(void *)at = f->number;
+}
+
+/* Proto3 singular scalars have no presence: a field is "set" when it is not the default,
+ * and only then is it written (protojson without EmitUnpopulated, proto.Marshal). */
+static bool scalar_is_set(const struct pa_field_desc *f, const void *slot)
+{
+    switch (f->kind) {
+    case PA_FIELD_STRING:
+        return ((const char *)slot)[0] != '\0';
+    case PA_FIELD_BYTES:
+        return ((const struct pa_small_bytes *)slot)->len != 0;
+    case PA_FIELD_HEAP_BYTES:
+        return ((const struct pa_bytes *)slot)->len != 0;
+    case PA_FIELD_BOOL:
+        return *(const bool *)slot;
+    case PA_FIELD_UINT32:
+    case PA_FIELD_FIXED32:
+        return *(const uint32_t *)slot != 0;
+    case PA_FIELD_UINT64:
+    case PA_FIELD_FIXED64:
+        return *(const uint64_t *)slot != 0;
+    case PA_FIELD_ENUM:
+        return *(const int32_t *)slot != 0;
+    case PA_FIELD_MESSAGE:
+        break;
+    }
+    return true;
+}
+
+bool pa_field_is_set(const struct pa_field_desc *f, const void *msg)
+{
+    if (f->kind == PA_FIELD_MESSAGE)
+        return pa_field_present(f, msg);
+    return scalar_is_set(f, pa_field_cptr(f, msg, 0));
+}
+
+/* The first field of `desc` in oneof `group` (each group is checked once, from there). */
+static bool first_of_group(const struct pa_msg_desc *desc, size_t index)
+{
+    for (size_t i = 0; i < index; i++) {
+        const char *g = desc->fields[i].oneof;
+        if (g != NULL && strcmp(g, desc->fields[index].oneof) == 0)
+            return false;
+    }
+    return true;
+}
+
+/* Lists the member names of the oneof holding field `index` into `out`. */
+static void list_group(const struct pa_msg_desc *desc, size_t index, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = index; i < desc->field_count; i++) {
+        const char *g = desc->fields[i].oneof;
+        if (g == NULL || strcmp(g, desc->fields[index].oneof) != 0)
+            continue;
+        int n = snprintf(out + len, cap - len, "%s%s", len ? ", " : "", desc->fields[i].name);
+        if (n < 0 || (size_t)n >= cap - len)
+            return;
+        len += (size_t)n;
+    }
+}
+
+int pa_oneof_check(const struct pa_msg_desc *desc, const void *msg, char *why, size_t cap)
+{
+    for (size_t i = 0; i < desc->field_count; i++) {
+        const struct pa_field_desc *f = &desc->fields[i];
+        if (f->oneof == NULL || !first_of_group(desc, i))
+            continue;
+        uint32_t which = *(const uint32_t *)(const void *)((const char *)msg + f->presence_offset);
+        bool member = false;
+        for (size_t j = i; j < desc->field_count; j++) {
+            const char *g = desc->fields[j].oneof;
+            if (g != NULL && strcmp(g, f->oneof) == 0 && desc->fields[j].number == which)
+                member = true;
+        }
+        if (member)
+            continue;
+        char names[128];
+        list_group(desc, i, names, sizeof(names));
+        if (which == 0)
+            snprintf(why, cap, "oneof %s: none of %s is set (exactly one is required)", f->oneof,
+                     names);
+        else
+            snprintf(why, cap, "oneof %s: case %" PRIu32 " is none of %s", f->oneof, which, names);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- UTF-8 ------------------------------------------------------------------------------ */
+
+/* Length of the well-formed UTF-8 sequence at `s` (at most `n` bytes), or 0. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (len == 0 || c > 0xF4 || len > n)
+        return 0;
+    uint32_t cp = c & (0x3F >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+bool pa_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_seq_len(p + i, n - i);
+        if (len == 0)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* ---- Error context ------------------------------------------------------------------------
+ * Decoders and encoders carry the message name and the path of the field at hand, so
+ * every error reads "pa.EndorseCertsRequest: bundles[2].tbs: <why>". */
+
+#define PATH_CAP 160
+
+struct codec {
+    const char *root;    /* message name for errors */
+    char path[PATH_CAP]; /* "bundles[2].key_params" */
+    size_t path_len;
+    struct ft_error *err;
+};
+
+static void codec_init(struct codec *c, const char *root, struct ft_error *err)
+{
+    c->root = root;
+    c->path[0] = '\0';
+    c->path_len = 0;
+    c->err = err;
+}
+
+/* Appends `text` to the path (cut when full: errors stay readable, never overflow). */
+static void path_append(struct codec *c, const char *text, size_t n)
+{
+    size_t room = PATH_CAP - 1 - c->path_len;
+    if (n > room)
+        n = room;
+    memcpy(c->path + c->path_len, text, n);
+    c->path_len += n;
+    c->path[c->path_len] = '\0';
+}
+
+static size_t path_push_name(struct codec *c, const char *name)
+{
+    size_t saved = c->path_len;
+    if (saved > 0)
+        path_append(c, ".", 1);
+    path_append(c, name, strlen(name));
+    return saved;
+}
+
+static size_t path_push_index(struct codec *c, size_t i)
+{
+    size_t saved = c->path_len;
+    char text[32];
+    int n = snprintf(text, sizeof(text), "[%zu]", i);
+    path_append(c, text, (size_t)n);
+    return saved;
+}
+
+static void path_pop(struct codec *c, size_t saved)
+{
+    c->path_len = saved;
+    c->path[saved] = '\0';
+}
+
+static int codec_fail(struct codec *c, enum ft_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int codec_fail(struct codec *c, enum ft_code code, const char *fmt, ...)
+{
+    char why[FT_ERROR_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (c->path_len == 0)
+        return ft_fail(c->err, code, "%s: %s", c->root, why);
+    return ft_fail(c->err, code, "%s: %s: %s", c->root, c->path, why);
+}
+
+/* Copies at most 48 characters of untrusted `text` for an error message, printable ASCII
+ * only, so a hostile key cannot forge log lines or fill the message. */
+static void quote_untrusted(const char *text, char out[64])
+{
+    size_t o = 0;
+    for (size_t i = 0; text[i] != '\0' && o < 48; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        out[o++] = (ch >= 0x20 && ch < 0x7F && ch != '"' && ch != '\\') ? (char)ch : '?';
+    }
+    if (text[0] != '\0' && strlen(text) > 48)
+        memcpy(out + o, "...", 3), o += 3;
+    out[o] = '\0';
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "?";
+}
+
+static int type_error(struct codec *c, const char *want, const json_t *got)
+{
+    return codec_fail(c, FT_E_INVALID, "expected %s, got %s", want, json_type_name(got));
+}
+
+/* ---- Integers ---------------------------------------------------------------------------
+ * protojson reads an integer field from a JSON number or from a string holding a JSON
+ * number, in any notation whose value is integral ("1e3", "10.0"); so do we. */
+
+enum int_parse {
+    INT_OK,
+    INT_SYNTAX,   /* not a JSON number */
+    INT_FRACTION, /* a number, not integral */
+    INT_OVERFLOW, /* magnitude above UINT64_MAX */
+};
+
+struct number_parts {
+    bool negative;
+    const char *digits[2]; /* integer part, fraction part */
+    size_t ndigits[2];
+    long exponent; /* clamped to +-100000: beyond that only 0 is integral and in range */
+};
+
+static size_t count_digits(const char *s, size_t n, size_t i)
+{
+    size_t start = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i - start;
+}
+
+/* Splits a JSON number literal (RFC 8259 grammar, nothing around it) into its parts. */
+static bool split_number(const char *s, size_t n, struct number_parts *p)
+{
+    size_t i = 0;
+    memset(p, 0, sizeof(*p));
+    if (i < n && s[i] == '-')
+        p->negative = true, i++;
+    p->digits[0] = s + i;
+    p->ndigits[0] = count_digits(s, n, i);
+    if (p->ndigits[0] == 0 || (p->ndigits[0] > 1 && s[i] == '0'))
+        return false;
+    i += p->ndigits[0];
+    if (i < n && s[i] == '.') {
+        i++;
+        p->digits[1] = s + i;
+        p->ndigits[1] = count_digits(s, n, i);
+        if (p->ndigits[1] == 0)
+            return false;
+        i += p->ndigits[1];
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool neg_exp = i < n && s[i] == '-';
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            i++;
+        size_t nexp = count_digits(s, n, i);
+        if (nexp == 0)
+            return false;
+        for (size_t k = 0; k < nexp; k++) {
+            if (p->exponent < 100000)
+                p->exponent = p->exponent * 10 + (s[i + k] - '0');
+        }
+        if (neg_exp)
+            p->exponent = -p->exponent;
+        i += nexp;
+    }
+    return i == n;
+}
+
+/* Digit `k` of the concatenated integer and fraction digits. */
+static char number_digit(const struct number_parts *p, size_t k)
+{
+    return k < p->ndigits[0] ? p->digits[0][k] : p->digits[1][k - p->ndigits[0]];
+}
+
+/* Value of a JSON number literal when it is an integer: magnitude and sign. */
+static enum int_parse parse_integer_text(const char *s, size_t n, bool *negative, uint64_t *mag)
+{
+    struct number_parts p;
+    if (!split_number(s, n, &p))
+        return INT_SYNTAX;
+    *negative = p.negative;
+    *mag = 0;
+    size_t total = p.ndigits[0] + p.ndigits[1];
+    size_t first = 0;
+    while (first < total && number_digit(&p, first) == '0')
+        first++;
+    if (first == total)
+        return INT_OK; /* zero, whatever the exponent */
+    /* value = digits[first..total) * 10^shift */
+    long shift = p.exponent - (long)p.ndigits[1];
+    size_t last = total;
+    for (; shift < 0; shift++) {
+        if (last == first || number_digit(&p, last - 1) != '0')
+            return INT_FRACTION;
+        last--;
+    }
+    if ((long)(last - first) + shift > 20)
+        return INT_OVERFLOW;
+    uint64_t v = 0;
+    for (size_t k = first; k < last; k++) {
+        unsigned d = (unsigned)(number_digit(&p, k) - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return INT_OVERFLOW;
+        v = v * 10 + d;
+    }
+    for (; shift > 0; shift--) {
+        if (v > UINT64_MAX / 10)
+            return INT_OVERFLOW;
+        v *= 10;
+    }
+    *mag = v;
+    return INT_OK;
+}
+
+/* Above 2^53 a JSON number may already have been rounded by whoever wrote it. */
+#define EXACT_DOUBLE_MAX 9007199254740992.0
+
+/* Reads a JSON integer, integral real, or (when `allow_string`) numeric string. */
+static int get_integer(struct codec *c, const json_t *v, bool allow_string, bool *negative,
+                       uint64_t *mag)
+{
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        *negative = i < 0;
+        *mag = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+        return 0;
+    }
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        /* Written so NaN and infinities fail the first test; no libm needed. */
+        if (!(d >= -EXACT_DOUBLE_MAX && d <= EXACT_DOUBLE_MAX))
+            return codec_fail(c, FT_E_RANGE,
+                              "%g is beyond 2^53 as a JSON number; send it as a string", d);
+        int64_t i = (int64_t)d;
+        if ((double)i != d)
+            return codec_fail(c, FT_E_INVALID, "%g is not an integer", d);
+        *negative = i < 0;
+        *mag = i < 0 ? (uint64_t)-i : (uint64_t)i;
+        return 0;
+    }
+    if (!allow_string || !json_is_string(v))
+        return type_error(c, allow_string ? "a number or a decimal string" : "a number", v);
+    const char *s = json_string_value(v);
+    switch (parse_integer_text(s, json_string_length(v), negative, mag)) {
+    case INT_OK:
+        return 0;
+    case INT_FRACTION:
+        return codec_fail(c, FT_E_INVALID, "\"%.32s\" is not an integer", s);
+    case INT_OVERFLOW:
+        return codec_fail(c, FT_E_RANGE, "\"%.32s\" is out of range", s);
+    case INT_SYNTAX:
+        break;
+    }
+    char shown[64];
+    quote_untrusted(s, shown);
+    return codec_fail(c, FT_E_INVALID, "\"%s\" is not a number", shown);
+}
+
+static int get_unsigned(struct codec *c, const json_t *v, uint64_t max, uint64_t *out)
+{
+    bool negative = false;
+    uint64_t mag = 0;
+    if (get_integer(c, v, true, &negative, &mag) != 0)
+        return -1;
+    if (negative && mag != 0)
+        return codec_fail(c, FT_E_RANGE, "-%" PRIu64 " is negative", mag);
+    if (negative)
+        return codec_fail(c, FT_E_RANGE, "-0 is negative");
+    if (mag > max)
+        return codec_fail(c, FT_E_RANGE, "%" PRIu64 " exceeds %" PRIu64, mag, max);
+    *out = mag;
+    return 0;
+}
+
+static int get_int32(struct codec *c, const json_t *v, bool allow_string, int32_t *out)
+{
+    bool negative = false;
+    uint64_t mag = 0;
+    if (get_integer(c, v, allow_string, &negative, &mag) != 0)
+        return -1;
+    if ((!negative && mag > INT32_MAX) || (negative && mag > (uint64_t)INT32_MAX + 1))
+        return codec_fail(c, FT_E_RANGE, "%s%" PRIu64 " is outside the int32 range",
+                          negative ? "-" : "", mag);
+    *out = negative ? (int32_t)(-(int64_t)mag) : (int32_t)mag;
+    return 0;
+}
+
+/* ---- Base64 input ------------------------------------------------------------------------
+ * protojson's rule: text holding '-' or '_' is URL-safe base64, otherwise standard; text
+ * whose length is not a multiple of 4 is unpadded. We map both onto padded standard
+ * base64 and let common/base64 (strict, canonical) decode it. Unlike Go we refuse line
+ * breaks and non-zero bits under the padding: one byte string, one text. */
+
+static int base64_shape(struct codec *c, const char *text, size_t n, size_t *decoded)
+{
+    if (n % 4 == 1)
+        return codec_fail(c, FT_E_INVALID, "base64 text of %zu characters cannot be complete", n);
+    if (n % 4 != 0) {
+        if (memchr(text, '=', n) != NULL)
+            return codec_fail(c, FT_E_INVALID, "'=' padding in unpadded base64 text");
+        *decoded = n / 4 * 3 + (n % 4 == 2 ? 1 : 2);
+        return 0;
+    }
+    size_t pad = 0;
+    while (pad < 2 && pad < n && text[n - 1 - pad] == '=')
+        pad++;
+    *decoded = n / 4 * 3 - pad;
+    return 0;
+}
+
+/* Writes the padded standard-alphabet form of `text` into a new buffer *out. */
+static int base64_normalize(struct codec *c, const char *text, size_t n, char **out,
+                            size_t *out_len)
+{
+    bool url = memchr(text, '-', n) != NULL || memchr(text, '_', n) != NULL;
+    size_t padded = (n + 3) / 4 * 4;
+    char *norm = malloc(padded + 1);
+    if (norm == NULL)
+        return codec_fail(c, FT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        char ch = text[i];
+        if (url && (ch == '+' || ch == '/')) {
+            free(norm);
+            return codec_fail(c, FT_E_INVALID,
+                              "base64 text mixes the standard and URL-safe "
+                              "alphabets at position %zu",
+                              i);
+        }
+        norm[i] = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+    }
+    memset(norm + n, '=', padded - n);
+    norm[padded] = '\0';
+    *out = norm;
+    *out_len = padded;
+    return 0;
+}
+
+/* Decodes base64 `text` into `dst` (exactly `decoded` bytes, as base64_shape said). */
+static int base64_into(struct codec *c, const char *text, size_t n, uint8_t *dst, size_t decoded)
+{
+    char *norm = NULL;
+    size_t norm_len = 0;
+    if (base64_normalize(c, text, n, &norm, &norm_len) != 0)
+        return -1;
+    struct ft_error e = {0};
+    size_t got = 0;
+    int rc = base64_decode(norm, norm_len, dst, decoded, &got, &e);
+    free(norm);
+    if (rc != 0)
+        return codec_fail(c, FT_E_INVALID, "%s", e.message);
+    if (got != decoded)
+        return codec_fail(c, FT_E_INVALID, "base64: decoded %zu bytes, expected %zu", got, decoded);
+    return 0;
+}
+
+static int decode_bytes(struct codec *c, const struct pa_field_desc *f, const json_t *v, void *slot)
+{
+    if (!json_is_string(v))
+        return type_error(c, "a base64 string", v);
+    const char *text = json_string_value(v);
+    size_t n = json_string_length(v);
+    size_t decoded = 0;
+    if (base64_shape(c, text, n, &decoded) != 0)
+        return -1;
+    if (decoded > f->cap)
+        return codec_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", decoded, f->cap);
+    if (f->kind == PA_FIELD_BYTES) {
+        struct pa_small_bytes *b = slot;
+        if (base64_into(c, text, n, b->data, decoded) != 0)
+            return -1;
+        b->len = decoded;
+        return 0;
+    }
+    struct pa_bytes *b = slot;
+    if (decoded == 0)
+        return 0;
+    uint8_t *data = malloc(decoded);
+    if (data == NULL)
+        return codec_fail(c, FT_E_NOMEM, "out of memory for %zu bytes", decoded);
+    if (base64_into(c, text, n, data, decoded) != 0) {
+        free(data);
+        return -1;
+    }
+    b->data = data;
+    b->len = decoded;
+    return 0;
+}
+
+/* ---- JSON decoding ---------------------------------------------------------------------- */
+
+static int decode_object(struct codec *c, const struct pa_msg_desc *desc, const json_t *obj,
+                         void *msg);
+
+static int decode_string(struct codec *c, const struct pa_field_desc *f, const json_t *v,
+                         char *slot)
+{
+    if (!json_is_string(v))
+        return type_error(c, "a string", v);
+    size_t n = json_string_length(v);
+    if (n > f->cap)
+        return codec_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, f->cap);
+    /* A caller-built value (pa_msg_from_json_value) may hold a NUL; C strings cannot. */
+    if (memchr(json_string_value(v), '\0', n) != NULL)
+        return codec_fail(c, FT_E_INVALID, "contains a NUL character");
+    memcpy(slot, json_string_value(v), n);
+    slot[n] = '\0';
+    return 0;
+}
+
+static int decode_enum(struct codec *c, const struct pa_field_desc *f, const json_t *v,
+                       int32_t *slot)
+{
+    if (!json_is_string(v))
+        return get_int32(c, v, false, slot);
+    if (pa_enum_number(f->enum_desc, json_string_value(v), slot) == 0)
+        return 0;
+    char shown[64];
+    quote_untrusted(json_string_value(v), shown);
+    return codec_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown, f->enum_desc->name);
+}
+
+static int decode_value(struct codec *c, const struct pa_field_desc *f, const json_t *v, void *slot)
+{
+    uint64_t u = 0;
+    switch (f->kind) {
+    case PA_FIELD_STRING:
+        return decode_string(c, f, v, slot);
+    case PA_FIELD_BYTES:
+    case PA_FIELD_HEAP_BYTES:
+        return decode_bytes(c, f, v, slot);
+    case PA_FIELD_BOOL:
+        if (!json_is_boolean(v))
+            return type_error(c, "true or false", v);
+        *(bool *)slot = json_is_true(v);
+        return 0;
+    case PA_FIELD_UINT32:
+    case PA_FIELD_FIXED32:
+        if (get_unsigned(c, v, UINT32_MAX, &u) != 0)
+            return -1;
+        *(uint32_t *)slot = (uint32_t)u;
+        return 0;
+    case PA_FIELD_UINT64:
+    case PA_FIELD_FIXED64:
+        return get_unsigned(c, v, UINT64_MAX, (uint64_t *)slot);
+    case PA_FIELD_ENUM:
+        return decode_enum(c, f, v, slot);
+    case PA_FIELD_MESSAGE:
+        return decode_object(c, f->msg_desc, v, slot);
+    }
+    return codec_fail(c, FT_E_INVALID, "unsupported field kind %d", (int)f->kind);
+}
+
+static int decode_repeated(struct codec *c, const struct pa_field_desc *f, const json_t *v,
+                           void *msg)
+{
+    if (!json_is_array(v))
+        return type_error(c, "an array", v);
+    size_t n = json_array_size(v);
+    if (n > f->max_count)
+        return codec_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
+    /* Count first: elements are zeroed, so a failure part-way frees cleanly. */
+    *(size_t *)(void *)((char *)msg + f->count_offset) = n;
+    for (size_t i = 0; i < n; i++) {
+        size_t saved = path_push_index(c, i);
+        const json_t *elem = json_array_get(v, i);
+        int rc = json_is_null(elem) ? codec_fail(c, FT_E_INVALID, "null in a list")
+                                    : decode_value(c, f, elem, pa_field_ptr(f, msg, i));
+        path_pop(c, saved);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* protoc's JSON name: each '_' dropped and the letter after it upper-cased. */
+static bool is_json_name(const char *key, const char *proto_name)
+{
+    bool upper = false;
+    for (const char *p = proto_name; *p != '\0'; p++) {
+        if (*p == '_') {
+            upper = true;
+            continue;
+        }
+        char want = (upper && *p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+        upper = false;
+        if (*key++ != want)
+            return false;
+    }
+    return *key == '\0';
+}
+
+static const struct pa_field_desc *find_field(const struct pa_msg_desc *desc, const char *key,
+                                              size_t *index)
+{
+    for (size_t i = 0; i < desc->field_count; i++) {
+        if (strcmp(desc->fields[i].name, key) == 0 || is_json_name(key, desc->fields[i].name)) {
+            *index = i;
+            return &desc->fields[i];
+        }
+    }
+    return NULL;
+}
+
+/* A second member of the same oneof (protojson: "oneof ... is already set"). */
+static int check_oneof_clash(struct codec *c, const struct pa_msg_desc *desc, size_t index,
+                             uint32_t set_mask)
+{
+    const char *group = desc->fields[index].oneof;
+    for (size_t i = 0; i < desc->field_count; i++) {
+        const char *g = desc->fields[i].oneof;
+        if (i != index && g != NULL && strcmp(g, group) == 0 && (set_mask & (1u << i)))
+            return codec_fail(c, FT_E_INVALID, "oneof %s: %s and %s are both set", group,
+                              desc->fields[i].name, desc->fields[index].name);
+    }
+    return 0;
+}
+
+static int decode_member(struct codec *c, const struct pa_msg_desc *desc, size_t index,
+                         const json_t *value, void *msg)
+{
+    const struct pa_field_desc *f = &desc->fields[index];
+    size_t saved = path_push_name(c, f->name);
+    int rc = f->max_count ? decode_repeated(c, f, value, msg)
+                          : decode_value(c, f, value, pa_field_ptr(f, msg, 0));
+    path_pop(c, saved);
+    if (rc == 0 && f->kind == PA_FIELD_MESSAGE && f->max_count == 0)
+        pa_field_set_present(f, msg);
+    return rc;
+}
+
+static int decode_object(struct codec *c, const struct pa_msg_desc *desc, const json_t *obj,
+                         void *msg)
+{
+    if (!json_is_object(obj))
+        return type_error(c, "an object", obj);
+    if (desc->field_count > 32)
+        return codec_fail(c, FT_E_INVALID, "message table too large");
+    uint32_t seen = 0, set = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)obj, key, value)
+    {
+        size_t i;
+        char shown[64];
+        if (find_field(desc, key, &i) == NULL) {
+            quote_untrusted(key, shown);
+            return codec_fail(c, FT_E_INVALID, "unknown field \"%s\"", shown);
+        }
+        if (seen & (1u << i)) {
+            quote_untrusted(key, shown);
+            return codec_fail(c, FT_E_INVALID, "duplicate field \"%s\" (%s)", shown,
+                              desc->fields[i].name);
+        }
+        seen |= 1u << i;
+        if (json_is_null(value))
+            continue; /* proto3 JSON: null is the default value */
+        if (desc->fields[i].oneof != NULL && check_oneof_clash(c, desc, i, set) != 0)
+            return -1;
+        set |= 1u << i;
+        if (decode_member(c, desc, i, value, msg) != 0)
+            return -1;
+    }
+    char why[192];
+    if (pa_oneof_check(desc, msg, why, sizeof(why)) != 0)
+        return codec_fail(c, FT_E_INVALID, "%s", why);
+    return 0;
+}
+
+int pa_msg_from_json_value(const struct pa_msg_desc *desc, const json_t *value, void *out,
+                           struct ft_error *err)
+{
+    memset(out, 0, desc->size);
+    struct codec c;
+    codec_init(&c, desc->name, err);
+    if (value == NULL)
+        return codec_fail(&c, FT_E_INVALID, "no JSON value");
+    if (!json_is_object(value))
+        return codec_fail(&c, FT_E_INVALID, "not a JSON object (%s)", json_type_name(value));
+    if (decode_object(&c, desc, value, out) != 0) {
+        pa_msg_free(desc, out);
+        memset(out, 0, desc->size);
+        return -1;
+    }
+    return 0;
+}
+
+int pa_msg_from_json(const struct pa_msg_desc *desc, const char *text, size_t len, void *out,
+                     struct ft_error *err)
+{
+    memset(out, 0, desc->size);
+    if (len > PA_JSON_TEXT_MAX)
+        return ft_fail(err, FT_E_CAPACITY, "%s: %zu bytes of JSON, limit %u", desc->name, len,
+                       PA_JSON_TEXT_MAX);
+    if (text == NULL && len > 0)
+        return ft_fail(err, FT_E_INVALID, "%s: no text", desc->name);
+    /* An empty body is the empty message, as transcoders treat it; it still has to pass
+     * the message's rules (a oneof that needs a member). */
+    json_error_t jerr;
+    json_t *root = len == 0 ? json_object() : json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL && len == 0)
+        return ft_fail(err, FT_E_NOMEM, "%s: out of memory", desc->name);
+    if (root == NULL)
+        return ft_fail(err, FT_E_INVALID, "%s: JSON syntax: %s (line %d, column %d)", desc->name,
+                       jerr.text, jerr.line, jerr.column);
+    int rc = pa_msg_from_json_value(desc, root, out, err);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- JSON encoding ---------------------------------------------------------------------- */
+
+static int encode_object(struct codec *c, const struct pa_msg_desc *desc, const void *msg,
+                         json_t **out);
+
+/* A string from the struct: NUL-terminated within the field, UTF-8. */
+static int encode_string(struct codec *c, const struct pa_field_desc *f, const char *s,
+                         json_t **out)
+{
+    size_t n = strnlen(s, f->cap + 1);
+    if (n > f->cap)
+        return codec_fail(c, FT_E_CAPACITY, "not NUL-terminated within %zu characters", f->cap);
+    if (!pa_utf8_valid(s, n))
+        return codec_fail(c, FT_E_INVALID, "not valid UTF-8");
+    *out = json_stringn(s, n);
+    return *out ? 0 : codec_fail(c, FT_E_NOMEM, "out of memory");
+}
+
+static int encode_base64(struct codec *c, const uint8_t *data, size_t len, json_t **out)
+{
+    size_t cap = base64_encoded_len(len) + 1;
+    char *text = malloc(cap);
+    if (text == NULL)
+        return codec_fail(c, FT_E_NOMEM, "out of memory");
+    if (base64_encode(data, len, text, cap, c->err) != 0) {
+        free(text);
+        return ft_error_prefix(c->err, "%s: %s", c->root, c->path);
+    }
+    *out = json_stringn(text, cap - 1);
+    free(text);
+    return *out ? 0 : codec_fail(c, FT_E_NOMEM, "out of memory");
+}
+
+static int encode_bytes(struct codec *c, const struct pa_field_desc *f, const void *slot,
+                        json_t **out)
+{
+    const uint8_t *data;
+    size_t len;
+    if (f->kind == PA_FIELD_BYTES) {
+        const struct pa_small_bytes *b = slot;
+        data = b->data;
+        len = b->len;
+        if (f->cap > PA_SMALL_BYTES_CAP)
+            return codec_fail(c, FT_E_INVALID, "table: inline limit above capacity");
+    } else {
+        const struct pa_bytes *b = slot;
+        data = b->data;
+        len = b->len;
+        if (len > 0 && data == NULL)
+            return codec_fail(c, FT_E_INVALID, "length %zu with no data", len);
+    }
+    if (len > f->cap)
+        return codec_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", len, f->cap);
+    return encode_base64(c, data, len, out);
+}
+
+static int encode_value(struct codec *c, const struct pa_field_desc *f, const void *slot,
+                        json_t **out)
+{
+    char text[24];
+    const char *name;
+    switch (f->kind) {
+    case PA_FIELD_STRING:
+        return encode_string(c, f, slot, out);
+    case PA_FIELD_BYTES:
+    case PA_FIELD_HEAP_BYTES:
+        return encode_bytes(c, f, slot, out);
+    case PA_FIELD_BOOL:
+        *out = json_boolean(*(const bool *)slot);
+        break;
+    case PA_FIELD_UINT32:
+    case PA_FIELD_FIXED32:
+        *out = json_integer((json_int_t) * (const uint32_t *)slot);
+        break;
+    case PA_FIELD_UINT64:
+    case PA_FIELD_FIXED64:
+        /* A string: JSON numbers lose precision above 2^53 in most readers. */
+        snprintf(text, sizeof(text), "%" PRIu64, *(const uint64_t *)slot);
+        *out = json_string(text);
+        break;
+    case PA_FIELD_ENUM:
+        name = pa_enum_name(f->enum_desc, *(const int32_t *)slot);
+        *out = name ? json_string(name) : json_integer(*(const int32_t *)slot);
+        break;
+    case PA_FIELD_MESSAGE:
+        return encode_object(c, f->msg_desc, slot, out);
+    }
+    return *out ? 0 : codec_fail(c, FT_E_NOMEM, "out of memory");
+}
+
+static int encode_repeated(struct codec *c, const struct pa_field_desc *f, const void *msg,
+                           json_t **out)
+{
+    size_t n = pa_field_count(f, msg);
+    if (n > f->max_count)
+        return codec_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
+    if (n == 0)
+        return 0; /* empty lists are omitted */
+    json_t *array = json_array();
+    if (array == NULL)
+        return codec_fail(c, FT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *elem = NULL;
+        size_t saved = path_push_index(c, i);
+        int rc = encode_value(c, f, pa_field_cptr(f, msg, i), &elem);
+        path_pop(c, saved);
+        if (rc != 0 || json_array_append_new(array, elem) != 0) {
+            json_decref(array);
+            return rc != 0 ? -1 : codec_fail(c, FT_E_NOMEM, "out of memory");
+        }
+    }
+    *out = array;
+    return 0;
+}
+
+static int encode_field(struct codec *c, const struct pa_field_desc *f, const void *msg,
+                        json_t **out)
+{
+    *out = NULL;
+    if (f->max_count > 0)
+        return encode_repeated(c, f, msg, out);
+    if (!pa_field_is_set(f, msg))
+        return 0;
+    return encode_value(c, f, pa_field_cptr(f, msg, 0), out);
+}
+
+static int encode_object(struct codec *c, const struct pa_msg_desc *desc, const void *msg,
+                         json_t **out)
+{
+    char why[192];
+    if (pa_oneof_check(desc, msg, why, sizeof(why)) != 0)
+        return codec_fail(c, FT_E_INVALID, "%s", why);
+    json_t *obj = json_object();
+    if (obj == NULL)
+        return codec_fail(c, FT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < desc->field_count; i++) {
+        const struct pa_field_desc *f = &desc->fields[i];
+        json_t *value;
+        size_t saved = path_push_name(c, f->name);
+        int rc = encode_field(c, f, msg, &value);
+        path_pop(c, saved);
+        if (rc == 0 && value != NULL && json_object_set_new(obj, f->name, value) != 0)
+            rc = codec_fail(c, FT_E_NOMEM, "out of memory");
+        if (rc != 0) {
+            json_decref(obj);
+            return -1;
+        }
+    }
+    *out = obj;
+    return 0;
+}
+
+int pa_msg_to_json(const struct pa_msg_desc *desc, const void *msg, json_t **out,
+                   struct ft_error *err)
+{
+    struct codec c;
+    codec_init(&c, desc->name, err);
+    *out = NULL;
+    return encode_object(&c, desc, msg, out);
+}
+
+/* ---- Free and compare -------------------------------------------------------------------- */
+
+static size_t element_count(const struct pa_field_desc *f, const void *msg)
+{
+    if (f->max_count == 0)
+        return 1;
+    size_t n = pa_field_count(f, msg);
+    return n < f->max_count ? n : f->max_count;
+}
+
+void pa_msg_free(const struct pa_msg_desc *desc, void *msg)
+{
+    if (msg == NULL)
+        return;
+    for (size_t i = 0; i < desc->field_count; i++) {
+        const struct pa_field_desc *f = &desc->fields[i];
+        if (f->kind != PA_FIELD_HEAP_BYTES && f->kind != PA_FIELD_MESSAGE)
+            continue;
+        size_t n = element_count(f, msg);
+        for (size_t k = 0; k < n; k++) {
+            void *slot = pa_field_ptr(f, msg, k);
+            if (f->kind == PA_FIELD_MESSAGE) {
+                pa_msg_free(f->msg_desc, slot);
+                continue;
+            }
+            struct pa_bytes *b = slot;
+            free(b->data);
+            b->data = NULL;
+            b->len = 0;
+        }
+    }
+}
+
+static bool value_equal(const struct pa_field_desc *f, const void *a, const void *b)
+{
+    const struct pa_small_bytes *sa = a, *sb = b;
+    const struct pa_bytes *ha = a, *hb = b;
+    switch (f->kind) {
+    case PA_FIELD_STRING:
+        return strncmp(a, b, f->cap + 1) == 0;
+    case PA_FIELD_BYTES:
+        return sa->len == sb->len && sa->len <= PA_SMALL_BYTES_CAP &&
+               memcmp(sa->data, sb->data, sa->len) == 0;
+    case PA_FIELD_HEAP_BYTES:
+        return ha->len == hb->len && (ha->len == 0 || memcmp(ha->data, hb->data, ha->len) == 0);
+    case PA_FIELD_BOOL:
+        return *(const bool *)a == *(const bool *)b;
+    case PA_FIELD_UINT32:
+    case PA_FIELD_FIXED32:
+        return *(const uint32_t *)a == *(const uint32_t *)b;
+    case PA_FIELD_UINT64:
+    case PA_FIELD_FIXED64:
+        return *(const uint64_t *)a == *(const uint64_t *)b;
+    case PA_FIELD_ENUM:
+        return *(const int32_t *)a == *(const int32_t *)b;
+    case PA_FIELD_MESSAGE:
+        return pa_msg_equal(f->msg_desc, a, b);
+    }
+    return false;
+}
+
+bool pa_msg_equal(const struct pa_msg_desc *desc, const void *a, const void *b)
+{
+    for (size_t i = 0; i < desc->field_count; i++) {
+        const struct pa_field_desc *f = &desc->fields[i];
+        if (f->max_count > 0 && pa_field_count(f, a) != pa_field_count(f, b))
+            return false;
+        if (f->max_count == 0 && f->kind == PA_FIELD_MESSAGE) {
+            bool pa = pa_field_present(f, a);
+            if (pa != pa_field_present(f, b))
+                return false;
+            if (!pa)
+                continue;
+        }
+        size_t n = element_count(f, a);
+        for (size_t k = 0; k < n; k++) {
+            if (!value_equal(f, pa_field_cptr(f, a, k), pa_field_cptr(f, b, k)))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* ---- Typed wrappers --------------------------------------------------------------------- */
+
+#define DEFINE_CODEC(msg)                                                                          \
+    int pa_##msg##_to_json(const struct pa_##msg *m, json_t **out, struct ft_error *err)           \
+    {                                                                                              \
+        return pa_msg_to_json(&pa_##msg##_desc, m, out, err);                                      \
+    }                                                                                              \
+    int pa_##msg##_from_json(const char *text, size_t len, struct pa_##msg *out,                   \
+                             struct ft_error *err)                                                 \
+    {                                                                                              \
+        return pa_msg_from_json(&pa_##msg##_desc, text, len, out, err);                            \
+    }
+
+#define DEFINE_FREE(msg)                                                                           \
+    void pa_##msg##_free(struct pa_##msg *m)                                                       \
+    {                                                                                              \
+        pa_msg_free(&pa_##msg##_desc, m);                                                          \
+    }
+
+DEFINE_CODEC(init_session_request)
+DEFINE_CODEC(init_session_response)
+DEFINE_CODEC(close_session_request)
+DEFINE_CODEC(close_session_response)
+DEFINE_CODEC(endorse_certs_request)
+DEFINE_FREE(endorse_certs_request)
+DEFINE_CODEC(endorse_certs_response)
+DEFINE_FREE(endorse_certs_response)
+DEFINE_CODEC(derive_tokens_request)
+DEFINE_CODEC(derive_tokens_response)
+DEFINE_FREE(derive_tokens_response)
+DEFINE_CODEC(get_stored_tokens_request)
+DEFINE_CODEC(get_stored_tokens_response)
+DEFINE_CODEC(get_ca_subject_keys_request)
+DEFINE_CODEC(get_ca_subject_keys_response)
+DEFINE_CODEC(get_ca_certs_request)
+DEFINE_CODEC(get_ca_certs_response)
+DEFINE_FREE(get_ca_certs_response)
+DEFINE_CODEC(get_owner_fw_boot_message_request)
+DEFINE_CODEC(get_owner_fw_boot_message_response)
+DEFINE_CODEC(registration_request)
+DEFINE_FREE(registration_request)
+DEFINE_CODEC(registration_response)
+DEFINE_CODEC(endorse_cert_bundle)
+DEFINE_FREE(endorse_cert_bundle)
+DEFINE_CODEC(signing_key_params)
+DEFINE_CODEC(ecdsa_params)
+DEFINE_CODEC(mldsa_params)
+DEFINE_CODEC(certificate)
+DEFINE_FREE(certificate)
+DEFINE_CODEC(cert_bundle)
+DEFINE_FREE(cert_bundle)
+DEFINE_CODEC(token_params)
+DEFINE_CODEC(token)
+DEFINE_FREE(token)
+DEFINE_CODEC(device_data)
+DEFINE_FREE(device_data)
+DEFINE_CODEC(device_id)
+DEFINE_CODEC(hardware_origin)
+DEFINE_CODEC(metadata)
+DEFINE_CODEC(registry_record)
+DEFINE_FREE(registry_record)
+
+/* ---- google.rpc.Status ------------------------------------------------------------------- */
+
+static const char *const grpc_code_names[] = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+const char *pa_status_code_name(int code)
+{
+    if (code < 0 || (size_t)code >= sizeof(grpc_code_names) / sizeof(grpc_code_names[0]))
+        return NULL;
+    return grpc_code_names[code];
+}
+
+int pa_status_http_status(int code)
+{
+    switch (code) {
+    case PA_GRPC_OK:
+        return 200;
+    case PA_GRPC_INVALID_ARGUMENT:
+    case PA_GRPC_FAILED_PRECONDITION:
+    case PA_GRPC_OUT_OF_RANGE:
+        return 400;
+    case PA_GRPC_UNAUTHENTICATED:
+        return 401;
+    case PA_GRPC_PERMISSION_DENIED:
+        return 403;
+    case PA_GRPC_NOT_FOUND:
+        return 404;
+    case PA_GRPC_ALREADY_EXISTS:
+    case PA_GRPC_ABORTED:
+        return 409;
+    case PA_GRPC_RESOURCE_EXHAUSTED:
+        return 429;
+    case PA_GRPC_CANCELLED:
+        return 499;
+    case PA_GRPC_UNIMPLEMENTED:
+        return 501;
+    case PA_GRPC_UNAVAILABLE:
+        return 503;
+    case PA_GRPC_DEADLINE_EXCEEDED:
+        return 504;
+    default: /* UNKNOWN, INTERNAL, DATA_LOSS and codes outside the table */
+        return 500;
+    }
+}
+
+/* Copy of `s` with every byte that is not part of well-formed UTF-8 replaced by '?'. */
+static char *utf8_sanitized(const char *s)
+{
+    size_t n = strlen(s);
+    char *copy = malloc(n + 1);
+    if (copy == NULL)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
+        if (len == 0) {
+            copy[i++] = '?';
+            continue;
+        }
+        memcpy(copy + i, s + i, len);
+        i += len;
+    }
+    copy[n] = '\0';
+    return copy;
+}
+
+json_t *pa_status_to_json(int code, const char *message)
+{
+    char *text = utf8_sanitized(message ? message : "");
+    if (text == NULL)
+        return NULL;
+    json_t *obj = json_pack("{s:i,s:s}", "code", code, "message", text);
+    free(text);
+    return obj;
+}
+
+/* Keeps as much of `s` as fits in `cap - 1` bytes without splitting a character. */
+static void copy_utf8_prefix(char *dst, size_t cap, const char *s, size_t n, bool *truncated)
+{
+    size_t keep = 0;
+    *truncated = n > cap - 1;
+    while (keep < n) {
+        size_t len = utf8_seq_len((const unsigned char *)s + keep, n - keep);
+        if (len == 0 || keep + len > cap - 1)
+            break;
+        keep += len;
+    }
+    memcpy(dst, s, keep);
+    dst[keep] = '\0';
+}
+
+static int status_member(struct codec *c, const char *key, const json_t *v, struct pa_status *out)
+{
+    if (strcmp(key, "code") == 0)
+        return get_int32(c, v, true, &out->code);
+    if (strcmp(key, "message") == 0) {
+        if (!json_is_string(v))
+            return type_error(c, "a string", v);
+        copy_utf8_prefix(out->message, sizeof(out->message), json_string_value(v),
+                         json_string_length(v), &out->truncated);
+        return 0;
+    }
+    if (!json_is_array(v))
+        return type_error(c, "an array", v);
+    size_t i;
+    json_t *elem;
+    json_array_foreach(v, i, elem)
+    {
+        if (!json_is_object(elem))
+            return codec_fail(c, FT_E_INVALID, "element %zu: expected an object", i);
+    }
+    return 0;
+}
+
+int pa_status_from_json(const char *text, size_t len, struct pa_status *out, struct ft_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct codec c;
+    codec_init(&c, "google.rpc.Status", err);
+    if (len > PA_JSON_TEXT_MAX || text == NULL)
+        return codec_fail(&c, FT_E_CAPACITY, "no text, or more than %u bytes", PA_JSON_TEXT_MAX);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return codec_fail(&c, FT_E_INVALID, "JSON syntax: %s (line %d, column %d)", jerr.text,
+                          jerr.line, jerr.column);
+    int rc = 0;
+    if (!json_is_object(root))
+        rc = codec_fail(&c, FT_E_INVALID, "not a JSON object (%s)", json_type_name(root));
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value)
+    {
+        if (rc != 0)
+            break;
+        char shown[64];
+        if (strcmp(key, "code") != 0 && strcmp(key, "message") != 0 &&
+            strcmp(key, "details") != 0) {
+            quote_untrusted(key, shown);
+            rc = codec_fail(&c, FT_E_INVALID, "unknown field \"%s\"", shown);
+            break;
+        }
+        if (json_is_null(value))
+            continue;
+        size_t saved = path_push_name(&c, key);
+        rc = status_member(&c, key, value, out);
+        path_pop(&c, saved);
+    }
+    json_decref(root);
+    if (rc != 0)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}

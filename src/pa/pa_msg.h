@@ -1,0 +1,831 @@
+/* The endorsement-service (PA) messages as C structs, and their proto3 JSON mapping.
+ *
+ * The messages are those of upstream lowRISC/opentitan-provisioning
+ * src/pa/proto/pa.proto (package pa) and its imports src/proto/crypto/{cert,common,
+ * ecdsa,mldsa}.proto and src/proto/{device_id,registry_record}.proto (package ot): same
+ * field names, numbers, types and enum value names. The JSON is what a stock gRPC-JSON
+ * transcoder (Envoy grpc_json_transcoder with preserve_proto_field_names, or Go protojson
+ * with UseProtoNames) reads and writes, so the same bytes go to `ftpa` and to a real PA
+ * behind a transcoder. docs/pa-api.md writes the mapping down; in short:
+ *
+ *   output: snake_case names in declaration order; default values omitted (0, false, "",
+ *           empty bytes, empty lists, absent messages); bytes as padded standard base64;
+ *           enums by name (a value without a name as its number); uint64/fixed64 as
+ *           decimal strings; uint32/fixed32 as numbers.
+ *   input:  one JSON object (len 0 counts as `{}`), duplicate keys rejected, unknown
+ *           fields rejected naming the field, lowerCamelCase names accepted like
+ *           protojson (the same field twice under both names is a duplicate), null means
+ *           "not set"; bytes in standard or URL-safe base64, padded or not; enums by name
+ *           or by any int32 number (proto3 enums are open); integers as numbers or
+ *           decimal strings (exponent forms allowed when integral, as protojson does);
+ *           every length and count checked against the limits below.
+ *
+ * Errors name the message, the field path and why, e.g.
+ *   "pa.EndorseCertsRequest: bundles[2].key_params.key_label: 40 characters, limit 31".
+ *
+ * Structs: every message is a plain struct with fixed-capacity fields. Large byte
+ * fields are `struct pa_bytes` (heap, owned by the struct); a message holding any of
+ * them has a *_free() function. Structs must start zeroed (`= {0}` or a decoder), and a
+ * decoder's `out` must not hold heap data yet (free it first): decoders overwrite it.
+ *
+ * Ownership in jansson's words: *_to_json returns a NEW reference in *out; the message
+ * passed in is BORROWED. *_from_json fills the caller's `out`, which then OWNS any heap
+ * buffers; on failure `out` is left zeroed and owns nothing.
+ *
+ * Thread safety: no state; every table here is const. */
+#ifndef FTHARNESS_PA_PA_MSG_H
+#define FTHARNESS_PA_PA_MSG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+/* ---- Limits ---------------------------------------------------------------------------
+ * Upstream protos bound almost nothing; these are ours, taken from the ATE C API
+ * (src/ate/ate_api.h) where it has a constant. Strings count bytes of UTF-8, without the
+ * NUL the struct adds. */
+
+#define PA_REPEATED_MAX 16u          /* elements in any repeated field */
+#define PA_SKU_MAX 63u               /* sku */
+#define PA_SKU_AUTH_MAX 255u         /* InitSessionRequest.sku_auth */
+#define PA_SESSION_TOKEN_MAX 255u    /* InitSessionResponse.sku_session_token (upstream: 16) */
+#define PA_ENDPOINT_MAX 255u         /* InitSessionResponse.pa_endpoint (kEndpointAddressMaxSize) */
+#define PA_METHOD_NAME_MAX 63u       /* InitSessionResponse.auth_methods[] */
+#define PA_KEY_LABEL_MAX 31u         /* key_label (the ATE DLL allows 32) */
+#define PA_CERT_LABEL_MAX 31u        /* cert_labels[] */
+#define PA_TOKEN_NAME_MAX 63u        /* GetStoredTokensRequest.tokens[] */
+#define PA_BOOT_MESSAGE_MAX 1023u    /* GetOwnerFwBootMessageResponse.boot_message */
+#define PA_ATE_ID_MAX 255u           /* Metadata.ate_id */
+#define PA_ATE_RAW_MAX 4095u         /* Metadata.ate_raw */
+#define PA_RECORD_DEVICE_ID_MAX 127u /* RegistryRecord.device_id (ours are 66 characters) */
+
+#define PA_TBS_MAX 8192u  /* EndorseCertBundle.tbs (kCertificateMaxSize) */
+#define PA_CERT_MAX 8192u /* Certificate.blob (kCertificateMaxSize) */
+/* diversifier (kDiversificationStringSize; the DLL always sends 48 zero-padded bytes) */
+#define PA_DIVERSIFIER_MAX 48u
+#define PA_MAC_MAX 64u          /* EndorseCertsRequest.signature (HMAC-SHA256: 32) */
+#define PA_HASH_MAX 64u         /* certs_hash, perso_fw_sha256_hash (SHA-256: 32) */
+#define PA_TOKEN_MAX 64u        /* Token.token, GetStoredTokensResponse.tokens[] */
+#define PA_KEY_ID_MAX 64u       /* GetCaSubjectKeysResponse.key_ids[] (upstream: 20) */
+#define PA_SKU_SPECIFIC_MAX 16u /* DeviceId.sku_specific (kSkuSpecificSize) */
+/* Token.wrapped_seed, DeviceData.wrapped_rma_unlock_token (RSA-3072: 384 bytes; with
+ * the HPKE layer about 1.5 KiB) */
+#define PA_WRAPPED_SEED_MAX 4096u
+#define PA_PERSO_TLV_MAX 65536u    /* DeviceData.perso_tlv_data (kPersoBlobMaxSize) */
+#define PA_RECORD_DATA_MAX 131072u /* RegistryRecord.data (a marshalled DeviceData) */
+#define PA_AUTH_PUBKEY_MAX 4096u   /* RegistryRecord.auth_pubkey (DER SPKI) */
+/* RegistryRecord.auth_signature (ECDSA DER; ML-DSA-87 needs 4627) */
+#define PA_AUTH_SIGNATURE_MAX 8192u
+#define PA_JSON_TEXT_MAX (1u << 20) /* one JSON document given to a decoder */
+
+/* ---- Byte fields ---------------------------------------------------------------------- */
+
+/* A large byte field: `data` is a heap buffer of `len` bytes OWNED by the message (NULL
+ * when len is 0), released by the message's *_free(). */
+struct pa_bytes {
+    uint8_t *data;
+    size_t len;
+};
+
+/* A small byte field stored inline; the field's own limit (<= PA_SMALL_BYTES_CAP) is
+ * enforced by the codecs. */
+#define PA_SMALL_BYTES_CAP 64u
+struct pa_small_bytes {
+    uint8_t data[PA_SMALL_BYTES_CAP];
+    size_t len;
+};
+
+/* ---- Enums -----------------------------------------------------------------------------
+ * One C enum per proto enum, enumerators named PA_<proto value name>. Proto3 enums are
+ * open: a struct field holding one is an int32_t and may carry a number without a name
+ * (kept and re-emitted as a number); the service decides what it accepts. */
+
+/* pa.TokenSeed */
+enum pa_token_seed {
+    PA_TOKEN_SEED_UNSPECIFIED = 0,
+    PA_TOKEN_SEED_LOW_SECURITY = 1,
+    PA_TOKEN_SEED_HIGH_SECURITY = 2,
+    PA_TOKEN_SEED_KEYGEN = 3,
+};
+
+/* pa.TokenType */
+enum pa_token_type {
+    PA_TOKEN_TYPE_UNSPECIFIED = 0,
+    PA_TOKEN_TYPE_RAW = 1,
+    PA_TOKEN_TYPE_HASHED_OT_LC_TOKEN = 2,
+};
+
+/* pa.TokenSize */
+enum pa_token_size {
+    PA_TOKEN_SIZE_UNSPECIFIED = 0,
+    PA_TOKEN_SIZE_128_BITS = 1,
+    PA_TOKEN_SIZE_256_BITS = 2,
+};
+
+/* crypto.common.HashType; there is no 1 (Tink legacy) */
+enum pa_hash_type {
+    PA_HASH_TYPE_UNSPECIFIED = 0,
+    PA_HASH_TYPE_SHA384 = 2,
+    PA_HASH_TYPE_SHA256 = 3,
+    PA_HASH_TYPE_SHA512 = 4,
+    PA_HASH_TYPE_SHA224 = 5,
+};
+
+/* crypto.common.EllipticCurveType; no 1 either */
+enum pa_elliptic_curve_type {
+    PA_ELLIPTIC_CURVE_TYPE_UNSPECIFIED = 0,
+    PA_ELLIPTIC_CURVE_TYPE_NIST_P256 = 2,
+    PA_ELLIPTIC_CURVE_TYPE_NIST_P384 = 3,
+    PA_ELLIPTIC_CURVE_TYPE_NIST_P521 = 4,
+    PA_ELLIPTIC_CURVE_TYPE_CURVE25519 = 5,
+};
+
+/* crypto.common.EcPointFormat (no PA message uses it) */
+enum pa_ec_point_format {
+    PA_EC_POINT_FORMAT_UNSPECIFIED = 0,
+    PA_EC_POINT_FORMAT_UNCOMPRESSED = 1,
+};
+
+/* crypto.ecdsa.EcdsaSignatureEncoding */
+enum pa_ecdsa_signature_encoding {
+    PA_ECDSA_SIGNATURE_ENCODING_UNSPECIFIED = 0,
+    PA_ECDSA_SIGNATURE_ENCODING_IEEE_P1363 = 1,
+    PA_ECDSA_SIGNATURE_ENCODING_DER = 2,
+};
+
+/* crypto.mldsa.MldsaParameterSets; note "MLDSA_UNSPECIFIED" */
+enum pa_mldsa_parameter_sets {
+    PA_MLDSA_PARAMETER_SETS_MLDSA_UNSPECIFIED = 0,
+    PA_MLDSA_PARAMETER_SETS_MLDSA_44 = 1,
+    PA_MLDSA_PARAMETER_SETS_MLDSA_65 = 2,
+    PA_MLDSA_PARAMETER_SETS_MLDSA_87 = 3,
+};
+
+/* ot.SiliconCreatorId */
+enum pa_silicon_creator_id {
+    PA_SILICON_CREATOR_ID_UNSPECIFIED = 0,
+    PA_SILICON_CREATOR_ID_OPENSOURCE = 0x0001,
+    PA_SILICON_CREATOR_ID_NUVOTON = 0x4001,
+    PA_SILICON_CREATOR_ID_FPGA = 0xffff,
+};
+
+/* ot.ProductId */
+enum pa_product_id {
+    PA_PRODUCT_ID_UNSPECIFIED = 0,
+    PA_PRODUCT_ID_EARLGREY_Z1 = 0x0001,
+    PA_PRODUCT_ID_EARLGREY_A1 = 0x0002,
+    PA_PRODUCT_ID_EARLGREY_A2 = 0x0003,
+    PA_PRODUCT_ID_FPGA = 0xffff,
+};
+
+/* ot.DeviceRegistrationState */
+enum pa_device_registration_state {
+    PA_DEVICE_REGISTRATION_STATE_UNSPECIFIED = 0,
+    PA_DEVICE_REGISTRATION_STATE_PROVISIONED = 1,
+    PA_DEVICE_REGISTRATION_STATE_PROV_READ = 2,
+    PA_DEVICE_REGISTRATION_STATE_PROV_REPORT = 3,
+    PA_DEVICE_REGISTRATION_STATE_INVALID = 4,
+    PA_DEVICE_REGISTRATION_STATE_REVOKED = 5,
+};
+
+/* ot.DeviceLifeCycle */
+enum pa_device_life_cycle {
+    PA_DEVICE_LIFE_CYCLE_UNSPECIFIED = 0,
+    PA_DEVICE_LIFE_CYCLE_RAW = 1,
+    PA_DEVICE_LIFE_CYCLE_TEST_LOCKED = 2,
+    PA_DEVICE_LIFE_CYCLE_TEST_UNLOCKED = 3,
+    PA_DEVICE_LIFE_CYCLE_DEV = 4,
+    PA_DEVICE_LIFE_CYCLE_PROD = 5,
+    PA_DEVICE_LIFE_CYCLE_PROD_END = 6,
+    PA_DEVICE_LIFE_CYCLE_RMA = 7,
+    PA_DEVICE_LIFE_CYCLE_SCRAP = 8,
+};
+
+/* Name table of one proto enum. */
+struct pa_enum_value {
+    const char *name; /* "HASH_TYPE_SHA256" */
+    int32_t number;
+};
+struct pa_enum_desc {
+    const char *name; /* full proto name, "crypto.common.HashType" */
+    const struct pa_enum_value *values;
+    size_t count;
+};
+
+extern const struct pa_enum_desc pa_token_seed_enum;
+extern const struct pa_enum_desc pa_token_type_enum;
+extern const struct pa_enum_desc pa_token_size_enum;
+extern const struct pa_enum_desc pa_hash_type_enum;
+extern const struct pa_enum_desc pa_elliptic_curve_type_enum;
+extern const struct pa_enum_desc pa_ec_point_format_enum;
+extern const struct pa_enum_desc pa_ecdsa_signature_encoding_enum;
+extern const struct pa_enum_desc pa_mldsa_parameter_sets_enum;
+extern const struct pa_enum_desc pa_silicon_creator_id_enum;
+extern const struct pa_enum_desc pa_product_id_enum;
+extern const struct pa_enum_desc pa_device_registration_state_enum;
+extern const struct pa_enum_desc pa_device_life_cycle_enum;
+
+/* The proto name of `number` ("HASH_TYPE_SHA256"), or NULL when it has none. */
+const char *pa_enum_name(const struct pa_enum_desc *e, int32_t number);
+
+/* The number named `name` (exact, case-sensitive); -1 when there is none. */
+int pa_enum_number(const struct pa_enum_desc *e, const char *name, int32_t *number);
+
+/* ---- Shared messages (packages crypto.*, ot) ------------------------------------------- */
+
+/* crypto.ecdsa.EcdsaParams */
+struct pa_ecdsa_params {
+    int32_t hash_type; /* 1: enum pa_hash_type */
+    int32_t curve;     /* 2: enum pa_elliptic_curve_type */
+    int32_t encoding;  /* 3: enum pa_ecdsa_signature_encoding */
+};
+
+/* crypto.mldsa.MldsaParams */
+struct pa_mldsa_params {
+    int32_t param_sets; /* 1: enum pa_mldsa_parameter_sets */
+};
+
+/* Which member of SigningKeyParams' `oneof key` is set: the member's field number. */
+enum pa_signing_key_case {
+    PA_SIGNING_KEY_NOT_SET = 0,
+    PA_SIGNING_KEY_ECDSA_PARAMS = 2,
+    PA_SIGNING_KEY_MLDSA_PARAMS = 3,
+};
+
+/* crypto.cert.SigningKeyParams. `oneof key`: exactly one member must be set (stricter
+ * than protojson, which allows none; upstream's SPM fails such a bundle later with
+ * UNIMPLEMENTED). Only the member named by key_case is encoded. */
+struct pa_signing_key_params {
+    char key_label[PA_KEY_LABEL_MAX + 1]; /* 1 */
+    uint32_t key_case;                    /* enum pa_signing_key_case */
+    struct pa_ecdsa_params ecdsa_params;  /* 2, oneof key */
+    struct pa_mldsa_params mldsa_params;  /* 3, oneof key */
+};
+
+/* crypto.cert.Certificate */
+struct pa_certificate {
+    struct pa_bytes blob; /* 1: DER certificate (or TBS), <= PA_CERT_MAX */
+};
+
+/* ot.HardwareOrigin */
+struct pa_hardware_origin {
+    int32_t silicon_creator_id;            /* 1: enum pa_silicon_creator_id */
+    int32_t product_id;                    /* 2: enum pa_product_id */
+    uint64_t device_identification_number; /* 3: fixed64 */
+    uint32_t cp_reserved;                  /* 4: fixed32 */
+};
+
+/* ot.DeviceId */
+struct pa_device_id {
+    bool has_hardware_origin;
+    struct pa_hardware_origin hardware_origin; /* 1 */
+    struct pa_small_bytes sku_specific;        /* 2: <= PA_SKU_SPECIFIC_MAX */
+};
+
+/* ot.Metadata */
+struct pa_metadata {
+    int32_t registration_state;       /* 1: enum pa_device_registration_state */
+    uint64_t create_time_ms;          /* 2 */
+    uint64_t update_time_ms;          /* 3 */
+    char ate_id[PA_ATE_ID_MAX + 1];   /* 4 */
+    char ate_raw[PA_ATE_RAW_MAX + 1]; /* 5 */
+    uint32_t year;                    /* 6 */
+    uint32_t week;                    /* 7 */
+    uint32_t lot_num;                 /* 8 */
+    uint32_t wafer_id;                /* 9 */
+    uint32_t x;                       /* 10 */
+    uint32_t y;                       /* 11 */
+};
+
+/* ot.DeviceData. Field 8 is declared before field 7 upstream: JSON keeps the declaration
+ * order, the protobuf encoding (pa_proto.h) the number order. */
+struct pa_device_data {
+    char sku[PA_SKU_MAX + 1]; /* 1 */
+    bool has_device_id;
+    struct pa_device_id device_id; /* 2 */
+    int32_t device_life_cycle;     /* 3: enum pa_device_life_cycle */
+    bool has_metadata;
+    struct pa_metadata metadata;                /* 4 */
+    struct pa_bytes wrapped_rma_unlock_token;   /* 5: <= PA_WRAPPED_SEED_MAX */
+    struct pa_bytes perso_tlv_data;             /* 6: <= PA_PERSO_TLV_MAX */
+    uint32_t num_perso_tlv_objects;             /* 8 */
+    struct pa_small_bytes perso_fw_sha256_hash; /* 7: <= PA_HASH_MAX */
+};
+
+/* ot.RegistryRecord */
+struct pa_registry_record {
+    char device_id[PA_RECORD_DEVICE_ID_MAX + 1]; /* 1: pa_device_id_to_hex_string() */
+    char sku[PA_SKU_MAX + 1];                    /* 2 */
+    uint32_t version;                            /* 3: 0 upstream */
+    struct pa_bytes data;                        /* 4: marshalled DeviceData */
+    struct pa_bytes auth_pubkey;                 /* 5: DER SPKI */
+    struct pa_bytes auth_signature;              /* 6: DER ECDSA signature over data */
+};
+
+/* ---- pa.ProvisioningApplianceService messages ------------------------------------------ */
+
+/* pa.InitSessionRequest */
+struct pa_init_session_request {
+    char sku[PA_SKU_MAX + 1];           /* 1 */
+    char sku_auth[PA_SKU_AUTH_MAX + 1]; /* 2: a secret: never log it */
+};
+
+/* pa.InitSessionResponse */
+struct pa_init_session_response {
+    char sku_session_token[PA_SESSION_TOKEN_MAX + 1];           /* 1: a secret */
+    char pa_endpoint[PA_ENDPOINT_MAX + 1];                      /* 2: always empty upstream */
+    char auth_methods[PA_REPEATED_MAX][PA_METHOD_NAME_MAX + 1]; /* 3 */
+    size_t auth_methods_count;
+};
+
+/* pa.CloseSessionRequest, pa.CloseSessionResponse, pa.RegistrationResponse: no fields
+ * (C wants a member; it is never encoded). */
+struct pa_close_session_request {
+    uint8_t unused;
+};
+struct pa_close_session_response {
+    uint8_t unused;
+};
+
+/* pa.EndorseCertBundle */
+struct pa_endorse_cert_bundle {
+    bool has_key_params;
+    struct pa_signing_key_params key_params; /* 1: required by the service */
+    struct pa_bytes tbs;                     /* 2: DER TBSCertificate, <= PA_TBS_MAX */
+};
+
+/* pa.EndorseCertsRequest */
+struct pa_endorse_certs_request {
+    char sku[PA_SKU_MAX + 1];                               /* 1 */
+    struct pa_endorse_cert_bundle bundles[PA_REPEATED_MAX]; /* 2 */
+    size_t bundles_count;
+    struct pa_small_bytes diversifier; /* 3: <= PA_DIVERSIFIER_MAX */
+    struct pa_small_bytes signature;   /* 4: WAS HMAC over all tbs, <= PA_MAC_MAX */
+};
+
+/* pa.CertBundle */
+struct pa_cert_bundle {
+    char key_label[PA_KEY_LABEL_MAX + 1]; /* 1 */
+    bool has_cert;
+    struct pa_certificate cert; /* 2 */
+};
+
+/* pa.EndorseCertsResponse */
+struct pa_endorse_certs_response {
+    struct pa_cert_bundle certs[PA_REPEATED_MAX]; /* 1 */
+    size_t certs_count;
+};
+
+/* pa.TokenParams */
+struct pa_token_params {
+    int32_t seed;                      /* 1: enum pa_token_seed */
+    int32_t type;                      /* 2: enum pa_token_type */
+    int32_t size;                      /* 3: enum pa_token_size */
+    struct pa_small_bytes diversifier; /* 4: <= PA_DIVERSIFIER_MAX */
+    bool wrap_seed;                    /* 5 */
+};
+
+/* pa.DeriveTokensRequest */
+struct pa_derive_tokens_request {
+    char sku[PA_SKU_MAX + 1];                       /* 1 */
+    struct pa_token_params params[PA_REPEATED_MAX]; /* 2 */
+    size_t params_count;
+};
+
+/* pa.Token */
+struct pa_token {
+    struct pa_small_bytes token;  /* 1: <= PA_TOKEN_MAX */
+    struct pa_bytes wrapped_seed; /* 2: <= PA_WRAPPED_SEED_MAX */
+};
+
+/* pa.DeriveTokensResponse */
+struct pa_derive_tokens_response {
+    struct pa_token tokens[PA_REPEATED_MAX]; /* 1 */
+    size_t tokens_count;
+};
+
+/* pa.GetStoredTokensRequest */
+struct pa_get_stored_tokens_request {
+    char sku[PA_SKU_MAX + 1];                            /* 1 */
+    char tokens[PA_REPEATED_MAX][PA_TOKEN_NAME_MAX + 1]; /* 2 */
+    size_t tokens_count;
+};
+
+/* pa.GetStoredTokensResponse */
+struct pa_get_stored_tokens_response {
+    struct pa_small_bytes tokens[PA_REPEATED_MAX]; /* 1: each <= PA_TOKEN_MAX */
+    size_t tokens_count;
+};
+
+/* pa.GetCaSubjectKeysRequest */
+struct pa_get_ca_subject_keys_request {
+    char sku[PA_SKU_MAX + 1];                                 /* 1 */
+    char cert_labels[PA_REPEATED_MAX][PA_CERT_LABEL_MAX + 1]; /* 2 */
+    size_t cert_labels_count;
+};
+
+/* pa.GetCaSubjectKeysResponse */
+struct pa_get_ca_subject_keys_response {
+    struct pa_small_bytes key_ids[PA_REPEATED_MAX]; /* 1: each <= PA_KEY_ID_MAX */
+    size_t key_ids_count;
+};
+
+/* pa.GetCaCertsRequest */
+struct pa_get_ca_certs_request {
+    char sku[PA_SKU_MAX + 1];                                 /* 1 */
+    char cert_labels[PA_REPEATED_MAX][PA_CERT_LABEL_MAX + 1]; /* 2 */
+    size_t cert_labels_count;
+};
+
+/* pa.GetCaCertsResponse */
+struct pa_get_ca_certs_response {
+    struct pa_certificate certs[PA_REPEATED_MAX]; /* 1 */
+    size_t certs_count;
+};
+
+/* pa.GetOwnerFwBootMessageRequest */
+struct pa_get_owner_fw_boot_message_request {
+    char sku[PA_SKU_MAX + 1]; /* 1 */
+};
+
+/* pa.GetOwnerFwBootMessageResponse */
+struct pa_get_owner_fw_boot_message_response {
+    char boot_message[PA_BOOT_MESSAGE_MAX + 1]; /* 1 */
+};
+
+/* pa.RegistrationRequest */
+struct pa_registration_request {
+    bool has_device_data;
+    struct pa_device_data device_data; /* 1 */
+    int32_t hash_type;                 /* 2: enum pa_hash_type */
+    struct pa_small_bytes certs_hash;  /* 3: <= PA_HASH_MAX */
+};
+
+struct pa_registration_response {
+    uint8_t unused;
+};
+
+/* ---- Codecs, one pair per message ----------------------------------------------------
+ * int pa_X_to_json(const struct pa_X *msg, json_t **out, struct ft_error *err);
+ *   Checks every length, count and oneof rule, then sets *out to a NEW JSON object.
+ *   Returns 0, or -1 with `err` set and *out NULL.
+ * int pa_X_from_json(const char *text, size_t len, struct pa_X *out, struct ft_error *err);
+ *   Strict decode of `len` bytes of `text` (need not be NUL-terminated) into `out`.
+ *   Returns 0, or -1 with `err` set and `out` zeroed.
+ * void pa_X_free(struct pa_X *msg);   (messages with heap fields only)
+ *   Frees the heap buffers and zeroes them; safe on a zeroed struct, idempotent. */
+
+int pa_init_session_request_to_json(const struct pa_init_session_request *msg, json_t **out,
+                                    struct ft_error *err);
+int pa_init_session_request_from_json(const char *text, size_t len,
+                                      struct pa_init_session_request *out, struct ft_error *err);
+int pa_init_session_response_to_json(const struct pa_init_session_response *msg, json_t **out,
+                                     struct ft_error *err);
+int pa_init_session_response_from_json(const char *text, size_t len,
+                                       struct pa_init_session_response *out, struct ft_error *err);
+
+int pa_close_session_request_to_json(const struct pa_close_session_request *msg, json_t **out,
+                                     struct ft_error *err);
+int pa_close_session_request_from_json(const char *text, size_t len,
+                                       struct pa_close_session_request *out, struct ft_error *err);
+int pa_close_session_response_to_json(const struct pa_close_session_response *msg, json_t **out,
+                                      struct ft_error *err);
+int pa_close_session_response_from_json(const char *text, size_t len,
+                                        struct pa_close_session_response *out,
+                                        struct ft_error *err);
+
+int pa_endorse_certs_request_to_json(const struct pa_endorse_certs_request *msg, json_t **out,
+                                     struct ft_error *err);
+int pa_endorse_certs_request_from_json(const char *text, size_t len,
+                                       struct pa_endorse_certs_request *out, struct ft_error *err);
+void pa_endorse_certs_request_free(struct pa_endorse_certs_request *msg);
+int pa_endorse_certs_response_to_json(const struct pa_endorse_certs_response *msg, json_t **out,
+                                      struct ft_error *err);
+int pa_endorse_certs_response_from_json(const char *text, size_t len,
+                                        struct pa_endorse_certs_response *out,
+                                        struct ft_error *err);
+void pa_endorse_certs_response_free(struct pa_endorse_certs_response *msg);
+
+int pa_derive_tokens_request_to_json(const struct pa_derive_tokens_request *msg, json_t **out,
+                                     struct ft_error *err);
+int pa_derive_tokens_request_from_json(const char *text, size_t len,
+                                       struct pa_derive_tokens_request *out, struct ft_error *err);
+int pa_derive_tokens_response_to_json(const struct pa_derive_tokens_response *msg, json_t **out,
+                                      struct ft_error *err);
+int pa_derive_tokens_response_from_json(const char *text, size_t len,
+                                        struct pa_derive_tokens_response *out,
+                                        struct ft_error *err);
+void pa_derive_tokens_response_free(struct pa_derive_tokens_response *msg);
+
+int pa_get_stored_tokens_request_to_json(const struct pa_get_stored_tokens_request *msg,
+                                         json_t **out, struct ft_error *err);
+int pa_get_stored_tokens_request_from_json(const char *text, size_t len,
+                                           struct pa_get_stored_tokens_request *out,
+                                           struct ft_error *err);
+int pa_get_stored_tokens_response_to_json(const struct pa_get_stored_tokens_response *msg,
+                                          json_t **out, struct ft_error *err);
+int pa_get_stored_tokens_response_from_json(const char *text, size_t len,
+                                            struct pa_get_stored_tokens_response *out,
+                                            struct ft_error *err);
+
+int pa_get_ca_subject_keys_request_to_json(const struct pa_get_ca_subject_keys_request *msg,
+                                           json_t **out, struct ft_error *err);
+int pa_get_ca_subject_keys_request_from_json(const char *text, size_t len,
+                                             struct pa_get_ca_subject_keys_request *out,
+                                             struct ft_error *err);
+int pa_get_ca_subject_keys_response_to_json(const struct pa_get_ca_subject_keys_response *msg,
+                                            json_t **out, struct ft_error *err);
+int pa_get_ca_subject_keys_response_from_json(const char *text, size_t len,
+                                              struct pa_get_ca_subject_keys_response *out,
+                                              struct ft_error *err);
+
+int pa_get_ca_certs_request_to_json(const struct pa_get_ca_certs_request *msg, json_t **out,
+                                    struct ft_error *err);
+int pa_get_ca_certs_request_from_json(const char *text, size_t len,
+                                      struct pa_get_ca_certs_request *out, struct ft_error *err);
+int pa_get_ca_certs_response_to_json(const struct pa_get_ca_certs_response *msg, json_t **out,
+                                     struct ft_error *err);
+int pa_get_ca_certs_response_from_json(const char *text, size_t len,
+                                       struct pa_get_ca_certs_response *out, struct ft_error *err);
+void pa_get_ca_certs_response_free(struct pa_get_ca_certs_response *msg);
+
+int pa_get_owner_fw_boot_message_request_to_json(
+    const struct pa_get_owner_fw_boot_message_request *msg, json_t **out, struct ft_error *err);
+int pa_get_owner_fw_boot_message_request_from_json(const char *text, size_t len,
+                                                   struct pa_get_owner_fw_boot_message_request *out,
+                                                   struct ft_error *err);
+int pa_get_owner_fw_boot_message_response_to_json(
+    const struct pa_get_owner_fw_boot_message_response *msg, json_t **out, struct ft_error *err);
+int pa_get_owner_fw_boot_message_response_from_json(
+    const char *text, size_t len, struct pa_get_owner_fw_boot_message_response *out,
+    struct ft_error *err);
+
+int pa_registration_request_to_json(const struct pa_registration_request *msg, json_t **out,
+                                    struct ft_error *err);
+int pa_registration_request_from_json(const char *text, size_t len,
+                                      struct pa_registration_request *out, struct ft_error *err);
+void pa_registration_request_free(struct pa_registration_request *msg);
+int pa_registration_response_to_json(const struct pa_registration_response *msg, json_t **out,
+                                     struct ft_error *err);
+int pa_registration_response_from_json(const char *text, size_t len,
+                                       struct pa_registration_response *out, struct ft_error *err);
+
+/* Nested messages, for callers that handle them alone (records, logs, tests). */
+int pa_endorse_cert_bundle_to_json(const struct pa_endorse_cert_bundle *msg, json_t **out,
+                                   struct ft_error *err);
+int pa_endorse_cert_bundle_from_json(const char *text, size_t len,
+                                     struct pa_endorse_cert_bundle *out, struct ft_error *err);
+void pa_endorse_cert_bundle_free(struct pa_endorse_cert_bundle *msg);
+int pa_signing_key_params_to_json(const struct pa_signing_key_params *msg, json_t **out,
+                                  struct ft_error *err);
+int pa_signing_key_params_from_json(const char *text, size_t len, struct pa_signing_key_params *out,
+                                    struct ft_error *err);
+int pa_ecdsa_params_to_json(const struct pa_ecdsa_params *msg, json_t **out, struct ft_error *err);
+int pa_ecdsa_params_from_json(const char *text, size_t len, struct pa_ecdsa_params *out,
+                              struct ft_error *err);
+int pa_mldsa_params_to_json(const struct pa_mldsa_params *msg, json_t **out, struct ft_error *err);
+int pa_mldsa_params_from_json(const char *text, size_t len, struct pa_mldsa_params *out,
+                              struct ft_error *err);
+int pa_certificate_to_json(const struct pa_certificate *msg, json_t **out, struct ft_error *err);
+int pa_certificate_from_json(const char *text, size_t len, struct pa_certificate *out,
+                             struct ft_error *err);
+void pa_certificate_free(struct pa_certificate *msg);
+int pa_cert_bundle_to_json(const struct pa_cert_bundle *msg, json_t **out, struct ft_error *err);
+int pa_cert_bundle_from_json(const char *text, size_t len, struct pa_cert_bundle *out,
+                             struct ft_error *err);
+void pa_cert_bundle_free(struct pa_cert_bundle *msg);
+int pa_token_params_to_json(const struct pa_token_params *msg, json_t **out, struct ft_error *err);
+int pa_token_params_from_json(const char *text, size_t len, struct pa_token_params *out,
+                              struct ft_error *err);
+int pa_token_to_json(const struct pa_token *msg, json_t **out, struct ft_error *err);
+int pa_token_from_json(const char *text, size_t len, struct pa_token *out, struct ft_error *err);
+void pa_token_free(struct pa_token *msg);
+int pa_device_data_to_json(const struct pa_device_data *msg, json_t **out, struct ft_error *err);
+int pa_device_data_from_json(const char *text, size_t len, struct pa_device_data *out,
+                             struct ft_error *err);
+void pa_device_data_free(struct pa_device_data *msg);
+int pa_device_id_to_json(const struct pa_device_id *msg, json_t **out, struct ft_error *err);
+int pa_device_id_from_json(const char *text, size_t len, struct pa_device_id *out,
+                           struct ft_error *err);
+int pa_hardware_origin_to_json(const struct pa_hardware_origin *msg, json_t **out,
+                               struct ft_error *err);
+int pa_hardware_origin_from_json(const char *text, size_t len, struct pa_hardware_origin *out,
+                                 struct ft_error *err);
+int pa_metadata_to_json(const struct pa_metadata *msg, json_t **out, struct ft_error *err);
+int pa_metadata_from_json(const char *text, size_t len, struct pa_metadata *out,
+                          struct ft_error *err);
+int pa_registry_record_to_json(const struct pa_registry_record *msg, json_t **out,
+                               struct ft_error *err);
+int pa_registry_record_from_json(const char *text, size_t len, struct pa_registry_record *out,
+                                 struct ft_error *err);
+void pa_registry_record_free(struct pa_registry_record *msg);
+
+/* ---- google.rpc.Status error bodies and gRPC codes ------------------------------------ */
+
+enum pa_grpc_code {
+    PA_GRPC_OK = 0,
+    PA_GRPC_CANCELLED = 1,
+    PA_GRPC_UNKNOWN = 2,
+    PA_GRPC_INVALID_ARGUMENT = 3,
+    PA_GRPC_DEADLINE_EXCEEDED = 4,
+    PA_GRPC_NOT_FOUND = 5,
+    PA_GRPC_ALREADY_EXISTS = 6,
+    PA_GRPC_PERMISSION_DENIED = 7,
+    PA_GRPC_RESOURCE_EXHAUSTED = 8,
+    PA_GRPC_FAILED_PRECONDITION = 9,
+    PA_GRPC_ABORTED = 10,
+    PA_GRPC_OUT_OF_RANGE = 11,
+    PA_GRPC_UNIMPLEMENTED = 12,
+    PA_GRPC_INTERNAL = 13,
+    PA_GRPC_UNAVAILABLE = 14,
+    PA_GRPC_DATA_LOSS = 15,
+    PA_GRPC_UNAUTHENTICATED = 16,
+};
+
+/* "INVALID_ARGUMENT" for 3, ...; NULL outside 0..16. (pa_client.h has its own
+ * pa_grpc_code_name; this one has a different name so both libraries can link.) */
+const char *pa_status_code_name(int code);
+
+/* The HTTP status a gRPC-JSON transcoder answers with (grpc-gateway's table): OK 200,
+ * INVALID_ARGUMENT/FAILED_PRECONDITION/OUT_OF_RANGE 400, UNAUTHENTICATED 401,
+ * PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS/ABORTED 409, RESOURCE_EXHAUSTED
+ * 429, CANCELLED 499, UNKNOWN/INTERNAL/DATA_LOSS 500, UNIMPLEMENTED 501, UNAVAILABLE 503,
+ * DEADLINE_EXCEEDED 504; any other code 500. */
+int pa_status_http_status(int code);
+
+#define PA_STATUS_MESSAGE_MAX 1023u
+
+/* A decoded google.rpc.Status body. */
+struct pa_status {
+    int32_t code;
+    char message[PA_STATUS_MESSAGE_MAX + 1]; /* cut at a UTF-8 boundary when longer */
+    bool truncated;                          /* the message was longer than that */
+};
+
+/* NEW `{"code":N,"message":"…"}` (both keys always present), or NULL when out of memory.
+ * `message` (NULL = "") is copied; bytes that are not valid UTF-8 become '?', so any C
+ * string can be sent. */
+json_t *pa_status_to_json(int code, const char *message);
+
+/* Decodes a google.rpc.Status body: `code` (int32, number or string), `message`,
+ * `details` (array of objects, accepted and ignored); other fields are rejected. */
+int pa_status_from_json(const char *text, size_t len, struct pa_status *out, struct ft_error *err);
+
+/* ---- RPCs ---------------------------------------------------------------------------- */
+
+#define PA_SERVICE_NAME "pa.ProvisioningApplianceService"
+#define PA_RPC_PATH_PREFIX "/" PA_SERVICE_NAME "/"
+
+struct pa_msg_desc;
+
+struct pa_rpc_desc {
+    const char *name; /* "EndorseCerts" */
+    const char *path; /* "/pa.ProvisioningApplianceService/EndorseCerts" */
+    const struct pa_msg_desc *request;
+    const struct pa_msg_desc *response;
+    bool needs_session; /* false for InitSession and CloseSession (upstream's interceptor) */
+};
+
+/* All nine RPCs of the service, in pa.proto order. */
+const struct pa_rpc_desc *pa_rpc_list(size_t *count);
+
+/* The RPC named `name` (first `len` bytes) or whose URL path is `name`; NULL if none. */
+const struct pa_rpc_desc *pa_rpc_find(const char *name, size_t len);
+
+/* ---- Generic message interface ---------------------------------------------------------
+ * Every typed function above is one of these with its descriptor. Useful to dispatch by
+ * RPC (pa_rpc_desc.request->size bytes, zeroed, hold a request) and in tests. */
+
+enum pa_field_kind {
+    PA_FIELD_STRING,     /* char[cap + 1], NUL-terminated UTF-8 */
+    PA_FIELD_BYTES,      /* struct pa_small_bytes, len <= cap */
+    PA_FIELD_HEAP_BYTES, /* struct pa_bytes, len <= cap */
+    PA_FIELD_BOOL,       /* bool */
+    PA_FIELD_UINT32,     /* uint32_t, protobuf varint */
+    PA_FIELD_FIXED32,    /* uint32_t, protobuf fixed32 */
+    PA_FIELD_UINT64,     /* uint64_t, protobuf varint; JSON string */
+    PA_FIELD_FIXED64,    /* uint64_t, protobuf fixed64; JSON string */
+    PA_FIELD_ENUM,       /* int32_t */
+    PA_FIELD_MESSAGE,    /* nested struct */
+};
+
+enum pa_presence {
+    PA_PRESENCE_NONE,  /* scalars: set when not the default value */
+    PA_PRESENCE_FLAG,  /* message: bool at presence_offset */
+    PA_PRESENCE_ONEOF, /* oneof member: uint32_t case at presence_offset == number */
+};
+
+/* One field. Offsets are into the containing struct; for a repeated field `offset` is
+ * the first element, elements are `stride` bytes apart and the size_t count sits at
+ * count_offset. */
+struct pa_field_desc {
+    const char *name; /* proto field name = JSON key */
+    uint32_t number;  /* proto field number */
+    enum pa_field_kind kind;
+    size_t offset;
+    size_t cap;       /* STRING: characters; BYTES/HEAP_BYTES: bytes */
+    size_t max_count; /* 0: singular; else repeated with at most this many elements */
+    size_t count_offset;
+    size_t stride;
+    enum pa_presence presence;
+    size_t presence_offset;
+    const char *oneof; /* oneof name, or NULL */
+    const struct pa_enum_desc *enum_desc;
+    const struct pa_msg_desc *msg_desc;
+};
+
+struct pa_msg_desc {
+    const char *name;                   /* full proto name: "pa.EndorseCertsRequest" */
+    size_t size;                        /* sizeof the C struct */
+    const struct pa_field_desc *fields; /* in declaration order */
+    size_t field_count;
+};
+
+extern const struct pa_msg_desc pa_init_session_request_desc;
+extern const struct pa_msg_desc pa_init_session_response_desc;
+extern const struct pa_msg_desc pa_close_session_request_desc;
+extern const struct pa_msg_desc pa_close_session_response_desc;
+extern const struct pa_msg_desc pa_endorse_cert_bundle_desc;
+extern const struct pa_msg_desc pa_endorse_certs_request_desc;
+extern const struct pa_msg_desc pa_cert_bundle_desc;
+extern const struct pa_msg_desc pa_endorse_certs_response_desc;
+extern const struct pa_msg_desc pa_token_params_desc;
+extern const struct pa_msg_desc pa_derive_tokens_request_desc;
+extern const struct pa_msg_desc pa_token_desc;
+extern const struct pa_msg_desc pa_derive_tokens_response_desc;
+extern const struct pa_msg_desc pa_get_stored_tokens_request_desc;
+extern const struct pa_msg_desc pa_get_stored_tokens_response_desc;
+extern const struct pa_msg_desc pa_get_ca_subject_keys_request_desc;
+extern const struct pa_msg_desc pa_get_ca_subject_keys_response_desc;
+extern const struct pa_msg_desc pa_get_ca_certs_request_desc;
+extern const struct pa_msg_desc pa_get_ca_certs_response_desc;
+extern const struct pa_msg_desc pa_get_owner_fw_boot_message_request_desc;
+extern const struct pa_msg_desc pa_get_owner_fw_boot_message_response_desc;
+extern const struct pa_msg_desc pa_registration_request_desc;
+extern const struct pa_msg_desc pa_registration_response_desc;
+extern const struct pa_msg_desc pa_signing_key_params_desc;
+extern const struct pa_msg_desc pa_ecdsa_params_desc;
+extern const struct pa_msg_desc pa_mldsa_params_desc;
+extern const struct pa_msg_desc pa_certificate_desc;
+extern const struct pa_msg_desc pa_device_data_desc;
+extern const struct pa_msg_desc pa_device_id_desc;
+extern const struct pa_msg_desc pa_hardware_origin_desc;
+extern const struct pa_msg_desc pa_metadata_desc;
+extern const struct pa_msg_desc pa_registry_record_desc;
+
+/* Every message descriptor above. */
+const struct pa_msg_desc *const *pa_msg_desc_list(size_t *count);
+
+/* The descriptor of the full proto name ("ot.DeviceData"), or NULL. */
+const struct pa_msg_desc *pa_msg_desc_find(const char *name);
+
+int pa_msg_to_json(const struct pa_msg_desc *desc, const void *msg, json_t **out,
+                   struct ft_error *err);
+int pa_msg_from_json(const struct pa_msg_desc *desc, const char *text, size_t len, void *out,
+                     struct ft_error *err);
+/* As pa_msg_from_json, from an already parsed value (BORROWED). Duplicate keys can only
+ * be caught when the caller parsed with JSON_REJECT_DUPLICATES. */
+int pa_msg_from_json_value(const struct pa_msg_desc *desc, const json_t *value, void *out,
+                           struct ft_error *err);
+void pa_msg_free(const struct pa_msg_desc *desc, void *msg);
+
+/* True when `a` and `b` hold the same message: same values of the same fields, present
+ * messages alike, elements up to the counts; bytes beyond lengths do not matter. */
+bool pa_msg_equal(const struct pa_msg_desc *desc, const void *a, const void *b);
+
+/* Table access shared with pa_proto.c. Element `i` (0 for a singular field) of `f`. */
+static inline void *pa_field_ptr(const struct pa_field_desc *f, void *msg, size_t i)
+{
+    return (char *)msg + f->offset + i * f->stride;
+}
+static inline const void *pa_field_cptr(const struct pa_field_desc *f, const void *msg, size_t i)
+{
+    return (const char *)msg + f->offset + i * f->stride;
+}
+
+/* Element count of a repeated field as stored (may exceed max_count in a bad struct). */
+static inline size_t pa_field_count(const struct pa_field_desc *f, const void *msg)
+{
+    return *(const size_t *)(const void *)((const char *)msg + f->count_offset);
+}
+
+/* Whether a singular field is written: a message when present (its flag, or its oneof
+ * case), a scalar when not its default (proto3 has no presence for scalars). */
+bool pa_field_is_set(const struct pa_field_desc *f, const void *msg);
+
+/* Whether a singular message field is present (its flag, or its oneof case). */
+bool pa_field_present(const struct pa_field_desc *f, const void *msg);
+void pa_field_set_present(const struct pa_field_desc *f, void *msg);
+
+/* Checks the exactly-one rule of every oneof in `desc` on `msg`; on violation returns -1
+ * and writes why ("oneof key: none of ecdsa_params, mldsa_params is set") into `why`. */
+int pa_oneof_check(const struct pa_msg_desc *desc, const void *msg, char *why, size_t cap);
+
+/* True when the `n` bytes at `s` are UTF-8 as proto3 strings and jansson require it:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+bool pa_utf8_valid(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,177 @@
+#include "pa/pa_registry.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct pa_registry {
+    sqlite3 *db;
+    pthread_mutex_t lock; /* one writer at a time; SQLite serializes too, this keeps the
+                             read-compare-insert of pa_registry_put atomic */
+};
+
+static int db_fail(struct pa_registry *reg, const char *what, struct ft_error *err)
+{
+    return ft_fail(err, FT_E_INVALID, "registry: %s: %s", what, sqlite3_errmsg(reg->db));
+}
+
+static int exec(struct pa_registry *reg, const char *sql, struct ft_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(reg->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ft_fail(err, FT_E_INVALID, "registry: %s: %s", sql, msg ? msg : "failed");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int pa_registry_open(const char *path, struct pa_registry **out, struct ft_error *err)
+{
+    struct pa_registry *reg = calloc(1, sizeof(*reg));
+    if (reg == NULL)
+        return ft_fail(err, FT_E_NOMEM, "registry: out of memory");
+    pthread_mutex_init(&reg->lock, NULL);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(path, &reg->db, flags, NULL) != SQLITE_OK) {
+        ft_fail(err, FT_E_INVALID, "registry: cannot open %s: %s", path,
+                reg->db ? sqlite3_errmsg(reg->db) : "out of memory");
+        pa_registry_close(reg);
+        return -1;
+    }
+    sqlite3_busy_timeout(reg->db, 5000);
+    if (exec(reg, "PRAGMA journal_mode=WAL", err) != 0 ||
+        exec(reg, "PRAGMA synchronous=FULL", err) != 0 ||
+        exec(reg,
+             "CREATE TABLE IF NOT EXISTS registry ("
+             " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+             " device_id TEXT NOT NULL UNIQUE,"
+             " sku TEXT NOT NULL,"
+             " data BLOB NOT NULL,"
+             " record TEXT NOT NULL,"
+             " created_ms INTEGER NOT NULL)",
+             err) != 0) {
+        ft_error_prefix(err, "%s", path);
+        pa_registry_close(reg);
+        return -1;
+    }
+    *out = reg;
+    return 0;
+}
+
+void pa_registry_close(struct pa_registry *reg)
+{
+    if (reg == NULL)
+        return;
+    sqlite3_close(reg->db);
+    pthread_mutex_destroy(&reg->lock);
+    free(reg);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 and the stored data compared with `data` when the device exists, 0 when not. */
+static int find_existing(struct pa_registry *reg, const char *device_id, const uint8_t *data,
+                         size_t data_len, bool *same, struct ft_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(reg->db, "SELECT data FROM registry WHERE device_id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_fail(reg, "lookup", err);
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        const void *stored = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        *same = n == data_len && (n == 0 || memcmp(stored, data, n) == 0);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        found = db_fail(reg, "lookup", err);
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+int pa_registry_put(struct pa_registry *reg, const char *device_id, const char *sku,
+                    const uint8_t *data, size_t data_len, const char *record_json,
+                    enum pa_registry_outcome *outcome, struct ft_error *err)
+{
+    pthread_mutex_lock(&reg->lock);
+    bool same = false;
+    int rc = find_existing(reg, device_id, data, data_len, &same, err);
+    if (rc == 1) {
+        *outcome = same ? PA_REGISTRY_SAME : PA_REGISTRY_CONFLICT;
+        rc = 0;
+        goto done;
+    }
+    if (rc < 0)
+        goto done;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(reg->db,
+                           "INSERT INTO registry (device_id, sku, data, record, created_ms)"
+                           " VALUES (?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(reg, "insert", err);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sku, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, data, (int)data_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, record_json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now_ms());
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(reg, "insert", err);
+    sqlite3_finalize(st);
+    if (rc == 0)
+        *outcome = PA_REGISTRY_INSERTED;
+done:
+    pthread_mutex_unlock(&reg->lock);
+    return rc;
+}
+
+int pa_registry_get(struct pa_registry *reg, const char *device_id, char **record_json,
+                    int64_t *created_ms, struct ft_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(reg->db, "SELECT record, created_ms FROM registry WHERE device_id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(reg, "lookup", err);
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        *record_json = strdup((const char *)sqlite3_column_text(st, 0));
+        *created_ms = sqlite3_column_int64(st, 1);
+        found = *record_json ? 1 : ft_fail(err, FT_E_NOMEM, "registry: out of memory");
+    } else if (rc != SQLITE_DONE) {
+        found = db_fail(reg, "lookup", err);
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+int pa_registry_export(struct pa_registry *reg, FILE *out, size_t *count, struct ft_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(reg->db, "SELECT record FROM registry ORDER BY seq", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_fail(reg, "export", err);
+    *count = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fprintf(out, "%s\n", (const char *)sqlite3_column_text(st, 0));
+        (*count)++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(reg, "export", err);
+    return ferror(out) ? ft_fail(err, FT_E_INVALID, "registry export: write failed") : 0;
+}

@@ -1,0 +1,2 @@
+# The PA API message decoders (JSON and protobuf); included by tests/fuzz/CMakeLists.txt.
+ft_fuzz_target(fuzz_pa_json ftpa_msg)

@@ -1,0 +1,105 @@
+#!/bin/sh
+# ftpa as an operator meets it: `ftpa init`, `ftpa serve` over HTTP and HTTPS with
+# required client certificates, requests made with the curl CLI, `ftpa export`.
+#   test_ftpa_cli.sh FTPA SCRATCH_DIR
+set -u
+ftpa=$1
+scratch=$2
+for tool in curl openssl; do
+    if ! command -v $tool >/dev/null 2>&1; then
+        echo "$tool is not installed; skipping"
+        exit 77
+    fi
+done
+rm -rf "$scratch"
+mkdir -p "$scratch"
+cd "$scratch" || exit 1
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
+passed=0
+failed=0
+check() { # check DESCRIPTION COMMAND...
+    what=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "ok   $what"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $what"
+    fi
+}
+
+# Starts `ftpa serve ARGS` and sets $port once it listens (its first stdout line).
+start_ftpa() {
+    rm -f ready
+    mkfifo ready
+    "$ftpa" serve "$@" >ready 2>>serve.log &
+    pids="$pids $!"
+    read -r line <ready
+    port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
+    [ -n "$port" ]
+}
+
+printf 'test_password\n' >pw
+check "ftpa init writes a SKU configuration" "$ftpa" init --config-dir cfg --sku sival --no-ext --password-file pw
+check "private keys are mode 0600" test "$(stat -c %a cfg/sival/keys/dice-ica.key.pem)" = 600
+check "the dice ICA chains to the root" openssl verify -CAfile cfg/sival/ca/root.pem cfg/sival/ca/dice-ica.pem
+check "ftpa init rejects a missing --sku" sh -c "! '$ftpa' init --config-dir cfg 2>/dev/null"
+
+check "ftpa serve starts over HTTP" start_ftpa --config-dir cfg --db reg.db --max-body 4096
+url="http://127.0.0.1:$port/pa.ProvisioningApplianceService"
+json='Content-Type: application/json'
+code() { # code EXPECTED_STATUS CURL_ARGS...  (response body in out.json)
+    want=$1
+    shift
+    got=$(curl -s -o out.json -w '%{http_code}' "$@")
+    [ "$got" = "$want" ] || { echo "  HTTP $got, expected $want: $(cat out.json)"; return 1; }
+}
+check "InitSession with the SKU password" code 200 -H "$json" -H 'user_id: tester/1' \
+    -d '{"sku":"sival","sku_auth":"test_password"}' "$url/InitSession"
+token=$(sed -n 's/.*"sku_session_token":"\([A-Za-z0-9]*\)".*/\1/p' out.json)
+check "the session token is 32 characters" test ${#token} -eq 32
+check "GetCaCerts with the token" code 200 -H "$json" -H 'user_id: tester/1' \
+    -H "authorization: $token" -d '{"sku":"sival","cert_labels":["root","dice"]}' "$url/GetCaCerts"
+check "GetCaCerts without a token: 401" code 401 -H "$json" -H 'user_id: tester/1' \
+    -d '{"sku":"sival","cert_labels":["root"]}' "$url/GetCaCerts"
+check "the error body is {code, message}" grep -q '"code":16,"message":' out.json
+check "a wrong SKU password: 401" code 401 -H "$json" -d '{"sku":"sival","sku_auth":"x"}' \
+    "$url/InitSession"
+check "an unknown field: 400 naming it" code 400 -H "$json" -H 'user_id: tester/1' \
+    -H "authorization: $token" -d '{"sku":"sival","colour":"red"}' "$url/GetOwnerFwBootMessage"
+check "  ... and the message names the field" grep -q colour out.json
+check "malformed JSON: 400" code 400 -H "$json" -d '{"sku":' "$url/InitSession"
+check "wrong content type: 400" code 400 -H 'Content-Type: text/plain' -d '{}' "$url/InitSession"
+head -c 5000 /dev/zero | tr '\0' ' ' >big.json
+check "a body over --max-body: 413" code 413 -H "$json" --data-binary @big.json "$url/InitSession"
+check "an unknown RPC: 501" code 501 -H "$json" -H 'user_id: tester/1' \
+    -H "authorization: $token" -d '{}' "$url/Frobnicate"
+check "an unregistered device: 404" code 404 "http://127.0.0.1:$port/ftpa/v1/devices/0x00"
+check "the registry export is empty" code 200 "http://127.0.0.1:$port/ftpa/v1/registry"
+check "ftpa export reads the database" sh -c "'$ftpa' export --db reg.db 2>&1 | grep -q '0 records'"
+check "the log holds no token or password" sh -c "! grep -q -e '$token' -e test_password serve.log"
+
+# HTTPS with required client certificates (a throwaway PKI made with the openssl CLI).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+    -days 1 -subj /CN=test-ca 2>/dev/null
+for who in server client; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $who.key \
+        -out $who.csr -subj /CN=$who 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\n' >ext.cnf
+    openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
+        -extfile ext.cnf -out $who.pem 2>/dev/null
+done
+check "ftpa serve starts over HTTPS" start_ftpa --config-dir cfg --db reg-tls.db \
+    --tls-cert server.pem --tls-key server.key --client-ca ca.pem
+tls="https://127.0.0.1:$port/pa.ProvisioningApplianceService"
+check "HTTPS with a client certificate" code 200 --cacert ca.pem --cert client.pem \
+    --key client.key -H "$json" -d '{"sku":"sival","sku_auth":"test_password"}' "$tls/InitSession"
+check "HTTPS without a client certificate is refused" sh -c \
+    "! curl -s -f --cacert ca.pem -H '$json' -d '{}' '$tls/InitSession' >/dev/null 2>&1"
+check "the harness client over mTLS" "$ftpa" call --url "https://127.0.0.1:$port" --ca ca.pem \
+    --cert client.pem --key client.key InitSession '{"sku":"sival","sku_auth":"test_password"}'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

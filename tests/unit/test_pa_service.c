@@ -1,0 +1,673 @@
+/* ftpa end to end: the service on a real HTTP port, called through the harness's client,
+ * with certificates and WAS HMACs from the device model. Every RPC and every upstream
+ * rejection. */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cert/endorse.h"
+#include "pa/cshake.h"
+#include "pa/pa_auth.h"
+#include "pa/pa_client.h"
+#include "pa/pa_http.h"
+#include "pa/pa_init.h"
+#include "pa/pa_msg.h"
+#include "pa/pa_proto.h"
+#include "pa/pa_service.h"
+#include "simflow.h"
+#include "testutil.h"
+#include "wire/perso_blob.h"
+
+#define PASSWORD "test_password"
+#define DICE_DN "/C=US/ST=CA/O=OpenTitan/CN=ftharness development DICE ICA"
+#define EXT_DN "/C=US/ST=CA/O=OpenTitan/CN=ftharness development EXT ICA"
+
+static char dir[512];
+static struct pa_service *svc;
+static struct pa_http *http;
+static char base_url[64];
+
+static void init_sku(const char *sku, bool ext)
+{
+    struct pa_init_options o = {
+        .dir = dir,
+        .sku = sku,
+        .root_subject = "/C=US/O=OpenTitan/CN=test root",
+        .dice_subject = DICE_DN,
+        .ext_subject = ext ? EXT_DN : NULL,
+        .password = PASSWORD,
+        .boot_message = "ownership: OWND",
+        .hash_order = {"UDS", "CDI_0", "CDI_1", "TPM EK"},
+        .n_hash_order = ext ? 4 : 3,
+    };
+    struct ft_error err = {0};
+    ck_assert_msg(pa_init_sku(&o, &err) == 0, "%s", err.message);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof(dir), "%s/pa_service.%d", getenv("TEST_TMP") ? getenv("TEST_TMP") : ".",
+             (int)getpid());
+    mkdir(dir, 0755);
+    init_sku("emulation_tpm", true);
+    init_sku("sival", false);
+    char db[600];
+    snprintf(db, sizeof(db), "%s/registry.db", dir);
+    struct pa_service_options so = {.config_dir = dir, .db_path = db, .log = NULL};
+    struct pa_http_options ho = {.address = "127.0.0.1", .max_body = 1u << 20, .threads = 4};
+    struct ft_error err = {0};
+    uint16_t port = 0;
+    ck_assert_msg(pa_service_new(&so, &svc, &err) == 0, "%s", err.message);
+    ck_assert_msg(pa_http_start(svc, &ho, &http, &port, &err) == 0, "%s", err.message);
+    snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%u", port);
+    ck_assert_int_eq(pa_client_global_init(NULL), 0);
+}
+
+static void teardown(void)
+{
+    pa_http_stop(http);
+    pa_service_free(svc);
+}
+
+static struct pa_client *client(const char *user)
+{
+    struct pa_client_options o = {.base_url = base_url, .user_id = user, .max_attempts = 1};
+    struct ft_error err = {0};
+    struct pa_client *c = pa_client_new(&o, &err);
+    ck_assert_msg(c != NULL, "%s", err.message);
+    return c;
+}
+
+/* Calls `rpc` and returns the gRPC code; the body stays in *reply. */
+static int call(struct pa_client *c, const char *rpc, const char *json, struct pa_reply *reply)
+{
+    pa_reply_release(reply);
+    memset(reply, 0, sizeof(*reply));
+    pa_client_call(c, rpc, json, strlen(json), true, reply, NULL);
+    return reply->grpc_code;
+}
+
+static struct pa_client *session(const char *user, const char *sku)
+{
+    struct pa_client *c = client(user);
+    char json[256];
+    snprintf(json, sizeof(json), "{\"sku\":\"%s\",\"sku_auth\":\"%s\"}", sku, PASSWORD);
+    struct pa_reply r = {0};
+    ck_assert_int_eq(call(c, "InitSession", json, &r), 0);
+    struct pa_init_session_response resp;
+    ck_assert_int_eq(pa_init_session_response_from_json(r.body, r.body_len, &resp, NULL), 0);
+    ck_assert_uint_eq(strlen(resp.sku_session_token), PA_SESSION_TOKEN_LEN);
+    ck_assert_int_eq(pa_client_set_token(c, resp.sku_session_token, NULL), 0);
+    pa_reply_release(&r);
+    return c;
+}
+
+START_TEST(session_rules)
+{
+    struct pa_client *c = client("host/1");
+    struct pa_reply r = {0};
+    ck_assert_int_eq(
+        call(c, "InitSession", "{\"sku\":\"emulation_tpm\",\"sku_auth\":\"nope\"}", &r),
+        PA_GRPC_UNAUTHENTICATED);
+    ck_assert_int_eq(r.http_status, 401);
+    ck_assert_int_eq(call(c, "InitSession", "{\"sku\":\"nosuch\",\"sku_auth\":\"x\"}", &r),
+                     PA_GRPC_NOT_FOUND);
+    /* No session for this user yet: upstream answers INTERNAL "user not found". */
+    ck_assert_int_eq(call(c, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}", &r),
+                     PA_GRPC_INTERNAL);
+    ck_assert(strstr(r.message, "user not found") != NULL);
+    pa_client_free(c);
+
+    c = session("host/1", "emulation_tpm");
+    ck_assert_int_eq(call(c, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}", &r), 0);
+    ck_assert(strstr(r.body, "ownership: OWND") != NULL);
+    ck_assert_int_eq(call(c, "GetStoredTokens", "{\"sku\":\"emulation_tpm\"}", &r),
+                     PA_GRPC_PERMISSION_DENIED);
+    ck_assert_int_eq(call(c, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\",\"x\":1}", &r),
+                     PA_GRPC_INVALID_ARGUMENT);
+    ck_assert(strstr(r.message, "x") != NULL);
+    pa_client_set_token(c, "not-the-token", NULL);
+    ck_assert_int_eq(call(c, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}", &r),
+                     PA_GRPC_NOT_FOUND);
+    ck_assert(strstr(r.message, "incorrect access token") != NULL);
+    pa_client_set_token(c, NULL, NULL);
+    ck_assert_int_eq(call(c, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}", &r),
+                     PA_GRPC_UNAUTHENTICATED);
+    ck_assert_int_eq(call(c, "CloseSession", "{}", &r), 0);
+    ck_assert_int_eq(call(c, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}", &r),
+                     PA_GRPC_INTERNAL);
+    pa_reply_release(&r);
+    pa_client_free(c);
+}
+END_TEST
+
+static X509 *load_cert(const char *sku, const char *leaf)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s/ca/%s", dir, sku, leaf);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    ck_assert_ptr_nonnull(x);
+    return x;
+}
+
+static void ski_of(X509 *x, uint8_t out[20])
+{
+    const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(x);
+    ck_assert_int_eq(ASN1_STRING_length(ski), 20);
+    memcpy(out, ASN1_STRING_get0_data(ski), 20);
+}
+
+START_TEST(ca_information)
+{
+    struct pa_client *c = session("host/2", "emulation_tpm");
+    struct pa_reply r = {0};
+    ck_assert_int_eq(call(c, "GetCaSubjectKeys",
+                          "{\"sku\":\"emulation_tpm\",\"cert_labels\":[\"UDS\",\"EXT\"]}", &r),
+                     0);
+    struct pa_get_ca_subject_keys_response keys;
+    ck_assert_int_eq(pa_get_ca_subject_keys_response_from_json(r.body, r.body_len, &keys, NULL), 0);
+    ck_assert_uint_eq(keys.key_ids_count, 2);
+    uint8_t want[20];
+    X509 *dice = load_cert("emulation_tpm", "dice-ica.pem");
+    ski_of(dice, want);
+    ck_assert_uint_eq(keys.key_ids[0].len, 20);
+    ck_assert_mem_eq(keys.key_ids[0].data, want, 20);
+    X509 *ext = load_cert("emulation_tpm", "ext-ica.pem");
+    ski_of(ext, want);
+    ck_assert_mem_eq(keys.key_ids[1].data, want, 20);
+
+    ck_assert_int_eq(call(c, "GetCaCerts",
+                          "{\"sku\":\"emulation_tpm\",\"cert_labels\":[\"root\",\"dice\",\"ext\"]}",
+                          &r),
+                     0);
+    struct pa_get_ca_certs_response certs;
+    ck_assert_int_eq(pa_get_ca_certs_response_from_json(r.body, r.body_len, &certs, NULL), 0);
+    ck_assert_uint_eq(certs.certs_count, 3);
+    X509 *root = cert_parse_der(certs.certs[0].blob.data, certs.certs[0].blob.len, NULL);
+    X509 *dice_again = cert_parse_der(certs.certs[1].blob.data, certs.certs[1].blob.len, NULL);
+    ck_assert_ptr_nonnull(root);
+    ck_assert_int_eq(X509_cmp(dice, dice_again), 0);
+    ck_assert_int_eq(cert_verify_chain(dice, root, NULL, 0, false, NULL), 0);
+    ck_assert_int_eq(
+        call(c, "GetCaCerts", "{\"sku\":\"emulation_tpm\",\"cert_labels\":[\"bogus\"]}", &r),
+        PA_GRPC_NOT_FOUND);
+    pa_get_ca_certs_response_free(&certs);
+    X509_free(root);
+    X509_free(dice_again);
+    X509_free(dice);
+    X509_free(ext);
+    pa_client_free(c);
+
+    /* A SKU without an ext ICA answers the EXT key ID with 10 zero bytes, as upstream. */
+    c = session("host/3", "sival");
+    ck_assert_int_eq(
+        call(c, "GetCaSubjectKeys", "{\"sku\":\"sival\",\"cert_labels\":[\"EXT\"]}", &r), 0);
+    ck_assert_int_eq(pa_get_ca_subject_keys_response_from_json(r.body, r.body_len, &keys, NULL), 0);
+    ck_assert_uint_eq(keys.key_ids[0].len, 10);
+    pa_reply_release(&r);
+    pa_client_free(c);
+}
+END_TEST
+
+static void read_seed(const char *sku, const char *file, uint8_t seed[32])
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s/keys/%s", dir, sku, file);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(seed, 1, 32, f), 32);
+    fclose(f);
+}
+
+START_TEST(derive_tokens)
+{
+    struct pa_client *c = session("host/4", "emulation_tpm");
+    struct pa_reply r = {0};
+    /* "rma" padded to 48 bytes, base64. */
+    const char *div = "cm1hAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    char json[1024];
+    snprintf(json, sizeof(json),
+             "{\"sku\":\"emulation_tpm\",\"params\":["
+             "{\"seed\":\"TOKEN_SEED_HIGH_SECURITY\",\"type\":\"TOKEN_TYPE_RAW\",\"size\":\"TOKEN_"
+             "SIZE_128_BITS\",\"diversifier\":\"%s\"},"
+             "{\"seed\":2,\"type\":\"TOKEN_TYPE_HASHED_OT_LC_TOKEN\",\"size\":\"TOKEN_SIZE_128_"
+             "BITS\",\"diversifier\":\"%s\"},"
+             "{\"seed\":\"TOKEN_SEED_KEYGEN\",\"type\":\"TOKEN_TYPE_RAW\",\"size\":\"TOKEN_SIZE_"
+             "256_BITS\",\"diversifier\":\"%s\",\"wrap_seed\":true}]}",
+             div, div, div);
+    ck_assert_int_eq(call(c, "DeriveTokens", json, &r), 0);
+    struct pa_derive_tokens_response resp;
+    ck_assert_int_eq(pa_derive_tokens_response_from_json(r.body, r.body_len, &resp, NULL), 0);
+    ck_assert_uint_eq(resp.tokens_count, 3);
+
+    uint8_t seed[32], div_bytes[48] = "rma", mac[32], hashed[16];
+    unsigned int mac_len = 32;
+    read_seed("emulation_tpm", "seed-hisec.bin", seed);
+    HMAC(EVP_sha256(), seed, 32, div_bytes, sizeof(div_bytes), mac, &mac_len);
+    ck_assert_uint_eq(resp.tokens[0].token.len, 16);
+    ck_assert_mem_eq(resp.tokens[0].token.data, mac, 16);
+    ck_assert_int_eq(cshake128(mac, 16, NULL, 0, (const uint8_t *)"LC_CTRL", 7, hashed, 16, NULL),
+                     0);
+    ck_assert_mem_eq(resp.tokens[1].token.data, hashed, 16);
+
+    /* KEYGEN: unwrap the seed with the RMA private key and derive the token again. */
+    char path[700];
+    snprintf(path, sizeof(path), "%s/emulation_tpm/keys/rma-wrap.key.pem", dir);
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *rsa = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    ck_assert_uint_eq(resp.tokens[2].wrapped_seed.len, 384);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(rsa, NULL);
+    uint8_t unwrapped[512];
+    size_t unwrapped_len = sizeof(unwrapped);
+    ck_assert(EVP_PKEY_decrypt_init(ctx) == 1);
+    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING);
+    EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256());
+    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256());
+    ck_assert(EVP_PKEY_decrypt(ctx, unwrapped, &unwrapped_len, resp.tokens[2].wrapped_seed.data,
+                               resp.tokens[2].wrapped_seed.len) == 1);
+    ck_assert_uint_eq(unwrapped_len, 32);
+    HMAC(EVP_sha256(), unwrapped, 32, div_bytes, sizeof(div_bytes), mac, &mac_len);
+    ck_assert_mem_eq(resp.tokens[2].token.data, mac, 32);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(rsa);
+    pa_derive_tokens_response_free(&resp);
+
+    /* Upstream rejections: empty diversifier, wrap_seed without KEYGEN, no size. */
+    const char *bad[] = {
+        "{\"sku\":\"emulation_tpm\",\"params\":[{\"seed\":2,\"type\":1,\"size\":1}]}",
+        "{\"sku\":\"emulation_tpm\",\"params\":[{\"seed\":2,\"type\":1,\"size\":1,\"diversifier\":"
+        "\"cm1h\",\"wrap_seed\":true}]}",
+        "{\"sku\":\"emulation_tpm\",\"params\":[{\"seed\":2,\"type\":1,\"diversifier\":\"cm1h\"}]}",
+    };
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_int_eq(call(c, "DeriveTokens", bad[i], &r), PA_GRPC_INVALID_ARGUMENT);
+    /* A 49-byte diversifier does not even decode. */
+    ck_assert_int_eq(
+        call(c, "DeriveTokens",
+             "{\"sku\":\"emulation_tpm\",\"params\":[{\"seed\":2,\"type\":1,\"size\":1,"
+             "\"diversifier\":"
+             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\"}]}",
+             &r),
+        PA_GRPC_INVALID_ARGUMENT);
+    pa_reply_release(&r);
+    pa_client_free(c);
+}
+END_TEST
+
+/* ---- a device from the model ---------------------------------------------------------- */
+
+struct device {
+    struct sim_device dev;
+    struct simflow flow;
+    struct test_ca dice_ids, ext_ids; /* only the key IDs are used */
+};
+
+/* Runs a simulated chip through export with the PA's CA key IDs and WAS seed. */
+static struct device *device_export(const char *sku, const char *sim_sku, unsigned index)
+{
+    struct device *d = calloc(1, sizeof(*d));
+    struct sim_config cfg;
+    sim_config_defaults(&cfg);
+    ck_assert_int_eq(sim_config_set_sku(&cfg, sim_sku, NULL), 0);
+    sim_config_set_timing(&cfg, "zero", NULL);
+    cfg.y = index;
+    snprintf(cfg.dice_ca_subject, sizeof(cfg.dice_ca_subject), "%s", DICE_DN);
+    snprintf(cfg.ext_ca_subject, sizeof(cfg.ext_ca_subject), "%s", EXT_DN);
+    read_seed(sku, "seed-hisec.bin", cfg.was_seed);
+    X509 *dice = load_cert(sku, "dice-ica.pem");
+    ski_of(dice, d->dice_ids.key_id);
+    X509_free(dice);
+    if (cfg.sku.n_ext) {
+        X509 *ext = load_cert(sku, "ext-ica.pem");
+        ski_of(ext, d->ext_ids.key_id);
+        X509_free(ext);
+    }
+    ck_assert_int_eq(sim_device_init(&d->dev, &cfg, NULL), 0);
+    ck_assert_int_eq(sim_device_start(&d->dev, NULL), 0);
+    simflow_init(&d->flow, &d->dev, &d->dice_ids, &d->ext_ids, cfg.sku.blob_version);
+    ck_assert_msg(simflow_rma(&d->flow) && simflow_certgen(&d->flow) && simflow_export(&d->flow),
+                  "%s", d->flow.why);
+    return d;
+}
+
+static void device_free(struct device *d)
+{
+    sim_device_stop(&d->dev);
+    sim_device_fini(&d->dev);
+    free(d);
+}
+
+/* EndorseCerts request JSON for the device's TBS certs; `flip` corrupts the WAS HMAC. */
+static char *endorse_request(struct device *d, const char *sku, bool flip)
+{
+    struct pa_endorse_certs_request req = {0};
+    snprintf(req.sku, sizeof(req.sku), "%s", sku);
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    perso_tlv_iter_init(&it, d->flow.blob.body, d->flow.blob.next_free, d->flow.version, NULL);
+    while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
+        if (obj.type == PERSO_OBJ_X509_TBS) {
+            struct pa_endorse_cert_bundle *b = &req.bundles[req.bundles_count++];
+            b->has_key_params = true;
+            snprintf(b->key_params.key_label, sizeof(b->key_params.key_label), "%.31s", obj.name);
+            b->key_params.key_case = PA_SIGNING_KEY_ECDSA_PARAMS;
+            b->key_params.ecdsa_params.hash_type = PA_HASH_TYPE_SHA256;
+            b->key_params.ecdsa_params.curve = PA_ELLIPTIC_CURVE_TYPE_NIST_P256;
+            b->key_params.ecdsa_params.encoding = PA_ECDSA_SIGNATURE_ENCODING_DER;
+            b->tbs.data = malloc(obj.cert_len);
+            memcpy(b->tbs.data, obj.cert, obj.cert_len);
+            b->tbs.len = obj.cert_len;
+        } else if (obj.type == PERSO_OBJ_WAS_TBS_HMAC) {
+            memcpy(req.signature.data, obj.payload, 32);
+            req.signature.len = 32;
+        }
+    }
+    if (flip)
+        req.signature.data[0] ^= 1;
+    memcpy(req.diversifier.data, "was", 3);
+    req.diversifier.len = 48;
+    json_t *msg = NULL;
+    ck_assert_int_eq(pa_endorse_certs_request_to_json(&req, &msg, NULL), 0);
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    pa_endorse_certs_request_free(&req);
+    return text;
+}
+
+START_TEST(endorse_certs)
+{
+    struct device *d = device_export("emulation_tpm", "emulation_tpm", 1);
+    struct pa_client *c = session("host/5", "emulation_tpm");
+    struct pa_reply r = {0};
+    char *json = endorse_request(d, "emulation_tpm", false);
+    ck_assert_msg(call(c, "EndorseCerts", json, &r) == 0, "%s", r.message);
+    struct pa_endorse_certs_response resp;
+    ck_assert_int_eq(pa_endorse_certs_response_from_json(r.body, r.body_len, &resp, NULL), 0);
+    ck_assert_uint_eq(resp.certs_count, 2);
+    ck_assert_str_eq(resp.certs[0].key_label, "UDS");
+    ck_assert_str_eq(resp.certs[1].key_label, "TPM EK");
+    X509 *root = load_cert("emulation_tpm", "root.pem");
+    X509 *dice = load_cert("emulation_tpm", "dice-ica.pem");
+    X509 *ext = load_cert("emulation_tpm", "ext-ica.pem");
+    X509 *uds = cert_parse_der(resp.certs[0].cert.blob.data, resp.certs[0].cert.blob.len, NULL);
+    X509 *ek = cert_parse_der(resp.certs[1].cert.blob.data, resp.certs[1].cert.blob.len, NULL);
+    ck_assert_int_eq(cert_verify_chain(uds, root, &dice, 1, true, NULL), 0);
+    ck_assert_int_eq(cert_verify_chain(ek, root, &ext, 1, false, NULL), 0);
+    /* Leave them for the openssl CLI check (tests/pa/test_endorsed_openssl.sh). */
+    X509 *outputs[] = {root, dice, ext, uds, ek};
+    const char *names[] = {"root", "dice-ica", "ext-ica", "UDS", "TPM_EK"};
+    char out_dir[700];
+    snprintf(out_dir, sizeof(out_dir), "%s/endorsed",
+             getenv("TEST_TMP") ? getenv("TEST_TMP") : ".");
+    mkdir(out_dir, 0755);
+    for (size_t i = 0; i < 5; i++) {
+        char path[800];
+        snprintf(path, sizeof(path), "%s/%s.pem", out_dir, names[i]);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        ck_assert(PEM_write_X509(f, outputs[i]) == 1);
+        fclose(f);
+    }
+    X509_free(uds);
+    X509_free(ek);
+    X509_free(root);
+    X509_free(dice);
+    X509_free(ext);
+    pa_endorse_certs_response_free(&resp);
+    free(json);
+
+    /* WAS mismatch: upstream "could not verify WAS signature". */
+    json = endorse_request(d, "emulation_tpm", true);
+    ck_assert_int_eq(call(c, "EndorseCerts", json, &r), PA_GRPC_INVALID_ARGUMENT);
+    ck_assert(strstr(r.message, "could not verify WAS signature") != NULL);
+    free(json);
+    ck_assert_int_eq(call(c, "EndorseCerts", "{\"sku\":\"emulation_tpm\"}", &r),
+                     PA_GRPC_INVALID_ARGUMENT);
+    pa_client_free(c);
+
+    /* Unknown label: a TPM EK TBS for a SKU without an ext CA. */
+    c = session("host/6", "sival");
+    json = endorse_request(d, "sival", false);
+    ck_assert_int_eq(call(c, "EndorseCerts", json, &r), PA_GRPC_INVALID_ARGUMENT);
+    free(json);
+    pa_reply_release(&r);
+    pa_client_free(c);
+    device_free(d);
+}
+END_TEST
+
+/* Endorses a device's TBS certs and builds its RegistrationRequest from the result. */
+struct registration {
+    struct pa_registration_request req;
+    char *json;
+};
+
+static void endorse_device(struct pa_client *c, struct device *d, const char *sku,
+                           struct pa_endorse_certs_response *resp)
+{
+    struct pa_reply r = {0};
+    char *json = endorse_request(d, sku, false);
+    ck_assert_msg(call(c, "EndorseCerts", json, &r) == 0, "%s", r.message);
+    ck_assert_int_eq(pa_endorse_certs_response_from_json(r.body, r.body_len, resp, NULL), 0);
+    free(json);
+    pa_reply_release(&r);
+}
+
+/* The registry perso blob (device certs and endorsed certs, blob order), the certs hash
+ * the device reports (byte-reversed SHA-256), and the device ID from the blob. Options
+ * drop the last cert or corrupt the hash or the life cycle state. */
+static char *registration_json(struct device *d, const char *sku,
+                               const struct pa_endorse_certs_response *endorsed, bool drop_last,
+                               bool bad_hash, int lc, uint32_t ate_year)
+{
+    static struct perso_blob tlv;
+    struct perso_tlv_writer w;
+    perso_tlv_writer_init(&w, tlv.body, sizeof(tlv.body), PERSO_BLOB_V0, NULL);
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    struct pa_registration_request req = {0};
+    struct pa_device_data *dd = &req.device_data;
+    size_t n_endorsed = 0, n_certs = 0;
+    perso_tlv_iter_init(&it, d->flow.blob.body, d->flow.blob.next_free, d->flow.version, NULL);
+    while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
+        const uint8_t *der = obj.cert;
+        size_t len = obj.cert_len;
+        if (obj.type == PERSO_OBJ_X509_TBS) {
+            der = endorsed->certs[n_endorsed].cert.blob.data;
+            len = endorsed->certs[n_endorsed++].cert.blob.len;
+        } else if (obj.type == PERSO_OBJ_DEVICE_ID) {
+            ck_assert_int_eq(pa_device_id_from_raw(obj.payload, &dd->device_id, NULL), 0);
+            dd->has_device_id = true;
+            continue;
+        } else if (obj.type == PERSO_OBJ_PERSO_SHA256_HASH) {
+            memcpy(dd->perso_fw_sha256_hash.data, obj.payload, 32);
+            dd->perso_fw_sha256_hash.len = 32;
+            continue;
+        } else if (obj.type != PERSO_OBJ_X509_CERT) {
+            continue;
+        }
+        EVP_DigestUpdate(md, der, len);
+        n_certs++;
+        bool last = (obj.type == PERSO_OBJ_X509_TBS && strcmp(obj.name, "UDS") != 0);
+        if (!(drop_last && last))
+            ck_assert_int_eq(
+                perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, obj.name, der, len, NULL), 0);
+    }
+    uint8_t digest[32];
+    unsigned int dlen = 32;
+    EVP_DigestFinal_ex(md, digest, &dlen);
+    EVP_MD_CTX_free(md);
+    for (size_t i = 0; i < 32; i++)
+        req.certs_hash.data[i] = digest[31 - i];
+    req.certs_hash.len = 32;
+    if (bad_hash)
+        req.certs_hash.data[5] ^= 1;
+    req.hash_type = PA_HASH_TYPE_SHA256;
+    req.has_device_data = true;
+    snprintf(dd->sku, sizeof(dd->sku), "%s", sku);
+    dd->device_life_cycle = lc;
+    dd->has_metadata = true;
+    dd->metadata.registration_state = PA_DEVICE_REGISTRATION_STATE_PROVISIONED;
+    dd->metadata.year = ate_year;
+    dd->perso_tlv_data.data = malloc(w.len);
+    memcpy(dd->perso_tlv_data.data, tlv.body, w.len);
+    dd->perso_tlv_data.len = w.len;
+    dd->num_perso_tlv_objects = (uint32_t)w.num_objs;
+    json_t *msg = NULL;
+    struct ft_error err = {0};
+    ck_assert_msg(pa_registration_request_to_json(&req, &msg, &err) == 0, "%s", err.message);
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    pa_registration_request_free(&req);
+    (void)n_certs;
+    return text;
+}
+
+START_TEST(register_device)
+{
+    struct device *d = device_export("emulation_tpm", "emulation_tpm", 2);
+    struct pa_client *c = session("host/7", "emulation_tpm");
+    struct pa_endorse_certs_response endorsed;
+    endorse_device(c, d, "emulation_tpm", &endorsed);
+    struct pa_reply r = {0};
+
+    /* Every rejection first, so nothing is registered yet. */
+    char *json = registration_json(d, "emulation_tpm", &endorsed, true, false,
+                                   PA_DEVICE_LIFE_CYCLE_PROD, 2026);
+    ck_assert_int_eq(call(c, "RegisterDevice", json, &r), PA_GRPC_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(r.message, "cert count mismatch") != NULL, "%s", r.message);
+    free(json);
+    json = registration_json(d, "emulation_tpm", &endorsed, false, true, PA_DEVICE_LIFE_CYCLE_PROD,
+                             2026);
+    ck_assert_int_eq(call(c, "RegisterDevice", json, &r), PA_GRPC_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(r.message, "certs hash mismatch") != NULL, "%s", r.message);
+    free(json);
+    json = registration_json(d, "emulation_tpm", &endorsed, false, false, PA_DEVICE_LIFE_CYCLE_RAW,
+                             2026);
+    ck_assert_int_eq(call(c, "RegisterDevice", json, &r), PA_GRPC_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(r.message, "life cycle") != NULL, "%s", r.message);
+    free(json);
+
+    /* Success, then the same bytes again (a retry), then different bytes (409). */
+    json = registration_json(d, "emulation_tpm", &endorsed, false, false, PA_DEVICE_LIFE_CYCLE_PROD,
+                             2026);
+    ck_assert_msg(call(c, "RegisterDevice", json, &r) == 0, "%s", r.message);
+    ck_assert_msg(call(c, "RegisterDevice", json, &r) == 0, "%s", r.message);
+    free(json);
+    json = registration_json(d, "emulation_tpm", &endorsed, false, false, PA_DEVICE_LIFE_CYCLE_PROD,
+                             2027);
+    ck_assert_int_eq(call(c, "RegisterDevice", json, &r), PA_GRPC_ALREADY_EXISTS);
+    ck_assert_int_eq(r.http_status, 409);
+    free(json);
+
+    /* The stored record: signed by the identity key over the marshalled DeviceData. */
+    char hex[PA_DEVICE_ID_HEX_STRING_LEN + 1];
+    struct pa_device_id id;
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    perso_tlv_iter_init(&it, d->flow.blob.body, d->flow.blob.next_free, PERSO_BLOB_V0, NULL);
+    while (perso_tlv_iter_next(&it, &obj, NULL) == 1)
+        if (obj.type == PERSO_OBJ_DEVICE_ID)
+            pa_device_id_from_raw(obj.payload, &id, NULL);
+    ck_assert_int_eq(pa_device_id_to_hex_string(&id, hex, NULL), 0);
+    struct pa_response status;
+    pa_service_device_status(svc, hex, &status);
+    ck_assert_int_eq(status.http_status, 200);
+    json_t *doc = json_loads(status.body, 0, NULL);
+    json_t *record = json_object_get(doc, "record");
+    char *record_text = json_dumps(record, JSON_COMPACT);
+    struct pa_registry_record rec;
+    ck_assert_int_eq(pa_registry_record_from_json(record_text, strlen(record_text), &rec, NULL), 0);
+    ck_assert_str_eq(rec.device_id, hex);
+    const unsigned char *p = rec.auth_pubkey.data;
+    EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)rec.auth_pubkey.len);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    ck_assert(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1);
+    ck_assert(EVP_DigestVerify(md, rec.auth_signature.data, rec.auth_signature.len, rec.data.data,
+                               rec.data.len) == 1);
+    struct pa_device_data stored;
+    ck_assert_int_eq(pa_device_data_from_proto(rec.data.data, rec.data.len, &stored, NULL), 0);
+    ck_assert_str_eq(stored.sku, "emulation_tpm");
+    pa_device_data_free(&stored);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pub);
+    pa_registry_record_free(&rec);
+    free(record_text);
+    json_decref(doc);
+    pa_response_free(&status);
+    pa_service_device_status(svc, "0x00", &status);
+    ck_assert_int_eq(status.http_status, 404);
+    pa_response_free(&status);
+
+    pa_endorse_certs_response_free(&endorsed);
+    pa_reply_release(&r);
+    pa_client_free(c);
+    device_free(d);
+}
+END_TEST
+
+/* Sites endorsing at once, each with its own session and connection. */
+#define SITES 4
+static void *site_thread(void *arg)
+{
+    struct device *d = arg;
+    char user[32];
+    snprintf(user, sizeof(user), "host/site%u", d->flow.host.dev->cfg.y);
+    struct pa_client *c = session(user, "emulation_tpm");
+    int failures = 0;
+    for (int i = 0; i < 5; i++) {
+        struct pa_reply r = {0};
+        char *json = endorse_request(d, "emulation_tpm", false);
+        failures += call(c, "EndorseCerts", json, &r) != 0;
+        free(json);
+        pa_reply_release(&r);
+    }
+    pa_client_free(c);
+    return (void *)(intptr_t)failures;
+}
+
+START_TEST(concurrent_sites)
+{
+    struct device *devices[SITES];
+    pthread_t threads[SITES];
+    for (unsigned i = 0; i < SITES; i++)
+        devices[i] = device_export("emulation_tpm", "emulation_tpm", 10 + i);
+    for (unsigned i = 0; i < SITES; i++)
+        pthread_create(&threads[i], NULL, site_thread, devices[i]);
+    for (unsigned i = 0; i < SITES; i++) {
+        void *failures;
+        pthread_join(threads[i], &failures);
+        ck_assert_int_eq((intptr_t)failures, 0);
+        device_free(devices[i]);
+    }
+}
+END_TEST
+
+static Suite *pa_service_suite(void)
+{
+    Suite *s = suite_create("pa_service");
+    TCase *tc = tcase_create("rpc");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, session_rules);
+    tcase_add_test(tc, ca_information);
+    tcase_add_test(tc, derive_tokens);
+    tcase_add_test(tc, endorse_certs);
+    tcase_add_test(tc, register_device);
+    tcase_add_test(tc, concurrent_sites);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+FT_TEST_MAIN(pa_service_suite)
