@@ -4,7 +4,7 @@
 BUILD_DIR ?= build
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build check demo fuzz format clean
+.PHONY: all deps build check demo fuzz bench format clean
 
 all: build
 
@@ -26,6 +26,10 @@ demo: deps
 # Long fuzzing run: FUZZ_SECONDS per target (default 60).
 fuzz: deps
 	@BUILD_DIR=$(BUILD_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+# Benchmarks (Release build); each prints its figures and ratios.
+bench: deps
+	@BUILD_DIR=$(BUILD_DIR) scripts/bench.sh
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

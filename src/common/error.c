@@ -67,6 +67,18 @@ const char *ft_code_name(enum ft_code code)
         return "nomem";
     case FT_E_DEVICE:
         return "device";
+    case FT_E_TIMEOUT:
+        return "timeout";
+    case FT_E_CONNECT:
+        return "connect";
+    case FT_E_TLS:
+        return "tls";
+    case FT_E_PROTOCOL:
+        return "protocol";
+    case FT_E_REMOTE:
+        return "remote";
+    case FT_E_PLUGIN:
+        return "plugin";
     }
     return "unknown";
 }

@@ -14,7 +14,13 @@ enum ft_code {
     FT_E_CAPACITY,  /* output would not fit the caller's buffer or the format's limit */
     FT_E_CRC,       /* integrity check failed */
     FT_E_NOMEM,     /* allocation failed */
-    FT_E_DEVICE,    /* the device reported an error (RESP_ERR) */
+    FT_E_DEVICE,    /* the device reported an error (RESP_ERR, TestError) */
+    FT_E_TIMEOUT,   /* a deadline passed */
+    FT_E_CONNECT,   /* a peer could not be reached or the link went down */
+    FT_E_TLS,       /* TLS handshake, certificate or pin failure */
+    FT_E_PROTOCOL,  /* the peer broke its protocol */
+    FT_E_REMOTE,    /* the peer answered with an error */
+    FT_E_PLUGIN,    /* a SKU plugin failed */
 };
 
 #define FT_ERROR_MESSAGE_MAX 256

@@ -282,12 +282,15 @@ enum ft_code pa_failure_ft_code(enum pa_failure failure)
     case PA_FAILURE_NONE:
         return FT_OK;
     case PA_FAILURE_CONNECT:
+        return FT_E_CONNECT;
     case PA_FAILURE_TLS:
+        return FT_E_TLS;
     case PA_FAILURE_TIMEOUT:
+        return FT_E_TIMEOUT;
     case PA_FAILURE_HTTP:
-        return FT_E_DEVICE;
+        return FT_E_REMOTE;
     case PA_FAILURE_PROTOCOL:
-        return FT_E_INVALID;
+        return FT_E_PROTOCOL;
     case PA_FAILURE_TOO_LARGE:
         return FT_E_CAPACITY;
     case PA_FAILURE_LOCAL:

@@ -78,7 +78,7 @@ static int get_uint_array(const char *what, const char *field, json_t *array, si
     for (size_t i = 0; i < n; i++) {
         char element[48];
         snprintf(element, sizeof(element), "%s[%zu]", field, i);
-        uint64_t v;
+        uint64_t v = 0;
         if (get_uint(what, element, json_array_get(array, i), max, &v, err) != 0)
             return -1;
         store(dst, i, v);
@@ -108,9 +108,9 @@ int devmsg_decode_perso_blob(const char *json, size_t len, struct perso_blob *ou
         return -1;
 
     int rc = -1;
-    uint64_t num_objs;
-    uint64_t next_free;
-    size_t body_len;
+    uint64_t num_objs = 0;
+    uint64_t next_free = 0;
+    size_t body_len = 0;
     if (get_uint(what, "num_objs", json_object_get(root, "num_objs"), UINT32_MAX, &num_objs, err) !=
             0 ||
         get_uint(what, "next_free", json_object_get(root, "next_free"), PERSO_BLOB_BODY_MAX,
@@ -141,8 +141,8 @@ int devmsg_decode_sha256_hash(const char *json, size_t len, uint8_t digest[SHA25
     json_t *root = load_object(what, json, len, UJSON_SHA256_HASH_SIZE, keys, err);
     if (root == NULL)
         return -1;
-    uint32_t data[8];
-    size_t count;
+    uint32_t data[8] = {0};
+    size_t count = 0;
     int rc = get_uint_array(what, "data", json_object_get(root, "data"), 8, UINT32_MAX, store_u32,
                             data, &count, err);
     json_decref(root);

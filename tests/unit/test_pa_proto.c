@@ -155,18 +155,24 @@ static char *doc_example(const char *message, size_t *len)
 {
     FILE *f = fopen(PA_API_DOC, "rb");
     ck_assert_ptr_nonnull(f);
-    static char doc[65536];
-    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *doc = malloc((size_t)size + 1);
+    ck_assert_uint_eq(fread(doc, 1, (size_t)size, f), (size_t)size);
     fclose(f);
-    doc[n] = '\0';
+    doc[size] = '\0';
     char marker[128];
     snprintf(marker, sizeof(marker), "<!-- example %s -->\n```json\n", message);
     const char *body = strstr(doc, marker);
     ck_assert_msg(body != NULL, "no example of %s", message);
     body += strlen(marker);
     const char *end = strstr(body, "\n```");
+    ck_assert_ptr_nonnull(end);
     *len = (size_t)(end - body);
-    return strndup(body, *len);
+    char *text = strndup(body, *len);
+    free(doc);
+    return text;
 }
 
 static bool signature_verifies(const struct pa_registry_record *rec)

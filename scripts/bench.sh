@@ -1,0 +1,11 @@
+#!/bin/sh
+# `make bench`: a Release build, then every benchmark under bench/, one after the other
+# (they measure throughput; running them together would skew each other).
+set -eu
+BUILD_DIR=${BUILD_DIR:-build}
+dir="$BUILD_DIR/release"
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$dir" -j"$(nproc)" --target bench_endorse >/dev/null
+echo "== bench_endorse"
+rm -rf "$dir/bench/scratch-endorse"
+"$dir/bench/bench_endorse" "$dir/bench/scratch-endorse" 300
