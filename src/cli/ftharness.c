@@ -1,0 +1,419 @@
+/* ftharness: the tester-floor command line. `ftharness run` personalizes one DUT in the
+ * foreground (no daemon needed); see ftharness(1) and `ftharness run --help`. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "console/console.h"
+#include "flow/flow.h"
+#include "link/simsock.h"
+#include "pa/pa_client.h"
+
+/* Exit statuses (documented in ftharness(1)). */
+enum exit_status {
+    EXIT_PASS = 0,
+    EXIT_INTERNAL = 1,
+    EXIT_USAGE = 2,
+    EXIT_DEVICE = 3,     /* the chip or its link: timeouts, link down, TestError */
+    EXIT_PA = 4,         /* the endorsement service */
+    EXIT_PLUGIN = 5,     /* the SKU plugin */
+    EXIT_VALIDATION = 6, /* the chip's data failed a check: TBS, certificates, hashes */
+};
+
+struct options {
+    const char *sku;
+    const char *sku_dir;
+    const char *console;
+    const char *pa_url;
+    const char *user_id;
+    const char *password_file;
+    const char *ca_file, *cert_file, *key_file, *pin;
+    const char *plugin_dir;
+    unsigned lot, wafer, x, y, year, week;
+    bool json, benchtop, no_register, reset;
+    double timeout_scale;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: ftharness run --sku NAME|PATH --console uart:TTY|spi-sim:SOCKET|uart-sim:SOCKET\n"
+        "                     --pa URL [--password-file F] [--user-id ID] [--lot N --wafer N\n"
+        "                     --x N --y N] [--json] [--timeout-scale F] [options]\n"
+        "\n"
+        "Personalizes one DUT: RMA token hash, certificate inputs, TBS export, checks,\n"
+        "endorsement, SKU plugin, import, certs hash, chain validation, registration.\n"
+        "\n"
+        "  --sku NAME|PATH       SKU configuration (NAME looks in --sku-dir, default ./skus)\n"
+        "  --console KIND:WHERE  uart:/dev/ttyUSB0 (kernel tty), spi-sim:PATH (ftsim socket,\n"
+        "                        SPI console), uart-sim:PATH (ftsim socket, UART console)\n"
+        "  --pa URL              endorsement service, e.g. https://pa.fab:8443\n"
+        "  --password-file F     SKU password (first line); default $FTHARNESS_SKU_PASSWORD\n"
+        "  --user-id ID          <host>/<site> for the service (default <hostname>/0)\n"
+        "  --ca F --cert F --key F --pin sha256//B64   TLS: server CA, client cert, key, pin\n"
+        "  --lot N --wafer N --x N --y N --year N --week N   DIN for the registry record\n"
+        "  --timeout-scale F     multiply every SKU deadline by F (e.g. 0.1 for a fast model)\n"
+        "  --reset               pulse the chip's reset pin first (SPI/socket links)\n"
+        "  --benchtop            make the RMA token here instead of asking the service\n"
+        "  --no-register         skip RegisterDevice\n"
+        "  --plugin-dir DIR      where SKU plugins live (default %s)\n"
+        "  --json                print the device record as JSON on stdout\n"
+        "\n"
+        "Exit status: 0 PASS; 1 internal error; 2 usage; 3 device or link; 4 endorsement\n"
+        "service; 5 SKU plugin; 6 validation (TBS, certificates, hashes).\n",
+        FTHARNESS_PLUGIN_DIR_DEFAULT);
+}
+
+static int parse_uint(const char *opt, const char *arg, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || v > max) {
+        fprintf(stderr, "ftharness: %s: \"%s\" is not a number in 0..%u\n", opt, arg, max);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    enum {
+        O_SKU = 256,
+        O_SKU_DIR,
+        O_CONSOLE,
+        O_PA,
+        O_USER,
+        O_PW,
+        O_CA,
+        O_CERT,
+        O_KEY,
+        O_PIN,
+        O_PLUGIN_DIR,
+        O_LOT,
+        O_WAFER,
+        O_X,
+        O_Y,
+        O_YEAR,
+        O_WEEK,
+        O_JSON,
+        O_BENCH,
+        O_NOREG,
+        O_RESET,
+        O_SCALE,
+        O_HELP
+    };
+    static const struct option opts[] = {{"sku", required_argument, NULL, O_SKU},
+                                         {"sku-dir", required_argument, NULL, O_SKU_DIR},
+                                         {"console", required_argument, NULL, O_CONSOLE},
+                                         {"pa", required_argument, NULL, O_PA},
+                                         {"user-id", required_argument, NULL, O_USER},
+                                         {"password-file", required_argument, NULL, O_PW},
+                                         {"ca", required_argument, NULL, O_CA},
+                                         {"cert", required_argument, NULL, O_CERT},
+                                         {"key", required_argument, NULL, O_KEY},
+                                         {"pin", required_argument, NULL, O_PIN},
+                                         {"plugin-dir", required_argument, NULL, O_PLUGIN_DIR},
+                                         {"lot", required_argument, NULL, O_LOT},
+                                         {"wafer", required_argument, NULL, O_WAFER},
+                                         {"x", required_argument, NULL, O_X},
+                                         {"y", required_argument, NULL, O_Y},
+                                         {"year", required_argument, NULL, O_YEAR},
+                                         {"week", required_argument, NULL, O_WEEK},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         {"benchtop", no_argument, NULL, O_BENCH},
+                                         {"no-register", no_argument, NULL, O_NOREG},
+                                         {"reset", no_argument, NULL, O_RESET},
+                                         {"timeout-scale", required_argument, NULL, O_SCALE},
+                                         {"help", no_argument, NULL, O_HELP},
+                                         {NULL, 0, NULL, 0}};
+    int opt, rc = 0;
+    while (rc == 0 && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case O_SKU:
+            o->sku = optarg;
+            break;
+        case O_SKU_DIR:
+            o->sku_dir = optarg;
+            break;
+        case O_CONSOLE:
+            o->console = optarg;
+            break;
+        case O_PA:
+            o->pa_url = optarg;
+            break;
+        case O_USER:
+            o->user_id = optarg;
+            break;
+        case O_PW:
+            o->password_file = optarg;
+            break;
+        case O_CA:
+            o->ca_file = optarg;
+            break;
+        case O_CERT:
+            o->cert_file = optarg;
+            break;
+        case O_KEY:
+            o->key_file = optarg;
+            break;
+        case O_PIN:
+            o->pin = optarg;
+            break;
+        case O_PLUGIN_DIR:
+            o->plugin_dir = optarg;
+            break;
+        case O_LOT:
+            rc = parse_uint("--lot", optarg, 999, &o->lot);
+            break;
+        case O_WAFER:
+            rc = parse_uint("--wafer", optarg, 99, &o->wafer);
+            break;
+        case O_X:
+            rc = parse_uint("--x", optarg, 999, &o->x);
+            break;
+        case O_Y:
+            rc = parse_uint("--y", optarg, 999, &o->y);
+            break;
+        case O_YEAR:
+            rc = parse_uint("--year", optarg, 9, &o->year);
+            break;
+        case O_WEEK:
+            rc = parse_uint("--week", optarg, 51, &o->week);
+            break;
+        case O_JSON:
+            o->json = true;
+            break;
+        case O_BENCH:
+            o->benchtop = true;
+            break;
+        case O_NOREG:
+            o->no_register = true;
+            break;
+        case O_RESET:
+            o->reset = true;
+            break;
+        case O_SCALE: {
+            char *end;
+            o->timeout_scale = strtod(optarg, &end);
+            if (*end != '\0' || !(o->timeout_scale > 0 && o->timeout_scale <= 100)) {
+                fprintf(stderr, "ftharness: --timeout-scale: \"%s\" is not in (0, 100]\n", optarg);
+                rc = -1;
+            }
+            break;
+        }
+        case O_HELP:
+            usage(stdout);
+            exit(EXIT_PASS);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (rc != 0)
+        return -1;
+    if (optind != argc || o->sku == NULL || o->console == NULL || o->pa_url == NULL) {
+        fprintf(stderr, "ftharness run: --sku, --console and --pa are required\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the SKU password: the file's first line, or $FTHARNESS_SKU_PASSWORD. */
+static char *read_password(const char *path)
+{
+    if (path == NULL) {
+        const char *env = getenv("FTHARNESS_SKU_PASSWORD");
+        return env ? strdup(env) : NULL;
+    }
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    if (f == NULL || getline(&line, &cap, f) <= 0) {
+        if (f)
+            fclose(f);
+        free(line);
+        return NULL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    return line;
+}
+
+struct links {
+    struct simsock *sock;
+    struct console *console;
+};
+
+static int open_console(const char *spec, struct links *l, struct ft_error *err)
+{
+    const char *colon = strchr(spec, ':');
+    if (colon == NULL)
+        return ft_fail(err, FT_E_INVALID, "--console %s: expected KIND:WHERE", spec);
+    size_t kind = (size_t)(colon - spec);
+    const char *where = colon + 1;
+    if (kind == 4 && strncmp(spec, "uart", 4) == 0) {
+        l->console = console_open_uart(where, err);
+    } else if (kind == 7 && strncmp(spec, "spi-sim", 7) == 0) {
+        if ((l->sock = simsock_open(where, err)) == NULL)
+            return -1;
+        l->console = console_open_spi(simsock_bus(l->sock), err);
+    } else if (kind == 8 && strncmp(spec, "uart-sim", 8) == 0) {
+        if ((l->sock = simsock_open(where, err)) == NULL)
+            return -1;
+        l->console = console_open_sim_uart(l->sock, err);
+    } else {
+        return ft_fail(err, FT_E_INVALID, "--console %s: unknown kind (uart, spi-sim, uart-sim)",
+                       spec);
+    }
+    return l->console ? 0 : -1;
+}
+
+static void close_links(struct links *l)
+{
+    console_close(l->console);
+    simsock_close(l->sock);
+}
+
+/* One progress line per step on a terminal. */
+static void progress(void *arg, enum flow_step step, bool done, uint64_t us)
+{
+    (void)arg;
+    if (done)
+        fprintf(stderr, "  %-24s %9.1f ms\n", flow_step_name(step), us / 1000.0);
+}
+
+static int exit_status_for(const struct flow_record *rec)
+{
+    switch (rec->error_code) {
+    case FT_E_PLUGIN:
+        return EXIT_PLUGIN;
+    case FT_E_TIMEOUT:
+    case FT_E_CONNECT:
+    case FT_E_DEVICE:
+        return rec->failed_step == FLOW_STEP_REGISTER ? EXIT_PA : EXIT_DEVICE;
+    case FT_E_TLS:
+    case FT_E_REMOTE:
+        return EXIT_PA;
+    default:
+        break;
+    }
+    if (rec->failed_step == FLOW_STEP_REGISTER)
+        return EXIT_PA;
+    return EXIT_VALIDATION;
+}
+
+#ifdef FTHARNESS_HAVE_PLUGINS
+#include "cli/plugin_flow.h"
+#endif
+
+static int cmd_run(int argc, char **argv)
+{
+    struct options o = {
+        .sku_dir = "skus", .plugin_dir = FTHARNESS_PLUGIN_DIR_DEFAULT, .timeout_scale = 1.0};
+    if (parse_options(argc, argv, &o) != 0)
+        return EXIT_USAGE;
+    struct ft_error err = {0};
+    struct flow_sku sku;
+    if (flow_sku_load(o.sku_dir, o.sku, &sku, &err) != 0) {
+        fprintf(stderr, "ftharness: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    char *password = read_password(o.password_file);
+    if (password == NULL) {
+        fprintf(stderr,
+                "ftharness: no SKU password: give --password-file or set FTHARNESS_SKU_PASSWORD\n");
+        return EXIT_USAGE;
+    }
+    char host[64], user[128];
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(user, sizeof(user), "%s/0", host);
+    struct pa_client_options po = {.base_url = o.pa_url,
+                                   .user_id = o.user_id ? o.user_id : user,
+                                   .ca_file = o.ca_file,
+                                   .cert_file = o.cert_file,
+                                   .key_file = o.key_file,
+                                   .pinned_pubkey = o.pin};
+    struct links links = {0};
+    struct pa_client *pa = NULL;
+    struct flow_ca ca = {0};
+    int status = EXIT_INTERNAL;
+    if (pa_client_global_init(&err) != 0 || (pa = pa_client_new(&po, &err)) == NULL ||
+        flow_session_open(pa, &sku, password, &ca, &err) != 0) {
+        fprintf(stderr, "ftharness: endorsement service: %s\n", err.message);
+        status = EXIT_PA;
+        goto done;
+    }
+    if (open_console(o.console, &links, &err) != 0 ||
+        (o.reset && console_chip_reset(links.console, false, &err) != 0)) {
+        fprintf(stderr, "ftharness: console: %s\n", err.message);
+        status = EXIT_DEVICE;
+        goto done;
+    }
+    struct flow_env env = {
+        .console = links.console,
+        .pa = pa,
+        .sku = &sku,
+        .ca = &ca,
+        .benchtop = o.benchtop,
+        .register_device = !o.no_register,
+        .timeout_scale = o.timeout_scale,
+        .site = po.user_id,
+        .year = o.year,
+        .week = o.week,
+        .lot = o.lot,
+        .wafer = o.wafer,
+        .x = o.x,
+        .y = o.y,
+        .progress = isatty(STDERR_FILENO) ? progress : NULL,
+    };
+#ifdef FTHARNESS_HAVE_PLUGINS
+    struct plugin_flow_ctx plugin_ctx = {.dir = o.plugin_dir};
+    env.plugin = plugin_flow_run;
+    env.plugin_arg = &plugin_ctx;
+#endif
+    struct flow_record rec;
+    int rc = flow_run(&env, &rec, &err);
+    if (rc == 0) {
+        status = EXIT_PASS;
+        fprintf(stderr, "ftharness: PASS (%s)\n", sku.name);
+    } else {
+        status = exit_status_for(&rec);
+        fprintf(stderr, "ftharness: FAIL: %s\nftharness: DUT state: %s\n", err.message,
+                rec.dut_state ? rec.dut_state : "unknown");
+    }
+    if (o.json) {
+        char *json = flow_record_json(&rec, true);
+        if (json)
+            printf("%s\n", json);
+        free(json);
+    }
+    flow_record_free(&rec);
+done:
+    close_links(&links);
+    flow_ca_free(&ca);
+    pa_client_free(pa);
+    if (password)
+        memset(password, 0, strlen(password));
+    free(password);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
+        usage(stdout);
+        return EXIT_PASS;
+    }
+    fprintf(stderr, "ftharness: unknown command (try: ftharness run --help)\n");
+    return EXIT_USAGE;
+}

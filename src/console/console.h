@@ -1,0 +1,106 @@
+/* The perso firmware's console, one API over its two links (DESIGN.md §2, §4):
+ *  - SPI: the OTTF SPI console in TX-ready mode over any spi_bus (reference transport §1):
+ *    device->host frames read as a 12-byte header READ at 0 and ONE payload READ at 12
+ *    per TX-ready pulse; host->device text as <=256-byte PAGE PROGRAMs (WREN first, the
+ *    last chunk at 0x100) each polled with READ_STATUS until BUSY clears;
+ *  - UART: a kernel tty (or ftsim's UART over its socket), raw bytes both ways; the
+ *    device's XON/XOFF bytes are taken out of the text and pause our writes.
+ *
+ * Above the link the console is a byte stream: frame and read boundaries mean nothing.
+ * Sync strings are found anywhere in it (bare "...\n", inside a log line
+ * "I00012 file.c:397] ...\r\n", after unrelated lines).
+ *
+ * Deadlines are absolute CLOCK_MONOTONIC ns (link_deadline_ms()). Data already buffered
+ * is used even when the deadline has passed; otherwise a passed deadline still looks at
+ * the link once. Nothing sleeps: waits are in the adapter (GPIO wait), in poll(), or a
+ * bounded busy poll of a pin or status register.
+ *
+ * Functions return 0, or -1 with `err` filled: FT_E_TIMEOUT (naming what was awaited
+ * and the time allowed), FT_E_CONNECT (link gone, naming it), FT_E_CAPACITY (a line
+ * longer than the caller's buffer), FT_E_INVALID (an op the link cannot do). */
+#ifndef FTHARNESS_CONSOLE_CONSOLE_H
+#define FTHARNESS_CONSOLE_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "link/simsock.h"
+#include "link/spi_bus.h"
+
+/* Longest line console_read_line() returns: a RESP_OK PersoBlob line (RESP_LINE_MAX,
+ * 20559 bytes) with room to spare. */
+#define CONSOLE_LINE_MAX 32768u
+/* Bytes of recent console input kept for error messages and console_recent(). */
+#define CONSOLE_RECENT_MAX 200u
+/* Longest sync string console_wait_for() accepts. */
+#define CONSOLE_TEXT_MAX 256u
+
+struct console;
+
+struct console_stats {
+    uint64_t frames;              /* SPI: valid frames read */
+    uint64_t junk_frames;         /* SPI: headers ignored (bad magic, bad length, boot sync) */
+    uint64_t wrong_frame_numbers; /* SPI: headers ignored for an unexpected frame number */
+    uint64_t bytes_in;            /* console text received (flow-control bytes excluded) */
+    uint64_t bytes_out;           /* console text sent */
+    uint64_t upload_chunks;       /* SPI: page programs sent */
+    uint64_t status_polls;        /* SPI: READ_STATUS transactions */
+    uint64_t flow_pauses;         /* UART: XOFF bytes received */
+    /* Exchanges with the link since the console opened: spi_bus round trips (SPI), or
+     * read/write calls on the tty or requests on the ftsim socket (UART). */
+    uint64_t round_trips;
+};
+
+/* Opens the UART console on the tty at `path` (owned by the console). New, or NULL. */
+struct console *console_open_uart(const char *path, struct ft_error *err);
+
+/* Opens the UART console carried by an ftsim socket (`sock` borrowed: it must outlive
+ * the console). Its GPIO makes console_pins() and console_chip_reset() work. */
+struct console *console_open_sim_uart(struct simsock *sock, struct ft_error *err);
+
+/* Opens the SPI console on `bus` (borrowed: it must outlive the console, and the
+ * caller closes it). The frame counter starts at 0. New, or NULL. */
+struct console *console_open_spi(struct spi_bus *bus, struct ft_error *err);
+
+void console_close(struct console *c);
+
+/* Sends `len` bytes of console input (SPI: page programs, one BUSY wait per chunk; the
+ * last chunk at 0x100 ends the message, so one call = one message to the firmware). */
+int console_write(struct console *c, const void *data, size_t len, uint64_t deadline_ns,
+                  struct ft_error *err);
+
+/* Reads until `text` appears anywhere in the stream and consumes the stream through it;
+ * what follows stays buffered. Text before it is discarded (see console_recent()). */
+int console_wait_for(struct console *c, const char *text, uint64_t deadline_ns,
+                     struct ft_error *err);
+
+/* Reads the next line through its '\n' and consumes it. `buf` gets the line without
+ * the '\n' (a '\r' before it is kept), NUL-terminated; *len its length. A line that
+ * does not fit `cap` (or CONSOLE_LINE_MAX) fails with FT_E_CAPACITY. */
+int console_read_line(struct console *c, char *buf, size_t cap, size_t *len,
+                      uint64_t deadline_ns, struct ft_error *err);
+
+/* SPI: expect frame number 0 next. Call after every chip reset, including the
+ * firmware's own (after LcTokenHash). No effect on a UART. */
+void console_reset_frames(struct console *c);
+
+/* Pulses the chip's reset pin with the straps driven to all-high (`straps_high`, ROM
+ * bootstrap) or all-low, and leaves them so. Resets the frame counter and drops the
+ * text buffered from the old boot. A plain tty has no GPIO: FT_E_INVALID. */
+int console_chip_reset(struct console *c, bool straps_high, struct ft_error *err);
+
+/* The pins (SPI_BUS_PIN_*) as the link sees them now. A plain tty: FT_E_INVALID. */
+int console_pins(struct console *c, uint32_t *pins, struct ft_error *err);
+
+void console_get_stats(const struct console *c, struct console_stats *out);
+
+/* Copies the last bytes received (up to CONSOLE_RECENT_MAX, oldest first) into `buf`;
+ * returns how many. For logs after a failure. */
+size_t console_recent(const struct console *c, uint8_t *buf, size_t cap);
+
+/* "spi", "uart" */
+const char *console_kind(const struct console *c);
+
+#endif

@@ -1,0 +1,48 @@
+/* Inside the console: the stream shared by both links and the ops each link provides.
+ * Not for use outside src/console. */
+#ifndef FTHARNESS_CONSOLE_CONSOLE_PRIV_H
+#define FTHARNESS_CONSOLE_CONSOLE_PRIV_H
+
+#include "console/console.h"
+
+struct console_link_ops {
+    const char *kind;
+    /* Waits for input until the deadline and appends what arrived to the stream. May
+     * append nothing (an ignored SPI frame): the caller loops while time remains. */
+    int (*fill)(struct console *c, uint64_t deadline_ns, struct ft_error *err);
+    int (*write)(struct console *c, const uint8_t *data, size_t len, uint64_t deadline_ns,
+                 struct ft_error *err);
+    /* GPIO bus for pins and reset, or NULL (a plain tty). */
+    struct spi_bus *(*gpio)(struct console *c);
+    /* Called after a chip reset (frame counter back to 0). May be NULL. */
+    void (*reset_frames)(struct console *c);
+    uint64_t (*round_trips)(const struct console *c);
+    void (*close)(struct console *c);
+};
+
+struct console {
+    const struct console_link_ops *ops;
+    void *link; /* the link's state, owned */
+    /* Received text not yet consumed: stream[0..len). */
+    uint8_t *stream;
+    size_t len;
+    size_t cap;
+    /* The last bytes received, a ring: recent[(recent_head + i) % MAX], i < recent_len. */
+    uint8_t recent[CONSOLE_RECENT_MAX];
+    size_t recent_head;
+    size_t recent_len;
+    struct console_stats stats;
+};
+
+/* Allocates a console over `link` (owned by the console from then on: ops->close frees
+ * it). NULL with FT_E_NOMEM; the caller then still owns `link`. */
+struct console *console_new(const struct console_link_ops *ops, void *link,
+                            struct ft_error *err);
+
+/* Free bytes at the end of the stream. */
+size_t console_stream_room(const struct console *c);
+
+/* Appends received text (n <= console_stream_room()). */
+void console_stream_append(struct console *c, const uint8_t *data, size_t n);
+
+#endif

@@ -1,0 +1,240 @@
+/* The OTTF SPI console in TX-ready mode over an spi_bus (reference transport §1.5, §1.7).
+ *
+ * Device->host, per TX-ready pulse: READ 0x03 of the 12-byte header at 0, then READ of
+ * the padded payload at 12 in ONE transaction. The firmware counts CSB edges: exactly two
+ * transactions per frame, so the payload is never split and nothing else (no status
+ * poll) is clocked between them. A header that is not a valid frame is "junk": counted,
+ * not followed by a payload read, and we go back to waiting for TX-ready, as upstream.
+ *
+ * Host->device: the message in <=256-byte page programs, each WREN 0x06, PAGE_PROGRAM
+ * 0x02 (every chunk at 0x000 but the last, at 0x100), then READ_STATUS 0x05 until BUSY
+ * clears: the firmware clears it once it has taken the chunk, which is the only flow
+ * control the console has. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "console/console_priv.h"
+#include "wire/spi_frame.h"
+
+enum {
+    OP_PAGE_PROGRAM = 0x02,
+    OP_READ = 0x03,
+    OP_READ_STATUS = 0x05,
+    OP_WRITE_ENABLE = 0x06,
+};
+
+#define STATUS_BUSY 0x01u
+#define CMD_SIZE 4u /* opcode + 3-byte address */
+/* One transaction's bytes: the largest is a payload READ of a padded maximal frame. */
+#define SPI_CONSOLE_XFER_MAX (CMD_SIZE + SPI_FRAME_READ_BUFFER_SIZE)
+
+_Static_assert(CMD_SIZE + SPI_UPLOAD_CHUNK_MAX <= SPI_CONSOLE_XFER_MAX, "upload fits");
+
+struct spi_console {
+    struct spi_bus *bus; /* borrowed */
+    uint32_t next_frame;
+    uint64_t round_trips_at_open;
+    uint8_t mosi[SPI_CONSOLE_XFER_MAX];
+    uint8_t miso[SPI_CONSOLE_XFER_MAX];
+};
+
+static struct spi_console *spi_of(const struct console *c)
+{
+    return c->link;
+}
+
+static void put_command(uint8_t *out, uint8_t op, uint32_t address)
+{
+    out[0] = op;
+    out[1] = (uint8_t)(address >> 16);
+    out[2] = (uint8_t)(address >> 8);
+    out[3] = (uint8_t)address;
+}
+
+/* ---- reading frames ------------------------------------------------------------------- */
+
+/* Waits for TX-ready in the adapter when it can; otherwise polls the pin back to back
+ * (no sleep: a sleep would add its length to every frame), until the deadline. */
+static int wait_tx_ready(struct spi_bus *bus, uint64_t deadline_ns, struct ft_error *err)
+{
+    uint32_t pins = 0;
+    if (spi_bus_has_wait(bus))
+        return bus->ops->gpio_wait(bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY, deadline_ns,
+                                   &pins, err);
+    for (;;) {
+        if (spi_bus_gpio_read(bus, &pins, err) != 0)
+            return -1;
+        if (pins & SPI_BUS_PIN_TX_READY)
+            return 0;
+        if (link_now_ns() >= deadline_ns)
+            return ft_fail(err, FT_E_TIMEOUT, "%s: TX-ready stayed low", bus->name);
+    }
+}
+
+/* One READ of `len` bytes at `address` into sc->miso + CMD_SIZE: one CS frame. */
+static int read_at(struct spi_console *sc, uint32_t address, size_t len, struct ft_error *err)
+{
+    memset(sc->mosi, 0, CMD_SIZE + len);
+    put_command(sc->mosi, OP_READ, address);
+    return spi_bus_xfer(sc->bus, sc->mosi, sc->miso, CMD_SIZE + len, err);
+}
+
+static void count_ignored(struct console *c, enum spi_frame_check check)
+{
+    if (check == SPI_FRAME_WRONG_NUMBER)
+        c->stats.wrong_frame_numbers++;
+    else
+        c->stats.junk_frames++;
+}
+
+/* Reads one frame when TX-ready rises and appends its payload to the stream; appends
+ * nothing for an ignored header. */
+static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *err)
+{
+    struct spi_console *sc = spi_of(c);
+    if (console_stream_room(c) < SPI_FRAME_HOST_MAX_PAYLOAD)
+        return ft_fail(err, FT_E_CAPACITY, "%s: console buffer full", sc->bus->name);
+    if (wait_tx_ready(sc->bus, deadline_ns, err) != 0 ||
+        read_at(sc, 0, SPI_FRAME_HEADER_SIZE, err) != 0)
+        return -1;
+    struct spi_frame_header hdr;
+    enum spi_frame_check check = spi_frame_header_check(sc->miso + CMD_SIZE, sc->next_frame, &hdr);
+    if (check != SPI_FRAME_VALID) {
+        count_ignored(c, check);
+        return 0;
+    }
+    /* Even an empty frame gets its payload READ (of no data bytes): the firmware waits
+     * for the second transaction before it writes the next frame. */
+    size_t padded = spi_frame_padded_len(hdr.len);
+    if (read_at(sc, SPI_FRAME_HEADER_SIZE, padded, err) != 0)
+        return -1;
+    console_stream_append(c, sc->miso + CMD_SIZE, hdr.len);
+    sc->next_frame = hdr.frame_no + 1;
+    c->stats.frames++;
+    return 0;
+}
+
+/* ---- writing -------------------------------------------------------------------------- */
+
+/* Sends WREN and the page program; with a batching bus also the first status poll, all
+ * in one round trip. *busy gets the status bit when it was read. */
+static int send_chunk(struct console *c, const uint8_t *data, const struct spi_upload_chunk *ch,
+                      bool *busy, struct ft_error *err)
+{
+    struct spi_console *sc = spi_of(c);
+    static const uint8_t wren = OP_WRITE_ENABLE;
+    static const uint8_t rdsr[2] = {OP_READ_STATUS, 0x00};
+    uint8_t status[2] = {0, 0};
+    put_command(sc->mosi, OP_PAGE_PROGRAM, ch->address);
+    memcpy(sc->mosi + CMD_SIZE, data + ch->offset, ch->len);
+    c->stats.upload_chunks++;
+    *busy = true;
+    if (spi_bus_has_batch(sc->bus)) {
+        const struct spi_bus_xfer xfers[3] = {{&wren, NULL, 1},
+                                              {sc->mosi, NULL, CMD_SIZE + ch->len},
+                                              {rdsr, status, sizeof(rdsr)}};
+        if (sc->bus->ops->xfer_batch(sc->bus, xfers, 3, err) != 0)
+            return -1;
+        c->stats.status_polls++;
+        *busy = (status[1] & STATUS_BUSY) != 0;
+        return 0;
+    }
+    if (spi_bus_xfer(sc->bus, &wren, NULL, 1, err) != 0 ||
+        spi_bus_xfer(sc->bus, sc->mosi, NULL, CMD_SIZE + ch->len, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Polls READ_STATUS back to back until BUSY clears; a passed deadline still polls once. */
+static int wait_not_busy(struct console *c, const struct spi_upload_chunk *ch, size_t total,
+                         uint64_t deadline_ns, struct ft_error *err)
+{
+    struct spi_console *sc = spi_of(c);
+    static const uint8_t rdsr[2] = {OP_READ_STATUS, 0x00};
+    uint8_t status[2];
+    for (;;) {
+        if (spi_bus_xfer(sc->bus, rdsr, status, sizeof(rdsr), err) != 0)
+            return -1;
+        c->stats.status_polls++;
+        if (!(status[1] & STATUS_BUSY))
+            return 0;
+        if (link_now_ns() >= deadline_ns)
+            return ft_fail(err, FT_E_TIMEOUT,
+                           "%s: upload of %zu bytes: BUSY still set at the deadline after the "
+                           "%zu-byte chunk at offset %zu (address 0x%03x): the firmware did not "
+                           "take it",
+                           sc->bus->name, total, ch->len, ch->offset, (unsigned)ch->address);
+    }
+}
+
+static int spi_write(struct console *c, const uint8_t *data, size_t len, uint64_t deadline_ns,
+                     struct ft_error *err)
+{
+    struct spi_upload_iter it;
+    struct spi_upload_chunk ch;
+    spi_upload_iter_init(&it, len);
+    while (spi_upload_next(&it, &ch)) {
+        bool busy;
+        if (send_chunk(c, data, &ch, &busy, err) != 0)
+            return -1;
+        if (busy && wait_not_busy(c, &ch, len, deadline_ns, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- the rest ------------------------------------------------------------------------- */
+
+static struct spi_bus *spi_gpio(struct console *c)
+{
+    return spi_of(c)->bus;
+}
+
+static void spi_reset_frames(struct console *c)
+{
+    spi_of(c)->next_frame = 0;
+}
+
+static uint64_t spi_round_trips(const struct console *c)
+{
+    const struct spi_console *sc = spi_of(c);
+    return sc->bus->round_trips - sc->round_trips_at_open;
+}
+
+static void spi_close(struct console *c)
+{
+    free(c->link); /* the bus is the caller's */
+}
+
+static const struct console_link_ops spi_console_ops = {
+    .kind = "spi",
+    .fill = spi_fill,
+    .write = spi_write,
+    .gpio = spi_gpio,
+    .reset_frames = spi_reset_frames,
+    .round_trips = spi_round_trips,
+    .close = spi_close,
+};
+
+struct console *console_open_spi(struct spi_bus *bus, struct ft_error *err)
+{
+    /* A payload must be read in one transaction; a bus that cannot carry one cannot host
+     * the console (splitting it would desynchronise the firmware's edge count). */
+    size_t need = CMD_SIZE + spi_frame_padded_len(SPI_FRAME_HOST_MAX_PAYLOAD);
+    if (bus->max_xfer < need) {
+        ft_fail(err, FT_E_INVALID, "%s: transactions of at most %zu bytes; the SPI console "
+                "needs %zu in one", bus->name, bus->max_xfer, need);
+        return NULL;
+    }
+    struct spi_console *sc = calloc(1, sizeof(*sc));
+    if (sc == NULL) {
+        ft_fail(err, FT_E_NOMEM, "%s: out of memory", bus->name);
+        return NULL;
+    }
+    sc->bus = bus;
+    sc->round_trips_at_open = bus->round_trips;
+    struct console *c = console_new(&spi_console_ops, sc, err);
+    if (c == NULL)
+        free(sc);
+    return c;
+}

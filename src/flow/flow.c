@@ -1,0 +1,733 @@
+#include "flow/flow.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cert/endorse.h"
+#include "cert/tbs.h"
+#include "cert/was.h"
+#include "common/base64.h"
+#include "common/hex.h"
+#include "pa/cshake.h"
+#include "pa/pa_msg.h"
+#include "pa/pa_proto.h"
+#include "wire/devmsg.h"
+#include "wire/perso_blob.h"
+#include "wire/resp.h"
+#include "wire/ujson.h"
+
+/* Upstream's console strings (reference/opentitan-ft-flow.md §6.4). */
+#define SYNC_RMA "Waiting For RMA Unlock Token Hash ..."
+#define SYNC_CERTGEN "Waiting for certificate inputs ..."
+#define SYNC_EXPORT "Exporting TBS certificates ..."
+#define SYNC_IMPORT "Importing endorsed certificates ..."
+#define SYNC_IMPORTED "Finished importing certificates."
+#define SYNC_DONE "Personalization done."
+
+static const char *const step_names[FLOW_STEP_COUNT] = {
+    "send-rma-unlock-token", "perso-wait-ready",     "perso-certgen-inputs", "perso-tbs-export",
+    "perso-process-blobs",   "perso-ft-ext",         "perso-import-certs",   "perso-validate-dice",
+    "perso-validate-sku",    "perso-all-certs-done", "register-device",
+};
+
+const char *flow_step_name(enum flow_step step)
+{
+    return step < FLOW_STEP_COUNT ? step_names[step] : "unknown";
+}
+
+/* Everything one run carries between steps. */
+struct run {
+    const struct flow_env *env;
+    struct flow_record *rec;
+    struct ft_error *err;
+    enum flow_step step;
+    uint64_t step_start_ns;
+    struct perso_blob blob; /* what the chip exported */
+    struct perso_blob back; /* what goes back to it */
+    uint8_t was_tag[32];
+    bool has_was_tag;
+    uint8_t host_digest[32];
+    char line[CONSOLE_LINE_MAX];
+    char json[UJSON_PERSO_BLOB_SIZE + 64];
+};
+
+static int64_t unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t deadline(const struct run *r, enum flow_wait wait)
+{
+    const struct flow_sku *sku = r->env->sku;
+    unsigned ms =
+        sku->timeout_ms[wait] ? sku->timeout_ms[wait] : sku->timeout_ms[FLOW_WAIT_DEFAULT];
+    double scale = r->env->timeout_scale > 0 ? r->env->timeout_scale : 1.0;
+    return link_deadline_ms((uint64_t)(ms * scale));
+}
+
+static void begin(struct run *r, enum flow_step step)
+{
+    r->step = step;
+    r->step_start_ns = link_now_ns();
+    r->rec->step_ran[step] = true;
+    if (r->env->progress)
+        r->env->progress(r->env->progress_arg, step, false, 0);
+}
+
+static void end(struct run *r)
+{
+    uint64_t us = (link_now_ns() - r->step_start_ns) / 1000;
+    r->rec->stats_us[r->step] = us;
+    if (r->env->progress)
+        r->env->progress(r->env->progress_arg, r->step, true, us);
+}
+
+/* Records the failure of the current step; returns -1. */
+static int failed(struct run *r, const char *dut_state)
+{
+    struct flow_record *rec = r->rec;
+    rec->pass = false;
+    rec->failed_step = r->step;
+    rec->error_code = r->err->code;
+    snprintf(rec->error, sizeof(rec->error), "%s", r->err->message);
+    rec->dut_state = dut_state;
+    rec->stats_us[r->step] = (link_now_ns() - r->step_start_ns) / 1000;
+    return -1;
+}
+
+static const char STATE_UNTOUCHED[] = "no secrets written yet: the chip can be retried";
+static const char STATE_SECRETS[] =
+    "SECRET2 (RMA token hash) written, no certificates: retry from the certificate inputs";
+static const char STATE_CERTS[] = "certificates written to the chip: check it before retrying";
+static const char STATE_DONE[] = "personalized, not registered: register it before shipping";
+
+/* ---- console helpers ------------------------------------------------------------------ */
+
+static int wait_for(struct run *r, const char *text, enum flow_wait wait)
+{
+    return console_wait_for(r->env->console, text, deadline(r, wait), r->err);
+}
+
+static int send(struct run *r, const char *data, size_t len, enum flow_wait wait)
+{
+    return console_write(r->env->console, data, len, deadline(r, wait), r->err);
+}
+
+/* Reads the next RESP_OK line and returns its JSON (pointing into r->line). */
+static int recv_response(struct run *r, enum flow_wait wait, const char *what,
+                         struct resp_line *resp)
+{
+    size_t len;
+    for (;;) {
+        if (console_read_line(r->env->console, r->line, sizeof(r->line), &len, deadline(r, wait),
+                              r->err) != 0)
+            return ft_error_prefix(r->err, "waiting for the %s response", what);
+        int rc = resp_parse_line(r->line, len, RESP_CRC_NONE, resp, r->err);
+        if (rc < 0)
+            return ft_error_prefix(r->err, "%s response", what);
+        if (rc == 0)
+            continue; /* an unrelated line before the response */
+        if (resp->kind == RESP_ERR)
+            return ft_fail(r->err, FT_E_DEVICE, "the chip answered RESP_ERR:%.*s to the %s step",
+                           (int)(resp->json_len < 200 ? resp->json_len : 200), resp->json, what);
+        return 0;
+    }
+}
+
+/* ---- endorsement service helpers ----------------------------------------------------- */
+
+/* Calls `rpc` with a message encoded by `to_json`; the reply body stays in *reply. */
+static int pa_call(struct pa_client *pa, const char *rpc, json_t *msg, struct pa_reply *reply,
+                   struct ft_error *err)
+{
+    char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (text == NULL)
+        return ft_fail(err, FT_E_NOMEM, "%s: cannot encode the request", rpc);
+    int rc = pa_client_call(pa, rpc, text, strlen(text), true, reply, err);
+    free(text);
+    return rc;
+}
+
+/* ---- step 2: RMA token hash ------------------------------------------------------------ */
+
+static int rma_token_hash(struct run *r, uint8_t hash[16])
+{
+    if (r->env->benchtop) {
+        uint8_t token[16];
+        if (RAND_priv_bytes(token, sizeof(token)) != 1)
+            return ft_fail(r->err, FT_E_INVALID, "cannot draw a random RMA token");
+        int rc = lc_token_hash(token, hash);
+        OPENSSL_cleanse(token, sizeof(token));
+        return rc == 0 ? 0 : ft_fail(r->err, FT_E_INVALID, "cannot hash the RMA token");
+    }
+    /* As the ATE does: a fresh KEYGEN seed, the hashed LC token derived from it over the
+     * zero-padded "rma" diversifier, and the seed wrapped to the SKU's RMA key. */
+    struct pa_derive_tokens_request req = {.params_count = 1};
+    snprintf(req.sku, sizeof(req.sku), "%s", r->env->sku->name);
+    struct pa_token_params *p = &req.params[0];
+    p->seed = PA_TOKEN_SEED_KEYGEN;
+    p->type = PA_TOKEN_TYPE_HASHED_OT_LC_TOKEN;
+    p->size = PA_TOKEN_SIZE_128_BITS;
+    p->wrap_seed = true;
+    memcpy(p->diversifier.data, "rma", 3);
+    p->diversifier.len = 48;
+    json_t *msg = NULL;
+    struct pa_reply reply = {0};
+    struct pa_derive_tokens_response resp = {0};
+    int rc = -1;
+    if (pa_derive_tokens_request_to_json(&req, &msg, r->err) != 0 ||
+        pa_call(r->env->pa, "DeriveTokens", msg, &reply, r->err) != 0)
+        goto done;
+    if (pa_derive_tokens_response_from_json(reply.body, reply.body_len, &resp, r->err) != 0 ||
+        resp.tokens_count != 1 || resp.tokens[0].token.len != 16) {
+        if (r->err->code == FT_OK)
+            ft_fail(r->err, FT_E_PROTOCOL, "DeriveTokens: expected one 16-byte token");
+        ft_error_prefix(r->err, "DeriveTokens reply");
+        goto done;
+    }
+    memcpy(hash, resp.tokens[0].token.data, 16);
+    r->rec->wrapped_rma_seed = malloc(resp.tokens[0].wrapped_seed.len + 1);
+    if (r->rec->wrapped_rma_seed != NULL) {
+        memcpy(r->rec->wrapped_rma_seed, resp.tokens[0].wrapped_seed.data,
+               resp.tokens[0].wrapped_seed.len);
+        r->rec->wrapped_rma_seed_len = resp.tokens[0].wrapped_seed.len;
+    }
+    rc = 0;
+done:
+    pa_derive_tokens_response_free(&resp);
+    pa_reply_release(&reply);
+    return rc;
+}
+
+static int step_rma(struct run *r)
+{
+    begin(r, FLOW_STEP_RMA);
+    uint8_t hash[16];
+    if (wait_for(r, SYNC_RMA, FLOW_WAIT_RMA) != 0 || rma_token_hash(r, hash) != 0)
+        return failed(r, STATE_UNTOUCHED);
+    memcpy(r->rec->rma_token_hash, hash, sizeof(hash));
+    uint64_t words[2];
+    lc_token_hash_words(hash, words);
+    char buf[UJSON_LC_TOKEN_HASH_SIZE + UJSON_CRC_OBJ_SIZE + 1];
+    struct strbuf sb;
+    strbuf_init(&sb, buf, sizeof(buf));
+    /* Two writes, as upstream: the padded message, then its CRC object. */
+    if (ujson_lc_token_hash(&sb, words, r->err) != 0 ||
+        send(r, buf, UJSON_LC_TOKEN_HASH_SIZE, FLOW_WAIT_RMA) != 0 ||
+        send(r, buf + UJSON_LC_TOKEN_HASH_SIZE, UJSON_CRC_OBJ_SIZE, FLOW_WAIT_RMA) != 0)
+        return failed(r, STATE_UNTOUCHED);
+    /* The chip resets itself after writing SECRET2: its frame counter starts over. */
+    console_reset_frames(r->env->console);
+    end(r);
+    return 0;
+}
+
+/* ---- steps 3-4: certificate inputs and export ------------------------------------------ */
+
+static int step_certgen(struct run *r)
+{
+    begin(r, FLOW_STEP_WAIT_READY);
+    if (wait_for(r, SYNC_CERTGEN, FLOW_WAIT_CERTGEN) != 0)
+        return failed(r, STATE_SECRETS);
+    end(r);
+    begin(r, FLOW_STEP_CERTGEN);
+    const struct flow_ca *ca = r->env->ca;
+    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20,
+                                .blob_version = (uint16_t)r->env->sku->blob_version};
+    memcpy(in.dice_auth_key_key_id, ca->dice_key_id, 20);
+    if (ca->has_ext_key_id) {
+        memcpy(in.ext_auth_key_key_id, ca->ext_key_id, 20);
+        in.ext_auth_key_key_id_len = 20;
+    }
+    char buf[UJSON_CERTGEN_INPUTS_MAX + 1];
+    struct strbuf sb;
+    strbuf_init(&sb, buf, sizeof(buf));
+    if (ujson_certgen_inputs(&sb, &in, r->err) != 0 || send(r, buf, sb.len, FLOW_WAIT_CERTGEN) != 0)
+        return failed(r, STATE_SECRETS);
+    end(r);
+    return 0;
+}
+
+static int step_export(struct run *r)
+{
+    begin(r, FLOW_STEP_EXPORT);
+    struct resp_line resp;
+    if (wait_for(r, SYNC_EXPORT, FLOW_WAIT_EXPORT) != 0 ||
+        recv_response(r, FLOW_WAIT_EXPORT, "TBS export", &resp) != 0 ||
+        devmsg_decode_perso_blob(resp.json, resp.json_len, &r->blob, r->err) != 0 ||
+        perso_blob_validate(&r->blob, r->env->sku->blob_version, r->err) != 0)
+        return failed(r, STATE_SECRETS);
+    end(r);
+    return 0;
+}
+
+/* ---- step 5-7: checks, endorsement, the body going back -------------------------------- */
+
+static X509 *ca_of(const struct run *r, enum flow_ca_kind which)
+{
+    return which == FLOW_CA_DICE ? r->env->ca->dice : r->env->ca->ext;
+}
+
+static int keep_cert(struct run *r, const char *name, const uint8_t *der, size_t len,
+                     bool host_endorsed)
+{
+    struct flow_record *rec = r->rec;
+    if (rec->n_certs == FLOW_CERTS_MAX)
+        return ft_fail(r->err, FT_E_CAPACITY, "more than %u certificates", FLOW_CERTS_MAX);
+    struct flow_cert *c = &rec->certs[rec->n_certs];
+    c->der = malloc(len);
+    if (c->der == NULL)
+        return ft_fail(r->err, FT_E_NOMEM, "out of memory");
+    memcpy(c->der, der, len);
+    c->len = len;
+    c->host_endorsed = host_endorsed;
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    rec->n_certs++;
+    return 0;
+}
+
+/* Checks every object against the SKU before anything leaves the host. */
+static int check_objects(struct run *r, struct pa_endorse_certs_request *req)
+{
+    const struct flow_sku *sku = r->env->sku;
+    bool seen[FLOW_SKU_CERTS_MAX] = {false};
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, sku->blob_version, NULL);
+    int rc;
+    while ((rc = perso_tlv_iter_next(&it, &obj, r->err)) == 1) {
+        if (obj.type == PERSO_OBJ_WAS_TBS_HMAC) {
+            memcpy(r->was_tag, obj.payload, 32);
+            r->has_was_tag = true;
+        } else if (obj.type == PERSO_OBJ_DEVICE_ID) {
+            memcpy(r->rec->device_id, obj.payload, 32);
+            r->rec->has_device_id = true;
+        } else if (obj.type == PERSO_OBJ_PERSO_SHA256_HASH) {
+            memcpy(r->rec->perso_fw_hash, obj.payload, 32);
+        }
+        if (!perso_obj_type_is_cert(obj.type))
+            continue;
+        const struct flow_sku_cert *want = flow_sku_find_cert(sku, obj.name);
+        if (want == NULL)
+            return ft_fail(r->err, FT_E_INVALID,
+                           "the chip sent a certificate \"%s\" the SKU does not expect", obj.name);
+        size_t idx = (size_t)(want - sku->certs);
+        if (seen[idx])
+            return ft_fail(r->err, FT_E_INVALID, "the chip sent \"%s\" twice", obj.name);
+        seen[idx] = true;
+        enum perso_obj_type type = want->host_endorsed ? PERSO_OBJ_X509_TBS : PERSO_OBJ_X509_CERT;
+        if (obj.type != type)
+            return ft_fail(r->err, FT_E_INVALID, "\"%s\" is a %s object, the SKU expects %s",
+                           obj.name, perso_obj_type_name(obj.type), perso_obj_type_name(type));
+        if (obj.cert_len > want->max_size)
+            return ft_fail(r->err, FT_E_INVALID, "\"%s\" is %zu bytes, the SKU allows %zu",
+                           obj.name, obj.cert_len, want->max_size);
+        X509 *ca = ca_of(r, want->ca);
+        if (ca == NULL)
+            return ft_fail(r->err, FT_E_INVALID,
+                           "\"%s\" needs the ext CA, which this SKU session lacks", obj.name);
+        if (type == PERSO_OBJ_X509_TBS) {
+            if (cert_check_tbs(obj.name, obj.cert, obj.cert_len, ca, r->err) != 0)
+                return -1;
+            if (req->bundles_count == PA_REPEATED_MAX)
+                return ft_fail(r->err, FT_E_CAPACITY, "more than %u TBS certificates",
+                               PA_REPEATED_MAX);
+            struct pa_endorse_cert_bundle *b = &req->bundles[req->bundles_count++];
+            b->has_key_params = true;
+            snprintf(b->key_params.key_label, sizeof(b->key_params.key_label), "%.31s", obj.name);
+            b->key_params.key_case = PA_SIGNING_KEY_ECDSA_PARAMS;
+            b->key_params.ecdsa_params.hash_type = PA_HASH_TYPE_SHA256;
+            b->key_params.ecdsa_params.curve = PA_ELLIPTIC_CURVE_TYPE_NIST_P256;
+            b->key_params.ecdsa_params.encoding = PA_ECDSA_SIGNATURE_ENCODING_DER;
+            if ((b->tbs.data = malloc(obj.cert_len)) == NULL)
+                return ft_fail(r->err, FT_E_NOMEM, "out of memory");
+            memcpy(b->tbs.data, obj.cert, obj.cert_len);
+            b->tbs.len = obj.cert_len;
+        } else {
+            X509 *x = cert_parse_der(obj.cert, obj.cert_len, r->err);
+            if (x == NULL)
+                return ft_error_prefix(r->err, "%s", obj.name);
+            X509_free(x);
+        }
+    }
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0; i < sku->n_certs; i++) {
+        if (!seen[i])
+            return ft_fail(r->err, FT_E_INVALID, "the chip sent no \"%s\" certificate",
+                           sku->certs[i].name);
+    }
+    if (!r->has_was_tag || !r->rec->has_device_id)
+        return ft_fail(r->err, FT_E_INVALID, "the blob lacks its WasTbsHmac or DeviceId object");
+    return 0;
+}
+
+/* Benchtop: the WAS HMAC checked here, from the SKU's seed. */
+static int check_was_locally(struct run *r, const struct pa_endorse_certs_request *req)
+{
+    const struct flow_sku *sku = r->env->sku;
+    uint8_t was[WAS_SIZE], tag[32];
+    if (was_derive(sku->was_seed, sizeof(sku->was_seed), (const uint8_t *)sku->was_diversifier,
+                   strlen(sku->was_diversifier), was, r->err) != 0)
+        return -1;
+    struct was_hmac *h = was_hmac_new(was, r->err);
+    OPENSSL_cleanse(was, sizeof(was));
+    for (size_t i = 0; h != NULL && i < req->bundles_count; i++)
+        was_hmac_update(h, req->bundles[i].tbs.data, req->bundles[i].tbs.len, NULL);
+    if (h == NULL || was_hmac_final(h, tag, r->err) != 0)
+        return -1;
+    if (CRYPTO_memcmp(tag, r->was_tag, 32) != 0)
+        return ft_fail(r->err, FT_E_INVALID,
+                       "WAS HMAC mismatch: the chip's TBS HMAC does not match the SKU's WAS");
+    return 0;
+}
+
+static int endorse(struct run *r, struct pa_endorse_certs_request *req,
+                   struct pa_endorse_certs_response *resp)
+{
+    snprintf(req->sku, sizeof(req->sku), "%s", r->env->sku->name);
+    memcpy(req->signature.data, r->was_tag, 32);
+    req->signature.len = 32;
+    size_t div = strlen(r->env->sku->was_diversifier);
+    memcpy(req->diversifier.data, r->env->sku->was_diversifier, div);
+    req->diversifier.len = 48; /* zero-padded, as the ATE sends it */
+    json_t *msg = NULL;
+    struct pa_reply reply = {0};
+    int rc = -1;
+    if (pa_endorse_certs_request_to_json(req, &msg, r->err) == 0 &&
+        pa_call(r->env->pa, "EndorseCerts", msg, &reply, r->err) == 0 &&
+        pa_endorse_certs_response_from_json(reply.body, reply.body_len, resp, r->err) == 0)
+        rc = 0;
+    pa_reply_release(&reply);
+    if (rc == 0 && resp->certs_count != req->bundles_count)
+        rc = ft_fail(r->err, FT_E_PROTOCOL, "EndorseCerts returned %zu certificates for %zu TBS",
+                     resp->certs_count, req->bundles_count);
+    return rc;
+}
+
+/* Builds the host->device body and the host's certs hash, in blob order. */
+static int build_back(struct run *r, const struct pa_endorse_certs_request *req,
+                      const struct pa_endorse_certs_response *resp)
+{
+    const struct flow_sku *sku = r->env->sku;
+    struct perso_tlv_writer w;
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    if (perso_tlv_writer_init(&w, r->back.body, sizeof(r->back.body), sku->blob_version, r->err) !=
+        0)
+        return -1;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, sku->blob_version, NULL);
+    size_t k = 0;
+    int rc = 0;
+    while (rc == 0 && perso_tlv_iter_next(&it, &obj, NULL) == 1) {
+        if (obj.type == PERSO_OBJ_DEV_SEED) {
+            EVP_DigestUpdate(md, obj.payload, obj.payload_len);
+            continue;
+        }
+        if (!perso_obj_type_is_cert(obj.type))
+            continue;
+        if (obj.type != PERSO_OBJ_X509_TBS) {
+            EVP_DigestUpdate(md, obj.cert, obj.cert_len);
+            rc = keep_cert(r, obj.name, obj.cert, obj.cert_len, false);
+            continue;
+        }
+        const struct pa_cert_bundle *b = &resp->certs[k];
+        const struct pa_endorse_cert_bundle *sent = &req->bundles[k++];
+        const struct flow_sku_cert *want = flow_sku_find_cert(sku, obj.name);
+        if (strcmp(b->key_label, sent->key_params.key_label) != 0)
+            rc = ft_fail(r->err, FT_E_PROTOCOL, "EndorseCerts answered %s where %s was asked",
+                         b->key_label, sent->key_params.key_label);
+        else if (cert_check_endorsed(obj.name, b->cert.blob.data, b->cert.blob.len, sent->tbs.data,
+                                     sent->tbs.len, ca_of(r, want->ca), r->err) != 0 ||
+                 perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, obj.name, b->cert.blob.data,
+                                       b->cert.blob.len, r->err) != 0 ||
+                 keep_cert(r, obj.name, b->cert.blob.data, b->cert.blob.len, true) != 0)
+            rc = -1;
+        else
+            EVP_DigestUpdate(md, b->cert.blob.data, b->cert.blob.len);
+    }
+    unsigned int dlen = 32;
+    EVP_DigestFinal_ex(md, r->host_digest, &dlen);
+    EVP_MD_CTX_free(md);
+    if (rc == 0)
+        rc = perso_blob_from_writer(&r->back, &w, r->err);
+    return rc;
+}
+
+static int step_process(struct run *r)
+{
+    begin(r, FLOW_STEP_PROCESS);
+    struct pa_endorse_certs_request req = {0};
+    struct pa_endorse_certs_response resp = {0};
+    int rc = check_objects(r, &req);
+    if (rc == 0 && r->env->sku->benchtop_was)
+        rc = check_was_locally(r, &req);
+    if (rc == 0)
+        rc = endorse(r, &req, &resp);
+    if (rc == 0)
+        rc = build_back(r, &req, &resp);
+    pa_endorse_certs_request_free(&req);
+    pa_endorse_certs_response_free(&resp);
+    if (rc != 0)
+        return failed(r, STATE_SECRETS);
+    end(r);
+    return 0;
+}
+
+static int step_ft_ext(struct run *r)
+{
+    begin(r, FLOW_STEP_FT_EXT);
+    if (r->env->plugin != NULL) {
+        size_t len = r->back.next_free, num = r->back.num_objs;
+        if (r->env->plugin(r->env->plugin_arg, r->env->sku, r->rec->device_id, r->back.body, &len,
+                           sizeof(r->back.body), &num, r->err) != 0)
+            return failed(r, STATE_SECRETS);
+        r->back.next_free = (uint32_t)len;
+        r->back.num_objs = (uint32_t)num;
+        if (perso_blob_validate(&r->back, r->env->sku->blob_version, r->err) != 0) {
+            ft_error_prefix(r->err, "plugin %s output", r->env->sku->plugin);
+            r->err->code = FT_E_PLUGIN;
+            return failed(r, STATE_SECRETS);
+        }
+    }
+    end(r);
+    return 0;
+}
+
+/* ---- steps 9-12: import, hash, validation, done ---------------------------------------- */
+
+static int step_import(struct run *r)
+{
+    begin(r, FLOW_STEP_IMPORT);
+    struct strbuf sb;
+    strbuf_init(&sb, r->json, sizeof(r->json));
+    if (wait_for(r, SYNC_IMPORT, FLOW_WAIT_IMPORT) != 0 ||
+        ujson_perso_blob(&sb, &r->back, UJSON_HOST_FORM, r->err) != 0 ||
+        send(r, sb.data, sb.len, FLOW_WAIT_IMPORT) != 0)
+        return failed(r, STATE_SECRETS);
+    uint8_t digest[32];
+    struct resp_line resp;
+    if (wait_for(r, SYNC_IMPORTED, FLOW_WAIT_IMPORT) != 0 ||
+        recv_response(r, FLOW_WAIT_HASH, "certs hash", &resp) != 0 ||
+        devmsg_decode_sha256_hash(resp.json, resp.json_len, digest, r->err) != 0)
+        return failed(r, STATE_CERTS);
+    if (memcmp(digest, r->host_digest, 32) != 0) {
+        char host[65], dev[65];
+        hex_encode(r->host_digest, 32, host, sizeof(host), NULL);
+        hex_encode(digest, 32, dev, sizeof(dev), NULL);
+        ft_fail(r->err, FT_E_DEVICE, "Host (%s) vs Device (%s) certs hash mismatch", host, dev);
+        return failed(r, STATE_CERTS);
+    }
+    /* The registry gets the hash as the chip sends it: little-endian words. */
+    for (size_t i = 0; i < 32; i++)
+        r->rec->certs_hash[i] = digest[31 - i];
+    end(r);
+    return 0;
+}
+
+static X509 *parsed(const struct flow_record *rec, const char *name, struct ft_error *err)
+{
+    for (size_t i = 0; i < rec->n_certs; i++) {
+        if (strcmp(rec->certs[i].name, name) == 0)
+            return cert_parse_der(rec->certs[i].der, rec->certs[i].len, err);
+    }
+    ft_fail(err, FT_E_INVALID, "no %s certificate", name);
+    return NULL;
+}
+
+/* root -> DICE ICA -> UDS -> CDI_0 -> CDI_1, the DICE TcbInfo allowed. */
+static int step_validate(struct run *r)
+{
+    static const char *const dice[] = {"UDS", "CDI_0", "CDI_1"};
+    begin(r, FLOW_STEP_VALIDATE_DICE);
+    X509 *chain[4] = {r->env->ca->dice};
+    size_t n = 1;
+    int rc = 0;
+    for (size_t i = 0; i < 3 && rc == 0; i++) {
+        if (flow_sku_find_cert(r->env->sku, dice[i]) == NULL)
+            continue;
+        X509 *x = parsed(r->rec, dice[i], r->err);
+        if (x == NULL || cert_verify_chain(x, r->env->ca->root, chain, n, true, r->err) != 0) {
+            X509_free(x);
+            rc = ft_error_prefix(r->err, "DICE chain at %s", dice[i]);
+            break;
+        }
+        chain[n++] = x;
+    }
+    for (size_t i = 1; i < n; i++)
+        X509_free(chain[i]);
+    if (rc != 0)
+        return failed(r, STATE_CERTS);
+    end(r);
+
+    begin(r, FLOW_STEP_VALIDATE_SKU);
+    for (size_t i = 0; i < r->rec->n_certs && rc == 0; i++) {
+        const struct flow_sku_cert *c = flow_sku_find_cert(r->env->sku, r->rec->certs[i].name);
+        if (c == NULL || c->ca != FLOW_CA_EXT)
+            continue;
+        X509 *x = cert_parse_der(r->rec->certs[i].der, r->rec->certs[i].len, r->err);
+        X509 *ica = r->env->ca->ext;
+        if (x == NULL || cert_verify_chain(x, r->env->ca->root, &ica, 1, false, r->err) != 0)
+            rc = ft_error_prefix(r->err, "%s", r->rec->certs[i].name);
+        X509_free(x);
+    }
+    if (rc != 0)
+        return failed(r, STATE_CERTS);
+    end(r);
+    return 0;
+}
+
+static int step_done(struct run *r)
+{
+    begin(r, FLOW_STEP_DONE);
+    if (wait_for(r, SYNC_DONE, FLOW_WAIT_DONE) != 0)
+        return failed(r, STATE_CERTS);
+    uint32_t pins;
+    struct ft_error ignored = {0};
+    /* The GPIO tells success from failure; a plain tty has none, the text must do. */
+    if (console_pins(r->env->console, &pins, &ignored) == 0) {
+        if (pins & SPI_BUS_PIN_TEST_ERROR) {
+            ft_fail(r->err, FT_E_DEVICE, "the chip raised TestError (IOA0) at the end of perso");
+            return failed(r, STATE_CERTS);
+        }
+        if (!(pins & SPI_BUS_PIN_TEST_DONE)) {
+            ft_fail(r->err, FT_E_DEVICE, "the chip did not raise TestDone (IOA1)");
+            return failed(r, STATE_CERTS);
+        }
+    }
+    end(r);
+    return 0;
+}
+
+/* ---- step 13: registration ------------------------------------------------------------ */
+
+static int registry_blob(struct run *r, struct pa_bytes *out)
+{
+    struct perso_blob *tlv = malloc(sizeof(*tlv));
+    struct perso_tlv_writer w;
+    if (tlv == NULL)
+        return ft_fail(r->err, FT_E_NOMEM, "out of memory");
+    int rc =
+        perso_tlv_writer_init(&w, tlv->body, sizeof(tlv->body), r->env->sku->blob_version, r->err);
+    for (size_t i = 0; rc == 0 && i < r->rec->n_certs; i++)
+        rc = perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, r->rec->certs[i].name,
+                                   r->rec->certs[i].der, r->rec->certs[i].len, r->err);
+    if (rc == 0 && (out->data = malloc(w.len)) != NULL) {
+        memcpy(out->data, tlv->body, w.len);
+        out->len = w.len;
+    } else if (rc == 0) {
+        rc = ft_fail(r->err, FT_E_NOMEM, "out of memory");
+    }
+    free(tlv);
+    return rc;
+}
+
+static int step_register(struct run *r)
+{
+    begin(r, FLOW_STEP_REGISTER);
+    const struct flow_env *env = r->env;
+    struct pa_registration_request req = {0};
+    struct pa_device_data *dd = &req.device_data;
+    req.has_device_data = true;
+    req.hash_type = PA_HASH_TYPE_SHA256;
+    memcpy(req.certs_hash.data, r->rec->certs_hash, 32);
+    req.certs_hash.len = 32;
+    snprintf(dd->sku, sizeof(dd->sku), "%s", env->sku->name);
+    dd->has_device_id = pa_device_id_from_raw(r->rec->device_id, &dd->device_id, r->err) == 0;
+    dd->device_life_cycle = env->sku->lc_state;
+    dd->has_metadata = true;
+    dd->metadata.registration_state = PA_DEVICE_REGISTRATION_STATE_PROVISIONED;
+    dd->metadata.create_time_ms = (uint64_t)r->rec->start_ms;
+    dd->metadata.update_time_ms = (uint64_t)unix_ms();
+    snprintf(dd->metadata.ate_id, sizeof(dd->metadata.ate_id), "%s", env->site ? env->site : "");
+    dd->metadata.year = env->year;
+    dd->metadata.week = env->week;
+    dd->metadata.lot_num = env->lot;
+    dd->metadata.wafer_id = env->wafer;
+    dd->metadata.x = env->x;
+    dd->metadata.y = env->y;
+    memcpy(dd->perso_fw_sha256_hash.data, r->rec->perso_fw_hash, 32);
+    dd->perso_fw_sha256_hash.len = 32;
+    dd->num_perso_tlv_objects = (uint32_t)r->rec->n_certs;
+    int rc = dd->has_device_id ? 0 : -1;
+    if (rc == 0 && r->rec->wrapped_rma_seed_len > 0) {
+        dd->wrapped_rma_unlock_token.data = malloc(r->rec->wrapped_rma_seed_len);
+        if (dd->wrapped_rma_unlock_token.data != NULL) {
+            memcpy(dd->wrapped_rma_unlock_token.data, r->rec->wrapped_rma_seed,
+                   r->rec->wrapped_rma_seed_len);
+            dd->wrapped_rma_unlock_token.len = r->rec->wrapped_rma_seed_len;
+        }
+    }
+    if (rc == 0)
+        rc = registry_blob(r, &dd->perso_tlv_data);
+    json_t *msg = NULL;
+    struct pa_reply reply = {0};
+    if (rc == 0 && (pa_registration_request_to_json(&req, &msg, r->err) != 0 ||
+                    pa_call(env->pa, "RegisterDevice", msg, &reply, r->err) != 0))
+        rc = -1;
+    pa_reply_release(&reply);
+    pa_registration_request_free(&req);
+    if (rc != 0)
+        return failed(r, STATE_DONE);
+    end(r);
+    return 0;
+}
+
+int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_error *err)
+{
+    memset(rec, 0, sizeof(*rec));
+    snprintf(rec->sku, sizeof(rec->sku), "%s", env->sku->name);
+    snprintf(rec->site, sizeof(rec->site), "%s", env->site ? env->site : "");
+    rec->start_ms = unix_ms();
+    struct run *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return ft_fail(err, FT_E_NOMEM, "out of memory");
+    r->env = env;
+    r->rec = rec;
+    r->err = err;
+    int rc = step_rma(r);
+    if (rc == 0)
+        rc = step_certgen(r);
+    if (rc == 0)
+        rc = step_export(r);
+    if (rc == 0)
+        rc = step_process(r);
+    if (rc == 0)
+        rc = step_ft_ext(r);
+    if (rc == 0)
+        rc = step_import(r);
+    if (rc == 0)
+        rc = step_validate(r);
+    if (rc == 0)
+        rc = step_done(r);
+    if (rc == 0 && env->register_device)
+        rc = step_register(r);
+    rec->pass = rc == 0;
+    rec->end_ms = unix_ms();
+    if (rc != 0)
+        ft_error_prefix(err, "%s", flow_step_name(rec->failed_step));
+    OPENSSL_cleanse(r, sizeof(*r));
+    free(r);
+    return rc;
+}
+
+void flow_record_free(struct flow_record *rec)
+{
+    for (size_t i = 0; i < rec->n_certs; i++)
+        free(rec->certs[i].der);
+    free(rec->wrapped_rma_seed);
+    rec->n_certs = 0;
+    rec->wrapped_rma_seed = NULL;
+}

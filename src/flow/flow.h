@@ -1,0 +1,115 @@
+/* The per-DUT personalization flow (DESIGN.md §2 steps 2-13) as one engine for
+ * `ftharness run`, the daemon workers and the tests. No globals: everything it uses comes
+ * in `struct flow_env`, everything it learns goes out in `struct flow_record`. */
+#ifndef FTHARNESS_FLOW_FLOW_H
+#define FTHARNESS_FLOW_FLOW_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "console/console.h"
+#include "flow/flow_sku.h"
+#include "pa/pa_client.h"
+
+/* Steps, named as upstream's PROVISIONING_DATA stats. */
+enum flow_step {
+    FLOW_STEP_RMA,           /* send-rma-unlock-token */
+    FLOW_STEP_WAIT_READY,    /* perso-wait-ready */
+    FLOW_STEP_CERTGEN,       /* perso-certgen-inputs */
+    FLOW_STEP_EXPORT,        /* perso-tbs-export */
+    FLOW_STEP_PROCESS,       /* perso-process-blobs: checks and endorsement */
+    FLOW_STEP_FT_EXT,        /* perso-ft-ext */
+    FLOW_STEP_IMPORT,        /* perso-import-certs */
+    FLOW_STEP_VALIDATE_DICE, /* perso-validate-dice */
+    FLOW_STEP_VALIDATE_SKU,  /* perso-validate-sku */
+    FLOW_STEP_DONE,          /* perso-all-certs-done */
+    FLOW_STEP_REGISTER,      /* register-device */
+    FLOW_STEP_COUNT,
+};
+
+const char *flow_step_name(enum flow_step step);
+
+/* The SKU session's CA material: from GetCaCerts/GetCaSubjectKeys (borrowed). */
+struct flow_ca {
+    X509 *root;
+    X509 *dice;
+    X509 *ext; /* NULL when the SKU has no ext CA */
+    uint8_t dice_key_id[20];
+    uint8_t ext_key_id[20];
+    bool has_ext_key_id;
+};
+
+/* The SKU plugin, run on the host->device TLV body; replaces it (len, num_objs). */
+typedef int (*flow_plugin_fn)(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
+                              uint8_t *body, size_t *len, size_t cap, size_t *num_objs,
+                              struct ft_error *err);
+
+struct flow_env {
+    struct console *console;
+    struct pa_client *pa; /* endorsement and registration */
+    const struct flow_sku *sku;
+    const struct flow_ca *ca;
+    bool benchtop;        /* RMA token made here instead of DeriveTokens */
+    bool register_device; /* RegisterDevice at the end */
+    flow_plugin_fn plugin;
+    void *plugin_arg;
+    double timeout_scale;                  /* multiplies every SKU deadline (>0) */
+    const char *site;                      /* user_id-style "<host>/<site>" for the record */
+    unsigned year, week, lot, wafer, x, y; /* DIN for the registry metadata */
+    /* Called at the start and end of each step (for progress lines); may be NULL. */
+    void (*progress)(void *arg, enum flow_step step, bool done, uint64_t elapsed_us);
+    void *progress_arg;
+};
+
+#define FLOW_CERTS_MAX 16u
+
+struct flow_cert {
+    char name[PERSO_CERT_NAME_MAX_V1 + 1];
+    uint8_t *der; /* owned */
+    size_t len;
+    bool host_endorsed;
+};
+
+/* The device record (DESIGN.md §7), a superset of upstream's PROVISIONING_DATA. */
+struct flow_record {
+    char sku[FLOW_SKU_NAME_MAX];
+    char site[128];
+    bool pass;
+    enum flow_step failed_step;
+    enum ft_code error_code;
+    char error[FT_ERROR_MESSAGE_MAX];
+    const char *dut_state; /* what the chip holds after a failure */
+    uint8_t device_id[32];
+    bool has_device_id;
+    uint8_t perso_fw_hash[32];
+    uint8_t certs_hash[32];
+    struct flow_cert certs[FLOW_CERTS_MAX]; /* final certificates, blob order */
+    size_t n_certs;
+    uint8_t rma_token_hash[16];
+    uint8_t *wrapped_rma_seed; /* owned; from DeriveTokens (KEYGEN, wrap_seed) */
+    size_t wrapped_rma_seed_len;
+    uint64_t stats_us[FLOW_STEP_COUNT];
+    bool step_ran[FLOW_STEP_COUNT];
+    int64_t start_ms; /* Unix time */
+    int64_t end_ms;
+};
+
+/* Personalizes the DUT on env->console. Returns 0 for PASS; -1 with the record (and
+ * `err`) naming the failed step, the cause and the DUT's state. Always fills *rec. */
+int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_error *err);
+
+void flow_record_free(struct flow_record *rec);
+
+/* The record as NEW JSON text (docs/record.schema.json). */
+char *flow_record_json(const struct flow_record *rec, bool pretty);
+
+/* Opens a SKU session on the endorsement service: InitSession, GetCaCerts (root, dice,
+ * ext), GetCaSubjectKeys (UDS, EXT). The certificates are NEW (flow_ca_free). */
+int flow_session_open(struct pa_client *pa, const struct flow_sku *sku, const char *password,
+                      struct flow_ca *ca, struct ft_error *err);
+void flow_ca_free(struct flow_ca *ca);
+
+#endif

@@ -1,0 +1,223 @@
+#include "flow/flow_sku.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/hex.h"
+
+struct ctx {
+    char file[FLOW_PATH_MAX + 32];
+    struct ft_error *err;
+};
+
+static int bad(struct ctx *c, const char *key, const char *why)
+{
+    return ft_fail(c->err, FT_E_INVALID, "%s: %s: %s", c->file, key, why);
+}
+
+static int only_keys(struct ctx *c, json_t *obj, const char *where, const char *const *keys)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], key) != 0)
+            i++;
+        if (keys[i] == NULL) {
+            char path[128];
+            snprintf(path, sizeof(path), "%s%s%.64s", where, *where ? "." : "", key);
+            return bad(c, path, "unknown key");
+        }
+    }
+    return 0;
+}
+
+static int copy_string(struct ctx *c, json_t *v, const char *key, char *out, size_t cap)
+{
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= cap)
+        return bad(c, key, "must be a non-empty string within the length limit");
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static int load_cert(struct ctx *c, json_t *e, size_t i, struct flow_sku_cert *out)
+{
+    static const char *const keys[] = {"name", "ca", "endorse", "max_size", NULL};
+    char where[32];
+    snprintf(where, sizeof(where), "certs[%zu]", i);
+    if (!json_is_object(e))
+        return bad(c, where, "must be an object");
+    if (only_keys(c, e, where, keys) != 0 ||
+        copy_string(c, json_object_get(e, "name"), where, out->name, sizeof(out->name)) != 0)
+        return -1;
+    const char *ca = json_string_value(json_object_get(e, "ca"));
+    const char *endorse = json_string_value(json_object_get(e, "endorse"));
+    json_t *max = json_object_get(e, "max_size");
+    if (ca == NULL || (strcmp(ca, "dice") != 0 && strcmp(ca, "ext") != 0))
+        return bad(c, where, "\"ca\" must be \"dice\" or \"ext\"");
+    if (endorse == NULL || (strcmp(endorse, "host") != 0 && strcmp(endorse, "device") != 0))
+        return bad(c, where, "\"endorse\" must be \"host\" or \"device\"");
+    if (max != NULL &&
+        (!json_is_integer(max) || json_integer_value(max) < 64 || json_integer_value(max) > 4096))
+        return bad(c, where, "\"max_size\" must be an integer in 64..4096");
+    out->ca = strcmp(ca, "dice") == 0 ? FLOW_CA_DICE : FLOW_CA_EXT;
+    out->host_endorsed = strcmp(endorse, "host") == 0;
+    out->max_size = max ? (size_t)json_integer_value(max) : 1024;
+    return 0;
+}
+
+static int load_timeouts(struct ctx *c, json_t *obj, struct flow_sku *sku)
+{
+    static const char *const names[FLOW_WAIT_COUNT] = {"default", "rma",  "certgen", "export",
+                                                       "import",  "hash", "done"};
+    static const char *const keys[] = {"default", "rma",  "certgen", "export",
+                                       "import",  "hash", "done",    NULL};
+    for (int i = 0; i < FLOW_WAIT_COUNT; i++)
+        sku->timeout_ms[i] = 0;
+    sku->timeout_ms[FLOW_WAIT_DEFAULT] = 30000; /* upstream's --timeout default */
+    if (obj == NULL)
+        return 0;
+    if (!json_is_object(obj) || only_keys(c, obj, "timeouts_ms", keys) != 0)
+        return obj && json_is_object(obj) ? -1 : bad(c, "timeouts_ms", "must be an object");
+    for (int i = 0; i < FLOW_WAIT_COUNT; i++) {
+        json_t *v = json_object_get(obj, names[i]);
+        if (v == NULL)
+            continue;
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 600000)
+            return bad(c, "timeouts_ms", "values must be integers in 1..600000");
+        sku->timeout_ms[i] = (unsigned)json_integer_value(v);
+    }
+    return 0;
+}
+
+static int load_plugin(struct ctx *c, json_t *obj, struct flow_sku *sku)
+{
+    static const char *const keys[] = {"name", "inputs", NULL};
+    snprintf(sku->plugin, sizeof(sku->plugin), "noop");
+    if (obj == NULL)
+        return 0;
+    if (!json_is_object(obj) || only_keys(c, obj, "plugin", keys) != 0)
+        return json_is_object(obj) ? -1 : bad(c, "plugin", "must be an object");
+    if (copy_string(c, json_object_get(obj, "name"), "plugin.name", sku->plugin,
+                    sizeof(sku->plugin)) != 0)
+        return -1;
+    if (strchr(sku->plugin, '/') != NULL || sku->plugin[0] == '.')
+        return bad(c, "plugin.name", "must be a plain name, not a path");
+    json_t *inputs = json_object_get(obj, "inputs");
+    if (inputs == NULL)
+        return 0;
+    if (!json_is_array(inputs) || json_array_size(inputs) > FLOW_SKU_INPUTS_MAX)
+        return bad(c, "plugin.inputs", "must be an array of at most 8 paths");
+    size_t i;
+    json_t *v;
+    json_array_foreach(inputs, i, v)
+    {
+        if (copy_string(c, v, "plugin.inputs", sku->plugin_inputs[i], FLOW_PATH_MAX) != 0)
+            return -1;
+    }
+    sku->n_plugin_inputs = json_array_size(inputs);
+    return 0;
+}
+
+static int load_benchtop(struct ctx *c, json_t *obj, struct flow_sku *sku)
+{
+    static const char *const keys[] = {"was_seed", "was_diversifier", NULL};
+    snprintf(sku->was_diversifier, sizeof(sku->was_diversifier), "was");
+    if (obj == NULL)
+        return 0;
+    if (!json_is_object(obj) || only_keys(c, obj, "benchtop", keys) != 0)
+        return json_is_object(obj) ? -1 : bad(c, "benchtop", "must be an object");
+    const char *seed = json_string_value(json_object_get(obj, "was_seed"));
+    size_t n = 0;
+    if (seed == NULL || hex_decode(seed, strlen(seed), sku->was_seed, 32, &n, NULL) != 0 || n != 32)
+        return bad(c, "benchtop.was_seed", "must be 64 hex digits");
+    json_t *div = json_object_get(obj, "was_diversifier");
+    if (div && copy_string(c, div, "benchtop.was_diversifier", sku->was_diversifier,
+                           sizeof(sku->was_diversifier)) != 0)
+        return -1;
+    sku->benchtop_was = true;
+    return 0;
+}
+
+static int lc_state(struct ctx *c, json_t *v, int *out)
+{
+    static const char *const names[] = {"DEV", "PROD", "PROD_END"};
+    static const int values[] = {4, 5, 6}; /* ot.DeviceLifeCycle */
+    *out = 5;
+    if (v == NULL)
+        return 0;
+    for (size_t i = 0; i < 3; i++) {
+        if (json_is_string(v) && strcmp(json_string_value(v), names[i]) == 0) {
+            *out = values[i];
+            return 0;
+        }
+    }
+    return bad(c, "lc_state", "must be DEV, PROD or PROD_END");
+}
+
+int flow_sku_load(const char *sku_dir, const char *name_or_path, struct flow_sku *sku,
+                  struct ft_error *err)
+{
+    static const char *const keys[] = {"name",     "blob_version", "certs",
+                                       "plugin",   "timeouts_ms",  "lc_state",
+                                       "benchtop", "description",  NULL};
+    memset(sku, 0, sizeof(*sku));
+    struct ctx c = {.err = err};
+    if (strchr(name_or_path, '/') || strstr(name_or_path, ".json"))
+        snprintf(c.file, sizeof(c.file), "%s", name_or_path);
+    else
+        snprintf(c.file, sizeof(c.file), "%s/%s.json", sku_dir, name_or_path);
+    json_error_t jerr;
+    json_t *root = json_load_file(c.file, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return ft_fail(err, FT_E_INVALID, "%s: line %d: %s", c.file, jerr.line, jerr.text);
+    int rc = -1;
+    json_t *certs = json_object_get(root, "certs");
+    json_t *version = json_object_get(root, "blob_version");
+    if (!json_is_object(root)) {
+        bad(&c, "(top)", "must be an object");
+        goto done;
+    }
+    if (only_keys(&c, root, "", keys) != 0 ||
+        copy_string(&c, json_object_get(root, "name"), "name", sku->name, sizeof(sku->name)) != 0)
+        goto done;
+    if (!json_is_integer(version) || json_integer_value(version) < 0 ||
+        json_integer_value(version) > 1) {
+        bad(&c, "blob_version", "must be 0 or 1");
+        goto done;
+    }
+    sku->blob_version = (enum perso_blob_version)json_integer_value(version);
+    if (!json_is_array(certs) || json_array_size(certs) == 0 ||
+        json_array_size(certs) > FLOW_SKU_CERTS_MAX) {
+        bad(&c, "certs", "must be an array of 1..12 certificates");
+        goto done;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(certs, i, e)
+    {
+        if (load_cert(&c, e, i, &sku->certs[i]) != 0)
+            goto done;
+    }
+    sku->n_certs = json_array_size(certs);
+    if (load_plugin(&c, json_object_get(root, "plugin"), sku) != 0 ||
+        load_timeouts(&c, json_object_get(root, "timeouts_ms"), sku) != 0 ||
+        load_benchtop(&c, json_object_get(root, "benchtop"), sku) != 0 ||
+        lc_state(&c, json_object_get(root, "lc_state"), &sku->lc_state) != 0)
+        goto done;
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}
+
+const struct flow_sku_cert *flow_sku_find_cert(const struct flow_sku *sku, const char *name)
+{
+    for (size_t i = 0; i < sku->n_certs; i++) {
+        if (strcmp(sku->certs[i].name, name) == 0)
+            return &sku->certs[i];
+    }
+    return NULL;
+}

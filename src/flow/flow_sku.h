@@ -1,0 +1,75 @@
+/* A SKU as the harness personalizes it (skus/<name>.json, docs/skus.md):
+ *
+ *   { "name": "emulation_tpm",
+ *     "blob_version": 0,
+ *     "certs": [ {"name": "UDS",    "ca": "dice", "endorse": "host",   "max_size": 1024},
+ *                {"name": "CDI_0",  "ca": "dice", "endorse": "device", "max_size": 1024},
+ *                {"name": "CDI_1",  "ca": "dice", "endorse": "device", "max_size": 1024},
+ *                {"name": "TPM EK", "ca": "ext",  "endorse": "host",   "max_size": 1024} ],
+ *     "plugin": {"name": "noop", "inputs": []},
+ *     "timeouts_ms": {"default": 30000, "export": 10000},
+ *     "lc_state": "PROD",
+ *     "benchtop": {"was_seed": "<64 hex>", "was_diversifier": "was"} }
+ *
+ * Unknown keys are errors; every error names the file, the key and the reason. */
+#ifndef FTHARNESS_FLOW_FLOW_SKU_H
+#define FTHARNESS_FLOW_FLOW_SKU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "wire/perso_tlv.h"
+
+#define FLOW_SKU_NAME_MAX 64u
+#define FLOW_SKU_CERTS_MAX 12u
+#define FLOW_SKU_INPUTS_MAX 8u
+#define FLOW_PATH_MAX 512u
+
+enum flow_ca_kind {
+    FLOW_CA_DICE,
+    FLOW_CA_EXT,
+};
+
+struct flow_sku_cert {
+    char name[PERSO_CERT_NAME_MAX_V0 + 1];
+    enum flow_ca_kind ca;
+    bool host_endorsed; /* the chip sends a TBS; else it sends the signed cert */
+    size_t max_size;    /* of the DER (TBS or cert) the chip sends */
+};
+
+/* Steps with their own deadlines; FLOW_WAIT_DEFAULT applies to the others. */
+enum flow_wait {
+    FLOW_WAIT_DEFAULT,
+    FLOW_WAIT_RMA,
+    FLOW_WAIT_CERTGEN,
+    FLOW_WAIT_EXPORT,
+    FLOW_WAIT_IMPORT,
+    FLOW_WAIT_HASH,
+    FLOW_WAIT_DONE,
+    FLOW_WAIT_COUNT,
+};
+
+struct flow_sku {
+    char name[FLOW_SKU_NAME_MAX];
+    enum perso_blob_version blob_version;
+    struct flow_sku_cert certs[FLOW_SKU_CERTS_MAX]; /* in the order the chip sends them */
+    size_t n_certs;
+    char plugin[FLOW_SKU_NAME_MAX];                         /* "noop" when not set */
+    char plugin_inputs[FLOW_SKU_INPUTS_MAX][FLOW_PATH_MAX]; /* files the plugin may read */
+    size_t n_plugin_inputs;
+    unsigned timeout_ms[FLOW_WAIT_COUNT];
+    int lc_state; /* ot.DeviceLifeCycle value */
+    bool benchtop_was;
+    uint8_t was_seed[32];
+    char was_diversifier[49];
+};
+
+/* Loads `name_or_path`: a path to a .json file, or a name looked up as <sku_dir>/<name>.json. */
+int flow_sku_load(const char *sku_dir, const char *name_or_path, struct flow_sku *sku,
+                  struct ft_error *err);
+
+const struct flow_sku_cert *flow_sku_find_cert(const struct flow_sku *sku, const char *name);
+
+#endif
