@@ -1,41 +1,144 @@
 #!/bin/sh
-# `make demo`: builds and runs what exists end to end.
-#
-# The personalization flow (ftsim device model, ftpa endorsement service, ftharness run)
-# is not built yet; until it lands this demo shows the wire layer the flow will use:
-# ftblob decodes the perso blobs a chip sends, in each form the harness meets them, and
-# rejects a corrupted one with the exact object, offset and rule.
+# `make demo`: the main job end to end on embedded defaults.
+#   1. builds; creates a development PKI and configuration for each SKU (ftpa init);
+#   2. starts the endorsement service (ftpa) on loopback;
+#   3. personalizes simulated chips (ftsim) of every SKU over the SPI console socket and
+#      over a UART pty with `ftharness run` and the no-op plugin;
+#   4. prints a summary table and verifies every chain with the openssl CLI;
+#   5. stops everything it started.
 set -eu
 BUILD_DIR=${BUILD_DIR:-build}
+root=$(pwd)
 dir="$BUILD_DIR/normal"
-
 echo "== building"
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$dir" -j"$(nproc)" >/dev/null
-ftblob="$dir/src/ftblob"
+ftpa="$root/$dir/src/pa/ftpa"
+ftsim="$root/$dir/src/sim/ftsim"
+ftharness="$root/$dir/src/ftharness"
+work="$root/$BUILD_DIR/demo"
+rm -rf "$work"
+mkdir -p "$work/records"
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT INT TERM
 
-echo
-echo "NOTE: the personalization flow (ftsim, ftpa, ftharness run) is not implemented yet;"
-echo "      this demo runs the wire-format layer it will be built on."
+echo "== configuring the endorsement service (development PKI per SKU)"
+printf 'demo-password\n' >"$work/password"
+"$ftpa" init --config-dir "$work/pa" --sku sival --no-ext --password-file "$work/password" >/dev/null
+"$ftpa" init --config-dir "$work/pa" --sku sival_v1 --no-ext --password-file "$work/password" >/dev/null
+for sku in emulation_tpm emulation_tpm_v1; do
+    "$ftpa" init --config-dir "$work/pa" --sku $sku --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
+        --password-file "$work/password" >/dev/null
+done
+mkfifo "$work/pa-ready"
+"$ftpa" serve --config-dir "$work/pa" --db "$work/registry.db" >"$work/pa-ready" 2>"$work/ftpa.log" &
+pids="$pids $!"
+read -r line <"$work/pa-ready"
+port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
+echo "   $line"
 
-show() {
-    echo
-    echo "== $1"
-    shift
-    echo "\$ ftblob $*"
-    "$ftblob" "$@"
+# Starts ftsim for one chip and waits for its transport line ("socket ..." or "pty ...").
+start_chip() { # start_chip SKU LINK SEED
+    rm -f "$work/sim-ready"
+    mkfifo "$work/sim-ready"
+    if [ "$2" = spi ]; then
+        transport="--socket $work/chip-$3.sock"
+    else
+        transport="--pty"
+    fi
+    # shellcheck disable=SC2086 # $transport is two words on purpose
+    "$ftsim" $transport --sku "$1" --seed "$3" --y "$3" --lot 42 --wafer 7 \
+        --was-seed "$(cat "$work/pa/$1/was-seed.hex")" >"$work/sim-ready" 2>"$work/ftsim-$3.log" &
+    pids="$pids $!"
+    read -r first <"$work/sim-ready"
+    console=$(echo "$first" | awk '{print $3}')
+    exec 3<"$work/sim-ready" # keep the fifo open so ftsim never blocks writing to it
 }
 
-show "device response line (RESP_OK + padded PersoBlob, V0)" tests/data/perso_blob_v0.resp
-show "host-form PersoBlob JSON (V1)" --blob-version 1 tests/data/perso_blob_v1.json
-show "raw TLV body" --format raw tests/data/perso_blob_v0.bin
+echo "== personalizing simulated chips (ftsim, upstream-like timing)"
+seed=1
+for sku in sival emulation_tpm sival_v1 emulation_tpm_v1; do
+    for link in spi uart; do
+        start_chip $sku $link $seed
+        if [ $link = spi ]; then spec="spi-sim:$console"; else spec="uart:$console"; fi
+        record="$work/records/$sku-$link.json"
+        status=0
+        "$ftharness" run --sku "$root/skus/$sku.json" --console "$spec" \
+            --pa "http://127.0.0.1:$port" --password-file "$work/password" \
+            --user-id "demo-host/$seed" --lot 42 --wafer 7 --x 3 --y $seed --json \
+            >"$record" 2>"$work/ftharness-$sku-$link.log" || status=$?
+        echo "   $sku over $link: exit $status"
+        exec 3<&-
+        seed=$((seed + 1))
+    done
+done
 
 echo
-echo "== a corrupted blob is rejected with the object, offset and rule"
-echo "\$ ftblob tests/data/perso_blob_corrupt.resp"
-if "$ftblob" tests/data/perso_blob_corrupt.resp; then
-    echo "demo: the corrupted blob was accepted" >&2
-    exit 1
-fi
+echo "== summary"
+/usr/bin/python3 - "$work/records" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+steps = ["send-rma-unlock-token", "perso-wait-ready", "perso-tbs-export", "perso-process-blobs",
+         "perso-import-certs", "perso-all-certs-done", "register-device"]
+short = ["rma", "ready", "export", "endorse", "import", "done", "register"]
+print("%-17s %-4s %-24s %-6s %8s  %s" % ("SKU", "link", "device ID (DIN, origin)", "result", "total ms",
+      " ".join("%8s" % s for s in short)))
+fails = 0
+for name in sorted(os.listdir(d)):
+    r = json.load(open(os.path.join(d, name)))
+    sku, link = name[:-5].rsplit("-", 1)
+    total = (r["end_time_ms"] - r["start_time_ms"])
+    times = ["%8.1f" % (r["stats"][s]["microseconds"] / 1000.0) if s in r["stats"] else "%8s" % "-"
+             for s in steps]
+    print("%-17s %-4s %-24s %-6s %8d  %s" % (sku, link, r["device_id"][-24:], r["status"], total,
+          " ".join(times)))
+    if r["status"] != "PASS":
+        fails += 1
+        print("    error: %s" % r.get("error"))
+sys.exit(1 if fails else 0)
+PY
+
 echo
-echo "demo: done"
+echo "== verifying every chain with the openssl CLI"
+/usr/bin/python3 - "$work" <<'PY'
+import base64, json, os, subprocess, sys
+work = sys.argv[1]
+ok = True
+for name in sorted(os.listdir(os.path.join(work, "records"))):
+    r = json.load(open(os.path.join(work, "records", name)))
+    out = os.path.join(work, "certs", name[:-5])
+    os.makedirs(out, exist_ok=True)
+    ca = os.path.join(work, "pa", r["sku"], "ca")
+    chain = os.path.join(out, "chain.pem")
+    with open(chain, "w") as f:
+        f.write(open(os.path.join(ca, "root.pem")).read())
+        f.write(open(os.path.join(ca, "dice-ica.pem")).read())
+    results = []
+    for cert in r["certs"].values():
+        der = os.path.join(out, cert["name"].replace(" ", "_") + ".der")
+        pem = der[:-4] + ".pem"
+        open(der, "wb").write(base64.b64decode(cert["bytes"]))
+        subprocess.run(["openssl", "x509", "-inform", "der", "-in", der, "-out", pem], check=True)
+        if cert["name"] in ("UDS", "CDI_0", "CDI_1"):
+            cmd = ["openssl", "verify", "-ignore_critical", "-CAfile", chain, pem]
+        else:
+            ext_chain = os.path.join(out, "ext-chain.pem")
+            with open(ext_chain, "w") as f:
+                f.write(open(os.path.join(ca, "root.pem")).read())
+                f.write(open(os.path.join(ca, "ext-ica.pem")).read())
+            cmd = ["openssl", "verify", "-CAfile", ext_chain, pem]
+        good = subprocess.run(cmd, capture_output=True).returncode == 0
+        results.append("%s %s" % (cert["name"], "OK" if good else "FAILED"))
+        ok = ok and good
+        if cert["name"] in ("UDS", "CDI_0"):
+            with open(chain, "a") as f:
+                f.write(open(pem).read())
+    print("   %-24s %s" % (name[:-5], ", ".join(results)))
+sys.exit(0 if ok else 1)
+PY
+echo
+echo "registry: $("$ftpa" export --db "$work/registry.db" 2>&1 >/dev/null)"
+echo "demo: done (records, certificates and logs in $work)"
