@@ -1,0 +1,178 @@
+#!/bin/sh
+# `ftharness run` end to end against ftsim and ftpa: every SKU over both links PASSes and
+# its chain verifies with the openssl CLI; every ftsim fault and service fault ends in FAIL
+# at the right step with the right exit status, never in PASS.
+#   test_flow_e2e.sh FTHARNESS FTSIM FTPA SKU_DIR SCRATCH
+set -u
+ftharness=$1
+ftsim=$2
+ftpa=$3
+skus=$4
+work=$5
+python=/usr/bin/python3
+if [ ! -x "$python" ] || ! command -v openssl >/dev/null 2>&1; then
+    echo "needs /usr/bin/python3 and the openssl CLI; skipping"
+    exit 77
+fi
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
+passed=0
+failed=0
+ok() {
+    passed=$((passed + 1))
+    echo "ok   $*"
+}
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $*"
+}
+
+printf 'e2e-password\n' >pw
+"$ftpa" init --config-dir pa --sku sival --no-ext --password-file pw >/dev/null
+"$ftpa" init --config-dir pa --sku sival_v1 --no-ext --password-file pw >/dev/null
+for sku in emulation_tpm emulation_tpm_v1; do
+    "$ftpa" init --config-dir pa --sku $sku --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
+        --password-file pw >/dev/null
+done
+mkfifo pa-ready
+"$ftpa" serve --config-dir pa --db registry.db >pa-ready 2>ftpa.log &
+pids="$pids $!"
+read -r line <pa-ready
+port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
+
+seed=100
+# chip SKU LINK [ftsim args...]: starts a chip; sets $console
+chip() {
+    sku=$1
+    link=$2
+    shift 2
+    seed=$((seed + 1))
+    rm -f sim-ready
+    mkfifo sim-ready
+    if [ "$link" = spi ]; then transport="--socket $work/chip-$seed.sock"; else transport="--pty"; fi
+    # shellcheck disable=SC2086
+    "$ftsim" $transport --sku "$sku" --seed $seed --y $((seed % 1000)) --timing zero \
+        --was-seed "$(cat pa/$sku/was-seed.hex)" "$@" >sim-ready 2>"ftsim-$seed.log" &
+    pids="$pids $!"
+    read -r first <sim-ready
+    exec 3<sim-ready
+    path=$(echo "$first" | awk '{print $3}')
+    if [ "$link" = spi ]; then console="spi-sim:$path"; else console="uart:$path"; fi
+}
+
+# run SKU [ftharness args...]: personalizes the current chip; sets $status and $record
+run() {
+    sku=$1
+    shift
+    record="record-$seed.json"
+    status=0
+    "$ftharness" run --sku "$skus/$sku.json" --console "$console" --pa "http://127.0.0.1:$port" \
+        --password-file pw --user-id "e2e/$seed" --y $((seed % 1000)) --json "$@" \
+        >"$record" 2>"ftharness-$seed.log" || status=$?
+    exec 3<&-
+}
+
+field() { # field NAME: prints the record's value of an error field (step, code, message)
+    "$python" -c "import json,sys; r=json.load(open('$record')); print(r.get('error',{}).get('$1',''))"
+}
+
+verify_chain() { # verify_chain SKU: the record's certs with the openssl CLI
+    "$python" - "$record" "pa/$1/ca" <<'PY'
+import base64, json, subprocess, sys, os
+r = json.load(open(sys.argv[1]))
+ca = sys.argv[2]
+assert r["status"] == "PASS", r
+chain = open(os.path.join(ca, "root.pem")).read() + open(os.path.join(ca, "dice-ica.pem")).read()
+for name in ("UDS", "CDI_0", "CDI_1"):
+    der = base64.b64decode(r["certs"][name]["bytes"])
+    pem = subprocess.run(["openssl", "x509", "-inform", "der"], input=der, capture_output=True, check=True).stdout.decode()
+    open("chain.pem", "w").write(chain)
+    open("leaf.pem", "w").write(pem)
+    subprocess.run(["openssl", "verify", "-ignore_critical", "-CAfile", "chain.pem", "leaf.pem"], check=True, capture_output=True)
+    chain += pem
+if "TPM EK" in r["certs"]:
+    der = base64.b64decode(r["certs"]["TPM EK"]["bytes"])
+    pem = subprocess.run(["openssl", "x509", "-inform", "der"], input=der, capture_output=True, check=True).stdout.decode()
+    open("leaf.pem", "w").write(pem)
+    open("chain.pem", "w").write(open(os.path.join(ca, "root.pem")).read() + open(os.path.join(ca, "ext-ica.pem")).read())
+    subprocess.run(["openssl", "verify", "-CAfile", "chain.pem", "leaf.pem"], check=True, capture_output=True)
+for key in ("device_id", "stats", "certs", "rma_unlock_token", "certs_hash"):
+    assert key in r, key
+PY
+}
+
+for sku in sival emulation_tpm sival_v1 emulation_tpm_v1; do
+    for link in spi uart; do
+        chip $sku $link
+        run $sku
+        if [ $status -eq 0 ] && verify_chain $sku; then
+            ok "$sku over $link: PASS, chain verified with openssl"
+        else
+            bad "$sku over $link: exit $status $(field message)"
+        fi
+    done
+done
+
+# expect_fail FAULT STEP EXIT [TEXT]: a chip with --fault FAULT fails at STEP with EXIT.
+expect_fail() {
+    fault=$1
+    step=$2
+    want=$3
+    text=${4:-}
+    if [ "${fault%%=*}" = slow ]; then
+        chip emulation_tpm spi --fault "$fault" --step-delay certgen=100
+    else
+        chip emulation_tpm spi --fault "$fault"
+    fi
+    run emulation_tpm --timeout-scale 0.01
+    got_step=$(field step)
+    msg=$(field message)
+    if [ $status -eq "$want" ] && [ "$got_step" = "$step" ] &&
+        { [ -z "$text" ] || echo "$msg" | grep -q -- "$text"; }; then
+        ok "fault $fault: FAIL at $step (exit $status)"
+    else
+        bad "fault $fault: exit $status at '$got_step' ($msg), expected exit $want at $step${text:+ mentioning '$text'}"
+    fi
+}
+expect_fail stall=rma send-rma-unlock-token 3 "Waiting For RMA"
+expect_fail stall=certgen perso-wait-ready 3 "Waiting for certificate inputs"
+expect_fail wrong-frame-number=export perso-tbs-export 3
+expect_fail reset=export perso-tbs-export 3 "Exporting TBS certificates"
+expect_fail disconnect=export perso-tbs-export 3
+expect_fail truncated-response=export perso-tbs-export 6
+expect_fail bad-crc=export perso-tbs-export 6 "CRC"
+expect_fail corrupt-tlv perso-tbs-export 6 "object 0 at offset 0"
+expect_fail oversize-object perso-process-blobs 6 "UDS"
+expect_fail bad-was-hmac perso-process-blobs 4 "WAS"
+expect_fail bad-hash perso-import-certs 3 "certs hash mismatch"
+expect_fail test-error perso-all-certs-done 3 "TestError"
+expect_fail truncated-response=hash perso-import-certs 6
+expect_fail slow=20 perso-wait-ready 3 # with --step-delay below
+
+# A correct host ignores junk frames: the chip still passes.
+chip emulation_tpm spi --fault junk-frames=export
+run emulation_tpm
+if [ $status -eq 0 ]; then ok "junk frames are ignored: PASS"; else bad "junk frames: exit $status $(field message)"; fi
+
+# Endorsement service faults: a wrong SKU password, the service down.
+printf 'wrong\n' >bad-pw
+chip sival spi
+status=0
+"$ftharness" run --sku "$skus/sival.json" --console "$console" --pa "http://127.0.0.1:$port" \
+    --password-file bad-pw >out.txt 2>&1 || status=$?
+exec 3<&-
+if [ $status -eq 4 ] && grep -q "authentication" out.txt; then ok "wrong SKU password: exit 4"; else bad "wrong password: exit $status: $(cat out.txt)"; fi
+status=0
+"$ftharness" run --sku "$skus/sival.json" --console "$console" --pa "http://127.0.0.1:1" \
+    --password-file pw >out.txt 2>&1 || status=$?
+if [ $status -eq 4 ] && grep -q "InitSession" out.txt; then ok "service down: exit 4 naming the RPC"; else bad "service down: exit $status: $(cat out.txt)"; fi
+status=0
+"$ftharness" run --sku nosuch --sku-dir "$skus" --console spi-sim:/nonexistent --pa http://127.0.0.1:1 \
+    --password-file pw >out.txt 2>&1 || status=$?
+if [ $status -eq 2 ] && grep -q "nosuch.json" out.txt; then ok "unknown SKU: exit 2 naming the file"; else bad "unknown SKU: exit $status: $(cat out.txt)"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
