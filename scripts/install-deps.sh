@@ -17,6 +17,7 @@ zlib1g-dev
 libssl-dev
 openssl
 python3-cryptography
+python3-jsonschema
 libjansson-dev
 libcurl4-openssl-dev
 libmicrohttpd-dev

@@ -15,8 +15,7 @@
 
 /* ---- stream ---------------------------------------------------------------------------- */
 
-struct console *console_new(const struct console_link_ops *ops, void *link,
-                            struct ft_error *err)
+struct console *console_new(const struct console_link_ops *ops, void *link, struct ft_error *err)
 {
     struct console *c = calloc(1, sizeof(*c));
     uint8_t *stream = malloc(CONSOLE_STREAM_CAP);
@@ -132,11 +131,13 @@ static int wait_failed(const struct console *c, const char *awaited, uint64_t st
 {
     if (err->code != FT_E_TIMEOUT)
         return ft_error_prefix(err, "waiting for %s", awaited);
+    /* Rounded to the nearest ms: the caller took its deadline a moment before we began. */
     unsigned long long allowed_ms =
-        deadline_ns > start_ns ? (unsigned long long)((deadline_ns - start_ns) / 1000000u) : 0;
+        deadline_ns > start_ns ? (unsigned long long)((deadline_ns - start_ns + 500000u) / 1000000u)
+                               : 0;
     char head[FT_ERROR_MESSAGE_MAX];
-    int head_len = snprintf(head, sizeof(head), "timeout: %s not seen within %llu ms", awaited,
-                            allowed_ms);
+    int head_len =
+        snprintf(head, sizeof(head), "timeout: %s not seen within %llu ms", awaited, allowed_ms);
     uint8_t recent[CONSOLE_RECENT_MAX];
     size_t n = console_recent(c, recent, sizeof(recent));
     char tail[FT_ERROR_MESSAGE_MAX];
@@ -152,7 +153,8 @@ static void quote_text(char *out, size_t cap, const char *text)
 {
     size_t n = strlen(text);
     out[0] = '"';
-    escape_head(out + 1, cap - 2, (const uint8_t *)text, n < CONSOLE_QUOTE_TEXT_MAX ? n : CONSOLE_QUOTE_TEXT_MAX);
+    escape_head(out + 1, cap - 2, (const uint8_t *)text,
+                n < CONSOLE_QUOTE_TEXT_MAX ? n : CONSOLE_QUOTE_TEXT_MAX);
     size_t len = strlen(out);
     out[len] = '"';
     out[len + 1] = '\0';
@@ -204,8 +206,8 @@ static int take_line(struct console *c, size_t nl, char *buf, size_t limit, size
     return 0;
 }
 
-int console_read_line(struct console *c, char *buf, size_t cap, size_t *len,
-                      uint64_t deadline_ns, struct ft_error *err)
+int console_read_line(struct console *c, char *buf, size_t cap, size_t *len, uint64_t deadline_ns,
+                      struct ft_error *err)
 {
     struct ft_error local;
     if (err == NULL)
@@ -222,8 +224,8 @@ int console_read_line(struct console *c, char *buf, size_t cap, size_t *len,
             return take_line(c, (size_t)(nl - c->stream), buf, limit, len, err);
         scanned = c->len;
         if (c->len > limit)
-            return ft_fail(err, FT_E_CAPACITY,
-                           "console: line longer than %zu bytes (no '\\n' yet)", limit);
+            return ft_fail(err, FT_E_CAPACITY, "console: line longer than %zu bytes (no '\\n' yet)",
+                           limit);
         if (c->ops->fill(c, deadline_ns, err) != 0)
             return wait_failed(c, "the end of a line", start, deadline_ns, err);
     }

@@ -79,8 +79,8 @@ int console_wait_for(struct console *c, const char *text, uint64_t deadline_ns,
 /* Reads the next line through its '\n' and consumes it. `buf` gets the line without
  * the '\n' (a '\r' before it is kept), NUL-terminated; *len its length. A line that
  * does not fit `cap` (or CONSOLE_LINE_MAX) fails with FT_E_CAPACITY. */
-int console_read_line(struct console *c, char *buf, size_t cap, size_t *len,
-                      uint64_t deadline_ns, struct ft_error *err);
+int console_read_line(struct console *c, char *buf, size_t cap, size_t *len, uint64_t deadline_ns,
+                      struct ft_error *err);
 
 /* SPI: expect frame number 0 next. Call after every chip reset, including the
  * firmware's own (after LcTokenHash). No effect on a UART. */

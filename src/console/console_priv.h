@@ -36,8 +36,7 @@ struct console {
 
 /* Allocates a console over `link` (owned by the console from then on: ops->close frees
  * it). NULL with FT_E_NOMEM; the caller then still owns `link`. */
-struct console *console_new(const struct console_link_ops *ops, void *link,
-                            struct ft_error *err);
+struct console *console_new(const struct console_link_ops *ops, void *link, struct ft_error *err);
 
 /* Free bytes at the end of the stream. */
 size_t console_stream_room(const struct console *c);

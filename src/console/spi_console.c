@@ -130,9 +130,8 @@ static int send_chunk(struct console *c, const uint8_t *data, const struct spi_u
     c->stats.upload_chunks++;
     *busy = true;
     if (spi_bus_has_batch(sc->bus)) {
-        const struct spi_bus_xfer xfers[3] = {{&wren, NULL, 1},
-                                              {sc->mosi, NULL, CMD_SIZE + ch->len},
-                                              {rdsr, status, sizeof(rdsr)}};
+        const struct spi_bus_xfer xfers[3] = {
+            {&wren, NULL, 1}, {sc->mosi, NULL, CMD_SIZE + ch->len}, {rdsr, status, sizeof(rdsr)}};
         if (sc->bus->ops->xfer_batch(sc->bus, xfers, 3, err) != 0)
             return -1;
         c->stats.status_polls++;
@@ -222,8 +221,10 @@ struct console *console_open_spi(struct spi_bus *bus, struct ft_error *err)
      * the console (splitting it would desynchronise the firmware's edge count). */
     size_t need = CMD_SIZE + spi_frame_padded_len(SPI_FRAME_HOST_MAX_PAYLOAD);
     if (bus->max_xfer < need) {
-        ft_fail(err, FT_E_INVALID, "%s: transactions of at most %zu bytes; the SPI console "
-                "needs %zu in one", bus->name, bus->max_xfer, need);
+        ft_fail(err, FT_E_INVALID,
+                "%s: transactions of at most %zu bytes; the SPI console "
+                "needs %zu in one",
+                bus->name, bus->max_xfer, need);
         return NULL;
     }
     struct spi_console *sc = calloc(1, sizeof(*sc));

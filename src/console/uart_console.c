@@ -21,9 +21,9 @@
 #define UART_SIM_WRITE_PIECE 65536u
 
 struct uart_console {
-    struct tty *tty;       /* owned, or NULL */
-    struct simsock *sock;  /* borrowed, or NULL */
-    bool paused;           /* XOFF seen, no XON since */
+    struct tty *tty;      /* owned, or NULL */
+    struct simsock *sock; /* borrowed, or NULL */
+    bool paused;          /* XOFF seen, no XON since */
     uint64_t sock_round_trips_at_open;
 };
 
@@ -40,8 +40,8 @@ static int port_read(struct uart_console *u, uint8_t *buf, size_t cap, size_t *n
     return simsock_uart_read(u->sock, buf, cap, n, deadline_ns, err);
 }
 
-static int port_write(struct uart_console *u, const uint8_t *data, size_t len,
-                      uint64_t deadline_ns, struct ft_error *err)
+static int port_write(struct uart_console *u, const uint8_t *data, size_t len, uint64_t deadline_ns,
+                      struct ft_error *err)
 {
     if (u->tty != NULL)
         return tty_write(u->tty, data, len, deadline_ns, err);
@@ -75,8 +75,8 @@ static int uart_fill(struct console *c, uint64_t deadline_ns, struct ft_error *e
     size_t n = 0;
     if (room == 0)
         return ft_fail(err, FT_E_CAPACITY, "console: input buffer full");
-    if (port_read(uart_of(c), buf, room < sizeof(buf) ? room : sizeof(buf), &n, deadline_ns,
-                  err) != 0)
+    if (port_read(uart_of(c), buf, room < sizeof(buf) ? room : sizeof(buf), &n, deadline_ns, err) !=
+        0)
         return -1;
     take_input(c, buf, n);
     return 0;

@@ -67,8 +67,7 @@ static int wait_ready(struct simsock *s, short events, uint64_t deadline_ns, con
             return link_down(s, what, errno, err);
         if (rc == 0 && link_now_ns() >= deadline_ns) {
             s->broken = true; /* a late reply would desynchronise the stream */
-            return ft_fail(err, FT_E_TIMEOUT, "%s: %s: no reply from ftsim in time", s->name,
-                           what);
+            return ft_fail(err, FT_E_TIMEOUT, "%s: %s: no reply from ftsim in time", s->name, what);
         }
     }
 }
@@ -196,11 +195,10 @@ static int expect_ok(struct simsock *s, enum simlink_op op, const struct reply *
                      struct ft_error *err)
 {
     if (r->status != SIMLINK_OK)
-        return ft_fail(err, FT_E_PROTOCOL, "%s: %s reply has status TIMEOUT", s->name,
-                       op_name(op));
+        return ft_fail(err, FT_E_PROTOCOL, "%s: %s reply has status TIMEOUT", s->name, op_name(op));
     if (r->len != want)
-        return ft_fail(err, FT_E_PROTOCOL, "%s: %s reply carries %zu bytes, expected %zu",
-                       s->name, op_name(op), r->len, want);
+        return ft_fail(err, FT_E_PROTOCOL, "%s: %s reply carries %zu bytes, expected %zu", s->name,
+                       op_name(op), r->len, want);
     return 0;
 }
 
@@ -241,8 +239,7 @@ static int sock_gpio_read(struct spi_bus *bus, uint32_t *pins, struct ft_error *
     return 0;
 }
 
-static int sock_gpio_write(struct spi_bus *bus, uint32_t mask, uint32_t value,
-                           struct ft_error *err)
+static int sock_gpio_write(struct spi_bus *bus, uint32_t mask, uint32_t value, struct ft_error *err)
 {
     struct simsock *s = bus->impl;
     struct reply r;
@@ -274,8 +271,8 @@ static int wait_once(struct simsock *s, uint32_t mask, uint32_t value, uint32_t 
     return 0;
 }
 
-static int sock_gpio_wait(struct spi_bus *bus, uint32_t mask, uint32_t value,
-                          uint64_t deadline_ns, uint32_t *pins, struct ft_error *err)
+static int sock_gpio_wait(struct spi_bus *bus, uint32_t mask, uint32_t value, uint64_t deadline_ns,
+                          uint32_t *pins, struct ft_error *err)
 {
     struct simsock *s = bus->impl;
     /* Waits longer than the protocol's cap are made of several requests. */
@@ -288,8 +285,8 @@ static int sock_gpio_wait(struct spi_bus *bus, uint32_t mask, uint32_t value,
             return 0;
         if (link_now_ns() >= deadline_ns)
             return ft_fail(err, FT_E_TIMEOUT,
-                           "%s: pins 0x%x did not reach 0x%x by the deadline (pins 0x%x)",
-                           s->name, (unsigned)mask, (unsigned)(value & mask), (unsigned)*pins);
+                           "%s: pins 0x%x did not reach 0x%x by the deadline (pins 0x%x)", s->name,
+                           (unsigned)mask, (unsigned)(value & mask), (unsigned)*pins);
     }
 }
 
@@ -309,8 +306,8 @@ static const struct spi_bus_ops simsock_ops = {
 
 /* ---- UART ---------------------------------------------------------------------------- */
 
-int simsock_uart_read(struct simsock *s, uint8_t *buf, size_t cap, size_t *n,
-                      uint64_t deadline_ns, struct ft_error *err)
+int simsock_uart_read(struct simsock *s, uint8_t *buf, size_t cap, size_t *n, uint64_t deadline_ns,
+                      struct ft_error *err)
 {
     uint32_t max = cap < SIMLINK_PAYLOAD_MAX ? (uint32_t)cap : SIMLINK_PAYLOAD_MAX;
     *n = 0;
@@ -327,8 +324,8 @@ int simsock_uart_read(struct simsock *s, uint8_t *buf, size_t cap, size_t *n,
             return -1;
         if (r.status != SIMLINK_OK || r.len > max)
             return ft_fail(err, FT_E_PROTOCOL,
-                           "%s: UART_READ reply: status %u, %zu bytes for at most %u",
-                           s->name, (unsigned)r.status, r.len, (unsigned)max);
+                           "%s: UART_READ reply: status %u, %zu bytes for at most %u", s->name,
+                           (unsigned)r.status, r.len, (unsigned)max);
         if (r.len > 0) {
             memcpy(buf, s->rx, r.len);
             *n = r.len;

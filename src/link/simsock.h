@@ -30,12 +30,11 @@ struct spi_bus *simsock_bus(struct simsock *s);
 
 /* Reads chip->host UART bytes: waits until at least one is there or `deadline_ns`
  * passes (FT_E_TIMEOUT), then returns what arrived (up to `cap`) in *n. */
-int simsock_uart_read(struct simsock *s, uint8_t *buf, size_t cap, size_t *n,
-                      uint64_t deadline_ns, struct ft_error *err);
+int simsock_uart_read(struct simsock *s, uint8_t *buf, size_t cap, size_t *n, uint64_t deadline_ns,
+                      struct ft_error *err);
 
 /* Writes host->chip UART bytes (any length; split into requests as the protocol needs). */
-int simsock_uart_write(struct simsock *s, const uint8_t *data, size_t len,
-                       struct ft_error *err);
+int simsock_uart_write(struct simsock *s, const uint8_t *data, size_t len, struct ft_error *err);
 
 /* The socket path, for messages. */
 const char *simsock_path(const struct simsock *s);

@@ -79,8 +79,8 @@ struct spi_bus {
 
 /* ---- checked entry points (what callers use) ----------------------------------------- */
 
-static inline int spi_bus_xfer(struct spi_bus *bus, const uint8_t *mosi, uint8_t *miso,
-                               size_t len, struct ft_error *err)
+static inline int spi_bus_xfer(struct spi_bus *bus, const uint8_t *mosi, uint8_t *miso, size_t len,
+                               struct ft_error *err)
 {
     if (len == 0 || len > bus->max_xfer)
         return ft_fail(err, FT_E_INVALID, "%s: SPI transaction of %zu bytes (1..%zu allowed)",

@@ -23,8 +23,8 @@ struct tty {
 static int hung_up(const struct tty *t, const char *what, int errnum, struct ft_error *err)
 {
     if (errnum == 0)
-        return ft_fail(err, FT_E_CONNECT, "tty %s: %s: hang-up (the other end is gone)",
-                       t->path, what);
+        return ft_fail(err, FT_E_CONNECT, "tty %s: %s: hang-up (the other end is gone)", t->path,
+                       what);
     return ft_fail(err, FT_E_CONNECT, "tty %s: %s: %s", t->path, what, strerror(errnum));
 }
 

@@ -240,8 +240,9 @@ static int rpc_init_session(struct pa_service *svc, const char *user, const char
         return decode_fail(e, &err);
     const struct pa_auth_entry *auth = pa_auth_lookup(&svc->auth, req.sku);
     if (auth == NULL) {
+        rpc_fail(e, PA_GRPC_NOT_FOUND, "unknown sku %s", req.sku);
         OPENSSL_cleanse(&req, sizeof(req));
-        return rpc_fail(e, PA_GRPC_NOT_FOUND, "unknown sku %s", req.sku);
+        return -1;
     }
     int match = pa_password_check(req.sku_auth, auth->hash, &err);
     OPENSSL_cleanse(req.sku_auth, sizeof(req.sku_auth));

@@ -384,6 +384,9 @@ static void *pty_out(void *arg)
                 dup2(null_fd, pty->master);
                 close(null_fd);
             }
+            /* pty_in's poll() still holds the old pty open: end it too. */
+            if (write(pty->stop[1], "x", 1) < 0)
+                perror("ftsim: stopping the pty reader");
             return NULL;
         }
     }
@@ -607,7 +610,24 @@ static int serve(struct sim_device *dev, int listen_fd)
         close(client);
     free(payload);
     free(out);
-    return 0;
+    return finished ? 1 : 0;
+}
+
+/* After the last chip on a pty its output may still sit in the pty: wait until the host
+ * has closed its side (or a signal), so ending here never cuts the host's last line. */
+static void drain_pty(struct pty_link *pty)
+{
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = pty->master, .events = 0},
+                                {.fd = wake_pipe[0], .events = POLLIN}};
+        if (poll(fds, 2, -1) < 0 && errno != EINTR)
+            return;
+        if (fds[0].revents & (POLLHUP | POLLNVAL))
+            return;
+        char why;
+        if ((fds[1].revents & POLLIN) && read(wake_pipe[0], &why, 1) == 1 && why == 's')
+            return;
+    }
 }
 
 int main(int argc, char **argv)
@@ -655,7 +675,8 @@ int main(int argc, char **argv)
 
     pthread_t watcher;
     pthread_create(&watcher, NULL, watch_finished, &dev);
-    serve(&dev, listen_fd);
+    if (serve(&dev, listen_fd) == 1 && o.pty)
+        drain_pty(&pty);
 
     sim_device_stop(&dev);
     pthread_join(watcher, NULL);

@@ -94,6 +94,7 @@ bool sim_device_gpio_wait(struct sim_device *dev, uint32_t mask, uint32_t value,
 /* Reads up to `cap` UART bytes, waiting up to timeout_ms for the first one. */
 size_t sim_device_uart_read(struct sim_device *dev, uint8_t *buf, size_t cap, unsigned timeout_ms);
 void sim_device_uart_write(struct sim_device *dev, const uint8_t *buf, size_t len);
+
 /* Replaces the chip in the socket by the next one of the row (a handler's index). */
 void sim_device_next_chip(struct sim_device *dev);
 /* Writes a JSON description of the model's state. */

@@ -10,8 +10,10 @@ ftpa=$3
 skus=$4
 work=$5
 python=/usr/bin/python3
-if [ ! -x "$python" ] || ! command -v openssl >/dev/null 2>&1; then
-    echo "needs /usr/bin/python3 and the openssl CLI; skipping"
+schema=$(dirname "$skus")/docs/record.schema.json
+if [ ! -x "$python" ] || ! command -v openssl >/dev/null 2>&1 ||
+    ! "$python" -c 'import jsonschema' 2>/dev/null; then
+    echo "needs /usr/bin/python3 with jsonschema (python3-jsonschema) and the openssl CLI; skipping"
     exit 77
 fi
 rm -rf "$work"
@@ -173,6 +175,23 @@ status=0
 "$ftharness" run --sku nosuch --sku-dir "$skus" --console spi-sim:/nonexistent --pa http://127.0.0.1:1 \
     --password-file pw >out.txt 2>&1 || status=$?
 if [ $status -eq 2 ] && grep -q "nosuch.json" out.txt; then ok "unknown SKU: exit 2 naming the file"; else bad "unknown SKU: exit $status: $(cat out.txt)"; fi
+
+# Every record written above, PASS and FAIL alike, validates against the schema.
+if "$python" - "$schema" record-*.json <<'PY'
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+validator = jsonschema.Draft202012Validator(schema)
+bad = 0
+for path in sys.argv[2:]:
+    errors = list(validator.iter_errors(json.load(open(path))))
+    for e in errors:
+        print("%s: %s at %s" % (path, e.message, list(e.absolute_path)))
+    bad += bool(errors)
+print("%d records checked, %d invalid" % (len(sys.argv) - 2, bad))
+sys.exit(1 if bad or len(sys.argv) < 10 else 0)
+PY
+then ok "every device record validates against docs/record.schema.json"; else bad "records against the schema"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
