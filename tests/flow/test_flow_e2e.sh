@@ -12,8 +12,8 @@ work=$5
 python=/usr/bin/python3
 schema=$(dirname "$skus")/docs/record.schema.json
 if [ ! -x "$python" ] || ! command -v openssl >/dev/null 2>&1 ||
-    ! "$python" -c 'import jsonschema' 2>/dev/null; then
-    echo "needs /usr/bin/python3 with jsonschema (python3-jsonschema) and the openssl CLI; skipping"
+    ! "$python" -c 'import jsonschema, cryptography' 2>/dev/null; then
+    echo "needs /usr/bin/python3 with jsonschema and cryptography (python3-jsonschema, python3-cryptography) and the openssl CLI; skipping"
     exit 77
 fi
 rm -rf "$work"
@@ -106,12 +106,30 @@ for key in ("device_id", "stats", "certs", "rma_unlock_token", "certs_hash"):
 PY
 }
 
+verify_python() { # verify_python SKU: the record's certs with pyca/cryptography
+    "$python" - "$record" "pa/$1/ca" <<'PY'
+import base64, json, os, sys
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+r = json.load(open(sys.argv[1]))
+ca = sys.argv[2]
+load = lambda name: x509.load_pem_x509_certificate(open(os.path.join(ca, name), "rb").read())
+certs = {n: x509.load_der_x509_certificate(base64.b64decode(c["bytes"])) for n, c in r["certs"].items()}
+issuer = {"UDS": load("dice-ica.pem"), "CDI_0": certs["UDS"], "CDI_1": certs["CDI_0"]}
+for name, cert in certs.items():
+    parent = issuer.get(name) or load("ext-ica.pem")
+    parent.public_key().verify(cert.signature, cert.tbs_certificate_bytes,
+                               ec.ECDSA(cert.signature_hash_algorithm))
+    assert cert.issuer == parent.subject, name
+PY
+}
+
 for sku in sival emulation_tpm sival_v1 emulation_tpm_v1; do
     for link in spi uart; do
         chip $sku $link
         run $sku
-        if [ $status -eq 0 ] && verify_chain $sku; then
-            ok "$sku over $link: PASS, chain verified with openssl"
+        if [ $status -eq 0 ] && verify_chain $sku && verify_python $sku; then
+            ok "$sku over $link: PASS, chain verified with openssl and pyca/cryptography"
         else
             bad "$sku over $link: exit $status $(field message)"
         fi

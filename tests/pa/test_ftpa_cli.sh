@@ -81,6 +81,14 @@ check "the registry export is empty" code 200 "http://127.0.0.1:$port/ftpa/v1/re
 check "ftpa export reads the database" sh -c "'$ftpa' export --db reg.db 2>&1 | grep -q '0 records'"
 check "the log holds no token or password" sh -c "! grep -q -e '$token' -e test_password serve.log"
 
+# Graceful stop: SIGTERM ends the service with status 0 after requests in flight.
+http_pid=${pids##* }
+kill -TERM "$http_pid"
+stop_status=0
+wait "$http_pid" || stop_status=$?
+check "SIGTERM stops ftpa with status 0" test "$stop_status" -eq 0
+check "  ... and it says so in the log" grep -q "ftpa: stopping" serve.log
+
 # HTTPS with required client certificates (a throwaway PKI made with the openssl CLI).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
     -days 1 -subj /CN=test-ca 2>/dev/null
