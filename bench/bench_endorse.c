@@ -48,7 +48,8 @@ static EVP_PKEY *write_cert(const char *dir, const char *name, const char *cn, E
     X509 *x = X509_new();
     X509_set_version(x, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(now_s() * 1000) & 0x7FFFFFFF);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)cn, -1, -1, 0);
     X509_set_issuer_name(x, ca ? X509_get_subject_name(ca) : X509_get_subject_name(x));
     X509_gmtime_adj(X509_getm_notBefore(x), -3600);
     X509_gmtime_adj(X509_getm_notAfter(x), 86400);
@@ -222,7 +223,8 @@ static double signing_rate(const char *dir, const char *req_unused)
     double start = now_s(), elapsed;
     do {
         for (int i = 0; i < 100; i++, n++)
-            cert_endorse_tbs(sku.dice_key, CERT_SIG_SHA256, tbs, sizeof(tbs), cert, sizeof(cert), &len, NULL);
+            cert_endorse_tbs(sku.dice_key, CERT_SIG_SHA256, tbs, sizeof(tbs), cert, sizeof(cert),
+                             &len, NULL);
         elapsed = now_s() - start;
     } while (elapsed < 2.0);
     pa_sku_free(&sku);
@@ -237,7 +239,7 @@ static double openssl_speed(void)
     while (p && fgets(line, sizeof(line), p)) {
         double s_sign, s_verify, rate_sign, rate_verify;
         if (strstr(line, "nistp256") && sscanf(strstr(line, ")") + 1, "%lfs %lfs %lf %lf", &s_sign,
-                                                &s_verify, &rate_sign, &rate_verify) == 4)
+                                               &s_verify, &rate_sign, &rate_verify) == 4)
             sign = rate_sign;
     }
     if (p)
@@ -254,10 +256,13 @@ int main(int argc, char **argv)
     const char *dir = argv[1];
     unsigned calls = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 300;
     mkdir(dir, 0755);
-    struct pa_init_options io = {.dir = dir, .sku = "emulation_tpm",
+    struct pa_init_options io = {.dir = dir,
+                                 .sku = "emulation_tpm",
                                  .root_subject = "/C=US/O=OpenTitan/CN=bench root",
-                                 .dice_subject = DICE_DN, .ext_subject = EXT_DN,
-                                 .password = "bench", .hash_order = {"UDS", "CDI_0", "CDI_1", "TPM EK"},
+                                 .dice_subject = DICE_DN,
+                                 .ext_subject = EXT_DN,
+                                 .password = "bench",
+                                 .hash_order = {"UDS", "CDI_0", "CDI_1", "TPM EK"},
                                  .n_hash_order = 4};
     struct ft_error err = {0};
     if (pa_init_sku(&io, &err) != 0)
@@ -278,15 +283,23 @@ int main(int argc, char **argv)
     struct pa_http *http;
     uint16_t port;
     struct pa_service_options so = {.config_dir = dir, .db_path = db};
-    struct pa_http_options ho = {.address = "127.0.0.1", .tls_cert = cert, .tls_key = key,
-                                 .client_ca = cafile, .max_body = 1u << 20, .threads = 2};
+    struct pa_http_options ho = {.address = "127.0.0.1",
+                                 .tls_cert = cert,
+                                 .tls_key = key,
+                                 .client_ca = cafile,
+                                 .max_body = 1u << 20,
+                                 .threads = 2};
     if (pa_service_new(&so, &svc, &err) != 0 || pa_http_start(svc, &ho, &http, &port, &err) != 0)
         die("ftpa", &err);
     pa_client_global_init(NULL);
     char url[64];
     snprintf(url, sizeof(url), "https://127.0.0.1:%u", port);
-    struct pa_client_options co = {.base_url = url, .user_id = "bench/0", .ca_file = cafile,
-                                   .cert_file = ccert, .key_file = ckey, .max_attempts = 1};
+    struct pa_client_options co = {.base_url = url,
+                                   .user_id = "bench/0",
+                                   .ca_file = cafile,
+                                   .cert_file = ccert,
+                                   .key_file = ckey,
+                                   .max_attempts = 1};
     char *req = device_request(dir);
 
     char token[64];
@@ -300,10 +313,12 @@ int main(int argc, char **argv)
     double theirs = openssl_speed();
 
     printf("EndorseCerts over HTTPS + mTLS, 2 certificates per call (UDS, TPM EK)\n");
-    printf("  kept-alive client      %8.1f calls/s  (%u calls, %.1f TLS handshakes per 1000 calls)\n",
-           kept, calls, 1000.0 * (double)kept_connects / calls);
-    printf("  new connection per call %7.1f calls/s  (%u calls, %.1f TLS handshakes per 1000 calls)\n",
-           fresh, fresh_calls, 1000.0 * (double)fresh_connects / fresh_calls);
+    printf(
+        "  kept-alive client      %8.1f calls/s  (%u calls, %.1f TLS handshakes per 1000 calls)\n",
+        kept, calls, 1000.0 * (double)kept_connects / calls);
+    printf(
+        "  new connection per call %7.1f calls/s  (%u calls, %.1f TLS handshakes per 1000 calls)\n",
+        fresh, fresh_calls, 1000.0 * (double)fresh_connects / fresh_calls);
     printf("  ratio kept-alive / new connection: %.2f\n", kept / fresh);
     printf("ECDSA P-256 signing\n");
     printf("  ftpa endorsement (sign + DER splice) %8.0f /s\n", ours);

@@ -9,3 +9,6 @@ cmake --build "$dir" -j"$(nproc)" --target bench_endorse >/dev/null
 echo "== bench_endorse"
 rm -rf "$dir/bench/scratch-endorse"
 "$dir/bench/bench_endorse" "$dir/bench/scratch-endorse" 300
+cmake --build "$dir" -j"$(nproc)" --target ftharness ftsim ftpa ftharness-plugin-runner ftext_noop >/dev/null
+echo "== bench_flow"
+/usr/bin/python3 bench/bench_flow.py "$dir" skus "$dir/bench/scratch-flow" 20

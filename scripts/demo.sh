@@ -3,7 +3,8 @@
 #   1. builds; creates a development PKI and configuration for each SKU (ftpa init);
 #   2. starts the endorsement service (ftpa) on loopback;
 #   3. personalizes simulated chips (ftsim) of every SKU over the SPI console socket and
-#      over a UART pty with `ftharness run` and the no-op plugin;
+#      over a UART pty with `ftharness run` and the SKU's plugin (no-op for the upstream
+#      SKUs; sival_inject appends one more certificate with the inject plugin);
 #   4. prints a summary table and verifies every chain with the openssl CLI;
 #   5. stops everything it started.
 set -eu
@@ -27,8 +28,9 @@ trap cleanup EXIT INT TERM
 
 echo "== configuring the endorsement service (development PKI per SKU)"
 printf 'demo-password\n' >"$work/password"
-"$ftpa" init --config-dir "$work/pa" --sku sival --no-ext --password-file "$work/password" >/dev/null
-"$ftpa" init --config-dir "$work/pa" --sku sival_v1 --no-ext --password-file "$work/password" >/dev/null
+for sku in sival sival_v1 sival_inject; do
+    "$ftpa" init --config-dir "$work/pa" --sku $sku --no-ext --password-file "$work/password" >/dev/null
+done
 for sku in emulation_tpm emulation_tpm_v1; do
     "$ftpa" init --config-dir "$work/pa" --sku $sku --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
         --password-file "$work/password" >/dev/null
@@ -60,7 +62,7 @@ start_chip() { # start_chip SKU LINK SEED
 
 echo "== personalizing simulated chips (ftsim, upstream-like timing)"
 seed=1
-for sku in sival emulation_tpm sival_v1 emulation_tpm_v1; do
+for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
     for link in spi uart; do
         start_chip $sku $link $seed
         if [ $link = spi ]; then spec="spi-sim:$console"; else spec="uart:$console"; fi
@@ -69,6 +71,7 @@ for sku in sival emulation_tpm sival_v1 emulation_tpm_v1; do
         "$ftharness" run --sku "$root/skus/$sku.json" --console "$spec" \
             --pa "http://127.0.0.1:$port" --password-file "$work/password" \
             --user-id "demo-host/$seed" --lot 42 --wafer 7 --x 3 --y $seed --json \
+            --plugin-dir "$root/$dir/plugins" \
             >"$record" 2>"$work/ftharness-$sku-$link.log" || status=$?
         echo "   $sku over $link: exit $status"
         exec 3<&-
@@ -122,7 +125,9 @@ for name in sorted(os.listdir(os.path.join(work, "records"))):
         pem = der[:-4] + ".pem"
         open(der, "wb").write(base64.b64decode(cert["bytes"]))
         subprocess.run(["openssl", "x509", "-inform", "der", "-in", der, "-out", pem], check=True)
-        if cert["name"] in ("UDS", "CDI_0", "CDI_1"):
+        if cert["endorsed_by"] == "plugin":  # the inject plugin's self-signed example
+            cmd = ["openssl", "verify", "-CAfile", pem, pem]
+        elif cert["name"] in ("UDS", "CDI_0", "CDI_1"):
             cmd = ["openssl", "verify", "-ignore_critical", "-CAfile", chain, pem]
         else:
             ext_chain = os.path.join(out, "ext-chain.pem")
@@ -131,7 +136,8 @@ for name in sorted(os.listdir(os.path.join(work, "records"))):
                 f.write(open(os.path.join(ca, "ext-ica.pem")).read())
             cmd = ["openssl", "verify", "-CAfile", ext_chain, pem]
         good = subprocess.run(cmd, capture_output=True).returncode == 0
-        results.append("%s %s" % (cert["name"], "OK" if good else "FAILED"))
+        origin = " (from plugin %s)" % r["plugin"]["name"] if cert["endorsed_by"] == "plugin" else ""
+        results.append("%s%s %s" % (cert["name"], origin, "OK" if good else "FAILED"))
         ok = ok and good
         if cert["name"] in ("UDS", "CDI_0"):
             with open(chain, "a") as f:

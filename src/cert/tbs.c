@@ -101,8 +101,8 @@ int cert_check_tbs(const char *name, const uint8_t *tbs, size_t len, X509 *ca, s
 int cert_check_endorsed(const char *name, const uint8_t *cert, size_t len, const uint8_t *tbs,
                         size_t tbs_len, X509 *ca, struct ft_error *err)
 {
-    const uint8_t *inner;
-    size_t inner_len;
+    const uint8_t *inner = NULL;
+    size_t inner_len = 0;
     if (cert_tbs_of(cert, len, &inner, &inner_len, err) != 0)
         return ft_error_prefix(err, "%s", name);
     if (inner_len != tbs_len || memcmp(inner, tbs, tbs_len) != 0)

@@ -375,7 +375,10 @@ static int cmd_run(int argc, char **argv)
         .progress = isatty(STDERR_FILENO) ? progress : NULL,
     };
 #ifdef FTHARNESS_HAVE_PLUGINS
-    struct plugin_flow_ctx plugin_ctx = {.dir = o.plugin_dir};
+    char runner[1024];
+    plugin_flow_default_runner(runner, sizeof(runner));
+    struct plugin_flow_ctx plugin_ctx = {
+        .dir = o.plugin_dir, .runner = runner, .deadline_ms = 5000};
     env.plugin = plugin_flow_run;
     env.plugin_arg = &plugin_ctx;
 #endif

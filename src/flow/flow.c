@@ -279,7 +279,7 @@ static X509 *ca_of(const struct run *r, enum flow_ca_kind which)
 }
 
 static int keep_cert(struct run *r, const char *name, const uint8_t *der, size_t len,
-                     bool host_endorsed)
+                     enum flow_cert_origin origin)
 {
     struct flow_record *rec = r->rec;
     if (rec->n_certs == FLOW_CERTS_MAX)
@@ -290,7 +290,7 @@ static int keep_cert(struct run *r, const char *name, const uint8_t *der, size_t
         return ft_fail(r->err, FT_E_NOMEM, "out of memory");
     memcpy(c->der, der, len);
     c->len = len;
-    c->host_endorsed = host_endorsed;
+    c->origin = origin;
     snprintf(c->name, sizeof(c->name), "%s", name);
     rec->n_certs++;
     return 0;
@@ -440,7 +440,7 @@ static int build_back(struct run *r, const struct pa_endorse_certs_request *req,
             continue;
         if (obj.type != PERSO_OBJ_X509_TBS) {
             EVP_DigestUpdate(md, obj.cert, obj.cert_len);
-            rc = keep_cert(r, obj.name, obj.cert, obj.cert_len, false);
+            rc = keep_cert(r, obj.name, obj.cert, obj.cert_len, FLOW_CERT_DEVICE);
             continue;
         }
         const struct pa_cert_bundle *b = &resp->certs[k];
@@ -453,7 +453,7 @@ static int build_back(struct run *r, const struct pa_endorse_certs_request *req,
                                      sent->tbs.len, ca_of(r, want->ca), r->err) != 0 ||
                  perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, obj.name, b->cert.blob.data,
                                        b->cert.blob.len, r->err) != 0 ||
-                 keep_cert(r, obj.name, b->cert.blob.data, b->cert.blob.len, true) != 0)
+                 keep_cert(r, obj.name, b->cert.blob.data, b->cert.blob.len, FLOW_CERT_HOST) != 0)
             rc = -1;
         else
             EVP_DigestUpdate(md, b->cert.blob.data, b->cert.blob.len);
@@ -486,18 +486,76 @@ static int step_process(struct run *r)
     return 0;
 }
 
+static bool same_cert(const struct flow_cert *c, const struct perso_obj *obj)
+{
+    return obj->type == PERSO_OBJ_X509_CERT && strcmp(c->name, obj->name) == 0 &&
+           c->len == obj->cert_len && memcmp(c->der, obj->cert, obj->cert_len) == 0;
+}
+
+/* Index of the record's certificate equal to `obj`, or n_certs. */
+static size_t find_cert(const struct flow_record *rec, const struct perso_obj *obj)
+{
+    size_t i = 0;
+    while (i < rec->n_certs && !same_cert(&rec->certs[i], obj))
+        i++;
+    return i;
+}
+
+/* Whether the body the chip gets still holds `c`. */
+static bool body_holds(const struct run *r, const struct flow_cert *c)
+{
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    if (perso_tlv_iter_init(&it, r->back.body, r->back.next_free, r->env->sku->blob_version,
+                            NULL) != 0)
+        return false;
+    while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
+        if (same_cert(c, &obj))
+            return true;
+    }
+    return false;
+}
+
+/* The plugin may add, drop or reorder what goes to the chip: the record keeps the certs
+ * the chip signed itself, the endorsed ones still in the body, and adds the plugin's. */
+static int certs_after_plugin(struct run *r)
+{
+    struct flow_record *rec = r->rec;
+    size_t kept = 0;
+    for (size_t i = 0; i < rec->n_certs; i++) {
+        if (rec->certs[i].origin == FLOW_CERT_HOST && !body_holds(r, &rec->certs[i]))
+            free(rec->certs[i].der);
+        else
+            rec->certs[kept++] = rec->certs[i];
+    }
+    rec->n_certs = kept;
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    int rc = perso_tlv_iter_init(&it, r->back.body, r->back.next_free, r->env->sku->blob_version,
+                                 r->err);
+    while (rc == 0 && (rc = perso_tlv_iter_next(&it, &obj, r->err)) == 1) {
+        rc = 0;
+        if (obj.type == PERSO_OBJ_X509_CERT && find_cert(rec, &obj) == rec->n_certs)
+            rc = keep_cert(r, obj.name, obj.cert, obj.cert_len, FLOW_CERT_PLUGIN);
+    }
+    return rc;
+}
+
 static int step_ft_ext(struct run *r)
 {
     begin(r, FLOW_STEP_FT_EXT);
     if (r->env->plugin != NULL) {
+        const char *plugin = r->env->sku->plugin;
         size_t len = r->back.next_free, num = r->back.num_objs;
+        snprintf(r->rec->plugin, sizeof(r->rec->plugin), "%s", plugin);
         if (r->env->plugin(r->env->plugin_arg, r->env->sku, r->rec->device_id, r->back.body, &len,
-                           sizeof(r->back.body), &num, r->err) != 0)
+                           sizeof(r->back.body), &num, r->rec->plugin_version, r->err) != 0)
             return failed(r, STATE_SECRETS);
         r->back.next_free = (uint32_t)len;
         r->back.num_objs = (uint32_t)num;
-        if (perso_blob_validate(&r->back, r->env->sku->blob_version, r->err) != 0) {
-            ft_error_prefix(r->err, "plugin %s output", r->env->sku->plugin);
+        if (perso_blob_validate(&r->back, r->env->sku->blob_version, r->err) != 0 ||
+            certs_after_plugin(r) != 0) {
+            ft_error_prefix(r->err, "plugin %s output", plugin);
             r->err->code = FT_E_PLUGIN;
             return failed(r, STATE_SECRETS);
         }
@@ -621,9 +679,13 @@ static int registry_blob(struct run *r, struct pa_bytes *out)
         return ft_fail(r->err, FT_E_NOMEM, "out of memory");
     int rc =
         perso_tlv_writer_init(&w, tlv->body, sizeof(tlv->body), r->env->sku->blob_version, r->err);
-    for (size_t i = 0; rc == 0 && i < r->rec->n_certs; i++)
-        rc = perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, r->rec->certs[i].name,
-                                   r->rec->certs[i].der, r->rec->certs[i].len, r->err);
+    /* The plugin's certificates stay in the local record only: the service verifies every
+     * certificate it registers against the SKU's CAs, and a plugin's need not chain there. */
+    for (size_t i = 0; rc == 0 && i < r->rec->n_certs; i++) {
+        const struct flow_cert *c = &r->rec->certs[i];
+        if (c->origin != FLOW_CERT_PLUGIN)
+            rc = perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, c->name, c->der, c->len, r->err);
+    }
     if (rc == 0 && (out->data = malloc(w.len)) != NULL) {
         memcpy(out->data, tlv->body, w.len);
         out->len = w.len;

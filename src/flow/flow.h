@@ -42,10 +42,13 @@ struct flow_ca {
     bool has_ext_key_id;
 };
 
-/* The SKU plugin, run on the host->device TLV body; replaces it (len, num_objs). */
+#define FLOW_PLUGIN_VERSION_MAX 64u
+
+/* The SKU plugin, run on the host->device TLV body; replaces it (len, num_objs) and
+ * names the plugin's version (from its descriptor) for the record. */
 typedef int (*flow_plugin_fn)(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
                               uint8_t *body, size_t *len, size_t cap, size_t *num_objs,
-                              struct ft_error *err);
+                              char version[FLOW_PLUGIN_VERSION_MAX], struct ft_error *err);
 
 struct flow_env {
     struct console *console;
@@ -66,11 +69,15 @@ struct flow_env {
 
 #define FLOW_CERTS_MAX 16u
 
+/* Who signed a certificate of the record: the endorsement service (from a TBS), the
+ * chip itself, or nobody here (the SKU plugin added it after endorsement). */
+enum flow_cert_origin { FLOW_CERT_DEVICE, FLOW_CERT_HOST, FLOW_CERT_PLUGIN };
+
 struct flow_cert {
     char name[PERSO_CERT_NAME_MAX_V1 + 1];
     uint8_t *der; /* owned */
     size_t len;
-    bool host_endorsed;
+    enum flow_cert_origin origin;
 };
 
 /* The device record (DESIGN.md §7), a superset of upstream's PROVISIONING_DATA. */
@@ -87,6 +94,8 @@ struct flow_record {
     uint8_t perso_fw_hash[32];
     uint8_t certs_hash[32];
     struct flow_cert certs[FLOW_CERTS_MAX]; /* final certificates, blob order */
+    char plugin[FLOW_SKU_NAME_MAX];         /* "" when the SKU has none */
+    char plugin_version[FLOW_PLUGIN_VERSION_MAX];
     size_t n_certs;
     uint8_t rma_token_hash[16];
     uint8_t *wrapped_rma_seed; /* owned; from DeriveTokens (KEYGEN, wrap_seed) */

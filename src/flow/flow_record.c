@@ -34,6 +34,8 @@ static json_t *hexs(const uint8_t *data, size_t len)
 
 static json_t *certs_json(const struct flow_record *rec)
 {
+    static const char *const origin_names[] = {
+        [FLOW_CERT_DEVICE] = "device", [FLOW_CERT_HOST] = "host", [FLOW_CERT_PLUGIN] = "plugin"};
     json_t *certs = json_object();
     for (size_t i = 0; i < rec->n_certs; i++) {
         const struct flow_cert *c = &rec->certs[i];
@@ -42,7 +44,7 @@ static json_t *certs_json(const struct flow_record *rec)
         json_object_set_new(certs, c->name,
                             json_pack("{s:s, s:s, s:o, s:b, s:s}", "format", "X509", "name",
                                       c->name, "bytes", b64(c->der, c->len), "ignore_critical",
-                                      dice, "endorsed_by", c->host_endorsed ? "host" : "device"));
+                                      dice, "endorsed_by", origin_names[c->origin]));
     }
     return certs;
 }
@@ -75,6 +77,10 @@ char *flow_record_json(const struct flow_record *rec, bool pretty)
     if (rec->wrapped_rma_seed_len > 0)
         json_object_set_new(doc, "rma_unlock_token",
                             b64(rec->wrapped_rma_seed, rec->wrapped_rma_seed_len));
+    if (rec->plugin[0] != '\0')
+        json_object_set_new(
+            doc, "plugin",
+            json_pack("{s:s, s:s}", "name", rec->plugin, "version", rec->plugin_version));
     if (!rec->pass)
         json_object_set_new(doc, "error",
                             json_pack("{s:s, s:s, s:s, s:s}", "step",

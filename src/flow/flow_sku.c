@@ -92,9 +92,40 @@ static int load_timeouts(struct ctx *c, json_t *obj, struct flow_sku *sku)
     return 0;
 }
 
+/* The directory part of `file` ("." when none). */
+static void dir_of(const char *file, char *out, size_t cap)
+{
+    const char *slash = strrchr(file, '/');
+    if (slash == NULL)
+        snprintf(out, cap, ".");
+    else
+        snprintf(out, cap, "%.*s", (int)(slash - file), file);
+}
+
+static int load_input(struct ctx *c, json_t *e, size_t i, struct flow_sku *sku)
+{
+    static const char *const keys[] = {"name", "path", NULL};
+    char where[48], path[FLOW_PATH_MAX], dir[FLOW_PATH_MAX];
+    snprintf(where, sizeof(where), "plugin.inputs[%zu]", i);
+    if (!json_is_object(e))
+        return bad(c, where, "must be {\"name\": ..., \"path\": ...}");
+    if (only_keys(c, e, where, keys) != 0 ||
+        copy_string(c, json_object_get(e, "name"), where, sku->plugin_inputs[i].name,
+                    sizeof(sku->plugin_inputs[i].name)) != 0 ||
+        copy_string(c, json_object_get(e, "path"), where, path, sizeof(path)) != 0)
+        return -1;
+    dir_of(c->file, dir, sizeof(dir));
+    int n = path[0] == '/'
+                ? snprintf(sku->plugin_inputs[i].path, FLOW_PATH_MAX, "%s", path)
+                : snprintf(sku->plugin_inputs[i].path, FLOW_PATH_MAX, "%s/%s", dir, path);
+    if (n < 0 || (size_t)n >= FLOW_PATH_MAX)
+        return bad(c, where, "path too long");
+    return 0;
+}
+
 static int load_plugin(struct ctx *c, json_t *obj, struct flow_sku *sku)
 {
-    static const char *const keys[] = {"name", "inputs", NULL};
+    static const char *const keys[] = {"name", "config", "inputs", NULL};
     snprintf(sku->plugin, sizeof(sku->plugin), "noop");
     if (obj == NULL)
         return 0;
@@ -105,16 +136,20 @@ static int load_plugin(struct ctx *c, json_t *obj, struct flow_sku *sku)
         return -1;
     if (strchr(sku->plugin, '/') != NULL || sku->plugin[0] == '.')
         return bad(c, "plugin.name", "must be a plain name, not a path");
+    json_t *config = json_object_get(obj, "config");
+    if (config && copy_string(c, config, "plugin.config", sku->plugin_config,
+                              sizeof(sku->plugin_config)) != 0)
+        return -1;
     json_t *inputs = json_object_get(obj, "inputs");
     if (inputs == NULL)
         return 0;
     if (!json_is_array(inputs) || json_array_size(inputs) > FLOW_SKU_INPUTS_MAX)
-        return bad(c, "plugin.inputs", "must be an array of at most 8 paths");
+        return bad(c, "plugin.inputs", "must be an array of at most 8 inputs");
     size_t i;
     json_t *v;
     json_array_foreach(inputs, i, v)
     {
-        if (copy_string(c, v, "plugin.inputs", sku->plugin_inputs[i], FLOW_PATH_MAX) != 0)
+        if (load_input(c, v, i, sku) != 0)
             return -1;
     }
     sku->n_plugin_inputs = json_array_size(inputs);

@@ -6,12 +6,14 @@
  *                {"name": "CDI_0",  "ca": "dice", "endorse": "device", "max_size": 1024},
  *                {"name": "CDI_1",  "ca": "dice", "endorse": "device", "max_size": 1024},
  *                {"name": "TPM EK", "ca": "ext",  "endorse": "host",   "max_size": 1024} ],
- *     "plugin": {"name": "noop", "inputs": []},
+ *     "plugin": {"name": "inject", "config": "name=EXTRA input=cert",
+ *                "inputs": [{"name": "cert", "path": "certs/extra.der"}]},
  *     "timeouts_ms": {"default": 30000, "export": 10000},
  *     "lc_state": "PROD",
  *     "benchtop": {"was_seed": "<64 hex>", "was_diversifier": "was"} }
  *
- * Unknown keys are errors; every error names the file, the key and the reason. */
+ * Plugin input paths are relative to the SKU file's directory. Unknown keys are errors;
+ * every error names the file, the key and the reason. */
 #ifndef FTHARNESS_FLOW_FLOW_SKU_H
 #define FTHARNESS_FLOW_FLOW_SKU_H
 
@@ -56,8 +58,12 @@ struct flow_sku {
     enum perso_blob_version blob_version;
     struct flow_sku_cert certs[FLOW_SKU_CERTS_MAX]; /* in the order the chip sends them */
     size_t n_certs;
-    char plugin[FLOW_SKU_NAME_MAX];                         /* "noop" when not set */
-    char plugin_inputs[FLOW_SKU_INPUTS_MAX][FLOW_PATH_MAX]; /* files the plugin may read */
+    char plugin[FLOW_SKU_NAME_MAX]; /* "noop" when not set */
+    char plugin_config[256];        /* handed to the plugin as ctx->config */
+    struct {
+        char name[64];
+        char path[FLOW_PATH_MAX]; /* resolved against the SKU file's directory */
+    } plugin_inputs[FLOW_SKU_INPUTS_MAX];
     size_t n_plugin_inputs;
     unsigned timeout_ms[FLOW_WAIT_COUNT];
     int lc_state; /* ot.DeviceLifeCycle value */

@@ -390,10 +390,15 @@ static int read_endorsed_blob(struct perso *p)
     return read_status(p, st, &err);
 }
 
-static int import_certs(struct perso *p, struct cert_page pages[3], size_t *n_pages,
-                        struct ft_error *err)
+/* Layouts: FACTORY (UDS), DICE (CDI_0, CDI_1), Ext0 (the SKU's ext certs) and Ext1 (certs a
+ * host plugin injects; this SKU's device extension keeps them out of hash_all_certs,
+ * as the host leaves them out of its hash). */
+enum { PAGE_FACTORY, PAGE_DICE, PAGE_EXT0, PAGE_EXT1, PAGE_COUNT };
+
+static int import_certs(struct perso *p, struct cert_page pages[PAGE_COUNT], struct ft_error *err)
 {
     const struct dev_perso_blob *in = &p->in_blob;
+    const struct sim_sku *sku = &p->cfg->sku;
     if (in->next_free > sizeof(in->body))
         return ft_fail(err, FT_E_RANGE, "host blob next_free %u exceeds the body", in->next_free);
     bool has_version = in->next_free >= 1 && (in->body[0] >> 4) == PERSO_OBJ_BLOB_VERSION;
@@ -404,10 +409,11 @@ static int import_certs(struct perso *p, struct cert_page pages[3], size_t *n_pa
     struct perso_obj obj;
     if (perso_tlv_iter_init(&it, in->body, in->next_free, p->version, err) != 0)
         return -1;
-    page_init(&pages[0], "FACTORY", true, p->version);
-    page_init(&pages[1], "DICE", true, p->version);
-    page_init(&pages[2], p->cfg->sku.n_ext ? p->cfg->sku.ext[0].group : "Ext0", false, p->version);
-    *n_pages = p->cfg->sku.n_ext ? 3 : 2;
+    page_init(&pages[PAGE_FACTORY], "FACTORY", true, p->version);
+    page_init(&pages[PAGE_DICE], "DICE", true, p->version);
+    page_init(&pages[PAGE_EXT0], sku->n_ext ? sku->ext[0].group : "Ext0", false, p->version);
+    page_init(&pages[PAGE_EXT1], "Ext1", false, p->version);
+    unsigned expected = 1 + sku->n_ext + sku->n_injected;
     unsigned certs = 0;
     int rc;
     while ((rc = perso_tlv_iter_next(&it, &obj, err)) == 1) {
@@ -416,17 +422,19 @@ static int import_certs(struct perso *p, struct cert_page pages[3], size_t *n_pa
         if (certs == 0 && (strcmp(obj.name, "UDS") != 0 || obj.type != PERSO_OBJ_X509_CERT))
             return ft_fail(err, FT_E_INVALID, "first host cert is \"%s\", not the endorsed UDS",
                            obj.name);
-        struct cert_page *page = certs == 0 ? &pages[0] : &pages[2];
-        if (certs > p->cfg->sku.n_ext)
-            return ft_fail(err, FT_E_INVALID, "host sent %u certs, the layouts hold %u", certs + 1,
-                           p->cfg->sku.n_ext + 1);
+        if (certs >= expected)
+            return ft_fail(err, FT_E_INVALID, "host sent more than the %u certs the layouts hold",
+                           expected);
+        struct cert_page *page = certs == 0            ? &pages[PAGE_FACTORY]
+                                 : certs <= sku->n_ext ? &pages[PAGE_EXT0]
+                                                       : &pages[PAGE_EXT1];
         if (page_add(page, p->version, obj.name, obj.cert, obj.cert_len, err) != 0)
             return -1;
         if (certs == 0) {
             /* CDI_0 and CDI_1 come from the chip's own blob, into the DICE page. */
             for (size_t i = 1; i <= 2; i++) {
                 const struct sim_cert *c = &p->certs.certs[i];
-                if (page_add(&pages[1], p->version, c->name, c->der, c->len, err) != 0)
+                if (page_add(&pages[PAGE_DICE], p->version, c->name, c->der, c->len, err) != 0)
                     return -1;
             }
         }
@@ -434,9 +442,9 @@ static int import_certs(struct perso *p, struct cert_page pages[3], size_t *n_pa
     }
     if (rc < 0)
         return -1;
-    if (certs != p->cfg->sku.n_ext + 1)
+    if (certs != expected)
         return ft_fail(err, FT_E_INVALID, "host sent %u certs, the layouts need %u", certs,
-                       p->cfg->sku.n_ext + 1);
+                       expected);
     return 0;
 }
 
@@ -469,18 +477,20 @@ static int step_import_and_hash(struct perso *p)
     int rc = begin_step(p, SIM_STEP_IMPORT);
     if (rc != 0 || (rc = read_endorsed_blob(p)) != 0)
         return rc;
-    struct cert_page *pages = malloc(3 * sizeof(*pages));
+    struct cert_page *pages = calloc(PAGE_COUNT, sizeof(*pages));
     if (pages == NULL)
         return fail(p, "out of memory");
-    size_t n_pages = 0;
     struct ft_error err = {0};
     uint8_t digest[32];
-    if (import_certs(p, pages, &n_pages, &err) != 0) {
+    if (import_certs(p, pages, &err) != 0) {
         free(pages);
         return fail(p, err.message);
     }
-    rc = announce_pages(p, pages, n_pages, &err);
-    if (rc == 0 && hash_pages(pages, n_pages, p->version, digest, &err) != 0)
+    /* Only layouts holding certs are written; Ext1 stays out of the hash. */
+    size_t used = p->cfg->sku.n_injected ? PAGE_COUNT : p->cfg->sku.n_ext ? PAGE_EXT1 : PAGE_EXT0;
+    size_t hashed = used > PAGE_EXT1 ? PAGE_EXT1 : used;
+    rc = announce_pages(p, pages, used, &err);
+    if (rc == 0 && hash_pages(pages, hashed, p->version, digest, &err) != 0)
         rc = 1;
     free(pages);
     if (rc == 1)

@@ -45,6 +45,7 @@ struct sim_sku {
     enum perso_blob_version blob_version;
     unsigned n_ext;
     struct sim_ext_cert ext[SIM_EXT_CERTS_MAX]; /* host-endorsed SKU certs (Ext0 layout) */
+    unsigned n_injected;      /* certs a host plugin adds (Ext1 layout, not hashed) */
     bool two_stage_bootstrap; /* print "Bootstrap requested." and wait for a second image */
     /* Device ID fields (reference §10.1). */
     uint16_t si_creator_id;

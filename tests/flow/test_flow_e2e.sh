@@ -2,13 +2,15 @@
 # `ftharness run` end to end against ftsim and ftpa: every SKU over both links PASSes and
 # its chain verifies with the openssl CLI; every ftsim fault and service fault ends in FAIL
 # at the right step with the right exit status, never in PASS.
-#   test_flow_e2e.sh FTHARNESS FTSIM FTPA SKU_DIR SCRATCH
+#   test_flow_e2e.sh FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR TEST_PLUGIN_DIR
 set -u
 ftharness=$1
 ftsim=$2
 ftpa=$3
 skus=$4
 work=$5
+plugins=$6
+test_plugins=$7
 python=/usr/bin/python3
 schema=$(dirname "$skus")/docs/record.schema.json
 if [ ! -x "$python" ] || ! command -v openssl >/dev/null 2>&1 ||
@@ -35,6 +37,9 @@ bad() {
 printf 'e2e-password\n' >pw
 "$ftpa" init --config-dir pa --sku sival --no-ext --password-file pw >/dev/null
 "$ftpa" init --config-dir pa --sku sival_v1 --no-ext --password-file pw >/dev/null
+"$ftpa" init --config-dir pa --sku sival_inject --no-ext --password-file pw >/dev/null
+# A service SKU that expects fewer certificates than the chip holds (registration faults).
+"$ftpa" init --config-dir pa --sku sival_short --no-ext --hash-order UDS,CDI_0 --password-file pw >/dev/null
 for sku in emulation_tpm emulation_tpm_v1; do
     "$ftpa" init --config-dir pa --sku $sku --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
         --password-file pw >/dev/null
@@ -65,14 +70,17 @@ chip() {
     if [ "$link" = spi ]; then console="spi-sim:$path"; else console="uart:$path"; fi
 }
 
-# run SKU [ftharness args...]: personalizes the current chip; sets $status and $record
+# run SKU|FILE.json [ftharness args...]: personalizes the current chip with plugins from
+# $plugin_dir; sets $status and $record
+plugin_dir=$plugins
 run() {
-    sku=$1
+    case $1 in *.json) file=$1 ;; *) file="$skus/$1.json" ;; esac
     shift
     record="record-$seed.json"
     status=0
-    "$ftharness" run --sku "$skus/$sku.json" --console "$console" --pa "http://127.0.0.1:$port" \
-        --password-file pw --user-id "e2e/$seed" --y $((seed % 1000)) --json "$@" \
+    "$ftharness" run --sku "$file" --console "$console" --pa "http://127.0.0.1:$port" \
+        --password-file pw --user-id "e2e/$seed" --y $((seed % 1000)) --plugin-dir "$plugin_dir" \
+        --json "$@" \
         >"$record" 2>"ftharness-$seed.log" || status=$?
     exec 3<&-
 }
@@ -114,7 +122,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 r = json.load(open(sys.argv[1]))
 ca = sys.argv[2]
 load = lambda name: x509.load_pem_x509_certificate(open(os.path.join(ca, name), "rb").read())
-certs = {n: x509.load_der_x509_certificate(base64.b64decode(c["bytes"])) for n, c in r["certs"].items()}
+certs = {n: x509.load_der_x509_certificate(base64.b64decode(c["bytes"])) for n, c in r["certs"].items()
+         if c["endorsed_by"] != "plugin"}
 issuer = {"UDS": load("dice-ica.pem"), "CDI_0": certs["UDS"], "CDI_1": certs["CDI_0"]}
 for name, cert in certs.items():
     parent = issuer.get(name) or load("ext-ica.pem")
@@ -124,11 +133,27 @@ for name, cert in certs.items():
 PY
 }
 
-for sku in sival emulation_tpm sival_v1 emulation_tpm_v1; do
+check_plugin() { # check_plugin SKU: the record names the plugin and what it added
+    "$python" - "$record" "$1" "$skus/certs/extra.der" <<'PY'
+import base64, json, sys
+r = json.load(open(sys.argv[1]))
+sku, extra = sys.argv[2], open(sys.argv[3], "rb").read()
+want = "inject" if sku == "sival_inject" else "noop"
+assert r["plugin"]["name"] == want and r["plugin"]["version"], r.get("plugin")
+added = {n: c for n, c in r["certs"].items() if c["endorsed_by"] == "plugin"}
+if sku == "sival_inject":
+    assert list(added) == ["EXTRA"], list(added)
+    assert base64.b64decode(added["EXTRA"]["bytes"]) == extra, "EXTRA differs from extra.der"
+else:
+    assert not added, list(added)
+PY
+}
+
+for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
     for link in spi uart; do
         chip $sku $link
         run $sku
-        if [ $status -eq 0 ] && verify_chain $sku && verify_python $sku; then
+        if [ $status -eq 0 ] && verify_chain $sku && verify_python $sku && check_plugin $sku; then
             ok "$sku over $link: PASS, chain verified with openssl and pyca/cryptography"
         else
             bad "$sku over $link: exit $status $(field message)"
@@ -170,12 +195,35 @@ expect_fail bad-was-hmac perso-process-blobs 4 "WAS"
 expect_fail bad-hash perso-import-certs 3 "certs hash mismatch"
 expect_fail test-error perso-all-certs-done 3 "TestError"
 expect_fail truncated-response=hash perso-import-certs 6
+expect_fail stall=export perso-tbs-export 3 "Exporting TBS certificates"
+expect_fail stall=import perso-import-certs 3 "Importing endorsed certificates"
+expect_fail stall=hash perso-import-certs 3
+expect_fail stall=done perso-all-certs-done 3 "Personalization done"
+expect_fail reset=import perso-import-certs 3
+expect_fail disconnect=hash perso-import-certs 3
 expect_fail slow=20 perso-wait-ready 3 # with --step-delay below
 
 # A correct host ignores junk frames: the chip still passes.
 chip emulation_tpm spi --fault junk-frames=export
 run emulation_tpm
 if [ $status -eq 0 ]; then ok "junk frames are ignored: PASS"; else bad "junk frames: exit $status $(field message)"; fi
+
+# SKU plugins that misbehave fail only their DUT, naming the plugin (exit 5).
+plugin_dir=$test_plugins
+for plugin in crash hang garbage overflow exit network write badabi baderr; do
+    sed "s/\"name\": \"noop\"/\"name\": \"$plugin\"/" "$skus/sival.json" >"sku-$plugin.json"
+    chip sival spi
+    run "$work/sku-$plugin.json"
+    if [ $status -eq 5 ] && [ "$(field step)" = perso-ft-ext ] && field message | grep -q "$plugin"; then
+        ok "plugin $plugin: FAIL at perso-ft-ext naming it (exit 5)"
+    else
+        bad "plugin $plugin: exit $status at '$(field step)': $(field message)"
+    fi
+done
+plugin_dir=$plugins
+chip sival spi
+run sival
+if [ $status -eq 0 ]; then ok "the next DUT after the plugin failures passes"; else bad "after plugin failures: exit $status"; fi
 
 # Endorsement service faults: a wrong SKU password, the service down.
 printf 'wrong\n' >bad-pw
@@ -189,6 +237,27 @@ status=0
 "$ftharness" run --sku "$skus/sival.json" --console "$console" --pa "http://127.0.0.1:1" \
     --password-file pw >out.txt 2>&1 || status=$?
 if [ $status -eq 4 ] && grep -q "InitSession" out.txt; then ok "service down: exit 4 naming the RPC"; else bad "service down: exit $status: $(cat out.txt)"; fi
+# A SKU the service does not know, and a registration the service refuses (its SKU
+# expects two X.509 certificates, the chip holds three): FAIL, never PASS.
+sed 's/"name": "sival"/"name": "unknown_sku"/' "$skus/sival.json" >sku-unknown.json
+chip sival spi
+run sku-unknown.json
+# The session opens before the chip is touched: no record, the chip waits for the next try.
+if [ $status -eq 4 ] && grep -q "unknown_sku" "ftharness-$seed.log" && [ ! -s "$record" ]; then
+    rm -f "$record"
+    ok "SKU unknown to the service: exit 4 naming it, chip untouched"
+else
+    bad "SKU unknown to the service: exit $status: $(cat "ftharness-$seed.log")"
+fi
+sed 's/"name": "sival"/"name": "sival_short"/' "$skus/sival.json" >sku-short.json
+chip sival spi --was-seed "$(cat pa/sival_short/was-seed.hex)"
+run sku-short.json
+if [ $status -eq 4 ] && [ "$(field step)" = register-device ] && field message | grep -q "cert count"; then
+    ok "registration refused: FAIL at register-device (exit 4)"
+else
+    bad "registration refused: exit $status at '$(field step)': $(field message)"
+fi
+
 status=0
 "$ftharness" run --sku nosuch --sku-dir "$skus" --console spi-sim:/nonexistent --pa http://127.0.0.1:1 \
     --password-file pw >out.txt 2>&1 || status=$?

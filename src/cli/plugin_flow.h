@@ -1,0 +1,20 @@
+/* The flow's plugin step (flow_plugin_fn) on the sandboxed plugin runner (src/plugin). */
+#ifndef FTHARNESS_CLI_PLUGIN_FLOW_H
+#define FTHARNESS_CLI_PLUGIN_FLOW_H
+
+#include "flow/flow.h"
+
+struct plugin_flow_ctx {
+    const char *dir;      /* trusted plugin directory */
+    const char *runner;   /* ftharness-plugin-runner */
+    unsigned deadline_ms; /* per call */
+};
+
+int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
+                    uint8_t *body, size_t *len, size_t cap, size_t *num_objs,
+                    char version[FLOW_PLUGIN_VERSION_MAX], struct ft_error *err);
+
+/* The runner next to this executable, else the installed one. */
+void plugin_flow_default_runner(char *out, size_t cap);
+
+#endif
