@@ -2,5 +2,5 @@
 find_package(CURL REQUIRED)
 add_library(ftpa_client STATIC ${CMAKE_CURRENT_SOURCE_DIR}/pa_client.c)
 # jansson reads google.rpc.Status error bodies.
-target_link_libraries(ftpa_client PUBLIC ftcommon PRIVATE CURL::libcurl OpenSSL::Crypto
+target_link_libraries(ftpa_client PUBLIC ftcommon PRIVATE ftpa_msg CURL::libcurl OpenSSL::Crypto
                       PkgConfig::JANSSON)

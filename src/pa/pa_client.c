@@ -13,6 +13,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "pa/pa_msg.h"
+
 /* CURLOPT_PROTOCOLS_STR (7.85) replaces a deprecated option that -Werror rejects. */
 #define PA_CURL_MIN_VERSION 0x075500
 #if LIBCURL_VERSION_NUM < PA_CURL_MIN_VERSION
@@ -191,28 +193,10 @@ static void sleep_ms(long ms)
 
 /* ---- names and code mappings -------------------------------------------------------- */
 
-const char *pa_grpc_code_name(int code)
+static const char *grpc_code_name(int code)
 {
-    static const char *const names[GRPC_CODE_MAX + 1] = {
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    };
-    return code >= 0 && code <= GRPC_CODE_MAX ? names[code] : "UNKNOWN";
+    const char *name = pa_status_code_name(code);
+    return name != NULL ? name : "UNKNOWN";
 }
 
 int pa_grpc_code_from_http(long http_status)
@@ -885,9 +869,9 @@ static int report_http_error(struct pa_reply *reply, const char *rpc, const char
     read_status_body(reply, why, sizeof(why));
     if (why[0] != '\0')
         return ft_fail(err, pa_failure_ft_code(PA_FAILURE_HTTP), "%s: HTTP %ld%s (%s; taken as %s)",
-                       rpc, reply->http_status, tries, why, pa_grpc_code_name(reply->grpc_code));
+                       rpc, reply->http_status, tries, why, grpc_code_name(reply->grpc_code));
     return ft_fail(err, pa_failure_ft_code(PA_FAILURE_HTTP), "%s: HTTP %ld%s (server said: %s: %s)",
-                   rpc, reply->http_status, tries, pa_grpc_code_name(reply->grpc_code),
+                   rpc, reply->http_status, tries, grpc_code_name(reply->grpc_code),
                    reply->message);
 }
 

@@ -137,9 +137,6 @@ const char *pa_failure_name(enum pa_failure failure);
 /* The ft_error code pa_client_call uses for `failure`. */
 enum ft_code pa_failure_ft_code(enum pa_failure failure);
 
-/* "UNAVAILABLE" for 14, ...; "UNKNOWN" outside 0..16. */
-const char *pa_grpc_code_name(int code);
-
 /* The gRPC code for an HTTP error status, the inverse of the mapping the service (and a
  * stock gRPC-JSON transcoder) uses: 400→3, 401→16, 403→7, 404→5, 409→6, 429→8, 500→13,
  * 501→12, 503→14, 504→4, ... */

@@ -645,8 +645,7 @@ enum pa_grpc_code {
     PA_GRPC_UNAUTHENTICATED = 16,
 };
 
-/* "INVALID_ARGUMENT" for 3, ...; NULL outside 0..16. (pa_client.h has its own
- * pa_grpc_code_name; this one has a different name so both libraries can link.) */
+/* "INVALID_ARGUMENT" for 3, ...; NULL outside 0..16. */
 const char *pa_status_code_name(int code);
 
 /* The HTTP status a gRPC-JSON transcoder answers with (grpc-gateway's table): OK 200,
