@@ -4,7 +4,9 @@
 #   2. starts the endorsement service (ftpa) on loopback;
 #   3. personalizes simulated chips (ftsim) of every SKU over the SPI console socket and
 #      over a UART pty with `ftharness run` and the SKU's plugin (no-op for the upstream
-#      SKUs; sival_inject appends one more certificate with the inject plugin);
+#      SKUs; sival_inject appends one more certificate with the inject plugin), then,
+#      where the link has a reset pin (the SPI socket), resets the chip and checks that it
+#      boots to the owner firmware (the "boot" column);
 #   4. prints a summary table and verifies every chain with the openssl CLI;
 #   5. stops everything it started.
 set -eu
@@ -85,8 +87,8 @@ echo "== summary"
 import json, os, sys
 d = sys.argv[1]
 steps = ["send-rma-unlock-token", "perso-wait-ready", "perso-tbs-export", "perso-process-blobs",
-         "perso-import-certs", "perso-all-certs-done", "register-device"]
-short = ["rma", "ready", "export", "endorse", "import", "done", "register"]
+         "perso-import-certs", "perso-all-certs-done", "rom_ext-done", "register-device"]
+short = ["rma", "ready", "export", "endorse", "import", "done", "boot", "register"]
 print("%-17s %-4s %-24s %-6s %8s  %s" % ("SKU", "link", "device ID (DIN, origin)", "result", "total ms",
       " ".join("%8s" % s for s in short)))
 fails = 0

@@ -248,6 +248,9 @@ static char *read_password(const char *path)
 struct links {
     struct simsock *sock;
     struct console *console;
+    /* The chip's UART with a reset pin, for the post-perso boot check; NULL when the link
+     * has none (a plain tty). May be `console` itself. */
+    struct console *boot;
 };
 
 static int open_console(const char *spec, struct links *l, struct ft_error *err)
@@ -263,10 +266,12 @@ static int open_console(const char *spec, struct links *l, struct ft_error *err)
         if ((l->sock = simsock_open(where, err)) == NULL)
             return -1;
         l->console = console_open_spi(simsock_bus(l->sock), err);
+        if (l->console != NULL && (l->boot = console_open_sim_uart(l->sock, err)) == NULL)
+            return -1;
     } else if (kind == 8 && strncmp(spec, "uart-sim", 8) == 0) {
         if ((l->sock = simsock_open(where, err)) == NULL)
             return -1;
-        l->console = console_open_sim_uart(l->sock, err);
+        l->boot = l->console = console_open_sim_uart(l->sock, err);
     } else {
         return ft_fail(err, FT_E_INVALID, "--console %s: unknown kind (uart, spi-sim, uart-sim)",
                        spec);
@@ -276,6 +281,8 @@ static int open_console(const char *spec, struct links *l, struct ft_error *err)
 
 static void close_links(struct links *l)
 {
+    if (l->boot != l->console)
+        console_close(l->boot);
     console_close(l->console);
     simsock_close(l->sock);
 }
@@ -359,6 +366,7 @@ static int cmd_run(int argc, char **argv)
     }
     struct flow_env env = {
         .console = links.console,
+        .boot_console = links.boot,
         .pa = pa,
         .sku = &sku,
         .ca = &ca,
@@ -380,6 +388,7 @@ static int cmd_run(int argc, char **argv)
     struct plugin_flow_ctx plugin_ctx = {
         .dir = o.plugin_dir, .runner = runner, .deadline_ms = 5000};
     env.plugin = plugin_flow_run;
+    env.post_boot = plugin_flow_post_boot;
     env.plugin_arg = &plugin_ctx;
 #endif
     struct flow_record rec;

@@ -14,11 +14,12 @@ static void forward_log(void *user, int level, const char *line)
     fprintf(stderr, "<%d>plugin %s: %s\n", level, plugin, line);
 }
 
-int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
-                    uint8_t *body, size_t *len, size_t cap, size_t *num_objs,
-                    char version[FLOW_PLUGIN_VERSION_MAX], struct ft_error *err)
+/* Runs one entry point of the SKU's plugin; *res is caller-allocated (it holds a body). */
+static int run_plugin(const struct plugin_flow_ctx *ctx, const struct flow_sku *sku,
+                      enum plugin_call call, const uint8_t device_id[32], const uint8_t *body,
+                      size_t len, size_t num_objs, size_t cap, struct plugin_result *res,
+                      struct ft_error *err)
 {
-    const struct plugin_flow_ctx *ctx = arg;
     struct plugin_input inputs[FLOW_SKU_INPUTS_MAX];
     for (size_t i = 0; i < sku->n_plugin_inputs; i++)
         inputs[i] = (struct plugin_input){.name = sku->plugin_inputs[i].name,
@@ -27,12 +28,12 @@ int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_
         .dir = ctx->dir,
         .name = sku->plugin,
         .runner = ctx->runner,
-        .call = PLUGIN_CALL_FT_EXT,
+        .call = call,
         .sku = sku->name,
         .blob_version = sku->blob_version,
         .body = body,
-        .len = *len,
-        .num_objs = *num_objs,
+        .len = len,
+        .num_objs = num_objs,
         .capacity = cap,
         .config = sku->plugin_config,
         .inputs = inputs,
@@ -42,10 +43,18 @@ int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_
         .log_user = (void *)sku->plugin,
     };
     memcpy(req.device_id, device_id, sizeof(req.device_id));
-    struct plugin_result *res = calloc(1, sizeof(*res)); /* holds a whole body */
+    return plugin_run(&req, res, err);
+}
+
+int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
+                    uint8_t *body, size_t *len, size_t cap, size_t *num_objs,
+                    char version[FLOW_PLUGIN_VERSION_MAX], struct ft_error *err)
+{
+    struct plugin_result *res = calloc(1, sizeof(*res));
     if (res == NULL)
         return ft_fail(err, FT_E_NOMEM, "plugin %s: out of memory", sku->plugin);
-    int rc = plugin_run(&req, res, err);
+    int rc =
+        run_plugin(arg, sku, PLUGIN_CALL_FT_EXT, device_id, body, *len, *num_objs, cap, res, err);
     snprintf(version, FLOW_PLUGIN_VERSION_MAX, "%s", res->plugin_version);
     if (rc == 0 && res->len > cap)
         rc = ft_fail(err, FT_E_PLUGIN, "plugin %s: output of %zu bytes exceeds %zu", sku->plugin,
@@ -55,6 +64,24 @@ int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_
         *len = res->len;
         *num_objs = res->num_objs;
     }
+    free(res);
+    return rc;
+}
+
+int plugin_flow_post_boot(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
+                          const uint8_t *body, size_t len, size_t num_objs, char *text, size_t cap,
+                          struct ft_error *err)
+{
+    struct plugin_result *res = calloc(1, sizeof(*res));
+    if (res == NULL)
+        return ft_fail(err, FT_E_NOMEM, "plugin %s: out of memory", sku->plugin);
+    int rc =
+        run_plugin(arg, sku, PLUGIN_CALL_POST_BOOT, device_id, body, len, num_objs, len, res, err);
+    if (rc == 0 && strlen(res->text) >= cap)
+        rc = ft_fail(err, FT_E_PLUGIN, "plugin %s: post-boot text longer than %zu bytes",
+                     sku->plugin, cap - 1);
+    if (rc == 0)
+        snprintf(text, cap, "%s", res->text);
     free(res);
     return rc;
 }

@@ -14,6 +14,10 @@ int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_
                     uint8_t *body, size_t *len, size_t cap, size_t *num_objs,
                     char version[FLOW_PLUGIN_VERSION_MAX], struct ft_error *err);
 
+int plugin_flow_post_boot(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
+                          const uint8_t *body, size_t len, size_t num_objs, char *text, size_t cap,
+                          struct ft_error *err);
+
 /* The runner next to this executable, else the installed one. */
 void plugin_flow_default_runner(char *out, size_t cap);
 

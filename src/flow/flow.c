@@ -34,7 +34,7 @@
 static const char *const step_names[FLOW_STEP_COUNT] = {
     "send-rma-unlock-token", "perso-wait-ready",     "perso-certgen-inputs", "perso-tbs-export",
     "perso-process-blobs",   "perso-ft-ext",         "perso-import-certs",   "perso-validate-dice",
-    "perso-validate-sku",    "perso-all-certs-done", "register-device",
+    "perso-validate-sku",    "perso-all-certs-done", "rom_ext-done",         "register-device",
 };
 
 const char *flow_step_name(enum flow_step step)
@@ -669,6 +669,77 @@ static int step_done(struct run *r)
     return 0;
 }
 
+/* ---- step 14: the post-perso boot check ------------------------------------------------ */
+
+/* Copies console text into `out` for a message: printable ASCII only, no '\r'. */
+static void printable(const char *text, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *text != '\0' && *text != '\r' && n + 1 < cap; text++)
+        out[n++] = *text >= 0x20 && *text < 0x7f ? *text : '?';
+    out[n] = '\0';
+}
+
+/* Upstream's check_slot_b_boot_up: after a reset the UART shows "ROM_EXT:<version>",
+ * then the plugin's post-boot text (if it gives one), then the owner firmware's success
+ * text; a boot fault ("BFV:") or a rejected UDS certificate after the banner fails the
+ * chip. Lines before the banner belong to the perso boot and are skipped. Runs before
+ * registration, as upstream's does. */
+static int step_boot_check(struct run *r)
+{
+    const struct flow_sku *sku = r->env->sku;
+    struct console *uart = r->env->boot_console;
+    if (!sku->boot_check)
+        return 0;
+    if (uart == NULL) {
+        snprintf(r->rec->boot_check, sizeof(r->rec->boot_check),
+                 "skipped: the link has no UART with a reset pin");
+        return 0;
+    }
+    begin(r, FLOW_STEP_BOOT);
+    char plugin_text[FT_ERROR_MESSAGE_MAX] = "";
+    if (r->env->post_boot != NULL &&
+        r->env->post_boot(r->env->plugin_arg, sku, r->rec->device_id, r->back.body,
+                          r->back.next_free, r->back.num_objs, plugin_text, sizeof(plugin_text),
+                          r->err) != 0)
+        return failed(r, STATE_DONE);
+    /* What must come next: the banner, the plugin's text (skipped when empty), the owner's. */
+    const char *expected[] = {"ROM_EXT:", plugin_text, sku->owner_success_text};
+    size_t stage = 0;
+    uint64_t until = deadline(r, FLOW_WAIT_BOOT);
+    if (console_chip_reset(uart, false, r->err) != 0)
+        return failed(r, STATE_DONE);
+    while (stage < 3) {
+        size_t len;
+        if (console_read_line(uart, r->line, sizeof(r->line), &len, until, r->err) != 0) {
+            ft_error_prefix(r->err, "after reset, waiting for \"%s\"", expected[stage]);
+            return failed(r, STATE_DONE);
+        }
+        if (stage > 0 && (strstr(r->line, "BFV:") || strstr(r->line, "UDS certificate not valid"))) {
+            char text[96];
+            printable(r->line, text, sizeof(text));
+            ft_fail(r->err, FT_E_DEVICE, "the chip failed to boot after personalization: %s",
+                    text);
+            return failed(r, STATE_DONE);
+        }
+        /* Like upstream's "x.*y": several expected texts may share a line, in order. */
+        const char *at = r->line;
+        while (stage < 3) {
+            const char *found = strstr(at, expected[stage]);
+            if (found == NULL)
+                break;
+            if (stage == 0)
+                printable(found + strlen("ROM_EXT:"), r->rec->rom_ext_version,
+                          sizeof(r->rec->rom_ext_version));
+            at = found + strlen(expected[stage]);
+            stage++;
+        }
+    }
+    snprintf(r->rec->boot_check, sizeof(r->rec->boot_check), "PASS");
+    end(r);
+    return 0;
+}
+
 /* ---- step 13: registration ------------------------------------------------------------ */
 
 static int registry_blob(struct run *r, struct pa_bytes *out)
@@ -774,6 +845,8 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
         rc = step_validate(r);
     if (rc == 0)
         rc = step_done(r);
+    if (rc == 0)
+        rc = step_boot_check(r);
     if (rc == 0 && env->register_device)
         rc = step_register(r);
     rec->pass = rc == 0;

@@ -26,6 +26,7 @@ enum flow_step {
     FLOW_STEP_VALIDATE_DICE, /* perso-validate-dice */
     FLOW_STEP_VALIDATE_SKU,  /* perso-validate-sku */
     FLOW_STEP_DONE,          /* perso-all-certs-done */
+    FLOW_STEP_BOOT,          /* rom_ext-done: the post-perso boot check */
     FLOW_STEP_REGISTER,      /* register-device */
     FLOW_STEP_COUNT,
 };
@@ -50,14 +51,22 @@ typedef int (*flow_plugin_fn)(void *arg, const struct flow_sku *sku, const uint8
                               uint8_t *body, size_t *len, size_t cap, size_t *num_objs,
                               char version[FLOW_PLUGIN_VERSION_MAX], struct ft_error *err);
 
+/* The SKU plugin's ft_post_boot_ext on the body that went to the chip: text the boot must
+ * show before the owner firmware's success text ("" for none). */
+typedef int (*flow_post_boot_fn)(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
+                                 const uint8_t *body, size_t len, size_t num_objs, char *text,
+                                 size_t cap, struct ft_error *err);
+
 struct flow_env {
     struct console *console;
-    struct pa_client *pa; /* endorsement and registration */
+    struct console *boot_console; /* UART with reset for the boot check; NULL: none */
+    struct pa_client *pa;         /* endorsement and registration */
     const struct flow_sku *sku;
     const struct flow_ca *ca;
     bool benchtop;        /* RMA token made here instead of DeriveTokens */
     bool register_device; /* RegisterDevice at the end */
     flow_plugin_fn plugin;
+    flow_post_boot_fn post_boot; /* may be NULL; gets plugin_arg too */
     void *plugin_arg;
     double timeout_scale;                  /* multiplies every SKU deadline (>0) */
     const char *site;                      /* user_id-style "<host>/<site>" for the record */
@@ -96,6 +105,8 @@ struct flow_record {
     struct flow_cert certs[FLOW_CERTS_MAX]; /* final certificates, blob order */
     char plugin[FLOW_SKU_NAME_MAX];         /* "" when the SKU has none */
     char plugin_version[FLOW_PLUGIN_VERSION_MAX];
+    char boot_check[96];      /* "" (SKU has none), "PASS" or "skipped: <why>" */
+    char rom_ext_version[64]; /* from the ROM_EXT banner of the boot check */
     size_t n_certs;
     uint8_t rma_token_hash[16];
     uint8_t *wrapped_rma_seed; /* owned; from DeriveTokens (KEYGEN, wrap_seed) */

@@ -81,6 +81,10 @@ char *flow_record_json(const struct flow_record *rec, bool pretty)
         json_object_set_new(
             doc, "plugin",
             json_pack("{s:s, s:s}", "name", rec->plugin, "version", rec->plugin_version));
+    if (rec->boot_check[0] != '\0')
+        json_object_set_new(doc, "boot_check",
+                            json_pack("{s:s, s:s}", "result", rec->boot_check, "rom_ext_version",
+                                      rec->rom_ext_version));
     if (!rec->pass)
         json_object_set_new(doc, "error",
                             json_pack("{s:s, s:s, s:s, s:s}", "step",

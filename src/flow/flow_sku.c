@@ -38,6 +38,8 @@ static int copy_string(struct ctx *c, json_t *v, const char *key, char *out, siz
 {
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= cap)
         return bad(c, key, "must be a non-empty string within the length limit");
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return bad(c, key, "must not contain NUL characters");
     memcpy(out, json_string_value(v), json_string_length(v) + 1);
     return 0;
 }
@@ -71,9 +73,9 @@ static int load_cert(struct ctx *c, json_t *e, size_t i, struct flow_sku_cert *o
 static int load_timeouts(struct ctx *c, json_t *obj, struct flow_sku *sku)
 {
     static const char *const names[FLOW_WAIT_COUNT] = {"default", "rma",  "certgen", "export",
-                                                       "import",  "hash", "done"};
-    static const char *const keys[] = {"default", "rma",  "certgen", "export",
-                                       "import",  "hash", "done",    NULL};
+                                                       "import",  "hash", "done",    "boot"};
+    static const char *const keys[] = {"default", "rma",  "certgen", "export", "import",
+                                       "hash",    "done", "boot",    NULL};
     for (int i = 0; i < FLOW_WAIT_COUNT; i++)
         sku->timeout_ms[i] = 0;
     sku->timeout_ms[FLOW_WAIT_DEFAULT] = 30000; /* upstream's --timeout default */
@@ -156,6 +158,20 @@ static int load_plugin(struct ctx *c, json_t *obj, struct flow_sku *sku)
     return 0;
 }
 
+static int load_boot_check(struct ctx *c, json_t *obj, struct flow_sku *sku)
+{
+    static const char *const keys[] = {"owner_success_text", NULL};
+    if (obj == NULL)
+        return 0;
+    if (!json_is_object(obj) || only_keys(c, obj, "boot_check", keys) != 0)
+        return json_is_object(obj) ? -1 : bad(c, "boot_check", "must be an object");
+    if (copy_string(c, json_object_get(obj, "owner_success_text"), "boot_check.owner_success_text",
+                    sku->owner_success_text, sizeof(sku->owner_success_text)) != 0)
+        return -1;
+    sku->boot_check = true;
+    return 0;
+}
+
 static int load_benchtop(struct ctx *c, json_t *obj, struct flow_sku *sku)
 {
     static const char *const keys[] = {"was_seed", "was_diversifier", NULL};
@@ -192,60 +208,76 @@ static int lc_state(struct ctx *c, json_t *v, int *out)
     return bad(c, "lc_state", "must be DEV, PROD or PROD_END");
 }
 
-int flow_sku_load(const char *sku_dir, const char *name_or_path, struct flow_sku *sku,
-                  struct ft_error *err)
+/* Fills `sku` from the parsed document `root` (file names the source in messages). */
+static int sku_from_json(struct ctx *c, json_t *root, struct flow_sku *sku)
 {
-    static const char *const keys[] = {"name",     "blob_version", "certs",
-                                       "plugin",   "timeouts_ms",  "lc_state",
-                                       "benchtop", "description",  NULL};
-    memset(sku, 0, sizeof(*sku));
-    struct ctx c = {.err = err};
-    if (strchr(name_or_path, '/') || strstr(name_or_path, ".json"))
-        snprintf(c.file, sizeof(c.file), "%s", name_or_path);
-    else
-        snprintf(c.file, sizeof(c.file), "%s/%s.json", sku_dir, name_or_path);
-    json_error_t jerr;
-    json_t *root = json_load_file(c.file, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
-        return ft_fail(err, FT_E_INVALID, "%s: line %d: %s", c.file, jerr.line, jerr.text);
-    int rc = -1;
-    json_t *certs = json_object_get(root, "certs");
+    static const char *const keys[] = {
+        "name",     "blob_version", "certs",       "plugin",     "timeouts_ms",
+        "lc_state", "benchtop",     "description", "boot_check", NULL};
+    if (!json_is_object(root))
+        return bad(c, "(top)", "must be an object");
+    if (only_keys(c, root, "", keys) != 0 ||
+        copy_string(c, json_object_get(root, "name"), "name", sku->name, sizeof(sku->name)) != 0)
+        return -1;
     json_t *version = json_object_get(root, "blob_version");
-    if (!json_is_object(root)) {
-        bad(&c, "(top)", "must be an object");
-        goto done;
-    }
-    if (only_keys(&c, root, "", keys) != 0 ||
-        copy_string(&c, json_object_get(root, "name"), "name", sku->name, sizeof(sku->name)) != 0)
-        goto done;
     if (!json_is_integer(version) || json_integer_value(version) < 0 ||
-        json_integer_value(version) > 1) {
-        bad(&c, "blob_version", "must be 0 or 1");
-        goto done;
-    }
+        json_integer_value(version) > 1)
+        return bad(c, "blob_version", "must be 0 or 1");
     sku->blob_version = (enum perso_blob_version)json_integer_value(version);
+    json_t *certs = json_object_get(root, "certs");
     if (!json_is_array(certs) || json_array_size(certs) == 0 ||
-        json_array_size(certs) > FLOW_SKU_CERTS_MAX) {
-        bad(&c, "certs", "must be an array of 1..12 certificates");
-        goto done;
-    }
+        json_array_size(certs) > FLOW_SKU_CERTS_MAX)
+        return bad(c, "certs", "must be an array of 1..12 certificates");
     size_t i;
     json_t *e;
     json_array_foreach(certs, i, e)
     {
-        if (load_cert(&c, e, i, &sku->certs[i]) != 0)
-            goto done;
+        if (load_cert(c, e, i, &sku->certs[i]) != 0)
+            return -1;
     }
     sku->n_certs = json_array_size(certs);
-    if (load_plugin(&c, json_object_get(root, "plugin"), sku) != 0 ||
-        load_timeouts(&c, json_object_get(root, "timeouts_ms"), sku) != 0 ||
-        load_benchtop(&c, json_object_get(root, "benchtop"), sku) != 0 ||
-        lc_state(&c, json_object_get(root, "lc_state"), &sku->lc_state) != 0)
-        goto done;
-    rc = 0;
-done:
+    if (load_plugin(c, json_object_get(root, "plugin"), sku) != 0 ||
+        load_timeouts(c, json_object_get(root, "timeouts_ms"), sku) != 0 ||
+        load_benchtop(c, json_object_get(root, "benchtop"), sku) != 0 ||
+        load_boot_check(c, json_object_get(root, "boot_check"), sku) != 0 ||
+        lc_state(c, json_object_get(root, "lc_state"), &sku->lc_state) != 0)
+        return -1;
+    return 0;
+}
+
+/* Takes `root` (NULL when JSON decoding failed, described by `jerr`). */
+static int sku_from_document(const char *file, json_t *root, const json_error_t *jerr,
+                             struct flow_sku *sku, struct ft_error *err)
+{
+    memset(sku, 0, sizeof(*sku));
+    if (root == NULL)
+        return ft_fail(err, FT_E_INVALID, "%s: line %d: %s", file, jerr->line, jerr->text);
+    struct ctx c = {.err = err};
+    snprintf(c.file, sizeof(c.file), "%s", file);
+    int rc = sku_from_json(&c, root, sku);
     json_decref(root);
     return rc;
+}
+
+int flow_sku_parse(const char *file, const char *text, size_t len, struct flow_sku *sku,
+                   struct ft_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    return sku_from_document(file, root, &jerr, sku, err);
+}
+
+int flow_sku_load(const char *sku_dir, const char *name_or_path, struct flow_sku *sku,
+                  struct ft_error *err)
+{
+    char file[FLOW_PATH_MAX];
+    if (strchr(name_or_path, '/') || strstr(name_or_path, ".json"))
+        snprintf(file, sizeof(file), "%s", name_or_path);
+    else
+        snprintf(file, sizeof(file), "%s/%s.json", sku_dir, name_or_path);
+    json_error_t jerr;
+    json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+    return sku_from_document(file, root, &jerr, sku, err);
 }
 
 const struct flow_sku_cert *flow_sku_find_cert(const struct flow_sku *sku, const char *name)

@@ -10,7 +10,8 @@
  *                "inputs": [{"name": "cert", "path": "certs/extra.der"}]},
  *     "timeouts_ms": {"default": 30000, "export": 10000},
  *     "lc_state": "PROD",
- *     "benchtop": {"was_seed": "<64 hex>", "was_diversifier": "was"} }
+ *     "benchtop": {"was_seed": "<64 hex>", "was_diversifier": "was"},
+ *     "boot_check": {"owner_success_text": "Bare metal PASS!"} }
  *
  * Plugin input paths are relative to the SKU file's directory. Unknown keys are errors;
  * every error names the file, the key and the reason. */
@@ -50,6 +51,7 @@ enum flow_wait {
     FLOW_WAIT_IMPORT,
     FLOW_WAIT_HASH,
     FLOW_WAIT_DONE,
+    FLOW_WAIT_BOOT, /* the post-perso boot check: ROM_EXT banner, then the owner text */
     FLOW_WAIT_COUNT,
 };
 
@@ -70,11 +72,20 @@ struct flow_sku {
     bool benchtop_was;
     uint8_t was_seed[32];
     char was_diversifier[49];
+    /* Post-perso boot check (DESIGN §2 step 14): reset, then the UART must show the
+     * ROM_EXT banner and this owner-firmware text, with no boot failure before it. */
+    bool boot_check;
+    char owner_success_text[128];
 };
 
 /* Loads `name_or_path`: a path to a .json file, or a name looked up as <sku_dir>/<name>.json. */
 int flow_sku_load(const char *sku_dir, const char *name_or_path, struct flow_sku *sku,
                   struct ft_error *err);
+
+/* Parses SKU JSON held in memory; `file` names it in messages and anchors relative plugin
+ * input paths, as flow_sku_load's path does. */
+int flow_sku_parse(const char *file, const char *text, size_t len, struct flow_sku *sku,
+                   struct ft_error *err);
 
 const struct flow_sku_cert *flow_sku_find_cert(const struct flow_sku *sku, const char *name);
 

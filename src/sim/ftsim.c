@@ -83,6 +83,7 @@ static void usage(FILE *out)
         "  bad-was-hmac           flip a bit of the WAS HMAC\n"
         "  bad-hash               flip a bit of the final certs hash\n"
         "  test-error             OTP finalization fails: TestError GPIO, no TestDone\n"
+        "  bad-boot               after perso, the boot stops with a ROM_EXT fault (BFV)\n"
         "  slow=FACTOR            multiply every step delay by FACTOR\n"
         "Other:\n"
         "  --upstream-der         certs keep upstream's explicit DEFAULT FALSE encodings\n"

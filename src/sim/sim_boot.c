@@ -11,6 +11,8 @@
 /* The ROM_EXT banner and owner firmware text that follow a personalized chip's reset. */
 static const char ROM_EXT_BANNER[] = "ROM_EXT:0.4\r\n";
 static const char OWNER_SUCCESS[] = "Bare metal PASS!\r\n";
+/* What the bad-boot fault prints instead: an owner-stage boot fault. */
+static const char BOOT_FAULT[] = "BFV:0142500d\r\n";
 
 void sim_chip_fresh(struct sim_device *dev, unsigned index)
 {
@@ -141,7 +143,8 @@ int sim_boot(struct fw_ctx *fw)
             chip->second_image = true;
     }
     if (dev->chip.perso_done) {
-        if (fw_print_uart(fw, ROM_EXT_BANNER) != 0 || fw_print_uart(fw, OWNER_SUCCESS) != 0)
+        const char *owner = fw->dev->cfg.faults.bad_boot ? BOOT_FAULT : OWNER_SUCCESS;
+        if (fw_print_uart(fw, ROM_EXT_BANNER) != 0 || fw_print_uart(fw, owner) != 0)
             return FW_ABORT;
         return fw_halt(fw);
     }

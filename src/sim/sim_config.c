@@ -139,6 +139,7 @@ static const struct fault_switch fault_switches[] = {
     FLAG_FAULT("bad-was-hmac", bad_was_hmac),
     FLAG_FAULT("bad-hash", bad_hash),
     FLAG_FAULT("test-error", test_error),
+    FLAG_FAULT("bad-boot", bad_boot),
 };
 
 int sim_config_add_fault(struct sim_config *cfg, const char *spec, struct ft_error *err)

@@ -68,6 +68,7 @@ struct sim_faults {
     bool bad_was_hmac;            /* one bit of the WAS HMAC flipped */
     bool bad_hash;                /* one bit of the final certs hash flipped */
     bool test_error;              /* OTP finalization fails: TestError GPIO, no TestDone */
+    bool bad_boot;                /* after perso, ROM_EXT reports a boot fault (BFV) */
     unsigned slow_factor;         /* every step delay multiplied by this (0 or 1: off) */
 };
 

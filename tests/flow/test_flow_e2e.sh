@@ -133,6 +133,18 @@ for name, cert in certs.items():
 PY
 }
 
+check_boot() { # check_boot LINK: the post-perso boot check ran (SPI socket) or was skipped (pty)
+    "$python" - "$record" "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+if sys.argv[2] == "spi":
+    assert r["boot_check"] == {"result": "PASS", "rom_ext_version": "0.4"}, r["boot_check"]
+    assert "rom_ext-done" in r["stats"]
+else:
+    assert r["boot_check"]["result"].startswith("skipped: "), r["boot_check"]
+PY
+}
+
 check_plugin() { # check_plugin SKU: the record names the plugin and what it added
     "$python" - "$record" "$1" "$skus/certs/extra.der" <<'PY'
 import base64, json, sys
@@ -153,7 +165,8 @@ for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
     for link in spi uart; do
         chip $sku $link
         run $sku
-        if [ $status -eq 0 ] && verify_chain $sku && verify_python $sku && check_plugin $sku; then
+        if [ $status -eq 0 ] && verify_chain $sku && verify_python $sku && check_plugin $sku &&
+            check_boot $link; then
             ok "$sku over $link: PASS, chain verified with openssl and pyca/cryptography"
         else
             bad "$sku over $link: exit $status $(field message)"
@@ -195,7 +208,19 @@ expect_fail bad-was-hmac perso-process-blobs 4 "WAS"
 expect_fail bad-hash perso-import-certs 3 "certs hash mismatch"
 expect_fail test-error perso-all-certs-done 3 "TestError"
 expect_fail truncated-response=hash perso-import-certs 6
+expect_fail bad-boot rom_ext-done 3 "BFV:0142500d"
 expect_fail stall=export perso-tbs-export 3 "Exporting TBS certificates"
+
+# The plugin's post-boot text never shows: FAIL at the boot check, naming the text.
+sed 's/boot_text=metal/boot_text=absent/; s|"certs/extra.der"|"'"$skus"'/certs/extra.der"|' \
+    "$skus/sival_inject.json" >sku-boot-text.json
+chip sival_inject spi
+run "$work/sku-boot-text.json" --timeout-scale 0.01
+if [ $status -eq 3 ] && [ "$(field step)" = rom_ext-done ] && field message | grep -q '"absent"'; then
+    ok "plugin post-boot text missing: FAIL at rom_ext-done (exit 3)"
+else
+    bad "plugin post-boot text missing: exit $status at '$(field step)': $(field message)"
+fi
 expect_fail stall=import perso-import-certs 3 "Importing endorsed certificates"
 expect_fail stall=hash perso-import-certs 3
 expect_fail stall=done perso-all-certs-done 3 "Personalization done"

@@ -108,7 +108,8 @@ OPTION_SAMPLES = {
 }
 STEP_FAULTS = ["stall", "junk-frames", "wrong-frame-number", "reset", "disconnect",
                "truncated-response", "bad-crc"]
-FLAG_FAULTS = ["corrupt-tlv", "oversize-object", "bad-was-hmac", "bad-hash", "test-error"]
+FLAG_FAULTS = ["corrupt-tlv", "oversize-object", "bad-was-hmac", "bad-hash", "test-error",
+               "bad-boot"]
 ALL_FAULTS = STEP_FAULTS + FLAG_FAULTS + ["slow"]
 STEPS = ["rma", "certgen", "export", "import", "hash", "done"]
 
