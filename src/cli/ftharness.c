@@ -1,12 +1,15 @@
 /* ftharness: the tester-floor command line. `ftharness run` personalizes one DUT in the
  * foreground (no daemon needed); see ftharness(1) and `ftharness run --help`. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "console/bootstrap.h"
 #include "console/console.h"
 #include "flow/flow.h"
 #include "link/simsock.h"
@@ -319,6 +322,39 @@ static int exit_status_for(const struct flow_record *rec)
 #include "cli/plugin_flow.h"
 #endif
 
+/* Reads a bootstrap image ("" = none: *data NULL, *len 0). */
+static int read_image(const char *path, uint8_t **data, size_t *len, struct ft_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    if (path[0] == '\0')
+        return 0;
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (f == NULL || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (f != NULL)
+            fclose(f);
+        return ft_fail(err, FT_E_INVALID, "bootstrap image %s: %s", path,
+                       f == NULL ? strerror(errno) : "not a regular file");
+    }
+    int rc = 0;
+    if (st.st_size <= 0 || (uint64_t)st.st_size > BOOTSTRAP_IMAGE_MAX)
+        rc = ft_fail(err, FT_E_INVALID, "bootstrap image %s: %lld bytes (1..%u allowed)", path,
+                     (long long)st.st_size, BOOTSTRAP_IMAGE_MAX);
+    else if ((*data = malloc((size_t)st.st_size)) == NULL)
+        rc = ft_fail(err, FT_E_NOMEM, "out of memory");
+    else if (fread(*data, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
+        rc = ft_fail(err, FT_E_INVALID, "bootstrap image %s: short read", path);
+    else
+        *len = (size_t)st.st_size;
+    fclose(f);
+    if (rc != 0) {
+        free(*data);
+        *data = NULL;
+    }
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct options o = {
@@ -331,10 +367,20 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "ftharness: %s\n", err.message);
         return EXIT_USAGE;
     }
+    uint8_t *image = NULL, *second_image = NULL;
+    size_t image_len = 0, second_image_len = 0;
+    if (read_image(sku.bootstrap_image, &image, &image_len, &err) != 0 ||
+        read_image(sku.bootstrap_second_image, &second_image, &second_image_len, &err) != 0) {
+        fprintf(stderr, "ftharness: %s: %s\n", sku.name, err.message);
+        free(image);
+        return EXIT_USAGE;
+    }
     char *password = read_password(o.password_file);
     if (password == NULL) {
         fprintf(stderr,
                 "ftharness: no SKU password: give --password-file or set FTHARNESS_SKU_PASSWORD\n");
+        free(image);
+        free(second_image);
         return EXIT_USAGE;
     }
     char host[64], user[128];
@@ -364,9 +410,20 @@ static int cmd_run(int argc, char **argv)
         status = EXIT_DEVICE;
         goto done;
     }
+    if (image_len > 0 && links.sock == NULL) {
+        fprintf(stderr, "ftharness: SKU %s bootstraps an image: --console %s has no SPI bus\n",
+                sku.name, o.console);
+        status = EXIT_USAGE;
+        goto done;
+    }
     struct flow_env env = {
         .console = links.console,
         .boot_console = links.boot,
+        .bootstrap_bus = links.sock ? simsock_bus(links.sock) : NULL,
+        .bootstrap_image = image,
+        .bootstrap_image_len = image_len,
+        .bootstrap_second_image = second_image,
+        .bootstrap_second_image_len = second_image_len,
         .pa = pa,
         .sku = &sku,
         .ca = &ca,
@@ -415,6 +472,8 @@ done:
     if (password)
         memset(password, 0, strlen(password));
     free(password);
+    free(image);
+    free(second_image);
     return status;
 }
 

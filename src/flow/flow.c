@@ -15,6 +15,7 @@
 #include "cert/was.h"
 #include "common/base64.h"
 #include "common/hex.h"
+#include "console/bootstrap.h"
 #include "pa/cshake.h"
 #include "pa/pa_msg.h"
 #include "pa/pa_proto.h"
@@ -30,11 +31,13 @@
 #define SYNC_IMPORT "Importing endorsed certificates ..."
 #define SYNC_IMPORTED "Finished importing certificates."
 #define SYNC_DONE "Personalization done."
+#define SYNC_BOOTSTRAP_REQUESTED "Bootstrap requested."
 
 static const char *const step_names[FLOW_STEP_COUNT] = {
-    "send-rma-unlock-token", "perso-wait-ready",     "perso-certgen-inputs", "perso-tbs-export",
-    "perso-process-blobs",   "perso-ft-ext",         "perso-import-certs",   "perso-validate-dice",
-    "perso-validate-sku",    "perso-all-certs-done", "rom_ext-done",         "register-device",
+    "first-bootstrap",      "second-bootstrap",    "send-rma-unlock-token", "perso-wait-ready",
+    "perso-certgen-inputs", "perso-tbs-export",    "perso-process-blobs",   "perso-ft-ext",
+    "perso-import-certs",   "perso-validate-dice", "perso-validate-sku",    "perso-all-certs-done",
+    "rom_ext-done",         "register-device",
 };
 
 const char *flow_step_name(enum flow_step step)
@@ -105,6 +108,8 @@ static int failed(struct run *r, const char *dut_state)
 }
 
 static const char STATE_UNTOUCHED[] = "no secrets written yet: the chip can be retried";
+static const char STATE_FIRMWARE[] =
+    "perso firmware not (fully) programmed: bootstrap it again before anything else";
 static const char STATE_SECRETS[] =
     "SECRET2 (RMA token hash) written, no certificates: retry from the certificate inputs";
 static const char STATE_CERTS[] = "certificates written to the chip: check it before retrying";
@@ -669,6 +674,43 @@ static int step_done(struct run *r)
     return 0;
 }
 
+/* ---- step 1: the ROM bootstrap ----------------------------------------------------------- */
+
+/* Resets into the ROM bootstrap (straps high), programs `image`, and resets out of it.
+ * The second image is sent when the first one asks for it. */
+static int bootstrap_one(struct run *r, enum flow_step step, const uint8_t *image, size_t len)
+{
+    begin(r, step);
+    struct bootstrap_stats stats;
+    if ((step == FLOW_STEP_BOOTSTRAP2 &&
+         wait_for(r, SYNC_BOOTSTRAP_REQUESTED, FLOW_WAIT_BOOTSTRAP) != 0) ||
+        console_chip_reset(r->env->console, true, r->err) != 0 ||
+        bootstrap_program(r->env->bootstrap_bus, image, len, deadline(r, FLOW_WAIT_BOOTSTRAP), NULL,
+                          NULL, &stats, r->err) != 0 ||
+        console_chip_reset(r->env->console, false, r->err) != 0)
+        return failed(r, STATE_FIRMWARE);
+    end(r);
+    return 0;
+}
+
+static int step_bootstrap(struct run *r)
+{
+    const struct flow_env *env = r->env;
+    if (env->bootstrap_image_len == 0)
+        return 0;
+    if (env->bootstrap_bus == NULL) {
+        begin(r, FLOW_STEP_BOOTSTRAP);
+        ft_fail(r->err, FT_E_INVALID, "the SKU bootstraps an image but the link has no SPI bus");
+        return failed(r, STATE_UNTOUCHED);
+    }
+    if (bootstrap_one(r, FLOW_STEP_BOOTSTRAP, env->bootstrap_image, env->bootstrap_image_len) != 0)
+        return -1;
+    if (env->bootstrap_second_image_len == 0)
+        return 0;
+    return bootstrap_one(r, FLOW_STEP_BOOTSTRAP2, env->bootstrap_second_image,
+                         env->bootstrap_second_image_len);
+}
+
 /* ---- step 14: the post-perso boot check ------------------------------------------------ */
 
 /* Copies console text into `out` for a message: printable ASCII only, no '\r'. */
@@ -715,11 +757,11 @@ static int step_boot_check(struct run *r)
             ft_error_prefix(r->err, "after reset, waiting for \"%s\"", expected[stage]);
             return failed(r, STATE_DONE);
         }
-        if (stage > 0 && (strstr(r->line, "BFV:") || strstr(r->line, "UDS certificate not valid"))) {
+        if (stage > 0 &&
+            (strstr(r->line, "BFV:") || strstr(r->line, "UDS certificate not valid"))) {
             char text[96];
             printable(r->line, text, sizeof(text));
-            ft_fail(r->err, FT_E_DEVICE, "the chip failed to boot after personalization: %s",
-                    text);
+            ft_fail(r->err, FT_E_DEVICE, "the chip failed to boot after personalization: %s", text);
             return failed(r, STATE_DONE);
         }
         /* Like upstream's "x.*y": several expected texts may share a line, in order. */
@@ -830,7 +872,9 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
     r->env = env;
     r->rec = rec;
     r->err = err;
-    int rc = step_rma(r);
+    int rc = step_bootstrap(r);
+    if (rc == 0)
+        rc = step_rma(r);
     if (rc == 0)
         rc = step_certgen(r);
     if (rc == 0)

@@ -16,6 +16,8 @@
 
 /* Steps, named as upstream's PROVISIONING_DATA stats. */
 enum flow_step {
+    FLOW_STEP_BOOTSTRAP,     /* first-bootstrap: the perso firmware image */
+    FLOW_STEP_BOOTSTRAP2,    /* second-bootstrap: when the SKU has a second image */
     FLOW_STEP_RMA,           /* send-rma-unlock-token */
     FLOW_STEP_WAIT_READY,    /* perso-wait-ready */
     FLOW_STEP_CERTGEN,       /* perso-certgen-inputs */
@@ -59,8 +61,15 @@ typedef int (*flow_post_boot_fn)(void *arg, const struct flow_sku *sku, const ui
 
 struct flow_env {
     struct console *console;
-    struct console *boot_console; /* UART with reset for the boot check; NULL: none */
-    struct pa_client *pa;         /* endorsement and registration */
+    struct console *boot_console;  /* UART with reset for the boot check; NULL: none */
+    struct spi_bus *bootstrap_bus; /* the chip's SPI for the ROM bootstrap; NULL: none */
+    /* The SKU's bootstrap images (sku->bootstrap_image, ..._second_image), read by the
+     * caller; len 0 when there is none. */
+    const uint8_t *bootstrap_image;
+    size_t bootstrap_image_len;
+    const uint8_t *bootstrap_second_image;
+    size_t bootstrap_second_image_len;
+    struct pa_client *pa; /* endorsement and registration */
     const struct flow_sku *sku;
     const struct flow_ca *ca;
     bool benchtop;        /* RMA token made here instead of DeriveTokens */

@@ -72,10 +72,10 @@ static int load_cert(struct ctx *c, json_t *e, size_t i, struct flow_sku_cert *o
 
 static int load_timeouts(struct ctx *c, json_t *obj, struct flow_sku *sku)
 {
-    static const char *const names[FLOW_WAIT_COUNT] = {"default", "rma",  "certgen", "export",
-                                                       "import",  "hash", "done",    "boot"};
-    static const char *const keys[] = {"default", "rma",  "certgen", "export", "import",
-                                       "hash",    "done", "boot",    NULL};
+    static const char *const names[FLOW_WAIT_COUNT] = {
+        "default", "rma", "certgen", "export", "import", "hash", "done", "boot", "bootstrap"};
+    static const char *const keys[] = {"default", "rma",  "certgen", "export",    "import",
+                                       "hash",    "done", "boot",    "bootstrap", NULL};
     for (int i = 0; i < FLOW_WAIT_COUNT; i++)
         sku->timeout_ms[i] = 0;
     sku->timeout_ms[FLOW_WAIT_DEFAULT] = 30000; /* upstream's --timeout default */
@@ -104,24 +104,47 @@ static void dir_of(const char *file, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(slash - file), file);
 }
 
+/* Copies the path string `v` to out[FLOW_PATH_MAX], relative paths anchored at the SKU
+ * file's directory. */
+static int sku_path(struct ctx *c, json_t *v, const char *key, char *out)
+{
+    char path[FLOW_PATH_MAX], dir[FLOW_PATH_MAX];
+    if (copy_string(c, v, key, path, sizeof(path)) != 0)
+        return -1;
+    dir_of(c->file, dir, sizeof(dir));
+    int n = path[0] == '/' ? snprintf(out, FLOW_PATH_MAX, "%s", path)
+                           : snprintf(out, FLOW_PATH_MAX, "%s/%s", dir, path);
+    if (n < 0 || (size_t)n >= FLOW_PATH_MAX)
+        return bad(c, key, "path too long");
+    return 0;
+}
+
 static int load_input(struct ctx *c, json_t *e, size_t i, struct flow_sku *sku)
 {
     static const char *const keys[] = {"name", "path", NULL};
-    char where[48], path[FLOW_PATH_MAX], dir[FLOW_PATH_MAX];
+    char where[48];
     snprintf(where, sizeof(where), "plugin.inputs[%zu]", i);
     if (!json_is_object(e))
         return bad(c, where, "must be {\"name\": ..., \"path\": ...}");
     if (only_keys(c, e, where, keys) != 0 ||
         copy_string(c, json_object_get(e, "name"), where, sku->plugin_inputs[i].name,
-                    sizeof(sku->plugin_inputs[i].name)) != 0 ||
-        copy_string(c, json_object_get(e, "path"), where, path, sizeof(path)) != 0)
+                    sizeof(sku->plugin_inputs[i].name)) != 0)
         return -1;
-    dir_of(c->file, dir, sizeof(dir));
-    int n = path[0] == '/'
-                ? snprintf(sku->plugin_inputs[i].path, FLOW_PATH_MAX, "%s", path)
-                : snprintf(sku->plugin_inputs[i].path, FLOW_PATH_MAX, "%s/%s", dir, path);
-    if (n < 0 || (size_t)n >= FLOW_PATH_MAX)
-        return bad(c, where, "path too long");
+    return sku_path(c, json_object_get(e, "path"), where, sku->plugin_inputs[i].path);
+}
+
+static int load_bootstrap(struct ctx *c, json_t *obj, struct flow_sku *sku)
+{
+    static const char *const keys[] = {"image", "second_image", NULL};
+    if (obj == NULL)
+        return 0;
+    if (!json_is_object(obj) || only_keys(c, obj, "bootstrap", keys) != 0)
+        return json_is_object(obj) ? -1 : bad(c, "bootstrap", "must be an object");
+    json_t *second = json_object_get(obj, "second_image");
+    if (sku_path(c, json_object_get(obj, "image"), "bootstrap.image", sku->bootstrap_image) != 0 ||
+        (second != NULL &&
+         sku_path(c, second, "bootstrap.second_image", sku->bootstrap_second_image) != 0))
+        return -1;
     return 0;
 }
 
@@ -211,9 +234,9 @@ static int lc_state(struct ctx *c, json_t *v, int *out)
 /* Fills `sku` from the parsed document `root` (file names the source in messages). */
 static int sku_from_json(struct ctx *c, json_t *root, struct flow_sku *sku)
 {
-    static const char *const keys[] = {
-        "name",     "blob_version", "certs",       "plugin",     "timeouts_ms",
-        "lc_state", "benchtop",     "description", "boot_check", NULL};
+    static const char *const keys[] = {"name",        "blob_version", "certs",    "plugin",
+                                       "timeouts_ms", "lc_state",     "benchtop", "description",
+                                       "boot_check",  "bootstrap",    NULL};
     if (!json_is_object(root))
         return bad(c, "(top)", "must be an object");
     if (only_keys(c, root, "", keys) != 0 ||
@@ -240,6 +263,7 @@ static int sku_from_json(struct ctx *c, json_t *root, struct flow_sku *sku)
         load_timeouts(c, json_object_get(root, "timeouts_ms"), sku) != 0 ||
         load_benchtop(c, json_object_get(root, "benchtop"), sku) != 0 ||
         load_boot_check(c, json_object_get(root, "boot_check"), sku) != 0 ||
+        load_bootstrap(c, json_object_get(root, "bootstrap"), sku) != 0 ||
         lc_state(c, json_object_get(root, "lc_state"), &sku->lc_state) != 0)
         return -1;
     return 0;

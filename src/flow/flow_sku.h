@@ -11,7 +11,8 @@
  *     "timeouts_ms": {"default": 30000, "export": 10000},
  *     "lc_state": "PROD",
  *     "benchtop": {"was_seed": "<64 hex>", "was_diversifier": "was"},
- *     "boot_check": {"owner_success_text": "Bare metal PASS!"} }
+ *     "boot_check": {"owner_success_text": "Bare metal PASS!"},
+ *     "bootstrap": {"image": "images/perso.bin", "second_image": "images/bundle.bin"} }
  *
  * Plugin input paths are relative to the SKU file's directory. Unknown keys are errors;
  * every error names the file, the key and the reason. */
@@ -51,7 +52,8 @@ enum flow_wait {
     FLOW_WAIT_IMPORT,
     FLOW_WAIT_HASH,
     FLOW_WAIT_DONE,
-    FLOW_WAIT_BOOT, /* the post-perso boot check: ROM_EXT banner, then the owner text */
+    FLOW_WAIT_BOOT,      /* the post-perso boot check: ROM_EXT banner, then the owner text */
+    FLOW_WAIT_BOOTSTRAP, /* one ROM bootstrap: erase and program */
     FLOW_WAIT_COUNT,
 };
 
@@ -76,6 +78,11 @@ struct flow_sku {
      * ROM_EXT banner and this owner-firmware text, with no boot failure before it. */
     bool boot_check;
     char owner_success_text[128];
+    /* ROM bootstrap before perso (DESIGN §2 step 1): "" when the chip already holds the
+     * perso firmware. With a second image, the first one asks for it
+     * ("Bootstrap requested."). Resolved against the SKU file's directory. */
+    char bootstrap_image[FLOW_PATH_MAX];
+    char bootstrap_second_image[FLOW_PATH_MAX];
 };
 
 /* Loads `name_or_path`: a path to a .json file, or a name looked up as <sku_dir>/<name>.json. */

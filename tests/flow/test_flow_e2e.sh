@@ -174,6 +174,56 @@ for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
     done
 done
 
+# The ROM bootstrap (DESIGN step 1): a blank chip gets the perso image over SPI; a
+# two-stage chip asks for a second image. The chip measures what was programmed, so its
+# PersoSha256Hash must be the SHA-256 of the (last) image sent.
+head -c 70000 /dev/urandom >perso.bin
+head -c 20000 /dev/urandom >bundle.bin
+sed 's|"lc_state": "PROD",|"lc_state": "PROD", "bootstrap": {"image": "perso.bin"},|' \
+    "$skus/sival.json" >sku-bootstrap.json
+sed 's|"lc_state": "PROD",|"lc_state": "PROD", "bootstrap": {"image": "perso.bin", "second_image": "bundle.bin"},|' \
+    "$skus/sival.json" >sku-bootstrap2.json
+check_bootstrap() { # check_bootstrap IMAGE STEP...: PASS, the steps timed, the hash of IMAGE
+    "$python" - "$record" "$@" <<'PY'
+import hashlib, json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "PASS", r.get("error")
+for step in sys.argv[3:]:
+    assert step in r["stats"], (step, list(r["stats"]))
+want = hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
+assert r["perso_fw_sha256_hash"] == want, (r["perso_fw_sha256_hash"], want)
+PY
+}
+chip sival spi --blank
+run "$work/sku-bootstrap.json"
+if [ $status -eq 0 ] && check_bootstrap perso.bin first-bootstrap; then
+    ok "blank chip: perso image bootstrapped over SPI, then PASS"
+else
+    bad "bootstrap: exit $status $(field message)"
+fi
+chip sival spi --blank --two-stage
+run "$work/sku-bootstrap2.json"
+if [ $status -eq 0 ] && check_bootstrap bundle.bin first-bootstrap second-bootstrap; then
+    ok "two-stage chip: both images bootstrapped, then PASS"
+else
+    bad "two-stage bootstrap: exit $status $(field message)"
+fi
+chip sival spi --blank --two-stage
+run "$work/sku-bootstrap.json" --timeout-scale 0.01
+if [ $status -eq 3 ] && [ "$(field step)" = send-rma-unlock-token ]; then
+    ok "two-stage chip given one image: FAIL waiting for the RMA prompt (exit 3)"
+else
+    bad "two-stage chip, one image: exit $status at '$(field step)': $(field message)"
+fi
+chip sival uart --blank
+run "$work/sku-bootstrap.json"
+if [ $status -eq 2 ] && grep -q "no SPI bus" "ftharness-$seed.log" && [ ! -s "$record" ]; then
+    rm -f "$record" # refused before the chip was touched: no record
+    ok "bootstrap over a plain tty: refused before touching the chip (exit 2)"
+else
+    bad "bootstrap over a tty: exit $status: $(cat "ftharness-$seed.log")"
+fi
+
 # expect_fail FAULT STEP EXIT [TEXT]: a chip with --fault FAULT fails at STEP with EXIT.
 expect_fail() {
     fault=$1

@@ -5,3 +5,6 @@ target_compile_definitions(test_console PRIVATE FTSIM_PATH="$<TARGET_FILE:ftsim>
                            CONSOLE_TEST_DIR="${CMAKE_CURRENT_BINARY_DIR}")
 add_dependencies(test_console ftsim)
 set_tests_properties(test_console PROPERTIES TIMEOUT 300)
+
+# The ROM bootstrap's SPI flash commands against a scripted spi_device.
+ft_unit_test(test_bootstrap ftconsole)
