@@ -26,6 +26,10 @@ libcrypt-dev
 curl
 nginx-light
 libgnutls28-dev
+libftdi1-dev
+libusb-1.0-0-dev
+umockdev
+libumockdev-dev
 "
 
 missing=""

@@ -12,6 +12,7 @@
 #include "console/bootstrap.h"
 #include "console/console.h"
 #include "flow/flow.h"
+#include "link/ftdi_spi.h"
 #include "link/simsock.h"
 #include "pa/pa_client.h"
 
@@ -44,7 +45,7 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: ftharness run --sku NAME|PATH --console uart:TTY|spi-sim:SOCKET|uart-sim:SOCKET\n"
+        "usage: ftharness run --sku NAME|PATH --console uart:TTY|ftdi:SERIAL[:A|B]|spi-sim:SOCKET\n"
         "                     --pa URL [--password-file F] [--user-id ID] [--lot N --wafer N\n"
         "                     --x N --y N] [--json] [--timeout-scale F] [options]\n"
         "\n"
@@ -52,8 +53,10 @@ static void usage(FILE *out)
         "endorsement, SKU plugin, import, certs hash, chain validation, registration.\n"
         "\n"
         "  --sku NAME|PATH       SKU configuration (NAME looks in --sku-dir, default ./skus)\n"
-        "  --console KIND:WHERE  uart:/dev/ttyUSB0 (kernel tty), spi-sim:PATH (ftsim socket,\n"
-        "                        SPI console), uart-sim:PATH (ftsim socket, UART console)\n"
+        "  --console KIND:WHERE  uart:/dev/ttyUSB0 (kernel tty), ftdi:SERIAL[:A|B] (SPI\n"
+        "                        console on an FT2232H/FT4232H MPSSE channel, default A),\n"
+        "                        spi-sim:PATH (ftsim socket, SPI console), uart-sim:PATH\n"
+        "                        (ftsim socket, UART console)\n"
         "  --pa URL              endorsement service, e.g. https://pa.fab:8443\n"
         "  --password-file F     SKU password (first line); default $FTHARNESS_SKU_PASSWORD\n"
         "  --user-id ID          <host>/<site> for the service (default <hostname>/0)\n"
@@ -250,11 +253,35 @@ static char *read_password(const char *path)
 
 struct links {
     struct simsock *sock;
+    struct ftdi_spi *ftdi;
+    struct spi_bus *bus; /* the chip's SPI (console and ROM bootstrap); NULL on a tty */
     struct console *console;
     /* The chip's UART with a reset pin, for the post-perso boot check; NULL when the link
      * has none (a plain tty). May be `console` itself. */
     struct console *boot;
 };
+
+/* "SERIAL" or "SERIAL:A" / "SERIAL:B": an FTDI adapter by USB serial and MPSSE channel. */
+static int open_ftdi(const char *where, struct links *l, struct ft_error *err)
+{
+    char serial[128];
+    snprintf(serial, sizeof(serial), "%s", where);
+    struct ftdi_spi_config cfg = {.serial = serial, .channel = 'A'};
+    char *colon = strrchr(serial, ':');
+    if (colon != NULL) {
+        if (colon[1] == '\0' || colon[2] != '\0')
+            return ft_fail(err, FT_E_INVALID, "--console ftdi:%s: expected SERIAL[:A|B]", where);
+        cfg.channel = colon[1];
+        *colon = '\0';
+    }
+    if (serial[0] == '\0')
+        return ft_fail(err, FT_E_INVALID, "--console ftdi:%s: no adapter serial", where);
+    if ((l->ftdi = ftdi_spi_open(&cfg, err)) == NULL)
+        return -1;
+    l->bus = ftdi_spi_bus(l->ftdi);
+    l->console = console_open_spi(l->bus, err);
+    return l->console ? 0 : -1;
+}
 
 static int open_console(const char *spec, struct links *l, struct ft_error *err)
 {
@@ -268,16 +295,20 @@ static int open_console(const char *spec, struct links *l, struct ft_error *err)
     } else if (kind == 7 && strncmp(spec, "spi-sim", 7) == 0) {
         if ((l->sock = simsock_open(where, err)) == NULL)
             return -1;
-        l->console = console_open_spi(simsock_bus(l->sock), err);
+        l->bus = simsock_bus(l->sock);
+        l->console = console_open_spi(l->bus, err);
         if (l->console != NULL && (l->boot = console_open_sim_uart(l->sock, err)) == NULL)
             return -1;
     } else if (kind == 8 && strncmp(spec, "uart-sim", 8) == 0) {
         if ((l->sock = simsock_open(where, err)) == NULL)
             return -1;
+        l->bus = simsock_bus(l->sock);
         l->boot = l->console = console_open_sim_uart(l->sock, err);
+    } else if (kind == 4 && strncmp(spec, "ftdi", 4) == 0) {
+        return open_ftdi(where, l, err);
     } else {
-        return ft_fail(err, FT_E_INVALID, "--console %s: unknown kind (uart, spi-sim, uart-sim)",
-                       spec);
+        return ft_fail(err, FT_E_INVALID,
+                       "--console %s: unknown kind (uart, ftdi, spi-sim, uart-sim)", spec);
     }
     return l->console ? 0 : -1;
 }
@@ -288,6 +319,7 @@ static void close_links(struct links *l)
         console_close(l->boot);
     console_close(l->console);
     simsock_close(l->sock);
+    ftdi_spi_close(l->ftdi);
 }
 
 /* One progress line per step on a terminal. */
@@ -410,7 +442,7 @@ static int cmd_run(int argc, char **argv)
         status = EXIT_DEVICE;
         goto done;
     }
-    if (image_len > 0 && links.sock == NULL) {
+    if (image_len > 0 && links.bus == NULL) {
         fprintf(stderr, "ftharness: SKU %s bootstraps an image: --console %s has no SPI bus\n",
                 sku.name, o.console);
         status = EXIT_USAGE;
@@ -419,7 +451,7 @@ static int cmd_run(int argc, char **argv)
     struct flow_env env = {
         .console = links.console,
         .boot_console = links.boot,
-        .bootstrap_bus = links.sock ? simsock_bus(links.sock) : NULL,
+        .bootstrap_bus = links.bus,
         .bootstrap_image = image,
         .bootstrap_image_len = image_len,
         .bootstrap_second_image = second_image,

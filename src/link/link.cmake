@@ -4,3 +4,4 @@ add_library(ftlink STATIC
   ${CMAKE_CURRENT_LIST_DIR}/simsock.c
   ${CMAKE_CURRENT_LIST_DIR}/tty.c)
 target_link_libraries(ftlink PUBLIC ftwire)
+include(${CMAKE_CURRENT_LIST_DIR}/ftdi.cmake)

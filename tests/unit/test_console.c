@@ -1156,7 +1156,7 @@ START_TEST(ftsim_pty_stall_times_out_within_deadline)
 }
 END_TEST
 
-/* Reads the blob line until the link drops. ftsim hangs its pty up by closing the master
+/* Reads lines until the link drops. ftsim hangs its pty up by closing the master
  * while its input thread may sit in poll() on it, which keeps the master open until that
  * poll returns; a byte from us wakes it. So: read with a short deadline and, while the
  * link is still up, send a byte. With a prompt hang-up the first read already fails. */
@@ -1171,7 +1171,7 @@ static void read_until_hangup(struct console *c, struct ft_error *err)
         rc = console_read_line(c, line, cap, &n, link_deadline_ms(200), err);
         if (rc != 0 && err->code == FT_E_TIMEOUT)
             rc = console_write(c, " ", 1, link_deadline_ms(200), err) == 0 ? -2 : -1;
-    } while (rc == -2 && link_now_ns() < give_up);
+    } while ((rc == 0 || rc == -2) && link_now_ns() < give_up); /* lines, then the end */
     ck_assert_int_eq(rc, -1);
     free(line);
 }
@@ -1183,7 +1183,8 @@ START_TEST(ftsim_pty_disconnect_is_connect_error)
     run_rma(c);
     wait_ok(c, CERTGEN_PROMPT);
     send_certgen_inputs(c);
-    wait_ok(c, EXPORT_PROMPT);
+    /* No wait for the export prompt: a pty hang-up discards the input the host has not
+     * read yet, so under load the prompt may go with it. The hang-up itself must show. */
     struct ft_error err = {0};
     read_until_hangup(c, &err);
     ck_assert_error(err, FT_E_CONNECT, proc.pty);

@@ -1,0 +1,583 @@
+/* FTDI MPSSE backend of spi_bus over libftdi1; see ftdi_spi.h. */
+#include "link/ftdi_spi.h"
+
+#include <errno.h>
+#include <ftdi.h>
+#include <libusb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RULES_HINT                                                                                 \
+    "install dist/99-ftharness-ftdi.rules in /etc/udev/rules.d, add the user to group plugdev, "   \
+    "then 'udevadm control --reload-rules && udevadm trigger' and re-plug"
+
+/* Room for the commands of one batch: a few maximal transactions with their framing. */
+#define CMD_CAP (4u * FTDI_SPI_MAX_XFER + 1024u)
+
+/* libftdi 1.5's open errors that need their own advice (src/ftdi.c). */
+#define LIBFTDI_NOT_FOUND (-3)
+#define LIBFTDI_OPEN_FAILED (-4)
+#define LIBFTDI_CLAIM_FAILED (-5)
+#define LIBFTDI_NO_PERMISSION (-8)
+
+/* How many adapters an error message lists. */
+#define LIST_MAX 8u
+
+struct ftdi_spi {
+    struct spi_bus bus;
+    struct ftdi_context *ctx;
+    struct ftdi_pin_map pins;
+    struct ftdi_gpio_state gpio; /* what the last 0x80/0x82 drove */
+    bool uses_high;              /* the pin map needs 0x82/0x83 */
+    bool opened;                 /* the USB device is open */
+    bool in_mpsse;               /* bitmode is MPSSE: close releases the pins */
+    /* Set once the command stream may be out of step with the chip (a write or read
+     * failed or a reply had the wrong length): later ops fail at once. */
+    bool broken;
+    char channel;
+    uint32_t clock_hz;
+    char name[160];
+    uint8_t cmd[CMD_CAP];
+    uint8_t reply[CMD_CAP];
+    uint8_t idle_mosi[FTDI_SPI_MAX_XFER]; /* 0xff: what a NULL mosi sends */
+};
+
+/* ---- USB I/O ------------------------------------------------------------------------- */
+
+static int link_down(struct ftdi_spi *f, const char *what, int rc, struct ft_error *err)
+{
+    f->broken = true;
+    if (rc == LIBUSB_ERROR_NO_DEVICE)
+        return ft_fail(err, FT_E_CONNECT, "%s: %s: the adapter was unplugged", f->name, what);
+    return ft_fail(err, FT_E_CONNECT,
+                   "%s: %s: USB transfer failed (%s, %d): adapter unplugged or "
+                   "not responding",
+                   f->name, what, ftdi_get_error_string(f->ctx), rc);
+}
+
+static int write_all(struct ftdi_spi *f, const uint8_t *data, size_t len, const char *what,
+                     struct ft_error *err)
+{
+    int rc = ftdi_write_data(f->ctx, data, (int)len);
+    if (rc < 0)
+        return link_down(f, what, rc, err);
+    if ((size_t)rc != len) {
+        f->broken = true;
+        return ft_fail(err, FT_E_CONNECT, "%s: %s: the adapter took %d of %zu bytes", f->name, what,
+                       rc, len);
+    }
+    return 0;
+}
+
+/* Reads exactly `want` bytes by `deadline_ns`. libftdi returns 0 for a USB packet that
+ * only carried the chip's status bytes (every latency-timer period), so this loops
+ * without sleeping: each call waits in the USB stack. */
+static int read_exact(struct ftdi_spi *f, uint8_t *buf, size_t want, uint64_t deadline_ns,
+                      const char *what, struct ft_error *err)
+{
+    size_t got = 0;
+    while (got < want) {
+        int rc = ftdi_read_data(f->ctx, buf + got, (int)(want - got));
+        if (rc == LIBUSB_ERROR_TIMEOUT) {
+            f->broken = true;
+            return ft_fail(err, FT_E_TIMEOUT, "%s: %s: the adapter did not answer", f->name, what);
+        }
+        if (rc < 0)
+            return link_down(f, what, rc, err);
+        if ((size_t)rc > want - got) {
+            f->broken = true;
+            return ft_fail(err, FT_E_PROTOCOL, "%s: %s: libftdi returned %d bytes for %zu", f->name,
+                           what, rc, want - got);
+        }
+        got += (size_t)rc;
+        if (got < want && link_now_ns() >= deadline_ns) {
+            f->broken = true;
+            if (got == 0)
+                return ft_fail(err, FT_E_TIMEOUT, "%s: %s: no reply from the adapter in time",
+                               f->name, what);
+            return ft_fail(err, FT_E_PROTOCOL, "%s: %s: reply of %zu bytes, expected %zu", f->name,
+                           what, got, want);
+        }
+    }
+    /* Bytes libftdi already holds beyond the reply: the chip answered more than asked
+     * (e.g. FA <op> for a command it did not know). */
+    if (f->ctx->readbuffer_remaining != 0) {
+        f->broken = true;
+        return ft_fail(err, FT_E_PROTOCOL, "%s: %s: reply of more than the expected %zu bytes",
+                       f->name, what, want);
+    }
+    return 0;
+}
+
+/* Nanoseconds the chip needs to clock `bytes` at the bus clock. */
+static uint64_t clocking_ns(const struct ftdi_spi *f, size_t bytes)
+{
+    return (uint64_t)bytes * 8u * 1000000000u / f->clock_hz;
+}
+
+/* One round trip: writes the commands in `b` and, when they produce a reply, reads
+ * exactly b->reply_len bytes of it into f->reply. */
+static int exchange(struct ftdi_spi *f, const struct ftdi_mpsse_buf *b, const char *what,
+                    struct ft_error *err)
+{
+    if (f->broken)
+        return ft_fail(err, FT_E_CONNECT,
+                       "%s: %s: the link is unusable after an earlier failure; reopen the adapter",
+                       f->name, what);
+    if (ftdi_mpsse_buf_check(b, err) != 0)
+        return ft_error_prefix(err, "%s: %s", f->name, what);
+    if (b->len > FTDI_SPI_FIFO && b->reply_len > FTDI_SPI_FIFO)
+        return ft_fail(err, FT_E_INVALID,
+                       "%s: %s: %zu command bytes with a %zu-byte reply could stall the chip "
+                       "(both over its %u-byte FIFO); split it",
+                       f->name, what, b->len, b->reply_len, FTDI_SPI_FIFO);
+    uint64_t deadline_ns =
+        link_deadline_ms(FTDI_SPI_IO_TIMEOUT_MS) + clocking_ns(f, b->len + b->reply_len);
+    f->bus.round_trips++;
+    if (write_all(f, b->data, b->len, what, err) != 0)
+        return -1;
+    if (b->reply_len == 0)
+        return 0;
+    return read_exact(f, f->reply, b->reply_len, deadline_ns, what, err);
+}
+
+/* ---- spi_bus ops --------------------------------------------------------------------- */
+
+static int run_xfers(struct ftdi_spi *f, const struct spi_bus_xfer *xfers, size_t n,
+                     const char *what, struct ft_error *err)
+{
+    struct ftdi_mpsse_buf b;
+    ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
+    for (size_t i = 0; i < n; i++) {
+        const struct spi_bus_xfer *x = &xfers[i];
+        if (x->len == 0 || x->len > f->bus.max_xfer)
+            return ft_fail(err, FT_E_INVALID, "%s: SPI transaction of %zu bytes (1..%zu allowed)",
+                           f->name, x->len, f->bus.max_xfer);
+        const uint8_t *mosi = x->mosi != NULL ? x->mosi : f->idle_mosi;
+        struct ftdi_mpsse_xfer_plan plan = ftdi_mpsse_xfer_plan(mosi, x->len, x->miso != NULL);
+        ftdi_mpsse_xfer(&b, &plan, mosi, f->gpio.low_value, f->gpio.low_direction);
+    }
+    if (b.reply_len > 0)
+        ftdi_mpsse_send_immediate(&b);
+    if (exchange(f, &b, what, err) != 0)
+        return -1;
+    /* The plans are recomputed from the same inputs to place each reply. */
+    size_t offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct spi_bus_xfer *x = &xfers[i];
+        if (x->miso == NULL)
+            continue;
+        const uint8_t *mosi = x->mosi != NULL ? x->mosi : f->idle_mosi;
+        struct ftdi_mpsse_xfer_plan plan = ftdi_mpsse_xfer_plan(mosi, x->len, true);
+        ftdi_mpsse_xfer_reply(&plan, f->reply + offset, x->miso, x->len);
+        offset += plan.in_len + plan.duplex_len;
+    }
+    return 0;
+}
+
+static int ftdi_xfer(struct spi_bus *bus, const uint8_t *mosi, uint8_t *miso, size_t len,
+                     struct ft_error *err)
+{
+    const struct spi_bus_xfer one = {.mosi = mosi, .miso = miso, .len = len};
+    return run_xfers(bus->impl, &one, 1, "SPI transaction", err);
+}
+
+static int ftdi_xfer_batch(struct spi_bus *bus, const struct spi_bus_xfer *xfers, size_t n,
+                           struct ft_error *err)
+{
+    if (n == 0)
+        return 0;
+    return run_xfers(bus->impl, xfers, n, "SPI batch", err);
+}
+
+static int ftdi_gpio_read(struct spi_bus *bus, uint32_t *pins, struct ft_error *err)
+{
+    struct ftdi_spi *f = bus->impl;
+    struct ftdi_mpsse_buf b;
+    ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
+    ftdi_mpsse_read_low(&b);
+    if (f->uses_high)
+        ftdi_mpsse_read_high(&b);
+    ftdi_mpsse_send_immediate(&b);
+    if (exchange(f, &b, "GPIO read", err) != 0)
+        return -1;
+    *pins = ftdi_pin_map_decode(&f->pins, f->reply[0], f->uses_high ? f->reply[1] : 0);
+    return 0;
+}
+
+static int ftdi_gpio_write(struct spi_bus *bus, uint32_t mask, uint32_t value, struct ft_error *err)
+{
+    struct ftdi_spi *f = bus->impl;
+    struct ftdi_gpio_state next = f->gpio;
+    if (ftdi_pin_map_drive(&f->pins, mask, value, &next, err) != 0)
+        return ft_error_prefix(err, "%s", f->name);
+    struct ftdi_mpsse_buf b;
+    ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
+    if (next.low_value != f->gpio.low_value || next.low_direction != f->gpio.low_direction)
+        ftdi_mpsse_cs_deassert(&b, next.low_value, next.low_direction);
+    if (next.high_value != f->gpio.high_value || next.high_direction != f->gpio.high_direction)
+        ftdi_mpsse_set_high(&b, next.high_value, next.high_direction);
+    if (b.len == 0)
+        return 0; /* the pins already are what was asked */
+    if (exchange(f, &b, "GPIO write", err) != 0)
+        return -1;
+    f->gpio = next;
+    return 0;
+}
+
+static void ftdi_bus_close(struct spi_bus *bus)
+{
+    ftdi_spi_close(bus->impl);
+}
+
+static const struct spi_bus_ops ftdi_spi_ops = {
+    .xfer = ftdi_xfer,
+    .xfer_batch = ftdi_xfer_batch,
+    .gpio_read = ftdi_gpio_read,
+    .gpio_write = ftdi_gpio_write,
+    /* Not offered: MPSSE can wait only on GPIOL1 and cannot be told to give up, so a
+     * bounded wait would be USB polling, which callers already do with gpio_read. */
+    .gpio_wait = NULL,
+    .close = ftdi_bus_close,
+};
+
+/* ---- finding the adapter ------------------------------------------------------------- */
+
+/* What enumeration learnt about one adapter. */
+struct found {
+    struct libusb_device *dev; /* borrowed from the libftdi device lists */
+    unsigned bus, addr;
+    uint16_t product;
+    bool readable; /* its strings could be read: the user has access */
+    char description[96];
+    char serial[64];
+};
+
+static const char *product_name(uint16_t product)
+{
+    return product == FTDI_SPI_PRODUCT_4232H ? "FT4232H" : "FT2232H";
+}
+
+/* Whether the device node of bus/addr exists but denies this user read-write access. */
+static bool access_denied(unsigned bus, unsigned addr)
+{
+    char node[64];
+    snprintf(node, sizeof(node), "/dev/bus/usb/%03u/%03u", bus, addr);
+    return access(node, R_OK | W_OK) != 0 && (errno == EACCES || errno == EPERM);
+}
+
+static void describe(const struct ftdi_spi *f, struct found *d)
+{
+    d->bus = libusb_get_bus_number(d->dev);
+    d->addr = libusb_get_device_address(d->dev);
+    int rc = ftdi_usb_get_strings(f->ctx, d->dev, NULL, 0, d->description,
+                                  (int)sizeof(d->description), d->serial, (int)sizeof(d->serial));
+    /* -4: the device could not be opened; later codes: a string it does not have. */
+    d->readable = rc != LIBFTDI_OPEN_FAILED;
+    if (rc < 0 && !d->readable)
+        d->description[0] = d->serial[0] = '\0';
+}
+
+static bool matches(const struct ftdi_spi_config *cfg, const struct found *d)
+{
+    if (cfg->serial == NULL && cfg->description == NULL)
+        return true;
+    if (!d->readable)
+        return false;
+    return (cfg->serial == NULL || strcmp(cfg->serial, d->serial) == 0) &&
+           (cfg->description == NULL || strcmp(cfg->description, d->description) == 0);
+}
+
+/* "FT2232H serial 'X' 'desc' at 1:5; ..." for up to LIST_MAX adapters. */
+static void list_found(const struct found *found, size_t n, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++) {
+        const struct found *d = &found[i];
+        int w = d->readable ? snprintf(out + len, cap - len, "%s%s serial '%s' '%s' at %u:%u",
+                                       i ? "; " : "", product_name(d->product), d->serial,
+                                       d->description, d->bus, d->addr)
+                            : snprintf(out + len, cap - len, "%s%s at %u:%u (no access)",
+                                       i ? "; " : "", product_name(d->product), d->bus, d->addr);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+/* Failure of an open that reached a device: permission, a busy channel, or libftdi's own
+ * words. */
+static int open_failed(struct ftdi_spi *f, int rc, unsigned bus, unsigned addr,
+                       struct ft_error *err)
+{
+    if (rc == LIBFTDI_NO_PERMISSION || (rc == LIBFTDI_OPEN_FAILED && access_denied(bus, addr)))
+        return ft_fail(err, FT_E_CONNECT, "%s: permission denied on %u:%u: " RULES_HINT, f->name,
+                       bus, addr);
+    if (rc == LIBFTDI_CLAIM_FAILED)
+        return ft_fail(err, FT_E_CONNECT,
+                       "%s: channel %c is busy: another program has it open, or the ftdi_sio "
+                       "driver could not be detached",
+                       f->name, f->channel);
+    return ft_fail(err, FT_E_CONNECT, "%s: cannot open USB device %u:%u: %s (libftdi %d)", f->name,
+                   bus, addr, ftdi_get_error_string(f->ctx), rc);
+}
+
+static int parse_bus_addr(const char *text, unsigned *bus, unsigned *addr, struct ft_error *err)
+{
+    char tail;
+    if (sscanf(text, "%u:%u%c", bus, addr, &tail) != 2 || *bus == 0 || *bus > 255 || *addr == 0 ||
+        *addr > 127)
+        return ft_fail(err, FT_E_INVALID,
+                       "FTDI adapter bus path '%s': expected BUS:DEV, e.g. 1:5 (see lsusb)", text);
+    return 0;
+}
+
+static int open_by_bus_addr(struct ftdi_spi *f, const char *text, struct ft_error *err)
+{
+    unsigned bus, addr;
+    if (parse_bus_addr(text, &bus, &addr, err) != 0)
+        return -1;
+    snprintf(f->name, sizeof(f->name), "ftdi at %u:%u channel %c", bus, addr, f->channel);
+    int rc = ftdi_usb_open_bus_addr(f->ctx, (uint8_t)bus, (uint8_t)addr);
+    if (rc == LIBFTDI_NOT_FOUND)
+        return ft_fail(err, FT_E_CONNECT, "%s: no FTDI adapter at USB bus %u device %u", f->name,
+                       bus, addr);
+    if (rc < 0)
+        return open_failed(f, rc, bus, addr, err);
+    f->opened = true;
+    return 0;
+}
+
+/* Appends the adapters of one product to `found` (up to `cap`); returns the new count. */
+static size_t find_product(struct ftdi_spi *f, uint16_t product, struct ftdi_device_list **list,
+                           struct found *found, size_t n, size_t cap)
+{
+    if (ftdi_usb_find_all(f->ctx, list, FTDI_SPI_VENDOR, product) < 0)
+        return n;
+    for (struct ftdi_device_list *d = *list; d != NULL && n < cap; d = d->next) {
+        found[n] = (struct found){.dev = d->dev, .product = product};
+        describe(f, &found[n]);
+        n++;
+    }
+    return n;
+}
+
+static int not_found(struct ftdi_spi *f, const struct ftdi_spi_config *cfg,
+                     const struct found *found, size_t n, struct ft_error *err)
+{
+    char listing[FT_ERROR_MESSAGE_MAX];
+    list_found(found, n, listing, sizeof(listing));
+    for (size_t i = 0; i < n; i++)
+        if (!found[i].readable && access_denied(found[i].bus, found[i].addr))
+            return ft_fail(err, FT_E_CONNECT, "%s: permission denied on %u:%u: %s", f->name,
+                           found[i].bus, found[i].addr, RULES_HINT);
+    if (n == 0)
+        return ft_fail(err, FT_E_CONNECT,
+                       "%s: no FT2232H/FT4232H adapter (0403:6010/6011) found: is it plugged in?",
+                       f->name);
+    return ft_fail(err, FT_E_CONNECT,
+                   "%s: no adapter matches serial '%s' description '%s' index %u; "
+                   "found: %s",
+                   f->name, cfg->serial ? cfg->serial : "*",
+                   cfg->description ? cfg->description : "*", cfg->index, listing);
+}
+
+static int open_by_strings(struct ftdi_spi *f, const struct ftdi_spi_config *cfg,
+                           struct ft_error *err)
+{
+    struct ftdi_device_list *lists[2] = {NULL, NULL};
+    struct found found[LIST_MAX * 2];
+    size_t n = find_product(f, FTDI_SPI_PRODUCT_2232H, &lists[0], found, 0, LIST_MAX * 2);
+    n = find_product(f, FTDI_SPI_PRODUCT_4232H, &lists[1], found, n, LIST_MAX * 2);
+    snprintf(f->name, sizeof(f->name), "ftdi serial '%s' channel %c",
+             cfg->serial ? cfg->serial : "*", f->channel);
+    const struct found *pick = NULL;
+    unsigned seen = 0;
+    for (size_t i = 0; i < n && pick == NULL; i++)
+        if (matches(cfg, &found[i]) && seen++ == cfg->index)
+            pick = &found[i];
+    int rc = 0;
+    if (pick == NULL) {
+        rc = not_found(f, cfg, found, n, err);
+    } else {
+        snprintf(f->name, sizeof(f->name), "ftdi %s serial '%s' at %u:%u channel %c",
+                 product_name(pick->product), pick->serial, pick->bus, pick->addr, f->channel);
+        int orc = ftdi_usb_open_dev(f->ctx, pick->dev);
+        if (orc < 0)
+            rc = open_failed(f, orc, pick->bus, pick->addr, err);
+        else
+            f->opened = true;
+    }
+    ftdi_list_free(&lists[0]);
+    ftdi_list_free(&lists[1]);
+    return rc;
+}
+
+/* ---- bring-up ------------------------------------------------------------------------ */
+
+static int check_chip(struct ftdi_spi *f, struct ft_error *err)
+{
+    bool has_high_byte;
+    switch (f->ctx->type) {
+    case TYPE_2232H:
+        has_high_byte = true;
+        break;
+    case TYPE_4232H:
+        has_high_byte = false;
+        break;
+    default:
+        return ft_fail(err, FT_E_INVALID,
+                       "%s: not an FT2232H or FT4232H (libftdi chip type %d): no MPSSE at a 60 MHz "
+                       "base clock",
+                       f->name, (int)f->ctx->type);
+    }
+    if (ftdi_pin_map_check(&f->pins, has_high_byte, err) != 0)
+        return ft_error_prefix(err, "%s", f->name);
+    f->uses_high = ftdi_pin_map_uses_high(&f->pins);
+    return 0;
+}
+
+/* A libftdi set-up call's result, naming the step that failed. */
+static int setup_step(struct ftdi_spi *f, int rc, const char *step, struct ft_error *err)
+{
+    if (rc >= 0)
+        return 0;
+    f->broken = true;
+    return ft_fail(err, FT_E_CONNECT, "%s: set-up failed at %s: %s (libftdi %d)", f->name, step,
+                   ftdi_get_error_string(f->ctx), rc);
+}
+
+static int enter_mpsse(struct ftdi_spi *f, struct ft_error *err)
+{
+    struct ftdi_context *c = f->ctx;
+    if (setup_step(f, ftdi_usb_reset(c), "SIO reset", err) != 0 ||
+        setup_step(f, ftdi_set_latency_timer(c, FTDI_SPI_LATENCY_MS), "latency timer", err) != 0 ||
+        setup_step(f, ftdi_read_data_set_chunksize(c, FTDI_SPI_CHUNK), "read chunk", err) != 0 ||
+        setup_step(f, ftdi_write_data_set_chunksize(c, FTDI_SPI_CHUNK), "write chunk", err) != 0 ||
+        setup_step(f, ftdi_set_bitmode(c, 0, BITMODE_RESET), "bitmode reset", err) != 0)
+        return -1;
+    /* Direction mask 0: nothing is driven until the init sequence sets the SPI pins. */
+    if (setup_step(f, ftdi_set_bitmode(c, 0, BITMODE_MPSSE), "MPSSE mode", err) != 0)
+        return -1;
+    f->in_mpsse = true;
+    return setup_step(f, ftdi_tcioflush(c), "purge", err);
+}
+
+static int bring_up(struct ftdi_spi *f, uint16_t divisor, struct ft_error *err)
+{
+    if (enter_mpsse(f, err) != 0)
+        return -1;
+    struct ftdi_mpsse_buf b;
+    ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
+    ftdi_mpsse_sync(&b);
+    if (exchange(f, &b, "MPSSE sync", err) != 0)
+        return -1;
+    if (!ftdi_mpsse_sync_reply_ok(f->reply, b.reply_len)) {
+        f->broken = true;
+        return ft_fail(err, FT_E_PROTOCOL,
+                       "%s: channel %c is not executing MPSSE commands (bad-command probe got "
+                       "%02x %02x, expected fa aa)",
+                       f->name, f->channel, f->reply[0], f->reply[1]);
+    }
+    ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
+    ftdi_mpsse_init(&b, divisor, f->gpio.low_value, f->gpio.low_direction);
+    return exchange(f, &b, "MPSSE init", err);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------- */
+
+static int check_config(const struct ftdi_spi_config *cfg, char *channel, uint16_t *divisor,
+                        uint32_t *clock_hz, struct ft_error *err)
+{
+    *channel = cfg->channel == 0 ? 'A' : cfg->channel;
+    if (*channel == 'C' || *channel == 'D')
+        return ft_fail(err, FT_E_INVALID,
+                       "FTDI channel %c has no MPSSE engine (only A and B do, on FT2232H and "
+                       "FT4232H); wire the SPI to channel A or B",
+                       *channel);
+    if (*channel != 'A' && *channel != 'B')
+        return ft_fail(err, FT_E_INVALID, "FTDI channel '%c': expected A or B", *channel);
+    uint32_t hz = cfg->clock_hz != 0 ? cfg->clock_hz : FTDI_SPI_DEFAULT_HZ;
+    if (ftdi_mpsse_divisor_for(hz, divisor, clock_hz, err) != 0)
+        return -1;
+    return 0;
+}
+
+struct ftdi_spi *ftdi_spi_open(const struct ftdi_spi_config *cfg, struct ft_error *err)
+{
+    char channel;
+    uint16_t divisor;
+    uint32_t clock_hz;
+    if (check_config(cfg, &channel, &divisor, &clock_hz, err) != 0)
+        return NULL;
+    struct ftdi_spi *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        ft_fail(err, FT_E_NOMEM, "FTDI adapter: out of memory");
+        return NULL;
+    }
+    f->channel = channel;
+    f->clock_hz = clock_hz;
+    memset(f->idle_mosi, 0xff, sizeof(f->idle_mosi));
+    if (cfg->pins != NULL)
+        f->pins = *cfg->pins;
+    else
+        ftdi_pin_map_default(&f->pins);
+    snprintf(f->name, sizeof(f->name), "ftdi channel %c", channel);
+    f->bus = (struct spi_bus){
+        .ops = &ftdi_spi_ops, .impl = f, .name = f->name, .max_xfer = FTDI_SPI_MAX_XFER};
+    int rc = -1;
+    f->ctx = ftdi_new();
+    if (f->ctx == NULL)
+        ft_fail(err, FT_E_NOMEM, "FTDI adapter: libftdi context: out of memory");
+    else if (ftdi_pin_map_check(&f->pins, true, err) != 0)
+        ft_error_prefix(err, "%s", f->name);
+    else if (ftdi_set_interface(f->ctx, channel == 'B' ? INTERFACE_B : INTERFACE_A) < 0)
+        ft_fail(err, FT_E_INVALID, "%s: %s", f->name, ftdi_get_error_string(f->ctx));
+    else if (cfg->bus_addr != NULL ? open_by_bus_addr(f, cfg->bus_addr, err) == 0
+                                   : open_by_strings(f, cfg, err) == 0)
+        rc = check_chip(f, err) == 0 && bring_up(f, divisor, err) == 0 ? 0 : -1;
+    if (rc != 0) {
+        ftdi_spi_close(f);
+        return NULL;
+    }
+    return f;
+}
+
+struct spi_bus *ftdi_spi_bus(struct ftdi_spi *f)
+{
+    return &f->bus;
+}
+
+uint32_t ftdi_spi_clock_hz(const struct ftdi_spi *f)
+{
+    return f->clock_hz;
+}
+
+/* Best effort: the adapter may already be gone. */
+static void release_pins(struct ftdi_spi *f)
+{
+    struct ftdi_mpsse_buf b;
+    ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
+    ftdi_mpsse_set_low(&b, 0, 0);
+    if (f->uses_high)
+        ftdi_mpsse_set_high(&b, 0, 0);
+    (void)ftdi_write_data(f->ctx, b.data, (int)b.len);
+    (void)ftdi_set_bitmode(f->ctx, 0, BITMODE_RESET);
+}
+
+void ftdi_spi_close(struct ftdi_spi *f)
+{
+    if (f == NULL)
+        return;
+    if (f->in_mpsse)
+        release_pins(f);
+    if (f->opened)
+        (void)ftdi_usb_close(f->ctx);
+    if (f->ctx != NULL)
+        ftdi_free(f->ctx);
+    free(f);
+}
