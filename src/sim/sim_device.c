@@ -162,6 +162,38 @@ void sim_device_fini(struct sim_device *dev)
 
 /* ---- host side ---------------------------------------------------------------------- */
 
+void sim_device_spi_cs(struct sim_device *dev, bool asserted)
+{
+    pthread_mutex_lock(&dev->lock);
+    /* A chip in reset ignores CSB; power-on reset clears the block's transaction state. */
+    if (dev->pins & SIM_PIN_RESET_N)
+        spi_device_cs(&dev->spi, asserted);
+    /* The deassert edge completes the transaction (an upload queued, a frame read
+     * counted): the firmware thread waits for exactly that. */
+    notify(dev);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+void sim_device_spi_clock(struct sim_device *dev, const uint8_t *mosi, uint8_t *miso, size_t len)
+{
+    pthread_mutex_lock(&dev->lock);
+    if ((dev->pins & SIM_PIN_RESET_N) && dev->spi.cs_active) {
+        /* TX-ready drops at the frame read's opcode, the earliest moment a byte-level
+         * host can tell a READ from a status poll (sim_device_spi_xfer: before the
+         * transaction; no host samples the pin in between). */
+        bool tx_drop = len > 0 && mosi != NULL && dev->spi.byte_index == 0 && mosi[0] == 0x03 &&
+                       (dev->pins & SIM_PIN_TX_READY);
+        if (tx_drop)
+            dev->pins &= ~SIM_PIN_TX_READY;
+        spi_device_clock(&dev->spi, mosi, miso, len);
+        if (tx_drop)
+            notify(dev); /* a pin changed: gpio_wait callers look again */
+    } else if (miso != NULL) {
+        memset(miso, 0xFF, len); /* in reset, or CSB high: nothing drives MISO */
+    }
+    pthread_mutex_unlock(&dev->lock);
+}
+
 void sim_device_spi_xfer(struct sim_device *dev, const uint8_t *mosi, uint8_t *miso, size_t len)
 {
     pthread_mutex_lock(&dev->lock);

@@ -85,6 +85,13 @@ void sim_device_fini(struct sim_device *dev);
 /* --- host side -------------------------------------------------------------------- */
 /* One CS-framed SPI transaction: CSB low, `len` bytes, CSB high. */
 void sim_device_spi_xfer(struct sim_device *dev, const uint8_t *mosi, uint8_t *miso, size_t len);
+/* The same split at the CS edges, for a host that clocks byte by byte (an emulated FTDI
+ * adapter): CSB falling (asserted) or rising, then bytes while CSB is low. The rising
+ * edge completes the transaction and wakes the firmware, as the end of
+ * sim_device_spi_xfer does; TX-ready drops when a READ opcode is clocked. In reset, CSB
+ * is ignored and MISO reads 0xFF. Neither calls back into the caller. */
+void sim_device_spi_cs(struct sim_device *dev, bool asserted);
+void sim_device_spi_clock(struct sim_device *dev, const uint8_t *mosi, uint8_t *miso, size_t len);
 uint32_t sim_device_gpio_read(struct sim_device *dev);
 /* Drives input pins (SIM_PIN_INPUTS); other bits are ignored. Returns the pins after. */
 uint32_t sim_device_gpio_write(struct sim_device *dev, uint32_t mask, uint32_t value);

@@ -1,0 +1,361 @@
+/* ftdi_testbed: emulated FTDI adapters with a simulated chip, for a program that talks
+ * to them through the real libusb + libftdi1 (the way umockdev-run runs a program):
+ *
+ *   ftdi_testbed [--adapter SERIAL[:2232h|4232h]]... [chip options] -- COMMAND ARGS...
+ *
+ * The testbed (sysfs tree, device nodes, ioctl sockets) lives in this process; COMMAND
+ * runs as a child with UMOCKDEV_DIR pointing at it and umockdev's preload library in
+ * LD_PRELOAD, so its opens and ioctls of /dev/bus/usb/... reach the emulator here over
+ * umockdev's socket. The chip model sits on the first adapter's channel A. Exits with
+ * COMMAND's status (128 + signal when it was killed), 2 on a usage error, 1 when the
+ * testbed cannot be set up. */
+#define _GNU_SOURCE /* dl_iterate_phdr */
+#include <errno.h>
+#include <getopt.h>
+#include <link.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/hex.h"
+#include "ftdi_chip.h"
+#include "ftdi_emu.h"
+
+enum { ADAPTERS_MAX = 8 };
+
+struct adapter {
+    const char *serial;
+    enum ftdi_emu_chip chip;
+    struct ftdi_emu *emu;
+};
+
+static volatile sig_atomic_t child_pid;
+
+/* Passes SIGTERM / SIGINT on; the child decides how to end, and its status is ours. */
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill((pid_t)child_pid, sig);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ftdi_testbed [--adapter SERIAL[:2232h|4232h]]... [chip options] -- COMMAND "
+            "ARGS...\n"
+            "\n"
+            "Runs COMMAND against emulated FTDI adapters (default: one FT2232H \"FTA1\"); a\n"
+            "simulated chip is wired to the first adapter's channel A (default pin map).\n"
+            "Chip options (as ftsim): --sku NAME --was-seed HEX --seed N --duts N --x N --y N\n"
+            "  --blank --two-stage --fault SPEC (repeatable) --timing upstream|zero --verbose\n"
+            "Prints the adapters' USB counters on stderr when COMMAND ends.\n");
+}
+
+static int parse_uint(const char *opt, const char *arg, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max || arg[0] < '0' || arg[0] > '9') {
+        fprintf(stderr, "ftdi_testbed: %s: \"%s\" is not a number in 0..%lu\n", opt, arg, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_adapter(char *arg, struct adapter *a)
+{
+    char *colon = strchr(arg, ':');
+    a->chip = FTDI_EMU_FT2232H;
+    if (colon != NULL) {
+        *colon = '\0';
+        if (strcmp(colon + 1, "4232h") == 0) {
+            a->chip = FTDI_EMU_FT4232H;
+        } else if (strcmp(colon + 1, "2232h") != 0) {
+            fprintf(stderr, "ftdi_testbed: --adapter: chip \"%s\" is not 2232h or 4232h\n",
+                    colon + 1);
+            return -1;
+        }
+    }
+    if (arg[0] == '\0' || strlen(arg) > 32) {
+        fprintf(stderr, "ftdi_testbed: --adapter: serial of 1..32 characters expected\n");
+        return -1;
+    }
+    a->serial = arg;
+    return 0;
+}
+
+enum {
+    OPT_ADAPTER = 256,
+    OPT_SKU,
+    OPT_WAS_SEED,
+    OPT_SEED,
+    OPT_DUTS,
+    OPT_X,
+    OPT_Y,
+    OPT_BLANK,
+    OPT_TWO_STAGE,
+    OPT_FAULT,
+    OPT_TIMING,
+    OPT_VERBOSE,
+    OPT_HELP,
+};
+
+/* Returns the index of COMMAND in argv, or -1 after printing why. */
+static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad,
+                         struct sim_config *cfg)
+{
+    static const struct option longopts[] = {
+        {"adapter", required_argument, NULL, OPT_ADAPTER},
+        {"sku", required_argument, NULL, OPT_SKU},
+        {"was-seed", required_argument, NULL, OPT_WAS_SEED},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"duts", required_argument, NULL, OPT_DUTS},
+        {"x", required_argument, NULL, OPT_X},
+        {"y", required_argument, NULL, OPT_Y},
+        {"blank", no_argument, NULL, OPT_BLANK},
+        {"two-stage", no_argument, NULL, OPT_TWO_STAGE},
+        {"fault", required_argument, NULL, OPT_FAULT},
+        {"timing", required_argument, NULL, OPT_TIMING},
+        {"verbose", no_argument, NULL, OPT_VERBOSE},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    struct ft_error err = {0};
+    unsigned long v;
+    int opt;
+    /* "+": stop at the first non-option, so COMMAND's own options are left alone. */
+    while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+        int rc = 0;
+        switch (opt) {
+        case OPT_ADAPTER:
+            if (*n_ad == ADAPTERS_MAX) {
+                fprintf(stderr, "ftdi_testbed: at most %d adapters\n", ADAPTERS_MAX);
+                return -1;
+            }
+            if (parse_adapter(optarg, &ad[*n_ad]) != 0)
+                return -1;
+            (*n_ad)++;
+            break;
+        case OPT_SKU:
+            rc = sim_config_set_sku(cfg, optarg, &err);
+            break;
+        case OPT_WAS_SEED: {
+            size_t n = 0;
+            if (hex_decode(optarg, strlen(optarg), cfg->was_seed, sizeof(cfg->was_seed), &n,
+                           &err) != 0 ||
+                n != sizeof(cfg->was_seed)) {
+                fprintf(stderr, "ftdi_testbed: --was-seed: need 64 hex digits\n");
+                return -1;
+            }
+            break;
+        }
+        case OPT_SEED:
+            if (parse_uint("--seed", optarg, 0xFFFFFFFFul, &v) != 0)
+                return -1;
+            cfg->seed = v;
+            break;
+        case OPT_DUTS:
+            if (parse_uint("--duts", optarg, 1000000, &v) != 0)
+                return -1;
+            cfg->duts = (unsigned)v;
+            break;
+        case OPT_X:
+        case OPT_Y:
+            if (parse_uint(opt == OPT_X ? "--x" : "--y", optarg, 999, &v) != 0)
+                return -1;
+            *(opt == OPT_X ? &cfg->x : &cfg->y) = (unsigned)v;
+            break;
+        case OPT_BLANK:
+            cfg->blank = true;
+            break;
+        case OPT_TWO_STAGE:
+            cfg->sku.two_stage_bootstrap = true;
+            break;
+        case OPT_FAULT:
+            rc = sim_config_add_fault(cfg, optarg, &err);
+            break;
+        case OPT_TIMING:
+            rc = sim_config_set_timing(cfg, optarg, &err);
+            break;
+        case OPT_VERBOSE:
+            cfg->verbose = true;
+            break;
+        case OPT_HELP:
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+        if (rc != 0) {
+            fprintf(stderr, "ftdi_testbed: %s\n", err.message);
+            return -1;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "ftdi_testbed: no COMMAND after --\n");
+        usage(stderr);
+        return -1;
+    }
+    return optind;
+}
+
+static int find_preload(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    if (info->dlpi_name != NULL && strstr(info->dlpi_name, "libumockdev-preload") != NULL)
+        *(const char **)out = info->dlpi_name;
+    return 0;
+}
+
+/* LD_PRELOAD for the child: the preload library this process runs under, then whatever
+ * the caller had. ASAN_OPTIONS: a sanitized COMMAND would refuse to start with a library
+ * ahead of its runtime, which is harmless for umockdev's preload. */
+static int child_environment(void)
+{
+    const char *preload = NULL;
+    dl_iterate_phdr(find_preload, &preload);
+    if (preload == NULL || preload[0] == '\0') {
+        fprintf(stderr, "ftdi_testbed: cannot locate libumockdev-preload.so in this process\n");
+        return -1;
+    }
+    const char *old = getenv("LD_PRELOAD");
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *lp = NULL, *ao = NULL;
+    if (asprintf(&lp, "%s%s%s", preload, old && *old ? ":" : "", old ? old : "") < 0 ||
+        asprintf(&ao, "%s%sverify_asan_link_order=0", asan ? asan : "", asan && *asan ? ":" : "") <
+            0)
+        return -1;
+    int rc = setenv("LD_PRELOAD", lp, 1) == 0 && setenv("ASAN_OPTIONS", ao, 1) == 0 ? 0 : -1;
+    free(lp);
+    free(ao);
+    return rc;
+}
+
+/* Writes a message from the forked child, where stdio is off limits: another thread
+ * (umockdev's, the chip's) may have held a stdio lock at the fork. */
+static void child_say(const char *a, const char *b)
+{
+    const char *parts[3] = {"ftdi_testbed: cannot run ", a, b};
+    for (int i = 0; i < 3; i++)
+        if (write(STDERR_FILENO, parts[i], strlen(parts[i])) < 0)
+            return;
+}
+
+static int run_child(char **argv)
+{
+    /* SIGTERM / SIGINT stay blocked from before the fork until child_pid is set, so none
+     * is lost in between; the child unblocks them after restoring the defaults. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = forward_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("ftdi_testbed: fork");
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return 1;
+    }
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        execvp(argv[0], argv);
+        child_say(argv[0], errno == ENOENT ? ": not found\n" : ": exec failed\n");
+        _exit(127);
+    }
+    child_pid = pid;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            perror("ftdi_testbed: waitpid");
+            return 1;
+        }
+    }
+    child_pid = 0;
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+static void print_counters(const struct adapter *ad, size_t n)
+{
+    char line[1024];
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < sizeof(line); i++) {
+        struct ftdi_emu_counters c;
+        ftdi_emu_get_counters(ad[i].emu, &c);
+        int w = snprintf(line + len, sizeof(line) - len,
+                         "%s%s: %lu control, %lu bulk-out (%lu bytes), %lu bulk-in (%lu bytes, "
+                         "%lu payload)",
+                         i ? "; " : "", ad[i].serial, c.control, c.bulk_out, c.out_bytes, c.bulk_in,
+                         c.in_bytes, c.in_payload_bytes);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    fprintf(stderr, "ftdi_testbed: USB %s\n", line);
+}
+
+int main(int argc, char **argv)
+{
+    struct adapter ad[ADAPTERS_MAX];
+    size_t n_ad = 0;
+    struct sim_config cfg;
+    sim_config_defaults(&cfg);
+    cfg.console = SIM_CONSOLE_SPI; /* the adapter carries SPI and GPIO, no UART */
+    int cmd = parse_options(argc, argv, ad, &n_ad, &cfg);
+    if (cmd < 0)
+        return 2;
+    if (n_ad == 0) {
+        static char default_serial[] = "FTA1";
+        ad[n_ad++] = (struct adapter){.serial = default_serial, .chip = FTDI_EMU_FT2232H};
+    }
+    const char *why;
+    if (!ftdi_emu_available(&why)) {
+        fprintf(stderr, "ftdi_testbed: %s\n", why);
+        return 1;
+    }
+    if (child_environment() != 0)
+        return 1;
+    /* Sets UMOCKDEV_DIR in this process's environment, which the child inherits. */
+    struct ftdi_emu_testbed *tb = ftdi_emu_testbed_new();
+    if (tb == NULL) {
+        fprintf(stderr, "ftdi_testbed: cannot create the umockdev testbed\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n_ad; i++) {
+        ad[i].emu = ftdi_emu_add(tb, ad[i].chip, ad[i].serial);
+        if (ad[i].emu == NULL) {
+            fprintf(stderr, "ftdi_testbed: cannot add adapter \"%s\"\n", ad[i].serial);
+            ftdi_emu_testbed_free(tb);
+            return 1;
+        }
+    }
+    static struct ftdi_chip chip; /* large (flash, UART queues): not on the stack */
+    struct ft_error err = {0};
+    if (ftdi_chip_attach(&chip, ad[0].emu, 0, &cfg, NULL, &err) != 0) {
+        fprintf(stderr, "ftdi_testbed: chip model: %s\n", err.message);
+        ftdi_emu_testbed_free(tb);
+        return 1;
+    }
+    int status = run_child(argv + cmd);
+    print_counters(ad, n_ad);
+    ftdi_chip_detach(&chip);
+    ftdi_emu_testbed_free(tb);
+    return status;
+}

@@ -1,0 +1,127 @@
+#!/bin/sh
+# `ftharness run --console ftdi:...` end to end through the real libftdi1 + libusb: the
+# chip model sits behind an FT2232H emulated under umockdev (ftdi_testbed), next to an
+# FT4232H with no chip. Every SKU PASSes and its record validates; a blank chip gets the
+# perso image bootstrapped over the adapter; wrong adapters are refused with the reason.
+#   test_flow_ftdi.sh FTDI_TESTBED FTHARNESS FTPA SKU_DIR SCRATCH PLUGIN_DIR
+set -u
+testbed=$1
+ftharness=$2
+ftpa=$3
+skus=$4
+work=$5
+plugins=$6
+python=/usr/bin/python3
+schema=$(dirname "$skus")/docs/record.schema.json
+if [ ! -x "$python" ] || ! "$python" -c 'import jsonschema' 2>/dev/null; then
+    echo "needs /usr/bin/python3 with jsonschema (python3-jsonschema); skipping"
+    exit 77
+fi
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
+passed=0
+failed=0
+ok() {
+    passed=$((passed + 1))
+    echo "ok   $*"
+}
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $*"
+}
+
+printf 'ftdi-test\n' >pw
+for sku in sival sival_v1 sival_inject; do
+    "$ftpa" init --config-dir pa --sku $sku --no-ext --password-file pw >/dev/null
+done
+for sku in emulation_tpm emulation_tpm_v1; do
+    "$ftpa" init --config-dir pa --sku $sku --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
+        --password-file pw >/dev/null
+done
+mkfifo pa-ready
+"$ftpa" serve --config-dir pa --db registry.db >pa-ready 2>ftpa.log &
+pids="$pids $!"
+read -r line <pa-ready
+port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
+
+seed=200
+# run SKU SKU_FILE CONSOLE [chip options]: one chip behind FTA1, personalized over CONSOLE
+run() {
+    sku=$1
+    file=$2
+    console=$3
+    shift 3
+    seed=$((seed + 1))
+    record="record-$seed.json"
+    status=0
+    "$testbed" --adapter FTA1 --adapter FTB2:4232h --sku "$sku" --seed $seed \
+        --y $((seed % 1000)) --timing zero --was-seed "$(cat "pa/$sku/was-seed.hex")" "$@" -- \
+        "$ftharness" run --sku "$file" --console "$console" --pa "http://127.0.0.1:$port" \
+        --password-file pw --user-id "ftdi/$seed" --y $((seed % 1000)) --plugin-dir "$plugins" \
+        --json >"$record" 2>"ftharness-$seed.log" || status=$?
+}
+field() { # field NAME: the record's value of an error field (step, code, message)
+    "$python" -c "import json,sys; r=json.load(open('$record')); print(r.get('error',{}).get('$1',''))"
+}
+usb_line() { # the emulator's USB counters for this run
+    grep "ftdi_testbed: USB" "ftharness-$seed.log" | head -n 1
+}
+
+for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
+    run $sku "$skus/$sku.json" ftdi:FTA1
+    if [ $status -eq 0 ] && grep -q '"status": "PASS"' "$record"; then
+        ok "$sku over ftdi:FTA1: PASS ($(usb_line))"
+    else
+        bad "$sku over ftdi:FTA1: exit $status $(field message) $(tail -n 3 "ftharness-$seed.log")"
+    fi
+done
+
+# A blank chip: the perso image goes over the emulated adapter's SPI first.
+head -c 40000 /dev/urandom >perso.bin
+sed 's|"lc_state": "PROD",|"lc_state": "PROD", "bootstrap": {"image": "perso.bin"},|' \
+    "$skus/sival.json" >sku-bootstrap.json
+run sival "$work/sku-bootstrap.json" ftdi:FTA1 --blank
+want=$(sha256sum perso.bin | cut -d' ' -f1)
+if [ $status -eq 0 ] && grep -q "\"perso_fw_sha256_hash\": \"$want\"" "$record" &&
+    grep -q '"first-bootstrap"' "$record"; then
+    ok "blank chip: perso image bootstrapped over ftdi:FTA1, then PASS"
+else
+    bad "bootstrap over ftdi: exit $status $(field message)"
+fi
+
+# The FT4232H has no ACBUS for the default pin map's reset and straps: refused, naming why.
+run sival "$skus/sival.json" ftdi:FTB2:B
+if [ $status -eq 3 ] && grep -q "no ACBUS" "ftharness-$seed.log" && [ ! -s "$record" ]; then
+    rm -f "$record"
+    ok "ftdi:FTB2:B (FT4232H) with the default pin map: refused (exit 3), naming the pin"
+else
+    bad "FT4232H default map: exit $status: $(cat "ftharness-$seed.log")"
+fi
+
+# An adapter that is not there: exit 3 before the flow starts, listing what was found.
+run sival "$skus/sival.json" ftdi:NOPE
+if [ $status -eq 3 ] && grep -q "FTA1" "ftharness-$seed.log" && [ ! -s "$record" ]; then
+    rm -f "$record"
+    ok "unknown adapter serial: exit 3 naming the adapters found"
+else
+    bad "unknown adapter: exit $status: $(cat "ftharness-$seed.log")"
+fi
+
+if "$python" - "$schema" record-*.json <<'PY'
+import json, sys
+import jsonschema
+validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+bad = 0
+for path in sys.argv[2:]:
+    for e in validator.iter_errors(json.load(open(path))):
+        print("%s: %s at %s" % (path, e.message, list(e.absolute_path)))
+        bad += 1
+sys.exit(1 if bad or len(sys.argv) < 8 else 0)  # six records at least
+PY
+then ok "every record validates against docs/record.schema.json"; else bad "records against the schema"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,313 @@
+/* The harness's FTDI MPSSE backend (ftdi_spi over the real libftdi1 + libusb) and the SPI
+ * console over it, against emulated adapters (ftdi_emu) with ftsim's chip model wired to
+ * FTA1 channel A by the default pin map (ftdi_chip).
+ *
+ * Every test runs in its own Check child with a fresh testbed: an FT2232H "FTA1" carrying
+ * the chip and an FT4232H "FTB2" with nothing attached. The testbed is created before
+ * ftdi_spi_open (which starts libusb): umockdev 0.17 races when libusb starts before the
+ * handlers exist. Every wait is a deadline; nothing sleeps. Exits 77 when the process is
+ * not under umockdev's preload library. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "console/console.h"
+#include "ftdi_chip.h"
+#include "ftdi_emu.h"
+#include "link/ftdi_spi.h"
+#include "link/spi_bus.h"
+#include "testutil.h"
+#include "wire/devmsg.h"
+#include "wire/resp.h"
+#include "wire/ujson.h"
+
+#define RMA_PROMPT "Waiting For RMA Unlock Token Hash ...\n"
+#define CERTGEN_PROMPT "Waiting for certificate inputs ...\n"
+#define EXPORT_PROMPT "Exporting TBS certificates ...\n"
+#define STEP_MS 20000u  /* any device step with --timing zero, with sanitizers */
+#define UNPLUG_MS 3000u /* an unplugged adapter must be reported within this */
+
+#define ck_assert_ok(call, err) ck_assert_msg((call) == 0, "%s: %s", #call, (err).message)
+
+static struct ftdi_emu_testbed *tb;
+static struct ftdi_emu *fta1; /* FT2232H with the chip on channel A */
+static struct ftdi_emu *ftb2; /* FT4232H, nothing attached */
+static struct ftdi_chip chip; /* large: not on the stack */
+static struct ftdi_spi *link_;
+static struct console *con;
+
+static void setup(void)
+{
+    tb = ftdi_emu_testbed_new();
+    ck_assert_ptr_nonnull(tb);
+    fta1 = ftdi_emu_add(tb, FTDI_EMU_FT2232H, "FTA1");
+    ftb2 = ftdi_emu_add(tb, FTDI_EMU_FT4232H, "FTB2");
+    ck_assert_ptr_nonnull(fta1);
+    ck_assert_ptr_nonnull(ftb2);
+    struct sim_config cfg;
+    sim_config_defaults(&cfg);
+    struct ft_error err = {0};
+    ck_assert_ok(sim_config_set_timing(&cfg, "zero", &err), err);
+    cfg.console = SIM_CONSOLE_SPI;
+    ck_assert_ok(ftdi_chip_attach(&chip, fta1, 0, &cfg, NULL, &err), err);
+}
+
+static void teardown(void)
+{
+    if (con != NULL)
+        console_close(con);
+    con = NULL;
+    ftdi_spi_close(link_); /* libusb_exit before the testbed goes */
+    link_ = NULL;
+    ftdi_chip_detach(&chip);
+    ftdi_emu_testbed_free(tb);
+    tb = NULL;
+}
+
+static struct ftdi_spi *open_serial(const char *serial, char channel,
+                                    const struct ftdi_pin_map *pins, struct ft_error *err)
+{
+    const struct ftdi_spi_config cfg = {.serial = serial, .channel = channel, .pins = pins};
+    return ftdi_spi_open(&cfg, err);
+}
+
+/* FTA1 channel A and the SPI console on it. */
+static void open_console(void)
+{
+    struct ft_error err = {0};
+    link_ = open_serial("FTA1", 'A', NULL, &err);
+    ck_assert_msg(link_ != NULL, "%s", err.message);
+    con = console_open_spi(ftdi_spi_bus(link_), &err);
+    ck_assert_msg(con != NULL, "%s", err.message);
+}
+
+static void wait_ok(const char *text)
+{
+    struct ft_error err = {0};
+    ck_assert_ok(console_wait_for(con, text, link_deadline_ms(STEP_MS), &err), err);
+}
+
+/* The token hash as upstream's send_with_crc sends it: the message, then its CRC object.
+ * 0, or -1 with err (so the unplug test can see which call failed). */
+static int send_rma_token_hash(struct ft_error *err)
+{
+    char buf[128];
+    struct strbuf sb;
+    const uint64_t hash[2] = {0x1122334455667788ull, 0x99aabbccddeeff00ull};
+    strbuf_init(&sb, buf, sizeof(buf));
+    ck_assert_ok(ujson_lc_token_hash(&sb, hash, err), *err);
+    if (console_write(con, buf, UJSON_LC_TOKEN_HASH_SIZE, link_deadline_ms(STEP_MS), err) != 0)
+        return -1;
+    return console_write(con, buf + UJSON_LC_TOKEN_HASH_SIZE, UJSON_CRC_OBJ_SIZE,
+                         link_deadline_ms(STEP_MS), err);
+}
+
+static void send_certgen_inputs(void)
+{
+    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20, .ext_auth_key_key_id_len = 20};
+    for (int i = 0; i < 20; i++) {
+        in.dice_auth_key_key_id[i] = (uint8_t)(0xD0 + i);
+        in.ext_auth_key_key_id[i] = (uint8_t)(0x10 + i);
+    }
+    char buf[256];
+    struct strbuf sb;
+    struct ft_error err = {0};
+    strbuf_init(&sb, buf, sizeof(buf));
+    ck_assert_ok(ujson_certgen_inputs(&sb, &in, &err), err);
+    ck_assert_ok(console_write(con, buf, sb.len, link_deadline_ms(STEP_MS), &err), err);
+}
+
+static void read_blob(void)
+{
+    struct ft_error err = {0};
+    size_t cap = RESP_LINE_MAX + 1, n = 0;
+    char *line = malloc(cap);
+    ck_assert_ptr_nonnull(line);
+    ck_assert_ok(console_read_line(con, line, cap, &n, link_deadline_ms(STEP_MS), &err), err);
+    struct resp_line resp;
+    ck_assert_int_eq(resp_parse_line(line, n, RESP_CRC_NONE, &resp, &err), 1);
+    ck_assert_uint_eq(resp.json_len, UJSON_PERSO_BLOB_SIZE);
+    struct perso_blob blob;
+    ck_assert_ok(devmsg_decode_perso_blob(resp.json, resp.json_len, &blob, &err), err);
+    ck_assert_ok(perso_blob_validate(&blob, PERSO_BLOB_V0, &err), err);
+    ck_assert_uint_ge(blob.num_objs, 3);
+    free(line);
+}
+
+static void print_stats(const char *what, double per_frame)
+{
+    struct console_stats st;
+    console_get_stats(con, &st);
+    struct ftdi_emu_counters usb;
+    ftdi_emu_get_counters(fta1, &usb);
+    printf("# %s: %llu frames, %llu bytes in, %llu out, %llu chunks, %llu status polls, %llu "
+           "round trips (%.2f per frame; %.2f per blob frame); USB %lu bulk-out, %lu bulk-in\n",
+           what, (unsigned long long)st.frames, (unsigned long long)st.bytes_in,
+           (unsigned long long)st.bytes_out, (unsigned long long)st.upload_chunks,
+           (unsigned long long)st.status_polls, (unsigned long long)st.round_trips,
+           st.frames ? (double)st.round_trips / (double)st.frames : 0.0, per_frame, usb.bulk_out,
+           usb.bulk_in);
+    fflush(stdout);
+}
+
+/* ---- opening ---------------------------------------------------------------------------- */
+
+START_TEST(test_open_by_serial)
+{
+    struct ft_error err = {0};
+    link_ = open_serial("FTA1", 'A', NULL, &err);
+    ck_assert_msg(link_ != NULL, "%s", err.message);
+    struct spi_bus *bus = ftdi_spi_bus(link_);
+    ck_assert_msg(strstr(bus->name, "FT2232H serial 'FTA1'") != NULL, "%s", bus->name);
+    ck_assert_uint_eq(ftdi_spi_clock_hz(link_), FTDI_SPI_DEFAULT_HZ);
+    struct ftdi_emu_channel_state st;
+    ftdi_emu_get_channel_state(fta1, 0, &st);
+    ck_assert_uint_eq(st.bitmode, 0x02); /* MPSSE */
+    ck_assert_uint_eq(st.low_dir & 0x0f, 0x0b);
+    ck_assert(!st.cs_asserted);
+    struct ftdi_emu_counters other;
+    ftdi_emu_get_counters(ftb2, &other);
+    ck_assert_uint_eq(other.bulk_out + other.bulk_in, 0); /* only read for its strings */
+    ftdi_spi_close(link_);
+
+    /* The FT4232H by serial on channel B, with a map that has no high byte. */
+    struct ftdi_pin_map low_only = {0};
+    low_only.pin[3] = (struct ftdi_pin){FTDI_PORT_LOW, 5}; /* TX_READY */
+    low_only.pin[4] = (struct ftdi_pin){FTDI_PORT_LOW, 4}; /* RX_READY */
+    link_ = open_serial("FTB2", 'B', &low_only, &err);
+    ck_assert_msg(link_ != NULL, "%s", err.message);
+    ck_assert_msg(strstr(ftdi_spi_bus(link_)->name, "FT4232H serial 'FTB2'") != NULL, "%s",
+                  ftdi_spi_bus(link_)->name);
+    ftdi_emu_get_channel_state(ftb2, 1, &st);
+    ck_assert_uint_eq(st.bitmode, 0x02);
+}
+END_TEST
+
+START_TEST(test_not_found_lists_adapters)
+{
+    struct ft_error err = {0};
+    ck_assert_ptr_null(open_serial("NOPE", 'A', NULL, &err));
+    ck_assert_error(err, FT_E_CONNECT, "no adapter matches serial 'NOPE'");
+    ck_assert_error(err, FT_E_CONNECT, "FT2232H serial 'FTA1'");
+    ck_assert_error(err, FT_E_CONNECT, "FT4232H serial 'FTB2'");
+    printf("# not found: %s\n", err.message);
+}
+END_TEST
+
+/* ---- the console over the adapter --------------------------------------------------------- */
+
+START_TEST(test_console_to_rma_prompt)
+{
+    open_console();
+    wait_ok(RMA_PROMPT);
+    print_stats("FTA1 to the RMA prompt", 0);
+    struct console_stats st;
+    console_get_stats(con, &st);
+    ck_assert_uint_gt(st.frames, 0);
+    ck_assert_uint_eq(st.junk_frames + st.wrong_frame_numbers, 0);
+}
+END_TEST
+
+START_TEST(test_console_to_export)
+{
+    open_console();
+    struct ft_error err = {0};
+    wait_ok(RMA_PROMPT);
+    ck_assert_ok(send_rma_token_hash(&err), err);
+    console_reset_frames(con); /* the chip resets itself after writing SECRET2 */
+    wait_ok(CERTGEN_PROMPT);
+    send_certgen_inputs();
+    wait_ok(EXPORT_PROMPT);
+    struct console_stats before, after;
+    console_get_stats(con, &before);
+    read_blob();
+    console_get_stats(con, &after);
+    ck_assert_uint_gt(after.frames, before.frames);
+    double per_frame =
+        (double)(after.round_trips - before.round_trips) / (double)(after.frames - before.frames);
+    print_stats("FTA1 through the TBS export", per_frame);
+    ck_assert_uint_ge(after.frames, 12);
+    ck_assert_uint_eq(after.junk_frames + after.wrong_frame_numbers, 0);
+    /* At least a TX-ready read, the header READ and the payload READ per frame. */
+    ck_assert(per_frame >= 3.0);
+}
+END_TEST
+
+/* console_chip_reset drives RESET_N (ACBUS0) low and high through the adapter: the model
+ * sees the pulse and boots again from frame 0. */
+START_TEST(test_chip_reset_reaches_model)
+{
+    open_console();
+    wait_ok(RMA_PROMPT);
+    unsigned long before = ftdi_chip_resets(&chip);
+    struct ft_error err = {0};
+    ck_assert_ok(console_chip_reset(con, false, &err), err);
+    ck_assert_uint_eq(ftdi_chip_resets(&chip), before + 1);
+    struct ftdi_emu_channel_state st;
+    ftdi_emu_get_channel_state(fta1, 0, &st);
+    ck_assert_uint_eq(st.high_dir & 0x0f, 0x0f);   /* RESET_N and the straps driven */
+    ck_assert_uint_eq(st.high_value & 0x0f, 0x01); /* out of reset, straps low */
+    wait_ok(RMA_PROMPT);                           /* frame 0 again, accepted */
+    struct console_stats cs;
+    console_get_stats(con, &cs);
+    ck_assert_uint_eq(cs.wrong_frame_numbers, 0);
+}
+END_TEST
+
+/* The adapter disappears inside a bulk-IN transfer while the console uploads: the next
+ * console call fails with FT_E_CONNECT at once (no retry loop until the step deadline),
+ * and every later one too. */
+START_TEST(test_unplug_mid_transfer)
+{
+    open_console();
+    wait_ok(RMA_PROMPT);
+    ftdi_emu_unplug_after_bulk_in(fta1, 2);
+    uint64_t t0 = link_now_ns();
+    struct ft_error err = {0};
+    int rc = send_rma_token_hash(&err);
+    if (rc == 0)
+        rc = console_wait_for(con, CERTGEN_PROMPT, link_deadline_ms(STEP_MS), &err);
+    uint64_t ms = (link_now_ns() - t0) / 1000000u;
+    ck_assert_int_eq(rc, -1);
+    ck_assert_error(err, FT_E_CONNECT, "FTA1");
+    printf("# unplug reported after %llu ms: %s\n", (unsigned long long)ms, err.message);
+    ck_assert_uint_lt(ms, UNPLUG_MS);
+    ftdi_emu_unplug(fta1); /* the sysfs side of the removal */
+    struct ft_error again = {0};
+    uint32_t pins;
+    ck_assert_int_eq(console_pins(con, &pins, &again), -1);
+    ck_assert_error(again, FT_E_CONNECT, "FTA1");
+}
+END_TEST
+
+static Suite *ftdi_link_suite(void)
+{
+    Suite *s = suite_create("ftdi_link");
+    TCase *tc = tcase_create("ftdi_spi");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_open_by_serial);
+    tcase_add_test(tc, test_not_found_lists_adapters);
+    tcase_add_test(tc, test_console_to_rma_prompt);
+    tcase_add_test(tc, test_console_to_export);
+    tcase_add_test(tc, test_chip_reset_reaches_model);
+    tcase_add_test(tc, test_unplug_mid_transfer);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    const char *why;
+    if (!ftdi_emu_available(&why)) {
+        printf("SKIP: %s\n", why);
+        return 77;
+    }
+    SRunner *sr = srunner_create(ftdi_link_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
