@@ -362,14 +362,6 @@ static void *pty_out(void *arg)
     uint8_t buf[4096];
     for (;;) {
         size_t n = sim_device_uart_read(pty->dev, buf, sizeof(buf), 1000);
-        if (n == 0) {
-            pthread_mutex_lock(&pty->dev->lock);
-            bool stop = pty->dev->shutdown;
-            pthread_mutex_unlock(&pty->dev->lock);
-            if (stop)
-                return NULL;
-            continue;
-        }
         for (size_t off = 0; off < n;) {
             ssize_t w = write(pty->master, buf + off, n - off);
             if (w < 0 && errno == EINTR)
@@ -390,6 +382,14 @@ static void *pty_out(void *arg)
             if (write(pty->stop[1], "x", 1) < 0)
                 perror("ftsim: stopping the pty reader");
             return NULL;
+        }
+        if (n == 0) {
+            /* Nothing to send and no drop (which may come with nothing left to send). */
+            pthread_mutex_lock(&pty->dev->lock);
+            bool stop = pty->dev->shutdown;
+            pthread_mutex_unlock(&pty->dev->lock);
+            if (stop)
+                return NULL;
         }
     }
 }
