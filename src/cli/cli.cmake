@@ -4,7 +4,7 @@ if(TARGET ftflow)
   target_compile_definitions(ftharness PRIVATE
     FTHARNESS_PLUGIN_DIR_DEFAULT="${CMAKE_INSTALL_PREFIX}/lib/ftharness/plugins"
     FTHARNESS_RUNNER_DEFAULT="${CMAKE_INSTALL_PREFIX}/libexec/ftharness/ftharness-plugin-runner")
-  target_link_libraries(ftharness PRIVATE ftflow ftftdi)
+  target_link_libraries(ftharness PRIVATE ftflow ftftdi ftconsole_ftdi)
   if(TARGET ftplugin AND EXISTS ${CMAKE_CURRENT_LIST_DIR}/plugin_flow.c)
     target_sources(ftharness PRIVATE ${CMAKE_CURRENT_LIST_DIR}/plugin_flow.c)
     target_link_libraries(ftharness PRIVATE ftplugin)

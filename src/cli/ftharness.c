@@ -13,6 +13,7 @@
 #include "console/console.h"
 #include "flow/flow.h"
 #include "link/ftdi_spi.h"
+#include "link/ftdi_uart.h"
 #include "link/simsock.h"
 #include "pa/pa_client.h"
 
@@ -55,6 +56,7 @@ static void usage(FILE *out)
         "  --sku NAME|PATH       SKU configuration (NAME looks in --sku-dir, default ./skus)\n"
         "  --console KIND:WHERE  uart:/dev/ttyUSB0 (kernel tty), ftdi:SERIAL[:A|B] (SPI\n"
         "                        console on an FT2232H/FT4232H MPSSE channel, default A),\n"
+        "                        ftdi-uart:SERIAL[:A-D] (UART console on an FTDI channel),\n"
         "                        spi-sim:PATH (ftsim socket, SPI console), uart-sim:PATH\n"
         "                        (ftsim socket, UART console)\n"
         "  --pa URL              endorsement service, e.g. https://pa.fab:8443\n"
@@ -261,25 +263,44 @@ struct links {
     struct console *boot;
 };
 
-/* "SERIAL" or "SERIAL:A" / "SERIAL:B": an FTDI adapter by USB serial and MPSSE channel. */
-static int open_ftdi(const char *where, struct links *l, struct ft_error *err)
+/* "SERIAL" or "SERIAL:<channel letter>": an FTDI adapter by USB serial (serial[128]). */
+static int ftdi_where(const char *kind, const char *where, char *serial, char *channel,
+                      struct ft_error *err)
 {
-    char serial[128];
-    snprintf(serial, sizeof(serial), "%s", where);
-    struct ftdi_spi_config cfg = {.serial = serial, .channel = 'A'};
+    snprintf(serial, 128, "%s", where);
+    *channel = 'A';
     char *colon = strrchr(serial, ':');
     if (colon != NULL) {
         if (colon[1] == '\0' || colon[2] != '\0')
-            return ft_fail(err, FT_E_INVALID, "--console ftdi:%s: expected SERIAL[:A|B]", where);
-        cfg.channel = colon[1];
+            return ft_fail(err, FT_E_INVALID, "--console %s:%s: expected SERIAL[:CHANNEL]", kind,
+                           where);
+        *channel = colon[1];
         *colon = '\0';
     }
     if (serial[0] == '\0')
-        return ft_fail(err, FT_E_INVALID, "--console ftdi:%s: no adapter serial", where);
-    if ((l->ftdi = ftdi_spi_open(&cfg, err)) == NULL)
+        return ft_fail(err, FT_E_INVALID, "--console %s:%s: no adapter serial", kind, where);
+    return 0;
+}
+
+static int open_ftdi(const char *where, struct links *l, struct ft_error *err)
+{
+    char serial[128];
+    struct ftdi_spi_config cfg = {.serial = serial};
+    if (ftdi_where("ftdi", where, serial, &cfg.channel, err) != 0 ||
+        (l->ftdi = ftdi_spi_open(&cfg, err)) == NULL)
         return -1;
     l->bus = ftdi_spi_bus(l->ftdi);
     l->console = console_open_spi(l->bus, err);
+    return l->console ? 0 : -1;
+}
+
+static int open_ftdi_uart(const char *where, struct links *l, struct ft_error *err)
+{
+    char serial[128];
+    struct ftdi_uart_config cfg = {.serial = serial};
+    if (ftdi_where("ftdi-uart", where, serial, &cfg.channel, err) != 0)
+        return -1;
+    l->console = console_open_ftdi_uart(&cfg, err);
     return l->console ? 0 : -1;
 }
 
@@ -306,9 +327,12 @@ static int open_console(const char *spec, struct links *l, struct ft_error *err)
         l->boot = l->console = console_open_sim_uart(l->sock, err);
     } else if (kind == 4 && strncmp(spec, "ftdi", 4) == 0) {
         return open_ftdi(where, l, err);
+    } else if (kind == 9 && strncmp(spec, "ftdi-uart", 9) == 0) {
+        return open_ftdi_uart(where, l, err);
     } else {
         return ft_fail(err, FT_E_INVALID,
-                       "--console %s: unknown kind (uart, ftdi, spi-sim, uart-sim)", spec);
+                       "--console %s: unknown kind (uart, ftdi, ftdi-uart, spi-sim, uart-sim)",
+                       spec);
     }
     return l->console ? 0 : -1;
 }

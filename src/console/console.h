@@ -3,8 +3,9 @@
  *    device->host frames read as a 12-byte header READ at 0 and ONE payload READ at 12
  *    per TX-ready pulse; host->device text as <=256-byte PAGE PROGRAMs (WREN first, the
  *    last chunk at 0x100) each polled with READ_STATUS until BUSY clears;
- *  - UART: a kernel tty (or ftsim's UART over its socket), raw bytes both ways; the
- *    device's XON/XOFF bytes are taken out of the text and pause our writes.
+ *  - UART: a kernel tty, ftsim's UART over its socket, or an FTDI channel through
+ *    libftdi1, raw bytes both ways; the device's XON/XOFF bytes are taken out of the
+ *    text and pause our writes.
  *
  * Above the link the console is a byte stream: frame and read boundaries mean nothing.
  * Sync strings are found anywhere in it (bare "...\n", inside a log line
@@ -38,6 +39,7 @@
 #define CONSOLE_TEXT_MAX 256u
 
 struct console;
+struct ftdi_uart_config; /* link/ftdi_uart.h */
 
 struct console_stats {
     uint64_t frames;              /* SPI: valid frames read */
@@ -59,6 +61,12 @@ struct console *console_open_uart(const char *path, struct ft_error *err);
 /* Opens the UART console carried by an ftsim socket (`sock` borrowed: it must outlive
  * the console). Its GPIO makes console_pins() and console_chip_reset() work. */
 struct console *console_open_sim_uart(struct simsock *sock, struct ft_error *err);
+
+/* Opens the UART console on a channel of an FTDI adapter through libftdi1
+ * (link/ftdi_uart.h: 115200 8N1 unless `cfg` says otherwise). No GPIO: console_pins()
+ * and console_chip_reset() fail with FT_E_INVALID. Defined in the ftconsole_ftdi
+ * library (it needs libftdi1). New, or NULL. */
+struct console *console_open_ftdi_uart(const struct ftdi_uart_config *cfg, struct ft_error *err);
 
 /* Opens the SPI console on `bus` (borrowed: it must outlive the console, and the
  * caller closes it). The frame counter starts at 0. New, or NULL. */

@@ -34,6 +34,24 @@ struct console {
     struct console_stats stats;
 };
 
+/* A UART byte port other than the tty and ftsim's socket (an FTDI channel), with the
+ * tty's semantics (link/tty.h): read waits for at least one byte until the deadline
+ * (FT_E_TIMEOUT; a passed deadline still looks once), write sends everything. */
+struct console_uart_port_ops {
+    int (*read)(void *port, uint8_t *buf, size_t cap, size_t *n, uint64_t deadline_ns,
+                struct ft_error *err);
+    int (*write)(void *port, const uint8_t *data, size_t len, uint64_t deadline_ns,
+                 struct ft_error *err);
+    uint64_t (*io_calls)(const void *port); /* the port's round trips so far */
+    void (*close)(void *port);
+};
+
+/* The UART console (XON/XOFF handling, small write pieces) over `port`, owned by the
+ * console from the call on, also when this fails (NULL with FT_E_NOMEM, naming `name`).
+ * No GPIO: console_pins() and console_chip_reset() fail with FT_E_INVALID. */
+struct console *console_open_uart_port(const struct console_uart_port_ops *ops, void *port,
+                                       const char *name, struct ft_error *err);
+
 /* Allocates a console over `link` (owned by the console from then on: ops->close frees
  * it). NULL with FT_E_NOMEM; the caller then still owns `link`. */
 struct console *console_new(const struct console_link_ops *ops, void *link, struct ft_error *err);

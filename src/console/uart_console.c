@@ -1,4 +1,5 @@
-/* The console over a UART: a kernel tty, or ftsim's UART on its socket.
+/* The console over a UART: a kernel tty, ftsim's UART on its socket, or another byte
+ * port (an FTDI channel through libftdi1, see ftdi_uart_console.c).
  *
  * The OTTF UART console may run XON/XOFF flow control (reference transport §2.2): the
  * device sends XOFF 0x13 when its RX FIFO fills and XON 0x11 when it drains. Those bytes
@@ -13,17 +14,21 @@
 #define UART_XOFF 0x13u
 /* Input read per call: one poll()/request brings what is there, up to this. */
 #define UART_READ_MAX 4096u
-/* Bytes written between looks for XOFF on a tty. The device asks for a pause at 8 bytes
- * pending; the kernel and adapter buffers are ahead of us anyway, so this only bounds
- * how much we add after the pause. */
+/* Bytes written between looks for XOFF on a tty or an FTDI channel. The device asks for
+ * a pause at 8 bytes pending; the kernel and adapter buffers are ahead of us anyway, so
+ * this only bounds how much we add after the pause. On an FTDI channel each look is a
+ * bulk-IN round trip of up to one latency period (2 ms) when nothing came: 32 bytes per
+ * look keeps the pace near 115200 baud's 11.5 KB/s. */
 #define UART_TTY_WRITE_PIECE 32u
 /* ftsim's UART never pauses; one request per protocol-sized piece. */
 #define UART_SIM_WRITE_PIECE 65536u
 
 struct uart_console {
-    struct tty *tty;      /* owned, or NULL */
-    struct simsock *sock; /* borrowed, or NULL */
-    bool paused;          /* XOFF seen, no XON since */
+    struct tty *tty;                        /* owned, or NULL */
+    struct simsock *sock;                   /* borrowed, or NULL */
+    const struct console_uart_port_ops *po; /* with `port` (owned), or NULL */
+    void *port;
+    bool paused; /* XOFF seen, no XON since */
     uint64_t sock_round_trips_at_open;
 };
 
@@ -37,6 +42,8 @@ static int port_read(struct uart_console *u, uint8_t *buf, size_t cap, size_t *n
 {
     if (u->tty != NULL)
         return tty_read(u->tty, buf, cap, n, deadline_ns, err);
+    if (u->po != NULL)
+        return u->po->read(u->port, buf, cap, n, deadline_ns, err);
     return simsock_uart_read(u->sock, buf, cap, n, deadline_ns, err);
 }
 
@@ -45,6 +52,8 @@ static int port_write(struct uart_console *u, const uint8_t *data, size_t len, u
 {
     if (u->tty != NULL)
         return tty_write(u->tty, data, len, deadline_ns, err);
+    if (u->po != NULL)
+        return u->po->write(u->port, data, len, deadline_ns, err);
     return simsock_uart_write(u->sock, data, len, err);
 }
 
@@ -118,7 +127,7 @@ static int uart_write(struct console *c, const uint8_t *data, size_t len, uint64
     struct ft_error local;
     if (err == NULL)
         err = &local;
-    size_t piece = u->tty != NULL ? UART_TTY_WRITE_PIECE : UART_SIM_WRITE_PIECE;
+    size_t piece = u->sock != NULL ? UART_SIM_WRITE_PIECE : UART_TTY_WRITE_PIECE;
     for (size_t off = 0; off < len;) {
         size_t n = len - off < piece ? len - off : piece;
         if (look_for_flow_control(c, err) != 0 || wait_resumed(c, deadline_ns, err) != 0 ||
@@ -140,6 +149,8 @@ static uint64_t uart_round_trips(const struct console *c)
     const struct uart_console *u = uart_of(c);
     if (u->tty != NULL)
         return tty_io_calls(u->tty);
+    if (u->po != NULL)
+        return u->po->io_calls(u->port);
     return simsock_bus(u->sock)->round_trips - u->sock_round_trips_at_open;
 }
 
@@ -147,6 +158,8 @@ static void uart_close(struct console *c)
 {
     struct uart_console *u = uart_of(c);
     tty_close(u->tty);
+    if (u->po != NULL)
+        u->po->close(u->port);
     free(u);
 }
 
@@ -165,6 +178,8 @@ static struct console *open_with(struct uart_console *u, struct ft_error *err)
     struct console *c = console_new(&uart_console_ops, u, err);
     if (c == NULL) {
         tty_close(u->tty);
+        if (u->po != NULL)
+            u->po->close(u->port);
         free(u);
     }
     return c;
@@ -194,5 +209,19 @@ struct console *console_open_sim_uart(struct simsock *sock, struct ft_error *err
     }
     u->sock = sock;
     u->sock_round_trips_at_open = simsock_bus(sock)->round_trips;
+    return open_with(u, err);
+}
+
+struct console *console_open_uart_port(const struct console_uart_port_ops *ops, void *port,
+                                       const char *name, struct ft_error *err)
+{
+    struct uart_console *u = calloc(1, sizeof(*u));
+    if (u == NULL) {
+        ft_fail(err, FT_E_NOMEM, "console %s: out of memory", name);
+        ops->close(port);
+        return NULL;
+    }
+    u->po = ops;
+    u->port = port;
     return open_with(u, err);
 }

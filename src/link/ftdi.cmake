@@ -1,9 +1,11 @@
-# FTDI MPSSE backend of spi_bus (DESIGN.md §4): the MPSSE command encoder (no I/O, unit
-# tested on bytes) and the libftdi1 backend over it. Included from src/link/link.cmake.
+# FTDI backends (DESIGN.md §4): the MPSSE command encoder (no I/O, unit tested on bytes),
+# the libftdi1 spi_bus backend over it, and a channel as a UART; both find the adapter
+# with ftdi_open.c. Included from src/link/link.cmake.
 pkg_check_modules(LIBFTDI1 REQUIRED IMPORTED_TARGET libftdi1)
 
 add_library(ftmpsse STATIC ${CMAKE_CURRENT_LIST_DIR}/ftdi_mpsse.c)
 target_link_libraries(ftmpsse PUBLIC ftcommon)
 
-add_library(ftftdi STATIC ${CMAKE_CURRENT_LIST_DIR}/ftdi_spi.c)
+add_library(ftftdi STATIC ${CMAKE_CURRENT_LIST_DIR}/ftdi_open.c
+            ${CMAKE_CURRENT_LIST_DIR}/ftdi_spi.c ${CMAKE_CURRENT_LIST_DIR}/ftdi_uart.c)
 target_link_libraries(ftftdi PUBLIC ftmpsse PkgConfig::LIBFTDI1)

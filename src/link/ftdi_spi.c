@@ -1,30 +1,17 @@
 /* FTDI MPSSE backend of spi_bus over libftdi1; see ftdi_spi.h. */
 #include "link/ftdi_spi.h"
 
-#include <errno.h>
 #include <ftdi.h>
 #include <libusb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define RULES_HINT                                                                                 \
-    "install dist/99-ftharness-ftdi.rules in /etc/udev/rules.d, add the user to group plugdev, "   \
-    "then 'udevadm control --reload-rules && udevadm trigger' and re-plug"
+#include "link/ftdi_open.h"
 
 /* Room for the commands of one batch: a few maximal transactions with their framing. */
 #define CMD_CAP (4u * FTDI_SPI_MAX_XFER + 1024u)
-
-/* libftdi 1.5's open errors that need their own advice (src/ftdi.c). */
-#define LIBFTDI_NOT_FOUND (-3)
-#define LIBFTDI_OPEN_FAILED (-4)
-#define LIBFTDI_CLAIM_FAILED (-5)
-#define LIBFTDI_NO_PERMISSION (-8)
-
-/* How many adapters an error message lists. */
-#define LIST_MAX 8u
 
 struct ftdi_spi {
     struct spi_bus bus;
@@ -244,179 +231,6 @@ static const struct spi_bus_ops ftdi_spi_ops = {
     .close = ftdi_bus_close,
 };
 
-/* ---- finding the adapter ------------------------------------------------------------- */
-
-/* What enumeration learnt about one adapter. */
-struct found {
-    struct libusb_device *dev; /* borrowed from the libftdi device lists */
-    unsigned bus, addr;
-    uint16_t product;
-    bool readable; /* its strings could be read: the user has access */
-    char description[96];
-    char serial[64];
-};
-
-static const char *product_name(uint16_t product)
-{
-    return product == FTDI_SPI_PRODUCT_4232H ? "FT4232H" : "FT2232H";
-}
-
-/* Whether the device node of bus/addr exists but denies this user read-write access. */
-static bool access_denied(unsigned bus, unsigned addr)
-{
-    char node[64];
-    snprintf(node, sizeof(node), "/dev/bus/usb/%03u/%03u", bus, addr);
-    return access(node, R_OK | W_OK) != 0 && (errno == EACCES || errno == EPERM);
-}
-
-static void describe(const struct ftdi_spi *f, struct found *d)
-{
-    d->bus = libusb_get_bus_number(d->dev);
-    d->addr = libusb_get_device_address(d->dev);
-    int rc = ftdi_usb_get_strings(f->ctx, d->dev, NULL, 0, d->description,
-                                  (int)sizeof(d->description), d->serial, (int)sizeof(d->serial));
-    /* -4: the device could not be opened; later codes: a string it does not have. */
-    d->readable = rc != LIBFTDI_OPEN_FAILED;
-    if (rc < 0 && !d->readable)
-        d->description[0] = d->serial[0] = '\0';
-}
-
-static bool matches(const struct ftdi_spi_config *cfg, const struct found *d)
-{
-    if (cfg->serial == NULL && cfg->description == NULL)
-        return true;
-    if (!d->readable)
-        return false;
-    return (cfg->serial == NULL || strcmp(cfg->serial, d->serial) == 0) &&
-           (cfg->description == NULL || strcmp(cfg->description, d->description) == 0);
-}
-
-/* "FT2232H serial 'X' 'desc' at 1:5; ..." for up to LIST_MAX adapters. */
-static void list_found(const struct found *found, size_t n, char *out, size_t cap)
-{
-    size_t len = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n && len < cap; i++) {
-        const struct found *d = &found[i];
-        int w = d->readable ? snprintf(out + len, cap - len, "%s%s serial '%s' '%s' at %u:%u",
-                                       i ? "; " : "", product_name(d->product), d->serial,
-                                       d->description, d->bus, d->addr)
-                            : snprintf(out + len, cap - len, "%s%s at %u:%u (no access)",
-                                       i ? "; " : "", product_name(d->product), d->bus, d->addr);
-        if (w < 0)
-            break;
-        len += (size_t)w;
-    }
-}
-
-/* Failure of an open that reached a device: permission, a busy channel, or libftdi's own
- * words. */
-static int open_failed(struct ftdi_spi *f, int rc, unsigned bus, unsigned addr,
-                       struct ft_error *err)
-{
-    if (rc == LIBFTDI_NO_PERMISSION || (rc == LIBFTDI_OPEN_FAILED && access_denied(bus, addr)))
-        return ft_fail(err, FT_E_CONNECT, "%s: permission denied on %u:%u: " RULES_HINT, f->name,
-                       bus, addr);
-    if (rc == LIBFTDI_CLAIM_FAILED)
-        return ft_fail(err, FT_E_CONNECT,
-                       "%s: channel %c is busy: another program has it open, or the ftdi_sio "
-                       "driver could not be detached",
-                       f->name, f->channel);
-    return ft_fail(err, FT_E_CONNECT, "%s: cannot open USB device %u:%u: %s (libftdi %d)", f->name,
-                   bus, addr, ftdi_get_error_string(f->ctx), rc);
-}
-
-static int parse_bus_addr(const char *text, unsigned *bus, unsigned *addr, struct ft_error *err)
-{
-    char tail;
-    if (sscanf(text, "%u:%u%c", bus, addr, &tail) != 2 || *bus == 0 || *bus > 255 || *addr == 0 ||
-        *addr > 127)
-        return ft_fail(err, FT_E_INVALID,
-                       "FTDI adapter bus path '%s': expected BUS:DEV, e.g. 1:5 (see lsusb)", text);
-    return 0;
-}
-
-static int open_by_bus_addr(struct ftdi_spi *f, const char *text, struct ft_error *err)
-{
-    unsigned bus, addr;
-    if (parse_bus_addr(text, &bus, &addr, err) != 0)
-        return -1;
-    snprintf(f->name, sizeof(f->name), "ftdi at %u:%u channel %c", bus, addr, f->channel);
-    int rc = ftdi_usb_open_bus_addr(f->ctx, (uint8_t)bus, (uint8_t)addr);
-    if (rc == LIBFTDI_NOT_FOUND)
-        return ft_fail(err, FT_E_CONNECT, "%s: no FTDI adapter at USB bus %u device %u", f->name,
-                       bus, addr);
-    if (rc < 0)
-        return open_failed(f, rc, bus, addr, err);
-    f->opened = true;
-    return 0;
-}
-
-/* Appends the adapters of one product to `found` (up to `cap`); returns the new count. */
-static size_t find_product(struct ftdi_spi *f, uint16_t product, struct ftdi_device_list **list,
-                           struct found *found, size_t n, size_t cap)
-{
-    if (ftdi_usb_find_all(f->ctx, list, FTDI_SPI_VENDOR, product) < 0)
-        return n;
-    for (struct ftdi_device_list *d = *list; d != NULL && n < cap; d = d->next) {
-        found[n] = (struct found){.dev = d->dev, .product = product};
-        describe(f, &found[n]);
-        n++;
-    }
-    return n;
-}
-
-static int not_found(struct ftdi_spi *f, const struct ftdi_spi_config *cfg,
-                     const struct found *found, size_t n, struct ft_error *err)
-{
-    char listing[FT_ERROR_MESSAGE_MAX];
-    list_found(found, n, listing, sizeof(listing));
-    for (size_t i = 0; i < n; i++)
-        if (!found[i].readable && access_denied(found[i].bus, found[i].addr))
-            return ft_fail(err, FT_E_CONNECT, "%s: permission denied on %u:%u: %s", f->name,
-                           found[i].bus, found[i].addr, RULES_HINT);
-    if (n == 0)
-        return ft_fail(err, FT_E_CONNECT,
-                       "%s: no FT2232H/FT4232H adapter (0403:6010/6011) found: is it plugged in?",
-                       f->name);
-    return ft_fail(err, FT_E_CONNECT,
-                   "%s: no adapter matches serial '%s' description '%s' index %u; "
-                   "found: %s",
-                   f->name, cfg->serial ? cfg->serial : "*",
-                   cfg->description ? cfg->description : "*", cfg->index, listing);
-}
-
-static int open_by_strings(struct ftdi_spi *f, const struct ftdi_spi_config *cfg,
-                           struct ft_error *err)
-{
-    struct ftdi_device_list *lists[2] = {NULL, NULL};
-    struct found found[LIST_MAX * 2];
-    size_t n = find_product(f, FTDI_SPI_PRODUCT_2232H, &lists[0], found, 0, LIST_MAX * 2);
-    n = find_product(f, FTDI_SPI_PRODUCT_4232H, &lists[1], found, n, LIST_MAX * 2);
-    snprintf(f->name, sizeof(f->name), "ftdi serial '%s' channel %c",
-             cfg->serial ? cfg->serial : "*", f->channel);
-    const struct found *pick = NULL;
-    unsigned seen = 0;
-    for (size_t i = 0; i < n && pick == NULL; i++)
-        if (matches(cfg, &found[i]) && seen++ == cfg->index)
-            pick = &found[i];
-    int rc = 0;
-    if (pick == NULL) {
-        rc = not_found(f, cfg, found, n, err);
-    } else {
-        snprintf(f->name, sizeof(f->name), "ftdi %s serial '%s' at %u:%u channel %c",
-                 product_name(pick->product), pick->serial, pick->bus, pick->addr, f->channel);
-        int orc = ftdi_usb_open_dev(f->ctx, pick->dev);
-        if (orc < 0)
-            rc = open_failed(f, orc, pick->bus, pick->addr, err);
-        else
-            f->opened = true;
-    }
-    ftdi_list_free(&lists[0]);
-    ftdi_list_free(&lists[1]);
-    return rc;
-}
-
 /* ---- bring-up ------------------------------------------------------------------------ */
 
 static int check_chip(struct ftdi_spi *f, struct ft_error *err)
@@ -529,17 +343,20 @@ struct ftdi_spi *ftdi_spi_open(const struct ftdi_spi_config *cfg, struct ft_erro
     snprintf(f->name, sizeof(f->name), "ftdi channel %c", channel);
     f->bus = (struct spi_bus){
         .ops = &ftdi_spi_ops, .impl = f, .name = f->name, .max_xfer = FTDI_SPI_MAX_XFER};
+    const struct ftdi_open_select sel = {.serial = cfg->serial,
+                                         .description = cfg->description,
+                                         .bus_addr = cfg->bus_addr,
+                                         .index = cfg->index};
     int rc = -1;
     f->ctx = ftdi_new();
     if (f->ctx == NULL)
         ft_fail(err, FT_E_NOMEM, "FTDI adapter: libftdi context: out of memory");
     else if (ftdi_pin_map_check(&f->pins, true, err) != 0)
         ft_error_prefix(err, "%s", f->name);
-    else if (ftdi_set_interface(f->ctx, channel == 'B' ? INTERFACE_B : INTERFACE_A) < 0)
-        ft_fail(err, FT_E_INVALID, "%s: %s", f->name, ftdi_get_error_string(f->ctx));
-    else if (cfg->bus_addr != NULL ? open_by_bus_addr(f, cfg->bus_addr, err) == 0
-                                   : open_by_strings(f, cfg, err) == 0)
+    else if (ftdi_open_channel(f->ctx, &sel, channel, f->name, sizeof(f->name), err) == 0) {
+        f->opened = true;
         rc = check_chip(f, err) == 0 && bring_up(f, divisor, err) == 0 ? 0 : -1;
+    }
     if (rc != 0) {
         ftdi_spi_close(f);
         return NULL;

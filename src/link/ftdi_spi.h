@@ -29,11 +29,12 @@
 
 #include "common/error.h"
 #include "link/ftdi_mpsse.h"
+#include "link/ftdi_open.h"
 #include "link/spi_bus.h"
 
-#define FTDI_SPI_VENDOR 0x0403u
-#define FTDI_SPI_PRODUCT_2232H 0x6010u
-#define FTDI_SPI_PRODUCT_4232H 0x6011u
+#define FTDI_SPI_VENDOR FTDI_OPEN_VENDOR
+#define FTDI_SPI_PRODUCT_2232H FTDI_OPEN_PRODUCT_2232H
+#define FTDI_SPI_PRODUCT_4232H FTDI_OPEN_PRODUCT_4232H
 
 /* SPI clock when the config asks for none: 7.5 MHz (divisor 3), within the 4-8 MHz that
  * OpenTitan boards run their bootstrap SPI at. */

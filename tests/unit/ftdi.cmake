@@ -6,5 +6,6 @@ ft_unit_test(test_ftdi_mpsse ftmpsse)
 # libftdi1's header only, not the library (the real stack is tests/usb's job).
 pkg_check_modules(FTDI_HEADERS REQUIRED libftdi1)
 ft_unit_test(test_ftdi_spi ftmpsse)
-target_sources(test_ftdi_spi PRIVATE ${PROJECT_SOURCE_DIR}/src/link/ftdi_spi.c)
+target_sources(test_ftdi_spi PRIVATE ${PROJECT_SOURCE_DIR}/src/link/ftdi_spi.c
+               ${PROJECT_SOURCE_DIR}/src/link/ftdi_open.c)
 target_include_directories(test_ftdi_spi SYSTEM PRIVATE ${FTDI_HEADERS_INCLUDE_DIRS})

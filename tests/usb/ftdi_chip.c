@@ -81,6 +81,25 @@ static const struct ftdi_emu_spi_target CHIP_OPS = {
     .pins_out = chip_pins_out,
 };
 
+/* Host -> chip: queued for the firmware's UART reads; never blocks. */
+static void chip_uart_rx(void *ctx, const uint8_t *data, size_t len)
+{
+    struct ftdi_chip *chip = ctx;
+    sim_device_uart_write(&chip->dev, data, len);
+}
+
+/* Chip -> host: what the UART queue holds now (timeout 0: the worker thread never waits). */
+static size_t chip_uart_tx(void *ctx, uint8_t *buf, size_t cap)
+{
+    struct ftdi_chip *chip = ctx;
+    return sim_device_uart_read(&chip->dev, buf, cap, 0);
+}
+
+static const struct ftdi_emu_uart_peer CHIP_UART = {
+    .rx = chip_uart_rx,
+    .tx = chip_uart_tx,
+};
+
 int ftdi_chip_attach(struct ftdi_chip *chip, struct ftdi_emu *emu, int channel,
                      const struct sim_config *cfg, const struct ftdi_pin_map *map,
                      struct ft_error *err)
@@ -105,6 +124,15 @@ int ftdi_chip_attach(struct ftdi_chip *chip, struct ftdi_emu *emu, int channel,
     return 0;
 }
 
+void ftdi_chip_wire_uart(struct ftdi_chip *chip, struct ftdi_emu *emu, int channel)
+{
+    if (chip->uart_emu != NULL)
+        ftdi_emu_attach_uart(chip->uart_emu, chip->uart_channel, NULL, NULL);
+    chip->uart_emu = emu;
+    chip->uart_channel = channel;
+    ftdi_emu_attach_uart(emu, channel, &CHIP_UART, chip);
+}
+
 unsigned long ftdi_chip_resets(struct ftdi_chip *chip)
 {
     return __atomic_load_n(&chip->resets, __ATOMIC_SEQ_CST);
@@ -118,6 +146,9 @@ void ftdi_chip_detach(struct ftdi_chip *chip)
      * the model can be stopped and freed. */
     if (chip->emu != NULL)
         ftdi_emu_attach_spi(chip->emu, chip->channel, NULL, NULL);
+    if (chip->uart_emu != NULL)
+        ftdi_emu_attach_uart(chip->uart_emu, chip->uart_channel, NULL, NULL);
+    chip->uart_emu = NULL;
     chip->emu = NULL;
     sim_device_stop(&chip->dev);
     sim_device_fini(&chip->dev);

@@ -47,6 +47,12 @@ struct emu_channel {
     unsigned long delivered; /* payload bytes delivered so far (for the corrupt knob) */
     const struct ftdi_emu_spi_target *target;
     void *target_ctx;
+    const struct ftdi_emu_uart_peer *peer;
+    void *peer_ctx;
+    uint32_t baud;
+    uint16_t data_format, flow_chars;
+    uint8_t flow_ctrl;
+    unsigned long uart_host_bytes, uart_peer_bytes;
     bool short_armed;
     size_t short_max;
     bool corrupt_armed;
@@ -359,6 +365,22 @@ static uint32_t stall_bit(uint8_t ep)
     return 1u << ((ep & 0x0f) + ((ep & 0x80) != 0 ? 16 : 0));
 }
 
+/* The baud rate an H chip runs at for SET_BAUDRATE's wValue and wIndex high byte
+ * (libftdi's ftdi_to_clkbits / H encoding): bits 0..13 the divisor, bits 14..16 its
+ * eighths in FTDI's order, bit 17 the 120 MHz (12 MBd) base instead of 3 MBd. */
+static uint32_t decode_baud(unsigned val, unsigned idx)
+{
+    static const unsigned eighths[8] = {0, 4, 2, 1, 3, 5, 6, 7};
+    uint32_t enc = (uint32_t)val | (uint32_t)(idx >> 8) << 16;
+    uint64_t base = (enc & 0x20000u) != 0 ? 12000000u : 3000000u;
+    uint64_t div8 = (uint64_t)(enc & 0x3fffu) * 8u + eighths[(enc >> 14) & 7u];
+    if (div8 == 0)
+        return (uint32_t)base;
+    if (div8 == 8 && (enc & 0x20000u) == 0)
+        return (uint32_t)(base * 2 / 3); /* divisor 1 means 1.5 on the 3 MBd base */
+    return (uint32_t)((base * 8u + div8 / 2) / div8);
+}
+
 static void vendor_out(struct emu_channel *c, unsigned rq, unsigned val, unsigned idx,
                        struct usbdevfs_urb *u)
 {
@@ -369,9 +391,17 @@ static void vendor_out(struct emu_channel *c, unsigned rq, unsigned val, unsigne
         if (val == 0 || val == 2)
             g_byte_array_set_size(c->rx, 0);
         break;
+    case 0x02: /* SET_FLOW_CTRL: the handshake in wIndex's high byte, XON/XOFF chars */
+        c->flow_ctrl = (uint8_t)(idx >> 8);
+        c->flow_chars = (uint16_t)val;
+        break;
     case 0x03:
         c->baud_value = (uint16_t)val;
         c->baud_index = (uint16_t)idx;
+        c->baud = decode_baud(val, idx);
+        break;
+    case 0x04: /* SET_DATA */
+        c->data_format = (uint16_t)val;
         break;
     case 0x09:
         c->latency = (uint8_t)val;
@@ -384,9 +414,7 @@ static void vendor_out(struct emu_channel *c, unsigned rq, unsigned val, unsigne
         update_cs(c);
         channel_reset(c);
         break;
-    case 0x01: /* modem control, flow control, data format, event/error char: no effect */
-    case 0x02:
-    case 0x04:
+    case 0x01: /* modem control, event/error char: no effect */
     case 0x06:
     case 0x07:
         break;
@@ -478,6 +506,11 @@ static void bulk_out_urb(struct ftdi_emu *emu, int chn, struct usbdevfs_urb *u, 
     if (c->bitmode == MODE_MPSSE && channel_is_mpsse(emu, chn)) {
         g_byte_array_append(c->cmd, buf, (guint)len);
         mpsse_run(emu, c);
+    } else if (c->peer != NULL) {
+        /* UART mode with something wired to TXD/RXD. */
+        c->uart_host_bytes += len;
+        if (c->peer->rx != NULL && len > 0)
+            c->peer->rx(c->peer_ctx, buf, len);
     } else {
         /* UART and bit-bang modes: TX looped back to RX, like a loopback plug. */
         g_byte_array_append(c->rx, buf, (guint)len);
@@ -497,13 +530,36 @@ static void copy_payload(struct emu_channel *c, uint8_t *dst, size_t n)
     g_byte_array_remove_range(c->rx, 0, (guint)n);
 }
 
+/* Takes from the UART peer what fits in a bulk-IN of `len` bytes with what is queued. */
+static void uart_pull(struct emu_channel *c, size_t len)
+{
+    if (c->peer == NULL || c->peer->tx == NULL)
+        return;
+    size_t room = (len / PACKET_SIZE) * (PACKET_SIZE - STATUS_BYTES);
+    if (len % PACKET_SIZE > STATUS_BYTES)
+        room += len % PACKET_SIZE - STATUS_BYTES;
+    while (c->rx->len < room) {
+        uint8_t chunk[PACKET_SIZE];
+        size_t want = room - c->rx->len < sizeof(chunk) ? room - c->rx->len : sizeof(chunk);
+        size_t got = c->peer->tx(c->peer_ctx, chunk, want);
+        if (got == 0)
+            break;
+        if (got > want)
+            got = want;
+        g_byte_array_append(c->rx, chunk, (guint)got);
+        c->uart_peer_bytes += got;
+    }
+}
+
 static void bulk_in_urb(struct ftdi_emu *emu, int chn, struct usbdevfs_urb *u, uint8_t *buf)
 {
     struct emu_channel *c = &emu->ch[chn];
     size_t len = (size_t)u->buffer_length, off = 0, payload = 0;
     emu->cnt.bulk_in++;
-    if (c->bitmode == MODE_MPSSE)
+    if (c->bitmode == MODE_MPSSE && channel_is_mpsse(emu, chn))
         mpsse_run(emu, c); /* a GPIOL1 wait may have been released by the target */
+    else
+        uart_pull(c, len);
     size_t budget = c->short_armed && c->rx->len > 0 ? c->short_max : SIZE_MAX;
     if (c->short_armed && c->rx->len > 0)
         c->short_armed = false;
@@ -842,6 +898,17 @@ void ftdi_emu_attach_spi(struct ftdi_emu *emu, int channel,
     pthread_mutex_unlock(&emu->mu);
 }
 
+void ftdi_emu_attach_uart(struct ftdi_emu *emu, int channel, const struct ftdi_emu_uart_peer *peer,
+                          void *ctx)
+{
+    if (channel < 0 || channel >= emu->nch)
+        return;
+    pthread_mutex_lock(&emu->mu);
+    emu->ch[channel].peer = peer;
+    emu->ch[channel].peer_ctx = ctx;
+    pthread_mutex_unlock(&emu->mu);
+}
+
 int ftdi_emu_busnum(const struct ftdi_emu *emu)
 {
     return emu->busnum;
@@ -889,6 +956,12 @@ void ftdi_emu_get_channel_state(struct ftdi_emu *emu, int channel,
     out->loopback = c->loopback;
     out->cs_asserted = c->cs_asserted;
     out->bad_opcodes = c->bad_opcodes;
+    out->baud = c->baud;
+    out->data_format = c->data_format;
+    out->flow_ctrl = c->flow_ctrl;
+    out->flow_chars = c->flow_chars;
+    out->uart_host_bytes = c->uart_host_bytes;
+    out->uart_peer_bytes = c->uart_peer_bytes;
     pthread_mutex_unlock(&emu->mu);
 }
 

@@ -41,6 +41,17 @@ struct ftdi_emu_spi_target {
     void (*pins_out)(void *ctx, int byte_index, uint8_t value, uint8_t dir);
 };
 
+/* What is wired to a channel's UART pins (TXD/RXD), used while the channel is not in
+ * MPSSE mode (bitmode RESET = UART, as after open). Without a peer the channel loops its
+ * TXD back to RXD. `rx` gets the bytes the host writes (bulk-OUT). `tx` is asked at every
+ * bulk-IN URB for up to `cap` bytes for the host and returns how many it put in `buf`
+ * (0: nothing now). Both run on umockdev's worker thread with the adapter lock held: they
+ * must return at once (never wait for the peer) and must not call back into this API. */
+struct ftdi_emu_uart_peer {
+    void (*rx)(void *ctx, const uint8_t *data, size_t len);
+    size_t (*tx)(void *ctx, uint8_t *buf, size_t cap);
+};
+
 /* Transfers as seen on the bus. Bulk-IN byte counts include the two modem-status bytes
  * at the start of each packet (`in_payload_bytes` excludes them). */
 struct ftdi_emu_counters {
@@ -62,6 +73,15 @@ struct ftdi_emu_channel_state {
     bool div5, three_phase, adaptive, loopback;
     bool cs_asserted;
     unsigned long bad_opcodes; /* FA replies queued */
+    /* UART settings: SET_BAUDRATE decoded (0 until set; H-chip encoding, reference
+     * §2.1/§4.2), SET_DATA wValue (8N1 = 0x0008), SET_FLOW_CTRL wIndex high byte (0 none,
+     * 1 RTS/CTS, 2 DTR/DSR, 4 XON/XOFF) and wValue (XOFF << 8 | XON). */
+    uint32_t baud;
+    uint16_t data_format;
+    uint8_t flow_ctrl;
+    uint16_t flow_chars;
+    unsigned long uart_host_bytes; /* bytes the host wrote to the UART peer */
+    unsigned long uart_peer_bytes; /* bytes the UART peer produced for the host */
 };
 
 struct ftdi_emu_testbed;
@@ -89,6 +109,12 @@ struct ftdi_emu *ftdi_emu_add(struct ftdi_emu_testbed *tb, enum ftdi_emu_chip ch
  * `target` is borrowed and must outlive the attachment. */
 void ftdi_emu_attach_spi(struct ftdi_emu *emu, int channel,
                          const struct ftdi_emu_spi_target *target, void *ctx);
+
+/* Attaches (or with peer NULL detaches) a UART peer to channel `channel` (0 = A).
+ * `peer` is borrowed and must outlive the attachment; no callback runs once this
+ * returns with NULL. */
+void ftdi_emu_attach_uart(struct ftdi_emu *emu, int channel, const struct ftdi_emu_uart_peer *peer,
+                          void *ctx);
 
 /* USB bus number and device address, as libusb reports them. */
 int ftdi_emu_busnum(const struct ftdi_emu *emu);

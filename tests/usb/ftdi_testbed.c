@@ -51,6 +51,8 @@ static void usage(FILE *out)
             "simulated chip is wired to the first adapter's channel A (default pin map).\n"
             "Chip options (as ftsim): --sku NAME --was-seed HEX --seed N --duts N --x N --y N\n"
             "  --blank --two-stage --fault SPEC (repeatable) --timing upstream|zero --verbose\n"
+            "  --console spi|uart (where the perso console runs; default spi)\n"
+            "The chip's UART is wired to the first adapter's channel B.\n"
             "Prints the adapters' USB counters on stderr when COMMAND ends.\n");
 }
 
@@ -102,6 +104,7 @@ enum {
     OPT_FAULT,
     OPT_TIMING,
     OPT_VERBOSE,
+    OPT_CONSOLE,
     OPT_HELP,
 };
 
@@ -122,6 +125,7 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
         {"fault", required_argument, NULL, OPT_FAULT},
         {"timing", required_argument, NULL, OPT_TIMING},
         {"verbose", no_argument, NULL, OPT_VERBOSE},
+        {"console", required_argument, NULL, OPT_CONSOLE},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -184,6 +188,13 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
             break;
         case OPT_VERBOSE:
             cfg->verbose = true;
+            break;
+        case OPT_CONSOLE:
+            if (strcmp(optarg, "spi") != 0 && strcmp(optarg, "uart") != 0) {
+                fprintf(stderr, "ftdi_testbed: --console: \"%s\" is not spi or uart\n", optarg);
+                return -1;
+            }
+            cfg->console = strcmp(optarg, "uart") == 0 ? SIM_CONSOLE_UART : SIM_CONSOLE_SPI;
             break;
         case OPT_HELP:
             usage(stdout);
@@ -317,7 +328,7 @@ int main(int argc, char **argv)
     size_t n_ad = 0;
     struct sim_config cfg;
     sim_config_defaults(&cfg);
-    cfg.console = SIM_CONSOLE_SPI; /* the adapter carries SPI and GPIO, no UART */
+    cfg.console = SIM_CONSOLE_SPI;
     int cmd = parse_options(argc, argv, ad, &n_ad, &cfg);
     if (cmd < 0)
         return 2;
@@ -353,6 +364,7 @@ int main(int argc, char **argv)
         ftdi_emu_testbed_free(tb);
         return 1;
     }
+    ftdi_chip_wire_uart(&chip, ad[0].emu, 1);
     int status = run_child(argv + cmd);
     print_counters(ad, n_ad);
     ftdi_chip_detach(&chip);

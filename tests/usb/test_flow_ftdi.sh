@@ -79,6 +79,14 @@ for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
     fi
 done
 
+# The perso console on the chip's UART, over channel B of the same adapter.
+run sival "$skus/sival.json" ftdi-uart:FTA1:B --console uart
+if [ $status -eq 0 ] && grep -q '"status": "PASS"' "$record"; then
+    ok "sival over ftdi-uart:FTA1:B: PASS ($(usb_line))"
+else
+    bad "sival over ftdi-uart:FTA1:B: exit $status $(field message) $(tail -n 3 "ftharness-$seed.log")"
+fi
+
 # A blank chip: the perso image goes over the emulated adapter's SPI first.
 head -c 40000 /dev/urandom >perso.bin
 sed 's|"lc_state": "PROD",|"lc_state": "PROD", "bootstrap": {"image": "perso.bin"},|' \
@@ -119,7 +127,7 @@ for path in sys.argv[2:]:
     for e in validator.iter_errors(json.load(open(path))):
         print("%s: %s at %s" % (path, e.message, list(e.absolute_path)))
         bad += 1
-sys.exit(1 if bad or len(sys.argv) < 8 else 0)  # six records at least
+sys.exit(1 if bad or len(sys.argv) < 9 else 0)  # seven records at least
 PY
 then ok "every record validates against docs/record.schema.json"; else bad "records against the schema"; fi
 
