@@ -32,6 +32,7 @@ struct options {
     const char *sku;
     const char *sku_dir;
     const char *console;
+    const char *boot_uart;
     const char *pa_url;
     const char *user_id;
     const char *password_file;
@@ -68,6 +69,8 @@ static void usage(FILE *out)
         "  --reset               pulse the chip's reset pin first (SPI/socket links)\n"
         "  --benchtop            make the RMA token here instead of asking the service\n"
         "  --no-register         skip RegisterDevice\n"
+        "  --boot-uart KIND:WHERE  the chip's UART for the post-perso boot check when the\n"
+        "                        console is SPI: uart:TTY or ftdi-uart:SERIAL[:A-D]\n"
         "  --plugin-dir DIR      where SKU plugins live (default %s)\n"
         "  --json                print the device record as JSON on stdout\n"
         "\n"
@@ -94,6 +97,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         O_SKU = 256,
         O_SKU_DIR,
         O_CONSOLE,
+        O_BOOT_UART,
         O_PA,
         O_USER,
         O_PW,
@@ -118,6 +122,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     static const struct option opts[] = {{"sku", required_argument, NULL, O_SKU},
                                          {"sku-dir", required_argument, NULL, O_SKU_DIR},
                                          {"console", required_argument, NULL, O_CONSOLE},
+                                         {"boot-uart", required_argument, NULL, O_BOOT_UART},
                                          {"pa", required_argument, NULL, O_PA},
                                          {"user-id", required_argument, NULL, O_USER},
                                          {"password-file", required_argument, NULL, O_PW},
@@ -150,6 +155,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case O_CONSOLE:
             o->console = optarg;
+            break;
+        case O_BOOT_UART:
+            o->boot_uart = optarg;
             break;
         case O_PA:
             o->pa_url = optarg;
@@ -302,6 +310,23 @@ static int open_ftdi_uart(const char *where, struct links *l, struct ft_error *e
         return -1;
     l->console = console_open_ftdi_uart(&cfg, err);
     return l->console ? 0 : -1;
+}
+
+static int open_console(const char *spec, struct links *l, struct ft_error *err);
+
+/* --boot-uart: a UART console of its own (a tty or an FTDI channel) for the boot check. */
+static int open_boot_uart(const char *spec, struct links *l, struct ft_error *err)
+{
+    if (strncmp(spec, "uart:", 5) != 0 && strncmp(spec, "ftdi-uart:", 10) != 0)
+        return ft_fail(err, FT_E_INVALID, "--boot-uart %s: expected uart:TTY or ftdi-uart:SERIAL",
+                       spec);
+    struct links uart = {0};
+    if (open_console(spec, &uart, err) != 0)
+        return -1;
+    if (l->boot != l->console)
+        console_close(l->boot);
+    l->boot = uart.console;
+    return 0;
 }
 
 static int open_console(const char *spec, struct links *l, struct ft_error *err)
@@ -461,6 +486,7 @@ static int cmd_run(int argc, char **argv)
         goto done;
     }
     if (open_console(o.console, &links, &err) != 0 ||
+        (o.boot_uart != NULL && open_boot_uart(o.boot_uart, &links, &err) != 0) ||
         (o.reset && console_chip_reset(links.console, false, &err) != 0)) {
         fprintf(stderr, "ftharness: console: %s\n", err.message);
         status = EXIT_DEVICE;

@@ -49,6 +49,8 @@ port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
 
 seed=200
 # run SKU SKU_FILE CONSOLE [chip options]: one chip behind FTA1, personalized over CONSOLE
+# (ftharness gets $extra too)
+extra=""
 run() {
     sku=$1
     file=$2
@@ -57,11 +59,12 @@ run() {
     seed=$((seed + 1))
     record="record-$seed.json"
     status=0
+    # shellcheck disable=SC2086 # $extra is several words on purpose
     "$testbed" --adapter FTA1 --adapter FTB2:4232h --sku "$sku" --seed $seed \
         --y $((seed % 1000)) --timing zero --was-seed "$(cat "pa/$sku/was-seed.hex")" "$@" -- \
         "$ftharness" run --sku "$file" --console "$console" --pa "http://127.0.0.1:$port" \
         --password-file pw --user-id "ftdi/$seed" --y $((seed % 1000)) --plugin-dir "$plugins" \
-        --json >"$record" 2>"ftharness-$seed.log" || status=$?
+        --json $extra >"$record" 2>"ftharness-$seed.log" || status=$?
 }
 field() { # field NAME: the record's value of an error field (step, code, message)
     "$python" -c "import json,sys; r=json.load(open('$record')); print(r.get('error',{}).get('$1',''))"
@@ -78,6 +81,22 @@ for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
         bad "$sku over ftdi:FTA1: exit $status $(field message) $(tail -n 3 "ftharness-$seed.log")"
     fi
 done
+
+# The post-perso boot check with the reset on the SPI adapter's pins and the boot text
+# read from the chip's UART on channel B.
+extra="--boot-uart ftdi-uart:FTA1:B"
+run sival "$skus/sival.json" ftdi:FTA1
+extra=""
+if [ $status -eq 0 ] && "$python" - "$record" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "PASS" and r["boot_check"] == {"result": "PASS", "rom_ext_version": "0.4"}, r
+PY
+then
+    ok "sival over ftdi:FTA1 with --boot-uart ftdi-uart:FTA1:B: boot check PASS"
+else
+    bad "boot check over ftdi: exit $status $(field message) $(tail -n 3 "ftharness-$seed.log")"
+fi
 
 # The perso console on the chip's UART, over channel B of the same adapter.
 run sival "$skus/sival.json" ftdi-uart:FTA1:B --console uart
@@ -127,7 +146,7 @@ for path in sys.argv[2:]:
     for e in validator.iter_errors(json.load(open(path))):
         print("%s: %s at %s" % (path, e.message, list(e.absolute_path)))
         bad += 1
-sys.exit(1 if bad or len(sys.argv) < 9 else 0)  # seven records at least
+sys.exit(1 if bad or len(sys.argv) < 10 else 0)  # eight records at least
 PY
 then ok "every record validates against docs/record.schema.json"; else bad "records against the schema"; fi
 
