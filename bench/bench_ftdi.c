@@ -31,6 +31,7 @@ int main(void)
 #include "console/console.h"
 #include "ftdi_chip.h"
 #include "ftdi_emu.h"
+#include "host_steps.h"
 #include "link/ftdi_spi.h"
 #include "link/spi_bus.h"
 #include "wire/devmsg.h"
@@ -215,34 +216,18 @@ static void write_msg(struct console *con, const char *what, const char *buf, si
         die(what, &err);
 }
 
-/* The token hash as upstream's send_with_crc sends it: the message, then its CRC object. */
 static void send_rma_token_hash(struct console *con)
 {
-    char buf[128];
-    struct strbuf sb;
     struct ft_error err = {0};
-    const uint64_t hash[2] = {0x1122334455667788ull, 0x99aabbccddeeff00ull};
-    strbuf_init(&sb, buf, sizeof(buf));
-    if (ujson_lc_token_hash(&sb, hash, &err) != 0)
+    if (host_send_rma_token_hash(con, STEP_MS, &err) != 0)
         die("token hash", &err);
-    write_msg(con, "token hash", buf, UJSON_LC_TOKEN_HASH_SIZE);
-    write_msg(con, "token hash CRC", buf + UJSON_LC_TOKEN_HASH_SIZE, UJSON_CRC_OBJ_SIZE);
 }
 
 static void send_certgen_inputs(struct console *con)
 {
-    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20, .ext_auth_key_key_id_len = 20};
-    for (int i = 0; i < 20; i++) {
-        in.dice_auth_key_key_id[i] = (uint8_t)(0xD0 + i);
-        in.ext_auth_key_key_id[i] = (uint8_t)(0x10 + i);
-    }
-    char buf[256];
-    struct strbuf sb;
     struct ft_error err = {0};
-    strbuf_init(&sb, buf, sizeof(buf));
-    if (ujson_certgen_inputs(&sb, &in, &err) != 0)
+    if (host_send_certgen_inputs(con, STEP_MS, &err) != 0)
         die("certgen inputs", &err);
-    write_msg(con, "certgen inputs", buf, sb.len);
 }
 
 /* Reads the TBS export line into `blob`; counts its frames and round trips. */
@@ -250,20 +235,14 @@ static void read_blob(struct console *con, const struct counting_bus *cb, struct
 {
     struct console_stats before, after;
     struct ft_error err = {0};
-    size_t n = 0;
     uint64_t baseline_before = baseline_round_trips(&cb->n);
     console_get_stats(con, &before);
-    if (console_read_line(con, line, sizeof(line), &n, link_deadline_ms(STEP_MS), &err) != 0)
+    if (host_read_blob(con, line, sizeof(line), &blob, STEP_MS, &err) != 0)
         die("TBS export", &err);
     console_get_stats(con, &after);
     s->blob_frames = after.frames - before.frames;
     s->blob_round_trips = after.round_trips - before.round_trips;
     s->blob_baseline = baseline_round_trips(&cb->n) - baseline_before;
-    struct resp_line resp;
-    if (resp_parse_line(line, n, RESP_CRC_NONE, &resp, &err) != 1 ||
-        devmsg_decode_perso_blob(resp.json, resp.json_len, &blob, &err) != 0 ||
-        perso_blob_validate(&blob, PERSO_BLOB_V0, &err) != 0)
-        die("TBS export blob", &err);
 }
 
 /* The import message: the exported blob written back in host form, padded to 20535 bytes

@@ -16,6 +16,7 @@
 #include "console/console.h"
 #include "ftdi_chip.h"
 #include "ftdi_emu.h"
+#include "host_steps.h"
 #include "link/ftdi_uart.h"
 #include "link/spi_bus.h"
 #include "testutil.h"
@@ -83,50 +84,19 @@ static void wait_ok(const char *text)
     ck_assert_ok(console_wait_for(con, text, link_deadline_ms(STEP_MS), &err), err);
 }
 
-/* The token hash as upstream's send_with_crc sends it: the message, then its CRC object. */
-static int send_rma_token_hash(struct ft_error *err)
-{
-    char buf[128];
-    struct strbuf sb;
-    const uint64_t hash[2] = {0x1122334455667788ull, 0x99aabbccddeeff00ull};
-    strbuf_init(&sb, buf, sizeof(buf));
-    ck_assert_ok(ujson_lc_token_hash(&sb, hash, err), *err);
-    if (console_write(con, buf, UJSON_LC_TOKEN_HASH_SIZE, link_deadline_ms(STEP_MS), err) != 0)
-        return -1;
-    return console_write(con, buf + UJSON_LC_TOKEN_HASH_SIZE, UJSON_CRC_OBJ_SIZE,
-                         link_deadline_ms(STEP_MS), err);
-}
-
 static void send_certgen_inputs(void)
 {
-    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20, .ext_auth_key_key_id_len = 20};
-    for (int i = 0; i < 20; i++) {
-        in.dice_auth_key_key_id[i] = (uint8_t)(0xD0 + i);
-        in.ext_auth_key_key_id[i] = (uint8_t)(0x10 + i);
-    }
-    char buf[256];
-    struct strbuf sb;
     struct ft_error err = {0};
-    strbuf_init(&sb, buf, sizeof(buf));
-    ck_assert_ok(ujson_certgen_inputs(&sb, &in, &err), err);
-    ck_assert_ok(console_write(con, buf, sb.len, link_deadline_ms(STEP_MS), &err), err);
+    ck_assert_ok(host_send_certgen_inputs(con, STEP_MS, &err), err);
 }
 
 static void read_blob(void)
 {
-    struct ft_error err = {0};
-    size_t cap = RESP_LINE_MAX + 1, n = 0;
-    char *line = malloc(cap);
-    ck_assert_ptr_nonnull(line);
-    ck_assert_ok(console_read_line(con, line, cap, &n, link_deadline_ms(STEP_MS), &err), err);
-    struct resp_line resp;
-    ck_assert_int_eq(resp_parse_line(line, n, RESP_CRC_NONE, &resp, &err), 1);
-    ck_assert_uint_eq(resp.json_len, UJSON_PERSO_BLOB_SIZE);
+    static char line[RESP_LINE_MAX + 1];
     struct perso_blob blob;
-    ck_assert_ok(devmsg_decode_perso_blob(resp.json, resp.json_len, &blob, &err), err);
-    ck_assert_ok(perso_blob_validate(&blob, PERSO_BLOB_V0, &err), err);
+    struct ft_error err = {0};
+    ck_assert_ok(host_read_blob(con, line, sizeof(line), &blob, STEP_MS, &err), err);
     ck_assert_uint_ge(blob.num_objs, 3);
-    free(line);
 }
 
 /* ---- opening ---------------------------------------------------------------------------- */
@@ -291,7 +261,7 @@ START_TEST(test_console_to_export)
     open_console();
     struct ft_error err = {0};
     wait_ok(RMA_PROMPT);
-    ck_assert_ok(send_rma_token_hash(&err), err);
+    ck_assert_ok(host_send_rma_token_hash(con, STEP_MS, &err), err);
     wait_ok(CERTGEN_PROMPT); /* across the chip's own reset: a UART has no frame counter */
     send_certgen_inputs();
     wait_ok(EXPORT_PROMPT);
