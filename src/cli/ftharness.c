@@ -379,6 +379,20 @@ static void progress(void *arg, enum flow_step step, bool done, uint64_t us)
         fprintf(stderr, "  %-24s %9.1f ms\n", flow_step_name(step), us / 1000.0);
 }
 
+/* A bar for the bootstrap upload, redrawn in place; the step's line follows it. */
+static void upload_progress(void *arg, size_t done, size_t total)
+{
+    (void)arg;
+    enum { WIDTH = 40 };
+    size_t filled = total ? done * WIDTH / total : WIDTH;
+    char bar[WIDTH + 1];
+    for (size_t i = 0; i < WIDTH; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[WIDTH] = '\0';
+    fprintf(stderr, "\r  bootstrap [%s] %3zu%% %zu/%zu bytes%s", bar,
+            total ? done * 100 / total : 100, done, total, done == total ? "\n" : "");
+}
+
 static int exit_status_for(const struct flow_record *rec)
 {
     switch (rec->error_code) {
@@ -520,6 +534,7 @@ static int cmd_run(int argc, char **argv)
         .x = o.x,
         .y = o.y,
         .progress = isatty(STDERR_FILENO) ? progress : NULL,
+        .upload_progress = isatty(STDERR_FILENO) ? upload_progress : NULL,
     };
 #ifdef FTHARNESS_HAVE_PLUGINS
     char runner[1024];

@@ -685,8 +685,8 @@ static int bootstrap_one(struct run *r, enum flow_step step, const uint8_t *imag
     if ((step == FLOW_STEP_BOOTSTRAP2 &&
          wait_for(r, SYNC_BOOTSTRAP_REQUESTED, FLOW_WAIT_BOOTSTRAP) != 0) ||
         console_chip_reset(r->env->console, true, r->err) != 0 ||
-        bootstrap_program(r->env->bootstrap_bus, image, len, deadline(r, FLOW_WAIT_BOOTSTRAP), NULL,
-                          NULL, &stats, r->err) != 0 ||
+        bootstrap_program(r->env->bootstrap_bus, image, len, deadline(r, FLOW_WAIT_BOOTSTRAP),
+                          r->env->upload_progress, r->env->progress_arg, &stats, r->err) != 0 ||
         console_chip_reset(r->env->console, false, r->err) != 0)
         return failed(r, STATE_FIRMWARE);
     end(r);

@@ -82,6 +82,8 @@ struct flow_env {
     unsigned year, week, lot, wafer, x, y; /* DIN for the registry metadata */
     /* Called at the start and end of each step (for progress lines); may be NULL. */
     void (*progress)(void *arg, enum flow_step step, bool done, uint64_t elapsed_us);
+    /* Called as a bootstrap image goes out (bytes handled of total); may be NULL. */
+    void (*upload_progress)(void *arg, size_t done, size_t total);
     void *progress_arg;
 };
 

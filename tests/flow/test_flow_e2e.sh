@@ -201,6 +201,18 @@ if [ $status -eq 0 ] && check_bootstrap perso.bin first-bootstrap; then
 else
     bad "bootstrap: exit $status $(field message)"
 fi
+# On a terminal the upload shows a progress bar (script(1) gives ftharness a tty).
+chip sival spi --blank
+status=0
+script -qec "'$ftharness' run --sku '$work/sku-bootstrap.json' --console '$console' \
+    --pa http://127.0.0.1:$port --password-file pw --user-id e2e/$seed --y $((seed % 1000)) \
+    --plugin-dir '$plugins'" /dev/null >tty-$seed.out 2>&1 || status=$?
+exec 3<&-
+if [ $status -eq 0 ] && tr '\r' '\n' <tty-$seed.out | grep -q "bootstrap \[#*\] 100% 70000/70000 bytes"; then
+    ok "bootstrap on a terminal: progress bar to 100%"
+else
+    bad "bootstrap progress bar: exit $status: $(tr '\r' '\n' <tty-$seed.out | tail -n 3)"
+fi
 chip sival spi --blank --two-stage
 run "$work/sku-bootstrap2.json"
 if [ $status -eq 0 ] && check_bootstrap bundle.bin first-bootstrap second-bootstrap; then

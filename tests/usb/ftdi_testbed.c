@@ -26,6 +26,9 @@
 
 enum { ADAPTERS_MAX = 8 };
 
+/* --unplug-after-bulk-in: 0 = never (parse_options sets it, main applies it). */
+static unsigned unplug_after;
+
 struct adapter {
     const char *serial;
     enum ftdi_emu_chip chip;
@@ -53,6 +56,7 @@ static void usage(FILE *out)
             "  --blank --two-stage --fault SPEC (repeatable) --timing upstream|zero --verbose\n"
             "  --console spi|uart (where the perso console runs; default spi)\n"
             "The chip's UART is wired to the first adapter's channel B.\n"
+            "--unplug-after-bulk-in N unplugs the first adapter after N bulk-IN transfers.\n"
             "Prints the adapters' USB counters on stderr when COMMAND ends.\n");
 }
 
@@ -105,6 +109,7 @@ enum {
     OPT_TIMING,
     OPT_VERBOSE,
     OPT_CONSOLE,
+    OPT_UNPLUG,
     OPT_HELP,
 };
 
@@ -126,6 +131,7 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
         {"timing", required_argument, NULL, OPT_TIMING},
         {"verbose", no_argument, NULL, OPT_VERBOSE},
         {"console", required_argument, NULL, OPT_CONSOLE},
+        {"unplug-after-bulk-in", required_argument, NULL, OPT_UNPLUG},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -188,6 +194,10 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
             break;
         case OPT_VERBOSE:
             cfg->verbose = true;
+            break;
+        case OPT_UNPLUG:
+            rc = parse_uint("--unplug-after-bulk-in", optarg, 1000000, &v);
+            unplug_after = v;
             break;
         case OPT_CONSOLE:
             if (strcmp(optarg, "spi") != 0 && strcmp(optarg, "uart") != 0) {
@@ -365,6 +375,8 @@ int main(int argc, char **argv)
         return 1;
     }
     ftdi_chip_wire_uart(&chip, ad[0].emu, 1);
+    if (unplug_after > 0)
+        ftdi_emu_unplug_after_bulk_in(ad[0].emu, unplug_after);
     int status = run_child(argv + cmd);
     print_counters(ad, n_ad);
     ftdi_chip_detach(&chip);
