@@ -75,6 +75,7 @@ struct ftdi_emu {
     struct ftdi_emu_counters cnt;
     uint32_t stalled; /* bit (endpoint & 0x0f) + 16 for IN endpoints */
     bool unplugged;   /* requests fail with ENODEV */
+    bool claim_busy;  /* CLAIMINTERFACE fails with EBUSY (a driver or program holds it) */
     bool removed;     /* sysfs entry gone */
     unsigned unplug_countdown;
 };
@@ -700,6 +701,7 @@ static int handle_request(struct ftdi_emu *emu, gulong req, UMockdevIoctlData *a
     case USBDEVFS_CLEAR_HALT:
         return clear_halt(emu, arg);
     case USBDEVFS_CLAIMINTERFACE:
+        return emu->claim_busy ? EBUSY : 0;
     case USBDEVFS_RELEASEINTERFACE:
     case USBDEVFS_RESET:
     case USBDEVFS_RESETEP:
@@ -977,6 +979,13 @@ void ftdi_emu_unplug_after_bulk_in(struct ftdi_emu *emu, unsigned n)
 {
     pthread_mutex_lock(&emu->mu);
     emu->unplug_countdown = n;
+    pthread_mutex_unlock(&emu->mu);
+}
+
+void ftdi_emu_claim_busy(struct ftdi_emu *emu, bool busy)
+{
+    pthread_mutex_lock(&emu->mu);
+    emu->claim_busy = busy;
     pthread_mutex_unlock(&emu->mu);
 }
 

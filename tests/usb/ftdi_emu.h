@@ -136,6 +136,10 @@ void ftdi_emu_unplug(struct ftdi_emu *emu);
  * or at ftdi_emu_testbed_free. */
 void ftdi_emu_unplug_after_bulk_in(struct ftdi_emu *emu, unsigned n);
 
+/* Makes claiming an interface fail with EBUSY, as when a kernel driver that cannot be
+ * detached, or another program, holds the channel. */
+void ftdi_emu_claim_busy(struct ftdi_emu *emu, bool busy);
+
 /* Stalls (or un-stalls) a bulk endpoint: its URBs complete with -EPIPE until the host
  * sends CLEAR_HALT for it or this is called with stalled = false. */
 void ftdi_emu_stall(struct ftdi_emu *emu, uint8_t endpoint, bool stalled);

@@ -165,6 +165,20 @@ START_TEST(test_not_found_lists_adapters)
 }
 END_TEST
 
+/* A channel that a driver or another program holds: the message says what to check. */
+START_TEST(test_busy_channel_is_explained)
+{
+    struct ft_error err = {0};
+    ftdi_emu_claim_busy(fta1, true);
+    ck_assert_ptr_null(open_serial("FTA1", 'A', NULL, &err));
+    ck_assert_error(err, FT_E_CONNECT, "channel A is busy");
+    ck_assert_error(err, FT_E_CONNECT, "ftdi_sio");
+    ftdi_emu_claim_busy(fta1, false);
+    link_ = open_serial("FTA1", 'A', NULL, &err);
+    ck_assert_msg(link_ != NULL, "%s", err.message);
+}
+END_TEST
+
 /* ---- the console over the adapter --------------------------------------------------------- */
 
 START_TEST(test_console_to_rma_prompt)
@@ -259,6 +273,7 @@ static Suite *ftdi_link_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_open_by_serial);
     tcase_add_test(tc, test_not_found_lists_adapters);
+    tcase_add_test(tc, test_busy_channel_is_explained);
     tcase_add_test(tc, test_console_to_rma_prompt);
     tcase_add_test(tc, test_console_to_export);
     tcase_add_test(tc, test_chip_reset_reaches_model);
