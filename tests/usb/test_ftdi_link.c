@@ -16,6 +16,7 @@
 #include "console/console.h"
 #include "ftdi_chip.h"
 #include "ftdi_emu.h"
+#include "ftdi_rig.h"
 #include "host_steps.h"
 #include "link/ftdi_spi.h"
 #include "link/spi_bus.h"
@@ -32,27 +33,14 @@
 
 #define ck_assert_ok(call, err) ck_assert_msg((call) == 0, "%s: %s", #call, (err).message)
 
-static struct ftdi_emu_testbed *tb;
-static struct ftdi_emu *fta1; /* FT2232H with the chip on channel A */
-static struct ftdi_emu *ftb2; /* FT4232H, nothing attached */
-static struct ftdi_chip chip; /* large: not on the stack */
+static struct ftdi_rig rig; /* large: not on the stack */
 static struct ftdi_spi *link_;
 static struct console *con;
 
 static void setup(void)
 {
-    tb = ftdi_emu_testbed_new();
-    ck_assert_ptr_nonnull(tb);
-    fta1 = ftdi_emu_add(tb, FTDI_EMU_FT2232H, "FTA1");
-    ftb2 = ftdi_emu_add(tb, FTDI_EMU_FT4232H, "FTB2");
-    ck_assert_ptr_nonnull(fta1);
-    ck_assert_ptr_nonnull(ftb2);
-    struct sim_config cfg;
-    sim_config_defaults(&cfg);
     struct ft_error err = {0};
-    ck_assert_ok(sim_config_set_timing(&cfg, "zero", &err), err);
-    cfg.console = SIM_CONSOLE_SPI;
-    ck_assert_ok(ftdi_chip_attach(&chip, fta1, 0, &cfg, NULL, &err), err);
+    ck_assert_ok(ftdi_rig_start(&rig, SIM_CONSOLE_SPI, &err), err);
 }
 
 static void teardown(void)
@@ -62,9 +50,7 @@ static void teardown(void)
     con = NULL;
     ftdi_spi_close(link_); /* libusb_exit before the testbed goes */
     link_ = NULL;
-    ftdi_chip_detach(&chip);
-    ftdi_emu_testbed_free(tb);
-    tb = NULL;
+    ftdi_rig_stop(&rig);
 }
 
 static struct ftdi_spi *open_serial(const char *serial, char channel,
@@ -110,7 +96,7 @@ static void print_stats(const char *what, double per_frame)
     struct console_stats st;
     console_get_stats(con, &st);
     struct ftdi_emu_counters usb;
-    ftdi_emu_get_counters(fta1, &usb);
+    ftdi_emu_get_counters(rig.fta1, &usb);
     printf("# %s: %llu frames, %llu bytes in, %llu out, %llu chunks, %llu status polls, %llu "
            "round trips (%.2f per frame; %.2f per blob frame); USB %lu bulk-out, %lu bulk-in\n",
            what, (unsigned long long)st.frames, (unsigned long long)st.bytes_in,
@@ -132,12 +118,12 @@ START_TEST(test_open_by_serial)
     ck_assert_msg(strstr(bus->name, "FT2232H serial 'FTA1'") != NULL, "%s", bus->name);
     ck_assert_uint_eq(ftdi_spi_clock_hz(link_), FTDI_SPI_DEFAULT_HZ);
     struct ftdi_emu_channel_state st;
-    ftdi_emu_get_channel_state(fta1, 0, &st);
+    ftdi_emu_get_channel_state(rig.fta1, 0, &st);
     ck_assert_uint_eq(st.bitmode, 0x02); /* MPSSE */
     ck_assert_uint_eq(st.low_dir & 0x0f, 0x0b);
     ck_assert(!st.cs_asserted);
     struct ftdi_emu_counters other;
-    ftdi_emu_get_counters(ftb2, &other);
+    ftdi_emu_get_counters(rig.ftb2, &other);
     ck_assert_uint_eq(other.bulk_out + other.bulk_in, 0); /* only read for its strings */
     ftdi_spi_close(link_);
 
@@ -149,7 +135,7 @@ START_TEST(test_open_by_serial)
     ck_assert_msg(link_ != NULL, "%s", err.message);
     ck_assert_msg(strstr(ftdi_spi_bus(link_)->name, "FT4232H serial 'FTB2'") != NULL, "%s",
                   ftdi_spi_bus(link_)->name);
-    ftdi_emu_get_channel_state(ftb2, 1, &st);
+    ftdi_emu_get_channel_state(rig.ftb2, 1, &st);
     ck_assert_uint_eq(st.bitmode, 0x02);
 }
 END_TEST
@@ -169,11 +155,11 @@ END_TEST
 START_TEST(test_busy_channel_is_explained)
 {
     struct ft_error err = {0};
-    ftdi_emu_claim_busy(fta1, true);
+    ftdi_emu_claim_busy(rig.fta1, true);
     ck_assert_ptr_null(open_serial("FTA1", 'A', NULL, &err));
     ck_assert_error(err, FT_E_CONNECT, "channel A is busy");
     ck_assert_error(err, FT_E_CONNECT, "ftdi_sio");
-    ftdi_emu_claim_busy(fta1, false);
+    ftdi_emu_claim_busy(rig.fta1, false);
     link_ = open_serial("FTA1", 'A', NULL, &err);
     ck_assert_msg(link_ != NULL, "%s", err.message);
 }
@@ -224,12 +210,12 @@ START_TEST(test_chip_reset_reaches_model)
 {
     open_console();
     wait_ok(RMA_PROMPT);
-    unsigned long before = ftdi_chip_resets(&chip);
+    unsigned long before = ftdi_chip_resets(&rig.chip);
     struct ft_error err = {0};
     ck_assert_ok(console_chip_reset(con, false, &err), err);
-    ck_assert_uint_eq(ftdi_chip_resets(&chip), before + 1);
+    ck_assert_uint_eq(ftdi_chip_resets(&rig.chip), before + 1);
     struct ftdi_emu_channel_state st;
-    ftdi_emu_get_channel_state(fta1, 0, &st);
+    ftdi_emu_get_channel_state(rig.fta1, 0, &st);
     ck_assert_uint_eq(st.high_dir & 0x0f, 0x0f);   /* RESET_N and the straps driven */
     ck_assert_uint_eq(st.high_value & 0x0f, 0x01); /* out of reset, straps low */
     wait_ok(RMA_PROMPT);                           /* frame 0 again, accepted */
@@ -246,7 +232,7 @@ START_TEST(test_unplug_mid_transfer)
 {
     open_console();
     wait_ok(RMA_PROMPT);
-    ftdi_emu_unplug_after_bulk_in(fta1, 2);
+    ftdi_emu_unplug_after_bulk_in(rig.fta1, 2);
     uint64_t t0 = link_now_ns();
     struct ft_error err = {0};
     int rc = host_send_rma_token_hash(con, STEP_MS, &err);
@@ -257,7 +243,7 @@ START_TEST(test_unplug_mid_transfer)
     ck_assert_error(err, FT_E_CONNECT, "FTA1");
     printf("# unplug reported after %llu ms: %s\n", (unsigned long long)ms, err.message);
     ck_assert_uint_lt(ms, UNPLUG_MS);
-    ftdi_emu_unplug(fta1); /* the sysfs side of the removal */
+    ftdi_emu_unplug(rig.fta1); /* the sysfs side of the removal */
     struct ft_error again = {0};
     uint32_t pins;
     ck_assert_int_eq(console_pins(con, &pins, &again), -1);

@@ -16,6 +16,7 @@
 #include "console/console.h"
 #include "ftdi_chip.h"
 #include "ftdi_emu.h"
+#include "ftdi_rig.h"
 #include "host_steps.h"
 #include "link/ftdi_uart.h"
 #include "link/spi_bus.h"
@@ -33,28 +34,14 @@
 
 #define ck_assert_ok(call, err) ck_assert_msg((call) == 0, "%s: %s", #call, (err).message)
 
-static struct ftdi_emu_testbed *tb;
-static struct ftdi_emu *fta1; /* FT2232H, the chip's UART on channel B */
-static struct ftdi_emu *ftb2; /* FT4232H, nothing attached */
-static struct ftdi_chip chip; /* large: not on the stack */
+static struct ftdi_rig rig; /* large: not on the stack */
 static struct ftdi_uart *uart;
 static struct console *con;
 
 static void setup(void)
 {
-    tb = ftdi_emu_testbed_new();
-    ck_assert_ptr_nonnull(tb);
-    fta1 = ftdi_emu_add(tb, FTDI_EMU_FT2232H, "FTA1");
-    ftb2 = ftdi_emu_add(tb, FTDI_EMU_FT4232H, "FTB2");
-    ck_assert_ptr_nonnull(fta1);
-    ck_assert_ptr_nonnull(ftb2);
-    struct sim_config cfg;
-    sim_config_defaults(&cfg);
     struct ft_error err = {0};
-    ck_assert_ok(sim_config_set_timing(&cfg, "zero", &err), err);
-    cfg.console = SIM_CONSOLE_UART;
-    ck_assert_ok(ftdi_chip_attach(&chip, fta1, 0, &cfg, NULL, &err), err);
-    ftdi_chip_wire_uart(&chip, fta1, CHANNEL_B);
+    ck_assert_ok(ftdi_rig_start(&rig, SIM_CONSOLE_UART, &err), err);
 }
 
 static void teardown(void)
@@ -64,9 +51,7 @@ static void teardown(void)
     con = NULL;
     ftdi_uart_close(uart); /* libusb_exit before the testbed goes */
     uart = NULL;
-    ftdi_chip_detach(&chip);
-    ftdi_emu_testbed_free(tb);
-    tb = NULL;
+    ftdi_rig_stop(&rig);
 }
 
 static void open_console(void)
@@ -113,7 +98,7 @@ START_TEST(test_open_settings)
     ck_assert_msg(strstr(ftdi_uart_name(uart), "channel B") != NULL, "%s", ftdi_uart_name(uart));
     ck_assert_uint_eq(ftdi_uart_baud(uart), 115200);
     struct ftdi_emu_channel_state st;
-    ftdi_emu_get_channel_state(fta1, CHANNEL_B, &st);
+    ftdi_emu_get_channel_state(rig.fta1, CHANNEL_B, &st);
     ck_assert_uint_eq(st.bitmode, 0x00); /* RESET: plain UART */
     ck_assert_uint_eq(st.baud_value, 0xc068);
     ck_assert_uint_eq(st.baud_index, 0x0202);  /* divisor bits, interface B */
@@ -123,7 +108,7 @@ START_TEST(test_open_settings)
     ck_assert_uint_eq(st.latency_ms, FTDI_UART_LATENCY_MS);
     /* Channel A (the SPI side) untouched. */
     struct ftdi_emu_channel_state a;
-    ftdi_emu_get_channel_state(fta1, 0, &a);
+    ftdi_emu_get_channel_state(rig.fta1, 0, &a);
     ck_assert_uint_eq(a.baud, 0);
     ftdi_uart_close(uart);
 
@@ -132,7 +117,7 @@ START_TEST(test_open_settings)
         .serial = "FTA1", .channel = 'B', .baud = 1000000, .xonxoff = true};
     uart = ftdi_uart_open(&xon, &err);
     ck_assert_msg(uart != NULL, "%s", err.message);
-    ftdi_emu_get_channel_state(fta1, CHANNEL_B, &st);
+    ftdi_emu_get_channel_state(rig.fta1, CHANNEL_B, &st);
     ck_assert_uint_eq(st.flow_ctrl, 4);
     ck_assert_uint_eq(st.flow_chars, 0x1311);
     ck_assert_uint_eq(st.baud, 1000000);
@@ -232,7 +217,7 @@ static const struct ftdi_emu_uart_peer PAUSING = {.rx = pausing_rx, .tx = pausin
 START_TEST(test_console_obeys_xoff)
 {
     static struct pausing_peer peer;
-    ftdi_emu_attach_uart(ftb2, 3, &PAUSING, &peer);
+    ftdi_emu_attach_uart(rig.ftb2, 3, &PAUSING, &peer);
     const struct ftdi_uart_config cfg = {.serial = "FTB2", .channel = 'D'};
     struct ft_error err = {0};
     con = console_open_ftdi_uart(&cfg, &err);
@@ -250,7 +235,7 @@ START_TEST(test_console_obeys_xoff)
     ck_assert_uint_eq(__atomic_load_n(&peer.host_bytes_while_paused, __ATOMIC_SEQ_CST), 0);
     console_close(con); /* before the peer is detached: no callback after this */
     con = NULL;
-    ftdi_emu_attach_uart(ftb2, 3, NULL, NULL);
+    ftdi_emu_attach_uart(rig.ftb2, 3, NULL, NULL);
 }
 END_TEST
 
@@ -269,9 +254,9 @@ START_TEST(test_console_to_export)
     struct console_stats st;
     console_get_stats(con, &st);
     struct ftdi_emu_counters usb;
-    ftdi_emu_get_counters(fta1, &usb);
+    ftdi_emu_get_counters(rig.fta1, &usb);
     struct ftdi_emu_channel_state b;
-    ftdi_emu_get_channel_state(fta1, CHANNEL_B, &b);
+    ftdi_emu_get_channel_state(rig.fta1, CHANNEL_B, &b);
     printf("# FTA1 channel B through the TBS export: %llu bytes in, %llu out, %llu round trips, "
            "%llu XOFF; USB %lu bulk-out, %lu bulk-in; peer %lu bytes in, %lu out\n",
            (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
@@ -283,7 +268,7 @@ START_TEST(test_console_to_export)
     ck_assert_uint_gt(st.round_trips, 0);
     /* The SPI channel was never used. */
     struct ftdi_emu_channel_state a;
-    ftdi_emu_get_channel_state(fta1, 0, &a);
+    ftdi_emu_get_channel_state(rig.fta1, 0, &a);
     ck_assert_uint_eq(a.bitmode, 0);
     /* No GPIO on a UART console. */
     uint32_t pins;
@@ -299,7 +284,7 @@ START_TEST(test_unplug_mid_read)
 {
     open_console();
     wait_ok(RMA_PROMPT);
-    ftdi_emu_unplug_after_bulk_in(fta1, 3);
+    ftdi_emu_unplug_after_bulk_in(rig.fta1, 3);
     uint64_t t0 = link_now_ns();
     struct ft_error err = {0};
     /* Nothing more comes before the token hash: the console keeps reading. */
@@ -310,7 +295,7 @@ START_TEST(test_unplug_mid_read)
     ck_assert_error(err, FT_E_CONNECT, "channel B");
     printf("# unplug reported after %llu ms: %s\n", (unsigned long long)ms, err.message);
     ck_assert_uint_lt(ms, UNPLUG_MS);
-    ftdi_emu_unplug(fta1); /* the sysfs side of the removal */
+    ftdi_emu_unplug(rig.fta1); /* the sysfs side of the removal */
     struct ft_error again = {0};
     ck_assert_int_eq(console_write(con, "x", 1, link_deadline_ms(STEP_MS), &again), -1);
     ck_assert_error(again, FT_E_CONNECT, "FTA1");
