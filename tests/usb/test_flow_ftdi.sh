@@ -11,41 +11,10 @@ ftpa=$3
 skus=$4
 work=$5
 plugins=$6
-python=/usr/bin/python3
-schema=$(dirname "$skus")/docs/record.schema.json
-if [ ! -x "$python" ] || ! "$python" -c 'import jsonschema' 2>/dev/null; then
-    echo "needs /usr/bin/python3 with jsonschema (python3-jsonschema); skipping"
-    exit 77
-fi
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work" || exit 1
-pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
-passed=0
-failed=0
-ok() {
-    passed=$((passed + 1))
-    echo "ok   $*"
-}
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $*"
-}
+. "$(dirname "$0")/../flow/flow_lib.sh"
 
-printf 'ftdi-test\n' >pw
-for sku in sival sival_v1 sival_inject; do
-    "$ftpa" init --config-dir pa --sku $sku --no-ext --password-file pw >/dev/null
-done
-for sku in emulation_tpm emulation_tpm_v1; do
-    "$ftpa" init --config-dir pa --sku $sku --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
-        --password-file pw >/dev/null
-done
-mkfifo pa-ready
-"$ftpa" serve --config-dir pa --db registry.db >pa-ready 2>ftpa.log &
-pids="$pids $!"
-read -r line <pa-ready
-port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
+service_init
+service_start
 
 seed=200
 # run SKU SKU_FILE CONSOLE [chip options]: one chip behind FTA1, personalized over CONSOLE
@@ -65,9 +34,6 @@ run() {
         "$ftharness" run --sku "$file" --console "$console" --pa "http://127.0.0.1:$port" \
         --password-file pw --user-id "ftdi/$seed" --y $((seed % 1000)) --plugin-dir "$plugins" \
         --json $extra >"$record" 2>"ftharness-$seed.log" || status=$?
-}
-field() { # field NAME: the record's value of an error field (step, code, message)
-    "$python" -c "import json,sys; r=json.load(open('$record')); print(r.get('error',{}).get('$1',''))"
 }
 usb_line() { # the emulator's USB counters for this run
     grep "ftdi_testbed: USB" "ftharness-$seed.log" | head -n 1
@@ -147,18 +113,5 @@ else
     bad "unknown adapter: exit $status: $(cat "ftharness-$seed.log")"
 fi
 
-if "$python" - "$schema" record-*.json <<'PY'
-import json, sys
-import jsonschema
-validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
-bad = 0
-for path in sys.argv[2:]:
-    for e in validator.iter_errors(json.load(open(path))):
-        print("%s: %s at %s" % (path, e.message, list(e.absolute_path)))
-        bad += 1
-sys.exit(1 if bad or len(sys.argv) < 11 else 0)  # nine records at least
-PY
-then ok "every record validates against docs/record.schema.json"; else bad "records against the schema"; fi
-
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_records 9
+finish

@@ -1,0 +1,77 @@
+# Shared by the `ftharness run` end-to-end scripts (tests/flow/test_flow_e2e.sh,
+# tests/usb/test_flow_ftdi.sh); sourced after they set $ftpa, $work and $skus.
+# Provides: a fresh scratch directory as the working directory, ok/bad counters,
+# service_init/service_start (ftpa with every shipped SKU), field, check_records, finish.
+python=/usr/bin/python3
+schema=$(dirname "$skus")/docs/record.schema.json
+if [ ! -x "$python" ] || ! "$python" -c 'import jsonschema' 2>/dev/null; then
+    echo "needs /usr/bin/python3 with jsonschema (python3-jsonschema); skipping"
+    exit 77
+fi
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
+passed=0
+failed=0
+ok() {
+    passed=$((passed + 1))
+    echo "ok   $*"
+}
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $*"
+}
+
+# service_init: the SKU password in ./pw and a development PKI for every shipped SKU.
+service_init() {
+    printf 'e2e-password\n' >pw
+    for sku in sival sival_v1 sival_inject; do
+        "$ftpa" init --config-dir pa --sku $sku --no-ext --password-file pw >/dev/null
+    done
+    for sku in emulation_tpm emulation_tpm_v1; do
+        "$ftpa" init --config-dir pa --sku $sku --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
+            --password-file pw >/dev/null
+    done
+}
+
+# service_start: ftpa serving ./pa on a free loopback port; sets $port.
+service_start() {
+    mkfifo pa-ready
+    "$ftpa" serve --config-dir pa --db registry.db >pa-ready 2>ftpa.log &
+    pids="$pids $!"
+    read -r line <pa-ready
+    port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
+}
+
+field() { # field NAME: the value of the record's error field NAME (step, code, message)
+    "$python" -c "import json,sys; r=json.load(open('$record')); print(r.get('error',{}).get('$1',''))"
+}
+
+# check_records MIN: every record-*.json here, PASS and FAIL alike, validates against the
+# schema, and there are at least MIN of them.
+check_records() {
+    if "$python" - "$schema" "$1" record-*.json <<'PY'; then
+import json, sys
+import jsonschema
+validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+records = sys.argv[3:]
+bad = 0
+for path in records:
+    for e in validator.iter_errors(json.load(open(path))):
+        print("%s: %s at %s" % (path, e.message, list(e.absolute_path)))
+        bad += 1
+print("%d records checked, %d errors" % (len(records), bad))
+sys.exit(1 if bad or len(records) < int(sys.argv[2]) else 0)
+PY
+        ok "every device record validates against docs/record.schema.json"
+    else
+        bad "records against the schema"
+    fi
+}
+
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
