@@ -1,12 +1,12 @@
 #include "pa/pa_msg.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/base64.h"
+#include "pa/msg_path.h"
 
 /* ---- Enum tables (names exactly as in the upstream .proto files) ------------------------ */
 
@@ -644,76 +644,7 @@ bool pa_utf8_valid(const char *s, size_t n)
     return true;
 }
 
-/* ---- Error context ------------------------------------------------------------------------
- * Decoders and encoders carry the message name and the path of the field at hand, so
- * every error reads "pa.EndorseCertsRequest: bundles[2].tbs: <why>". */
-
-#define PATH_CAP 160
-
-struct codec {
-    const char *root;    /* message name for errors */
-    char path[PATH_CAP]; /* "bundles[2].key_params" */
-    size_t path_len;
-    struct ft_error *err;
-};
-
-static void codec_init(struct codec *c, const char *root, struct ft_error *err)
-{
-    c->root = root;
-    c->path[0] = '\0';
-    c->path_len = 0;
-    c->err = err;
-}
-
-/* Appends `text` to the path (cut when full: errors stay readable, never overflow). */
-static void path_append(struct codec *c, const char *text, size_t n)
-{
-    size_t room = PATH_CAP - 1 - c->path_len;
-    if (n > room)
-        n = room;
-    memcpy(c->path + c->path_len, text, n);
-    c->path_len += n;
-    c->path[c->path_len] = '\0';
-}
-
-static size_t path_push_name(struct codec *c, const char *name)
-{
-    size_t saved = c->path_len;
-    if (saved > 0)
-        path_append(c, ".", 1);
-    path_append(c, name, strlen(name));
-    return saved;
-}
-
-static size_t path_push_index(struct codec *c, size_t i)
-{
-    size_t saved = c->path_len;
-    char text[32];
-    int n = snprintf(text, sizeof(text), "[%zu]", i);
-    path_append(c, text, (size_t)n);
-    return saved;
-}
-
-static void path_pop(struct codec *c, size_t saved)
-{
-    c->path_len = saved;
-    c->path[saved] = '\0';
-}
-
-static int codec_fail(struct codec *c, enum ft_code code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int codec_fail(struct codec *c, enum ft_code code, const char *fmt, ...)
-{
-    char why[FT_ERROR_MESSAGE_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    if (c->path_len == 0)
-        return ft_fail(c->err, code, "%s: %s", c->root, why);
-    return ft_fail(c->err, code, "%s: %s: %s", c->root, c->path, why);
-}
+/* ---- Error context: see pa/msg_path.h ---------------------------------------------------- */
 
 /* Copies at most 48 characters of untrusted `text` for an error message, printable ASCII
  * only, so a hostile key cannot forge log lines or fill the message. */
@@ -750,9 +681,9 @@ static const char *json_type_name(const json_t *v)
     return "?";
 }
 
-static int type_error(struct codec *c, const char *want, const json_t *got)
+static int type_error(struct msg_path *c, const char *want, const json_t *got)
 {
-    return codec_fail(c, FT_E_INVALID, "expected %s, got %s", want, json_type_name(got));
+    return msg_path_fail(c, FT_E_INVALID, "expected %s, got %s", want, json_type_name(got));
 }
 
 /* ---- Integers ---------------------------------------------------------------------------
@@ -870,7 +801,7 @@ static enum int_parse parse_integer_text(const char *s, size_t n, bool *negative
 #define EXACT_DOUBLE_MAX 9007199254740992.0
 
 /* Reads a JSON integer, integral real, or (when `allow_string`) numeric string. */
-static int get_integer(struct codec *c, const json_t *v, bool allow_string, bool *negative,
+static int get_integer(struct msg_path *c, const json_t *v, bool allow_string, bool *negative,
                        uint64_t *mag)
 {
     if (json_is_integer(v)) {
@@ -883,11 +814,11 @@ static int get_integer(struct codec *c, const json_t *v, bool allow_string, bool
         double d = json_real_value(v);
         /* Written so NaN and infinities fail the first test; no libm needed. */
         if (!(d >= -EXACT_DOUBLE_MAX && d <= EXACT_DOUBLE_MAX))
-            return codec_fail(c, FT_E_RANGE,
-                              "%g is beyond 2^53 as a JSON number; send it as a string", d);
+            return msg_path_fail(c, FT_E_RANGE,
+                                 "%g is beyond 2^53 as a JSON number; send it as a string", d);
         int64_t i = (int64_t)d;
         if ((double)i != d)
-            return codec_fail(c, FT_E_INVALID, "%g is not an integer", d);
+            return msg_path_fail(c, FT_E_INVALID, "%g is not an integer", d);
         *negative = i < 0;
         *mag = i < 0 ? (uint64_t)-i : (uint64_t)i;
         return 0;
@@ -899,42 +830,42 @@ static int get_integer(struct codec *c, const json_t *v, bool allow_string, bool
     case INT_OK:
         return 0;
     case INT_FRACTION:
-        return codec_fail(c, FT_E_INVALID, "\"%.32s\" is not an integer", s);
+        return msg_path_fail(c, FT_E_INVALID, "\"%.32s\" is not an integer", s);
     case INT_OVERFLOW:
-        return codec_fail(c, FT_E_RANGE, "\"%.32s\" is out of range", s);
+        return msg_path_fail(c, FT_E_RANGE, "\"%.32s\" is out of range", s);
     case INT_SYNTAX:
         break;
     }
     char shown[64];
     quote_untrusted(s, shown);
-    return codec_fail(c, FT_E_INVALID, "\"%s\" is not a number", shown);
+    return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a number", shown);
 }
 
-static int get_unsigned(struct codec *c, const json_t *v, uint64_t max, uint64_t *out)
+static int get_unsigned(struct msg_path *c, const json_t *v, uint64_t max, uint64_t *out)
 {
     bool negative = false;
     uint64_t mag = 0;
     if (get_integer(c, v, true, &negative, &mag) != 0)
         return -1;
     if (negative && mag != 0)
-        return codec_fail(c, FT_E_RANGE, "-%" PRIu64 " is negative", mag);
+        return msg_path_fail(c, FT_E_RANGE, "-%" PRIu64 " is negative", mag);
     if (negative)
-        return codec_fail(c, FT_E_RANGE, "-0 is negative");
+        return msg_path_fail(c, FT_E_RANGE, "-0 is negative");
     if (mag > max)
-        return codec_fail(c, FT_E_RANGE, "%" PRIu64 " exceeds %" PRIu64, mag, max);
+        return msg_path_fail(c, FT_E_RANGE, "%" PRIu64 " exceeds %" PRIu64, mag, max);
     *out = mag;
     return 0;
 }
 
-static int get_int32(struct codec *c, const json_t *v, bool allow_string, int32_t *out)
+static int get_int32(struct msg_path *c, const json_t *v, bool allow_string, int32_t *out)
 {
     bool negative = false;
     uint64_t mag = 0;
     if (get_integer(c, v, allow_string, &negative, &mag) != 0)
         return -1;
     if ((!negative && mag > INT32_MAX) || (negative && mag > (uint64_t)INT32_MAX + 1))
-        return codec_fail(c, FT_E_RANGE, "%s%" PRIu64 " is outside the int32 range",
-                          negative ? "-" : "", mag);
+        return msg_path_fail(c, FT_E_RANGE, "%s%" PRIu64 " is outside the int32 range",
+                             negative ? "-" : "", mag);
     *out = negative ? (int32_t)(-(int64_t)mag) : (int32_t)mag;
     return 0;
 }
@@ -945,13 +876,14 @@ static int get_int32(struct codec *c, const json_t *v, bool allow_string, int32_
  * base64 and let common/base64 (strict, canonical) decode it. Unlike Go we refuse line
  * breaks and non-zero bits under the padding: one byte string, one text. */
 
-static int base64_shape(struct codec *c, const char *text, size_t n, size_t *decoded)
+static int base64_shape(struct msg_path *c, const char *text, size_t n, size_t *decoded)
 {
     if (n % 4 == 1)
-        return codec_fail(c, FT_E_INVALID, "base64 text of %zu characters cannot be complete", n);
+        return msg_path_fail(c, FT_E_INVALID, "base64 text of %zu characters cannot be complete",
+                             n);
     if (n % 4 != 0) {
         if (memchr(text, '=', n) != NULL)
-            return codec_fail(c, FT_E_INVALID, "'=' padding in unpadded base64 text");
+            return msg_path_fail(c, FT_E_INVALID, "'=' padding in unpadded base64 text");
         *decoded = n / 4 * 3 + (n % 4 == 2 ? 1 : 2);
         return 0;
     }
@@ -963,22 +895,22 @@ static int base64_shape(struct codec *c, const char *text, size_t n, size_t *dec
 }
 
 /* Writes the padded standard-alphabet form of `text` into a new buffer *out. */
-static int base64_normalize(struct codec *c, const char *text, size_t n, char **out,
+static int base64_normalize(struct msg_path *c, const char *text, size_t n, char **out,
                             size_t *out_len)
 {
     bool url = memchr(text, '-', n) != NULL || memchr(text, '_', n) != NULL;
     size_t padded = (n + 3) / 4 * 4;
     char *norm = malloc(padded + 1);
     if (norm == NULL)
-        return codec_fail(c, FT_E_NOMEM, "out of memory");
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         char ch = text[i];
         if (url && (ch == '+' || ch == '/')) {
             free(norm);
-            return codec_fail(c, FT_E_INVALID,
-                              "base64 text mixes the standard and URL-safe "
-                              "alphabets at position %zu",
-                              i);
+            return msg_path_fail(c, FT_E_INVALID,
+                                 "base64 text mixes the standard and URL-safe "
+                                 "alphabets at position %zu",
+                                 i);
         }
         norm[i] = ch == '-' ? '+' : ch == '_' ? '/' : ch;
     }
@@ -990,7 +922,7 @@ static int base64_normalize(struct codec *c, const char *text, size_t n, char **
 }
 
 /* Decodes base64 `text` into `dst` (exactly `decoded` bytes, as base64_shape said). */
-static int base64_into(struct codec *c, const char *text, size_t n, uint8_t *dst, size_t decoded)
+static int base64_into(struct msg_path *c, const char *text, size_t n, uint8_t *dst, size_t decoded)
 {
     char *norm = NULL;
     size_t norm_len = 0;
@@ -1001,13 +933,15 @@ static int base64_into(struct codec *c, const char *text, size_t n, uint8_t *dst
     int rc = base64_decode(norm, norm_len, dst, decoded, &got, &e);
     free(norm);
     if (rc != 0)
-        return codec_fail(c, FT_E_INVALID, "%s", e.message);
+        return msg_path_fail(c, FT_E_INVALID, "%s", e.message);
     if (got != decoded)
-        return codec_fail(c, FT_E_INVALID, "base64: decoded %zu bytes, expected %zu", got, decoded);
+        return msg_path_fail(c, FT_E_INVALID, "base64: decoded %zu bytes, expected %zu", got,
+                             decoded);
     return 0;
 }
 
-static int decode_bytes(struct codec *c, const struct pa_field_desc *f, const json_t *v, void *slot)
+static int decode_bytes(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
+                        void *slot)
 {
     if (!json_is_string(v))
         return type_error(c, "a base64 string", v);
@@ -1017,7 +951,7 @@ static int decode_bytes(struct codec *c, const struct pa_field_desc *f, const js
     if (base64_shape(c, text, n, &decoded) != 0)
         return -1;
     if (decoded > f->cap)
-        return codec_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", decoded, f->cap);
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", decoded, f->cap);
     if (f->kind == PA_FIELD_BYTES) {
         struct pa_small_bytes *b = slot;
         if (base64_into(c, text, n, b->data, decoded) != 0)
@@ -1030,7 +964,7 @@ static int decode_bytes(struct codec *c, const struct pa_field_desc *f, const js
         return 0;
     uint8_t *data = malloc(decoded);
     if (data == NULL)
-        return codec_fail(c, FT_E_NOMEM, "out of memory for %zu bytes", decoded);
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory for %zu bytes", decoded);
     if (base64_into(c, text, n, data, decoded) != 0) {
         free(data);
         return -1;
@@ -1042,26 +976,26 @@ static int decode_bytes(struct codec *c, const struct pa_field_desc *f, const js
 
 /* ---- JSON decoding ---------------------------------------------------------------------- */
 
-static int decode_object(struct codec *c, const struct pa_msg_desc *desc, const json_t *obj,
+static int decode_object(struct msg_path *c, const struct pa_msg_desc *desc, const json_t *obj,
                          void *msg);
 
-static int decode_string(struct codec *c, const struct pa_field_desc *f, const json_t *v,
+static int decode_string(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
                          char *slot)
 {
     if (!json_is_string(v))
         return type_error(c, "a string", v);
     size_t n = json_string_length(v);
     if (n > f->cap)
-        return codec_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, f->cap);
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, f->cap);
     /* A caller-built value (pa_msg_from_json_value) may hold a NUL; C strings cannot. */
     if (memchr(json_string_value(v), '\0', n) != NULL)
-        return codec_fail(c, FT_E_INVALID, "contains a NUL character");
+        return msg_path_fail(c, FT_E_INVALID, "contains a NUL character");
     memcpy(slot, json_string_value(v), n);
     slot[n] = '\0';
     return 0;
 }
 
-static int decode_enum(struct codec *c, const struct pa_field_desc *f, const json_t *v,
+static int decode_enum(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
                        int32_t *slot)
 {
     if (!json_is_string(v))
@@ -1070,10 +1004,11 @@ static int decode_enum(struct codec *c, const struct pa_field_desc *f, const jso
         return 0;
     char shown[64];
     quote_untrusted(json_string_value(v), shown);
-    return codec_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown, f->enum_desc->name);
+    return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown, f->enum_desc->name);
 }
 
-static int decode_value(struct codec *c, const struct pa_field_desc *f, const json_t *v, void *slot)
+static int decode_value(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
+                        void *slot)
 {
     uint64_t u = 0;
     switch (f->kind) {
@@ -1101,25 +1036,25 @@ static int decode_value(struct codec *c, const struct pa_field_desc *f, const js
     case PA_FIELD_MESSAGE:
         return decode_object(c, f->msg_desc, v, slot);
     }
-    return codec_fail(c, FT_E_INVALID, "unsupported field kind %d", (int)f->kind);
+    return msg_path_fail(c, FT_E_INVALID, "unsupported field kind %d", (int)f->kind);
 }
 
-static int decode_repeated(struct codec *c, const struct pa_field_desc *f, const json_t *v,
+static int decode_repeated(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
                            void *msg)
 {
     if (!json_is_array(v))
         return type_error(c, "an array", v);
     size_t n = json_array_size(v);
     if (n > f->max_count)
-        return codec_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
     /* Count first: elements are zeroed, so a failure part-way frees cleanly. */
     *(size_t *)(void *)((char *)msg + f->count_offset) = n;
     for (size_t i = 0; i < n; i++) {
-        size_t saved = path_push_index(c, i);
+        size_t saved = msg_path_push(c, "", i, true);
         const json_t *elem = json_array_get(v, i);
-        int rc = json_is_null(elem) ? codec_fail(c, FT_E_INVALID, "null in a list")
+        int rc = json_is_null(elem) ? msg_path_fail(c, FT_E_INVALID, "null in a list")
                                     : decode_value(c, f, elem, pa_field_ptr(f, msg, i));
-        path_pop(c, saved);
+        msg_path_pop(c, saved);
         if (rc != 0)
             return -1;
     }
@@ -1156,39 +1091,39 @@ static const struct pa_field_desc *find_field(const struct pa_msg_desc *desc, co
 }
 
 /* A second member of the same oneof (protojson: "oneof ... is already set"). */
-static int check_oneof_clash(struct codec *c, const struct pa_msg_desc *desc, size_t index,
+static int check_oneof_clash(struct msg_path *c, const struct pa_msg_desc *desc, size_t index,
                              uint32_t set_mask)
 {
     const char *group = desc->fields[index].oneof;
     for (size_t i = 0; i < desc->field_count; i++) {
         const char *g = desc->fields[i].oneof;
         if (i != index && g != NULL && strcmp(g, group) == 0 && (set_mask & (1u << i)))
-            return codec_fail(c, FT_E_INVALID, "oneof %s: %s and %s are both set", group,
-                              desc->fields[i].name, desc->fields[index].name);
+            return msg_path_fail(c, FT_E_INVALID, "oneof %s: %s and %s are both set", group,
+                                 desc->fields[i].name, desc->fields[index].name);
     }
     return 0;
 }
 
-static int decode_member(struct codec *c, const struct pa_msg_desc *desc, size_t index,
+static int decode_member(struct msg_path *c, const struct pa_msg_desc *desc, size_t index,
                          const json_t *value, void *msg)
 {
     const struct pa_field_desc *f = &desc->fields[index];
-    size_t saved = path_push_name(c, f->name);
+    size_t saved = msg_path_push(c, f->name, 0, false);
     int rc = f->max_count ? decode_repeated(c, f, value, msg)
                           : decode_value(c, f, value, pa_field_ptr(f, msg, 0));
-    path_pop(c, saved);
+    msg_path_pop(c, saved);
     if (rc == 0 && f->kind == PA_FIELD_MESSAGE && f->max_count == 0)
         pa_field_set_present(f, msg);
     return rc;
 }
 
-static int decode_object(struct codec *c, const struct pa_msg_desc *desc, const json_t *obj,
+static int decode_object(struct msg_path *c, const struct pa_msg_desc *desc, const json_t *obj,
                          void *msg)
 {
     if (!json_is_object(obj))
         return type_error(c, "an object", obj);
     if (desc->field_count > 32)
-        return codec_fail(c, FT_E_INVALID, "message table too large");
+        return msg_path_fail(c, FT_E_INVALID, "message table too large");
     uint32_t seen = 0, set = 0;
     const char *key;
     json_t *value;
@@ -1198,12 +1133,12 @@ static int decode_object(struct codec *c, const struct pa_msg_desc *desc, const 
         char shown[64];
         if (find_field(desc, key, &i) == NULL) {
             quote_untrusted(key, shown);
-            return codec_fail(c, FT_E_INVALID, "unknown field \"%s\"", shown);
+            return msg_path_fail(c, FT_E_INVALID, "unknown field \"%s\"", shown);
         }
         if (seen & (1u << i)) {
             quote_untrusted(key, shown);
-            return codec_fail(c, FT_E_INVALID, "duplicate field \"%s\" (%s)", shown,
-                              desc->fields[i].name);
+            return msg_path_fail(c, FT_E_INVALID, "duplicate field \"%s\" (%s)", shown,
+                                 desc->fields[i].name);
         }
         seen |= 1u << i;
         if (json_is_null(value))
@@ -1216,7 +1151,7 @@ static int decode_object(struct codec *c, const struct pa_msg_desc *desc, const 
     }
     char why[192];
     if (pa_oneof_check(desc, msg, why, sizeof(why)) != 0)
-        return codec_fail(c, FT_E_INVALID, "%s", why);
+        return msg_path_fail(c, FT_E_INVALID, "%s", why);
     return 0;
 }
 
@@ -1224,12 +1159,12 @@ int pa_msg_from_json_value(const struct pa_msg_desc *desc, const json_t *value, 
                            struct ft_error *err)
 {
     memset(out, 0, desc->size);
-    struct codec c;
-    codec_init(&c, desc->name, err);
+    struct msg_path c;
+    msg_path_init(&c, desc->name, err);
     if (value == NULL)
-        return codec_fail(&c, FT_E_INVALID, "no JSON value");
+        return msg_path_fail(&c, FT_E_INVALID, "no JSON value");
     if (!json_is_object(value))
-        return codec_fail(&c, FT_E_INVALID, "not a JSON object (%s)", json_type_name(value));
+        return msg_path_fail(&c, FT_E_INVALID, "not a JSON object (%s)", json_type_name(value));
     if (decode_object(&c, desc, value, out) != 0) {
         pa_msg_free(desc, out);
         memset(out, 0, desc->size);
@@ -1263,38 +1198,38 @@ int pa_msg_from_json(const struct pa_msg_desc *desc, const char *text, size_t le
 
 /* ---- JSON encoding ---------------------------------------------------------------------- */
 
-static int encode_object(struct codec *c, const struct pa_msg_desc *desc, const void *msg,
+static int encode_object(struct msg_path *c, const struct pa_msg_desc *desc, const void *msg,
                          json_t **out);
 
 /* A string from the struct: NUL-terminated within the field, UTF-8. */
-static int encode_string(struct codec *c, const struct pa_field_desc *f, const char *s,
+static int encode_string(struct msg_path *c, const struct pa_field_desc *f, const char *s,
                          json_t **out)
 {
     size_t n = strnlen(s, f->cap + 1);
     if (n > f->cap)
-        return codec_fail(c, FT_E_CAPACITY, "not NUL-terminated within %zu characters", f->cap);
+        return msg_path_fail(c, FT_E_CAPACITY, "not NUL-terminated within %zu characters", f->cap);
     if (!pa_utf8_valid(s, n))
-        return codec_fail(c, FT_E_INVALID, "not valid UTF-8");
+        return msg_path_fail(c, FT_E_INVALID, "not valid UTF-8");
     *out = json_stringn(s, n);
-    return *out ? 0 : codec_fail(c, FT_E_NOMEM, "out of memory");
+    return *out ? 0 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
 }
 
-static int encode_base64(struct codec *c, const uint8_t *data, size_t len, json_t **out)
+static int encode_base64(struct msg_path *c, const uint8_t *data, size_t len, json_t **out)
 {
     size_t cap = base64_encoded_len(len) + 1;
     char *text = malloc(cap);
     if (text == NULL)
-        return codec_fail(c, FT_E_NOMEM, "out of memory");
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
     if (base64_encode(data, len, text, cap, c->err) != 0) {
         free(text);
         return ft_error_prefix(c->err, "%s: %s", c->root, c->path);
     }
     *out = json_stringn(text, cap - 1);
     free(text);
-    return *out ? 0 : codec_fail(c, FT_E_NOMEM, "out of memory");
+    return *out ? 0 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
 }
 
-static int encode_bytes(struct codec *c, const struct pa_field_desc *f, const void *slot,
+static int encode_bytes(struct msg_path *c, const struct pa_field_desc *f, const void *slot,
                         json_t **out)
 {
     const uint8_t *data;
@@ -1304,20 +1239,20 @@ static int encode_bytes(struct codec *c, const struct pa_field_desc *f, const vo
         data = b->data;
         len = b->len;
         if (f->cap > PA_SMALL_BYTES_CAP)
-            return codec_fail(c, FT_E_INVALID, "table: inline limit above capacity");
+            return msg_path_fail(c, FT_E_INVALID, "table: inline limit above capacity");
     } else {
         const struct pa_bytes *b = slot;
         data = b->data;
         len = b->len;
         if (len > 0 && data == NULL)
-            return codec_fail(c, FT_E_INVALID, "length %zu with no data", len);
+            return msg_path_fail(c, FT_E_INVALID, "length %zu with no data", len);
     }
     if (len > f->cap)
-        return codec_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", len, f->cap);
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", len, f->cap);
     return encode_base64(c, data, len, out);
 }
 
-static int encode_value(struct codec *c, const struct pa_field_desc *f, const void *slot,
+static int encode_value(struct msg_path *c, const struct pa_field_desc *f, const void *slot,
                         json_t **out)
 {
     char text[24];
@@ -1348,35 +1283,35 @@ static int encode_value(struct codec *c, const struct pa_field_desc *f, const vo
     case PA_FIELD_MESSAGE:
         return encode_object(c, f->msg_desc, slot, out);
     }
-    return *out ? 0 : codec_fail(c, FT_E_NOMEM, "out of memory");
+    return *out ? 0 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
 }
 
-static int encode_repeated(struct codec *c, const struct pa_field_desc *f, const void *msg,
+static int encode_repeated(struct msg_path *c, const struct pa_field_desc *f, const void *msg,
                            json_t **out)
 {
     size_t n = pa_field_count(f, msg);
     if (n > f->max_count)
-        return codec_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
     if (n == 0)
         return 0; /* empty lists are omitted */
     json_t *array = json_array();
     if (array == NULL)
-        return codec_fail(c, FT_E_NOMEM, "out of memory");
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         json_t *elem = NULL;
-        size_t saved = path_push_index(c, i);
+        size_t saved = msg_path_push(c, "", i, true);
         int rc = encode_value(c, f, pa_field_cptr(f, msg, i), &elem);
-        path_pop(c, saved);
+        msg_path_pop(c, saved);
         if (rc != 0 || json_array_append_new(array, elem) != 0) {
             json_decref(array);
-            return rc != 0 ? -1 : codec_fail(c, FT_E_NOMEM, "out of memory");
+            return rc != 0 ? -1 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
         }
     }
     *out = array;
     return 0;
 }
 
-static int encode_field(struct codec *c, const struct pa_field_desc *f, const void *msg,
+static int encode_field(struct msg_path *c, const struct pa_field_desc *f, const void *msg,
                         json_t **out)
 {
     *out = NULL;
@@ -1387,23 +1322,23 @@ static int encode_field(struct codec *c, const struct pa_field_desc *f, const vo
     return encode_value(c, f, pa_field_cptr(f, msg, 0), out);
 }
 
-static int encode_object(struct codec *c, const struct pa_msg_desc *desc, const void *msg,
+static int encode_object(struct msg_path *c, const struct pa_msg_desc *desc, const void *msg,
                          json_t **out)
 {
     char why[192];
     if (pa_oneof_check(desc, msg, why, sizeof(why)) != 0)
-        return codec_fail(c, FT_E_INVALID, "%s", why);
+        return msg_path_fail(c, FT_E_INVALID, "%s", why);
     json_t *obj = json_object();
     if (obj == NULL)
-        return codec_fail(c, FT_E_NOMEM, "out of memory");
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
     for (size_t i = 0; i < desc->field_count; i++) {
         const struct pa_field_desc *f = &desc->fields[i];
         json_t *value;
-        size_t saved = path_push_name(c, f->name);
+        size_t saved = msg_path_push(c, f->name, 0, false);
         int rc = encode_field(c, f, msg, &value);
-        path_pop(c, saved);
+        msg_path_pop(c, saved);
         if (rc == 0 && value != NULL && json_object_set_new(obj, f->name, value) != 0)
-            rc = codec_fail(c, FT_E_NOMEM, "out of memory");
+            rc = msg_path_fail(c, FT_E_NOMEM, "out of memory");
         if (rc != 0) {
             json_decref(obj);
             return -1;
@@ -1416,8 +1351,8 @@ static int encode_object(struct codec *c, const struct pa_msg_desc *desc, const 
 int pa_msg_to_json(const struct pa_msg_desc *desc, const void *msg, json_t **out,
                    struct ft_error *err)
 {
-    struct codec c;
-    codec_init(&c, desc->name, err);
+    struct msg_path c;
+    msg_path_init(&c, desc->name, err);
     *out = NULL;
     return encode_object(&c, desc, msg, out);
 }
@@ -1674,7 +1609,8 @@ static void copy_utf8_prefix(char *dst, size_t cap, const char *s, size_t n, boo
     dst[keep] = '\0';
 }
 
-static int status_member(struct codec *c, const char *key, const json_t *v, struct pa_status *out)
+static int status_member(struct msg_path *c, const char *key, const json_t *v,
+                         struct pa_status *out)
 {
     if (strcmp(key, "code") == 0)
         return get_int32(c, v, true, &out->code);
@@ -1692,7 +1628,7 @@ static int status_member(struct codec *c, const char *key, const json_t *v, stru
     json_array_foreach(v, i, elem)
     {
         if (!json_is_object(elem))
-            return codec_fail(c, FT_E_INVALID, "element %zu: expected an object", i);
+            return msg_path_fail(c, FT_E_INVALID, "element %zu: expected an object", i);
     }
     return 0;
 }
@@ -1700,18 +1636,18 @@ static int status_member(struct codec *c, const char *key, const json_t *v, stru
 int pa_status_from_json(const char *text, size_t len, struct pa_status *out, struct ft_error *err)
 {
     memset(out, 0, sizeof(*out));
-    struct codec c;
-    codec_init(&c, "google.rpc.Status", err);
+    struct msg_path c;
+    msg_path_init(&c, "google.rpc.Status", err);
     if (len > PA_JSON_TEXT_MAX || text == NULL)
-        return codec_fail(&c, FT_E_CAPACITY, "no text, or more than %u bytes", PA_JSON_TEXT_MAX);
+        return msg_path_fail(&c, FT_E_CAPACITY, "no text, or more than %u bytes", PA_JSON_TEXT_MAX);
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
-        return codec_fail(&c, FT_E_INVALID, "JSON syntax: %s (line %d, column %d)", jerr.text,
-                          jerr.line, jerr.column);
+        return msg_path_fail(&c, FT_E_INVALID, "JSON syntax: %s (line %d, column %d)", jerr.text,
+                             jerr.line, jerr.column);
     int rc = 0;
     if (!json_is_object(root))
-        rc = codec_fail(&c, FT_E_INVALID, "not a JSON object (%s)", json_type_name(root));
+        rc = msg_path_fail(&c, FT_E_INVALID, "not a JSON object (%s)", json_type_name(root));
     const char *key;
     json_t *value;
     json_object_foreach(root, key, value)
@@ -1722,14 +1658,14 @@ int pa_status_from_json(const char *text, size_t len, struct pa_status *out, str
         if (strcmp(key, "code") != 0 && strcmp(key, "message") != 0 &&
             strcmp(key, "details") != 0) {
             quote_untrusted(key, shown);
-            rc = codec_fail(&c, FT_E_INVALID, "unknown field \"%s\"", shown);
+            rc = msg_path_fail(&c, FT_E_INVALID, "unknown field \"%s\"", shown);
             break;
         }
         if (json_is_null(value))
             continue;
-        size_t saved = path_push_name(&c, key);
+        size_t saved = msg_path_push(&c, key, 0, false);
         rc = status_member(&c, key, value, out);
-        path_pop(&c, saved);
+        msg_path_pop(&c, saved);
     }
     json_decref(root);
     if (rc != 0)

@@ -1,12 +1,12 @@
 #include "pa/pa_proto.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/hex.h"
+#include "pa/msg_path.h"
 
 /* Protobuf wire types. */
 enum wire_type {
@@ -18,56 +18,7 @@ enum wire_type {
 
 #define MAX_FIELDS 32 /* per message; our largest (ot.Metadata) has 11 */
 
-/* ---- Error context: "ot.DeviceData: device_id.sku_specific: <why>" ----------------------- */
-
-#define PATH_CAP 160
-
-struct pb_ctx {
-    const char *root;
-    char path[PATH_CAP];
-    size_t path_len;
-    struct ft_error *err;
-};
-
-static void ctx_init(struct pb_ctx *c, const char *root, struct ft_error *err)
-{
-    c->root = root;
-    c->path[0] = '\0';
-    c->path_len = 0;
-    c->err = err;
-}
-
-static size_t path_push(struct pb_ctx *c, const char *name, size_t index, bool indexed)
-{
-    size_t saved = c->path_len;
-    const char *dot = saved > 0 && name[0] != '\0' ? "." : "";
-    int n = indexed ? snprintf(c->path + saved, PATH_CAP - saved, "%s%s[%zu]", dot, name, index)
-                    : snprintf(c->path + saved, PATH_CAP - saved, "%s%s", dot, name);
-    size_t room = PATH_CAP - 1 - saved;
-    c->path_len = saved + (n < 0 ? 0 : (size_t)n > room ? room : (size_t)n);
-    return saved;
-}
-
-static void path_pop(struct pb_ctx *c, size_t saved)
-{
-    c->path_len = saved;
-    c->path[saved] = '\0';
-}
-
-static int pb_fail(struct pb_ctx *c, enum ft_code code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int pb_fail(struct pb_ctx *c, enum ft_code code, const char *fmt, ...)
-{
-    char why[FT_ERROR_MESSAGE_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    if (c->path_len == 0)
-        return ft_fail(c->err, code, "%s: %s", c->root, why);
-    return ft_fail(c->err, code, "%s: %s: %s", c->root, c->path, why);
-}
+/* ---- Error context: "ot.DeviceData: device_id.sku_specific: <why>" (pa/msg_path.h) ----- */
 
 /* Field indices of `desc` in field-number order: proto.Marshal's order. */
 static size_t number_order(const struct pa_msg_desc *desc, size_t order[MAX_FIELDS])
@@ -154,22 +105,22 @@ static void put_len_delimited(struct pb_out *o, uint32_t number, const void *dat
     put_raw(o, data, n);
 }
 
-static int encode_message(struct pb_ctx *c, const struct pa_msg_desc *desc, const void *msg,
+static int encode_message(struct msg_path *c, const struct pa_msg_desc *desc, const void *msg,
                           struct pb_out *o);
 
-static int encode_string(struct pb_ctx *c, const struct pa_field_desc *f, const char *s,
+static int encode_string(struct msg_path *c, const struct pa_field_desc *f, const char *s,
                          struct pb_out *o)
 {
     size_t n = strnlen(s, f->cap + 1);
     if (n > f->cap)
-        return pb_fail(c, FT_E_CAPACITY, "not NUL-terminated within %zu characters", f->cap);
+        return msg_path_fail(c, FT_E_CAPACITY, "not NUL-terminated within %zu characters", f->cap);
     if (!pa_utf8_valid(s, n)) /* proto.Marshal refuses invalid UTF-8 in proto3 strings */
-        return pb_fail(c, FT_E_INVALID, "not valid UTF-8");
+        return msg_path_fail(c, FT_E_INVALID, "not valid UTF-8");
     put_len_delimited(o, f->number, s, n);
     return 0;
 }
 
-static int encode_bytes(struct pb_ctx *c, const struct pa_field_desc *f, const void *slot,
+static int encode_bytes(struct msg_path *c, const struct pa_field_desc *f, const void *slot,
                         struct pb_out *o)
 {
     const uint8_t *data;
@@ -181,15 +132,15 @@ static int encode_bytes(struct pb_ctx *c, const struct pa_field_desc *f, const v
         data = ((const struct pa_bytes *)slot)->data;
         len = ((const struct pa_bytes *)slot)->len;
         if (len > 0 && data == NULL)
-            return pb_fail(c, FT_E_INVALID, "length %zu with no data", len);
+            return msg_path_fail(c, FT_E_INVALID, "length %zu with no data", len);
     }
     if (len > f->cap)
-        return pb_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", len, f->cap);
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", len, f->cap);
     put_len_delimited(o, f->number, data, len);
     return 0;
 }
 
-static int encode_submessage(struct pb_ctx *c, const struct pa_field_desc *f, const void *slot,
+static int encode_submessage(struct msg_path *c, const struct pa_field_desc *f, const void *slot,
                              struct pb_out *o)
 {
     struct pb_out count = {NULL, 0, 0};
@@ -200,7 +151,7 @@ static int encode_submessage(struct pb_ctx *c, const struct pa_field_desc *f, co
     return encode_message(c, f->msg_desc, slot, o);
 }
 
-static int encode_element(struct pb_ctx *c, const struct pa_field_desc *f, const void *slot,
+static int encode_element(struct msg_path *c, const struct pa_field_desc *f, const void *slot,
                           struct pb_out *o)
 {
     switch (f->kind) {
@@ -236,45 +187,45 @@ static int encode_element(struct pb_ctx *c, const struct pa_field_desc *f, const
         put_fixed(o, *(const uint64_t *)slot, 8);
         return 0;
     }
-    return pb_fail(c, FT_E_INVALID, "unsupported field kind %d", (int)f->kind);
+    return msg_path_fail(c, FT_E_INVALID, "unsupported field kind %d", (int)f->kind);
 }
 
-static int encode_field(struct pb_ctx *c, const struct pa_field_desc *f, const void *msg,
+static int encode_field(struct msg_path *c, const struct pa_field_desc *f, const void *msg,
                         struct pb_out *o)
 {
     if (f->max_count == 0)
         return pa_field_is_set(f, msg) ? encode_element(c, f, pa_field_cptr(f, msg, 0), o) : 0;
     if (f->kind != PA_FIELD_STRING && f->kind != PA_FIELD_BYTES && f->kind != PA_FIELD_HEAP_BYTES &&
         f->kind != PA_FIELD_MESSAGE)
-        return pb_fail(c, FT_E_INVALID, "repeated scalars (packed) are not supported");
+        return msg_path_fail(c, FT_E_INVALID, "repeated scalars (packed) are not supported");
     size_t n = pa_field_count(f, msg);
     if (n > f->max_count)
-        return pb_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
     for (size_t i = 0; i < n; i++) {
-        size_t saved = path_push(c, "", i, true);
+        size_t saved = msg_path_push(c, "", i, true);
         int rc = encode_element(c, f, pa_field_cptr(f, msg, i), o);
-        path_pop(c, saved);
+        msg_path_pop(c, saved);
         if (rc != 0)
             return -1;
     }
     return 0;
 }
 
-static int encode_message(struct pb_ctx *c, const struct pa_msg_desc *desc, const void *msg,
+static int encode_message(struct msg_path *c, const struct pa_msg_desc *desc, const void *msg,
                           struct pb_out *o)
 {
     char why[192];
     if (desc->field_count > MAX_FIELDS)
-        return pb_fail(c, FT_E_INVALID, "message table too large");
+        return msg_path_fail(c, FT_E_INVALID, "message table too large");
     if (pa_oneof_check(desc, msg, why, sizeof(why)) != 0)
-        return pb_fail(c, FT_E_INVALID, "%s", why);
+        return msg_path_fail(c, FT_E_INVALID, "%s", why);
     size_t order[MAX_FIELDS];
     size_t n = number_order(desc, order);
     for (size_t k = 0; k < n; k++) {
         const struct pa_field_desc *f = &desc->fields[order[k]];
-        size_t saved = path_push(c, f->name, 0, false);
+        size_t saved = msg_path_push(c, f->name, 0, false);
         int rc = encode_field(c, f, msg, o);
-        path_pop(c, saved);
+        msg_path_pop(c, saved);
         if (rc != 0)
             return -1;
     }
@@ -284,8 +235,8 @@ static int encode_message(struct pb_ctx *c, const struct pa_msg_desc *desc, cons
 int pa_proto_encode(const struct pa_msg_desc *desc, const void *msg, struct pa_bytes *out,
                     struct ft_error *err)
 {
-    struct pb_ctx c;
-    ctx_init(&c, desc->name, err);
+    struct msg_path c;
+    msg_path_init(&c, desc->name, err);
     out->data = NULL;
     out->len = 0;
     struct pb_out count = {NULL, 0, 0};
@@ -295,10 +246,11 @@ int pa_proto_encode(const struct pa_msg_desc *desc, const void *msg, struct pa_b
         return 0;
     struct pb_out o = {malloc(count.len), count.len, 0};
     if (o.buf == NULL)
-        return pb_fail(&c, FT_E_NOMEM, "out of memory for %zu bytes", count.len);
+        return msg_path_fail(&c, FT_E_NOMEM, "out of memory for %zu bytes", count.len);
     if (encode_message(&c, desc, msg, &o) != 0 || o.len != count.len) {
         free(o.buf);
-        return o.len != count.len ? pb_fail(&c, FT_E_INVALID, "size changed while encoding") : -1;
+        return o.len != count.len ? msg_path_fail(&c, FT_E_INVALID, "size changed while encoding")
+                                  : -1;
     }
     out->data = o.buf;
     out->len = o.len;
@@ -315,33 +267,35 @@ struct pb_in {
 };
 
 /* A minimal varint: at most 10 bytes, no trailing zero groups, nothing above 2^64-1. */
-static int get_varint(struct pb_ctx *c, struct pb_in *in, uint64_t *v)
+static int get_varint(struct msg_path *c, struct pb_in *in, uint64_t *v)
 {
     size_t start = in->pos;
     *v = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {
         if (in->pos >= in->len)
-            return pb_fail(c, FT_E_TRUNCATED, "varint at byte %zu runs past the end",
-                           in->base + start);
+            return msg_path_fail(c, FT_E_TRUNCATED, "varint at byte %zu runs past the end",
+                                 in->base + start);
         uint8_t b = in->data[in->pos++];
         if (shift == 63 && b > 1)
-            return pb_fail(c, FT_E_RANGE, "varint at byte %zu exceeds 64 bits", in->base + start);
+            return msg_path_fail(c, FT_E_RANGE, "varint at byte %zu exceeds 64 bits",
+                                 in->base + start);
         *v |= (uint64_t)(b & 0x7F) << shift;
         if ((b & 0x80) == 0) {
             if (b == 0 && in->pos - start > 1)
-                return pb_fail(c, FT_E_INVALID, "varint at byte %zu is not minimal",
-                               in->base + start);
+                return msg_path_fail(c, FT_E_INVALID, "varint at byte %zu is not minimal",
+                                     in->base + start);
             return 0;
         }
     }
-    return pb_fail(c, FT_E_INVALID, "varint at byte %zu is longer than 10 bytes", in->base + start);
+    return msg_path_fail(c, FT_E_INVALID, "varint at byte %zu is longer than 10 bytes",
+                         in->base + start);
 }
 
-static int get_fixed(struct pb_ctx *c, struct pb_in *in, size_t size, uint64_t *v)
+static int get_fixed(struct msg_path *c, struct pb_in *in, size_t size, uint64_t *v)
 {
     if (in->len - in->pos < size)
-        return pb_fail(c, FT_E_TRUNCATED, "%zu-byte value at byte %zu runs past the end", size,
-                       in->base + in->pos);
+        return msg_path_fail(c, FT_E_TRUNCATED, "%zu-byte value at byte %zu runs past the end",
+                             size, in->base + in->pos);
     *v = 0;
     for (size_t i = 0; i < size; i++)
         *v |= (uint64_t)in->data[in->pos + i] << (8 * i);
@@ -350,43 +304,44 @@ static int get_fixed(struct pb_ctx *c, struct pb_in *in, size_t size, uint64_t *
 }
 
 /* The payload of a length-delimited record: pointer into the input, and its length. */
-static int get_len_delimited(struct pb_ctx *c, struct pb_in *in, const uint8_t **payload, size_t *n)
+static int get_len_delimited(struct msg_path *c, struct pb_in *in, const uint8_t **payload,
+                             size_t *n)
 {
     uint64_t len = 0;
     size_t at = in->pos;
     if (get_varint(c, in, &len) != 0)
         return -1;
     if (len > in->len - in->pos)
-        return pb_fail(c, FT_E_TRUNCATED, "length %" PRIu64 " at byte %zu runs past the end", len,
-                       in->base + at);
+        return msg_path_fail(c, FT_E_TRUNCATED, "length %" PRIu64 " at byte %zu runs past the end",
+                             len, in->base + at);
     *payload = in->data + in->pos;
     *n = (size_t)len;
     in->pos += (size_t)len;
     return 0;
 }
 
-static int decode_message(struct pb_ctx *c, const struct pa_msg_desc *desc, struct pb_in *in,
+static int decode_message(struct msg_path *c, const struct pa_msg_desc *desc, struct pb_in *in,
                           void *msg);
 
-static int decode_string(struct pb_ctx *c, const struct pa_field_desc *f, const uint8_t *p,
+static int decode_string(struct msg_path *c, const struct pa_field_desc *f, const uint8_t *p,
                          size_t n, char *slot)
 {
     if (n > f->cap)
-        return pb_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, f->cap);
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, f->cap);
     if (memchr(p, '\0', n) != NULL)
-        return pb_fail(c, FT_E_INVALID, "contains a NUL character");
+        return msg_path_fail(c, FT_E_INVALID, "contains a NUL character");
     if (!pa_utf8_valid((const char *)p, n))
-        return pb_fail(c, FT_E_INVALID, "not valid UTF-8");
+        return msg_path_fail(c, FT_E_INVALID, "not valid UTF-8");
     memcpy(slot, p, n);
     slot[n] = '\0';
     return 0;
 }
 
-static int decode_bytes(struct pb_ctx *c, const struct pa_field_desc *f, const uint8_t *p, size_t n,
-                        void *slot)
+static int decode_bytes(struct msg_path *c, const struct pa_field_desc *f, const uint8_t *p,
+                        size_t n, void *slot)
 {
     if (n > f->cap)
-        return pb_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", n, f->cap);
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", n, f->cap);
     if (f->kind == PA_FIELD_BYTES) {
         struct pa_small_bytes *b = slot;
         memcpy(b->data, p, n);
@@ -398,13 +353,13 @@ static int decode_bytes(struct pb_ctx *c, const struct pa_field_desc *f, const u
         return 0;
     b->data = malloc(n);
     if (b->data == NULL)
-        return pb_fail(c, FT_E_NOMEM, "out of memory for %zu bytes", n);
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory for %zu bytes", n);
     memcpy(b->data, p, n);
     b->len = n;
     return 0;
 }
 
-static int decode_length_field(struct pb_ctx *c, const struct pa_field_desc *f, struct pb_in *in,
+static int decode_length_field(struct msg_path *c, const struct pa_field_desc *f, struct pb_in *in,
                                void *slot)
 {
     const uint8_t *p = NULL;
@@ -414,7 +369,7 @@ static int decode_length_field(struct pb_ctx *c, const struct pa_field_desc *f, 
         return -1;
     /* proto.Marshal omits an empty singular string/bytes, but writes list elements. */
     if (n == 0 && f->max_count == 0 && f->kind != PA_FIELD_MESSAGE)
-        return pb_fail(c, FT_E_INVALID, "empty value written at byte %zu (a default)", at);
+        return msg_path_fail(c, FT_E_INVALID, "empty value written at byte %zu (a default)", at);
     if (f->kind == PA_FIELD_STRING)
         return decode_string(c, f, p, n, slot);
     if (f->kind != PA_FIELD_MESSAGE)
@@ -424,23 +379,23 @@ static int decode_length_field(struct pb_ctx *c, const struct pa_field_desc *f, 
 }
 
 /* Value of a varint field; `raw` is what was on the wire, checked for the canonical form. */
-static int store_varint(struct pb_ctx *c, const struct pa_field_desc *f, uint64_t raw, void *slot)
+static int store_varint(struct msg_path *c, const struct pa_field_desc *f, uint64_t raw, void *slot)
 {
     int32_t e = (int32_t)(uint32_t)raw;
     switch (f->kind) {
     case PA_FIELD_BOOL:
         if (raw != 1)
-            return pb_fail(c, FT_E_INVALID, "bool written as %" PRIu64, raw);
+            return msg_path_fail(c, FT_E_INVALID, "bool written as %" PRIu64, raw);
         *(bool *)slot = true;
         return 0;
     case PA_FIELD_UINT32:
         if (raw > UINT32_MAX)
-            return pb_fail(c, FT_E_RANGE, "%" PRIu64 " exceeds 32 bits", raw);
+            return msg_path_fail(c, FT_E_RANGE, "%" PRIu64 " exceeds 32 bits", raw);
         *(uint32_t *)slot = (uint32_t)raw;
         return 0;
     case PA_FIELD_ENUM:
         if ((uint64_t)(int64_t)e != raw)
-            return pb_fail(c, FT_E_RANGE, "%" PRIu64 " is not a sign-extended int32", raw);
+            return msg_path_fail(c, FT_E_RANGE, "%" PRIu64 " is not a sign-extended int32", raw);
         *(int32_t *)slot = e;
         return 0;
     default:
@@ -449,7 +404,7 @@ static int store_varint(struct pb_ctx *c, const struct pa_field_desc *f, uint64_
     }
 }
 
-static int decode_scalar(struct pb_ctx *c, const struct pa_field_desc *f, struct pb_in *in,
+static int decode_scalar(struct msg_path *c, const struct pa_field_desc *f, struct pb_in *in,
                          void *slot)
 {
     uint64_t raw = 0;
@@ -460,7 +415,7 @@ static int decode_scalar(struct pb_ctx *c, const struct pa_field_desc *f, struct
     if (rc != 0)
         return -1;
     if (raw == 0) /* proto.Marshal never writes a proto3 scalar's default */
-        return pb_fail(c, FT_E_INVALID, "default value 0 written at byte %zu", at);
+        return msg_path_fail(c, FT_E_INVALID, "default value 0 written at byte %zu", at);
     if (wt == WIRE_I32) {
         *(uint32_t *)slot = (uint32_t)raw;
         return 0;
@@ -469,24 +424,24 @@ static int decode_scalar(struct pb_ctx *c, const struct pa_field_desc *f, struct
 }
 
 /* The slot for the next occurrence of `f`: a new list element, or the singular value. */
-static void *next_slot(struct pb_ctx *c, const struct pa_field_desc *f, void *msg)
+static void *next_slot(struct msg_path *c, const struct pa_field_desc *f, void *msg)
 {
     if (f->max_count == 0)
         return pa_field_ptr(f, msg, 0);
     size_t *count = (size_t *)(void *)((char *)msg + f->count_offset);
     if (*count >= f->max_count) {
-        pb_fail(c, FT_E_CAPACITY, "more than %zu elements", f->max_count);
+        msg_path_fail(c, FT_E_CAPACITY, "more than %zu elements", f->max_count);
         return NULL;
     }
     return pa_field_ptr(f, msg, (*count)++);
 }
 
-static int decode_field(struct pb_ctx *c, const struct pa_field_desc *f, struct pb_in *in,
+static int decode_field(struct msg_path *c, const struct pa_field_desc *f, struct pb_in *in,
                         void *msg)
 {
     if (f->presence == PA_PRESENCE_ONEOF &&
         *(const uint32_t *)(const void *)((const char *)msg + f->presence_offset) != 0)
-        return pb_fail(c, FT_E_INVALID, "oneof %s: a second member is set", f->oneof);
+        return msg_path_fail(c, FT_E_INVALID, "oneof %s: a second member is set", f->oneof);
     void *slot = next_slot(c, f, msg);
     if (slot == NULL)
         return -1;
@@ -507,7 +462,7 @@ static const struct pa_field_desc *field_by_number(const struct pa_msg_desc *des
 }
 
 /* Reads one tag and finds its field; enforces number order (proto.Marshal's). */
-static const struct pa_field_desc *next_field(struct pb_ctx *c, const struct pa_msg_desc *desc,
+static const struct pa_field_desc *next_field(struct msg_path *c, const struct pa_msg_desc *desc,
                                               struct pb_in *in, uint32_t *last)
 {
     uint64_t tag = 0;
@@ -518,25 +473,26 @@ static const struct pa_field_desc *next_field(struct pb_ctx *c, const struct pa_
     unsigned wt = (unsigned)(tag & 7);
     const struct pa_field_desc *f = field_by_number(desc, number);
     if (f == NULL) {
-        pb_fail(c, FT_E_INVALID, "unknown field number %" PRIu64 " (wire type %u) at byte %zu",
-                number, wt, at);
+        msg_path_fail(c, FT_E_INVALID,
+                      "unknown field number %" PRIu64 " (wire type %u) at byte %zu", number, wt,
+                      at);
         return NULL;
     }
     if (wt != (unsigned)wire_type_of(f->kind)) {
-        pb_fail(c, FT_E_INVALID, "field %s has wire type %u at byte %zu, expected %u", f->name, wt,
-                at, (unsigned)wire_type_of(f->kind));
+        msg_path_fail(c, FT_E_INVALID, "field %s has wire type %u at byte %zu, expected %u",
+                      f->name, wt, at, (unsigned)wire_type_of(f->kind));
         return NULL;
     }
     if (f->number < *last || (f->number == *last && f->max_count == 0)) {
-        pb_fail(c, FT_E_INVALID, "field %s (%" PRIu32 ") at byte %zu %s", f->name, f->number, at,
-                f->number == *last ? "appears twice" : "is out of field-number order");
+        msg_path_fail(c, FT_E_INVALID, "field %s (%" PRIu32 ") at byte %zu %s", f->name, f->number,
+                      at, f->number == *last ? "appears twice" : "is out of field-number order");
         return NULL;
     }
     *last = f->number;
     return f;
 }
 
-static int decode_message(struct pb_ctx *c, const struct pa_msg_desc *desc, struct pb_in *in,
+static int decode_message(struct msg_path *c, const struct pa_msg_desc *desc, struct pb_in *in,
                           void *msg)
 {
     uint32_t last = 0;
@@ -545,15 +501,15 @@ static int decode_message(struct pb_ctx *c, const struct pa_msg_desc *desc, stru
         if (f == NULL)
             return -1;
         size_t index = f->max_count ? pa_field_count(f, msg) : 0;
-        size_t saved = path_push(c, f->name, index, f->max_count > 0);
+        size_t saved = msg_path_push(c, f->name, index, f->max_count > 0);
         int rc = decode_field(c, f, in, msg);
-        path_pop(c, saved);
+        msg_path_pop(c, saved);
         if (rc != 0)
             return -1;
     }
     char why[192];
     if (pa_oneof_check(desc, msg, why, sizeof(why)) != 0)
-        return pb_fail(c, FT_E_INVALID, "%s", why);
+        return msg_path_fail(c, FT_E_INVALID, "%s", why);
     return 0;
 }
 
@@ -561,10 +517,10 @@ int pa_proto_decode(const struct pa_msg_desc *desc, const uint8_t *data, size_t 
                     struct ft_error *err)
 {
     memset(out, 0, desc->size);
-    struct pb_ctx c;
-    ctx_init(&c, desc->name, err);
+    struct msg_path c;
+    msg_path_init(&c, desc->name, err);
     if (data == NULL && len > 0)
-        return pb_fail(&c, FT_E_INVALID, "no data");
+        return msg_path_fail(&c, FT_E_INVALID, "no data");
     struct pb_in in = {data, len, 0, 0};
     if (decode_message(&c, desc, &in, out) != 0) {
         pa_msg_free(desc, out);
