@@ -12,6 +12,7 @@
 #include "console/bootstrap.h"
 #include "console/console.h"
 #include "flow/flow.h"
+#include "link/ftdi_spec.h"
 #include "link/ftdi_spi.h"
 #include "link/ftdi_uart.h"
 #include "link/simsock.h"
@@ -45,38 +46,41 @@ struct options {
 
 static void usage(FILE *out)
 {
-    fprintf(
-        out,
-        "usage: ftharness run --sku NAME|PATH --console uart:TTY|ftdi:SERIAL[:A|B]|spi-sim:SOCKET\n"
-        "                     --pa URL [--password-file F] [--user-id ID] [--lot N --wafer N\n"
-        "                     --x N --y N] [--json] [--timeout-scale F] [options]\n"
-        "\n"
-        "Personalizes one DUT: RMA token hash, certificate inputs, TBS export, checks,\n"
-        "endorsement, SKU plugin, import, certs hash, chain validation, registration.\n"
-        "\n"
-        "  --sku NAME|PATH       SKU configuration (NAME looks in --sku-dir, default ./skus)\n"
-        "  --console KIND:WHERE  uart:/dev/ttyUSB0 (kernel tty), ftdi:SERIAL[:A|B] (SPI\n"
-        "                        console on an FT2232H/FT4232H MPSSE channel, default A),\n"
-        "                        ftdi-uart:SERIAL[:A-D] (UART console on an FTDI channel),\n"
-        "                        spi-sim:PATH (ftsim socket, SPI console), uart-sim:PATH\n"
-        "                        (ftsim socket, UART console)\n"
-        "  --pa URL              endorsement service, e.g. https://pa.fab:8443\n"
-        "  --password-file F     SKU password (first line); default $FTHARNESS_SKU_PASSWORD\n"
-        "  --user-id ID          <host>/<site> for the service (default <hostname>/0)\n"
-        "  --ca F --cert F --key F --pin sha256//B64   TLS: server CA, client cert, key, pin\n"
-        "  --lot N --wafer N --x N --y N --year N --week N   DIN for the registry record\n"
-        "  --timeout-scale F     multiply every SKU deadline by F (e.g. 0.1 for a fast model)\n"
-        "  --reset               pulse the chip's reset pin first (SPI/socket links)\n"
-        "  --benchtop            make the RMA token here instead of asking the service\n"
-        "  --no-register         skip RegisterDevice\n"
-        "  --boot-uart KIND:WHERE  the chip's UART for the post-perso boot check when the\n"
-        "                        console is SPI: uart:TTY or ftdi-uart:SERIAL[:A-D]\n"
-        "  --plugin-dir DIR      where SKU plugins live (default %s)\n"
-        "  --json                print the device record as JSON on stdout\n"
-        "\n"
-        "Exit status: 0 PASS; 1 internal error; 2 usage; 3 device or link; 4 endorsement\n"
-        "service; 5 SKU plugin; 6 validation (TBS, certificates, hashes).\n",
-        FTHARNESS_PLUGIN_DIR_DEFAULT);
+    fprintf(out,
+            "usage: ftharness run --sku NAME|PATH --console uart:TTY|ftdi:ADAPTER|spi-sim:SOCKET\n"
+            "                     --pa URL [--password-file F] [--user-id ID] [--lot N --wafer N\n"
+            "                     --x N --y N] [--json] [--timeout-scale F] [options]\n"
+            "\n"
+            "Personalizes one DUT: RMA token hash, certificate inputs, TBS export, checks,\n"
+            "endorsement, SKU plugin, import, certs hash, chain validation, registration.\n"
+            "\n"
+            "  --sku NAME|PATH       SKU configuration (NAME looks in --sku-dir, default ./skus)\n"
+            "  --console KIND:WHERE  uart:/dev/ttyUSB0 (kernel tty), ftdi:ADAPTER (SPI console\n"
+            "                        on an FT2232H/FT4232H MPSSE channel), ftdi-uart:ADAPTER\n"
+            "                        (UART console on an FTDI channel), spi-sim:PATH (ftsim\n"
+            "                        socket, SPI console), uart-sim:PATH (same, UART console)\n"
+            "                        ADAPTER: SERIAL[:CHANNEL] or KEY=VALUE,... with serial,\n"
+            "                        desc, bus=BUS:DEV, index, channel, clock=15M (SPI),\n"
+            "                        baud, xonxoff=on|off (UART), and the pin map (SPI):\n"
+            "                        tx_ready=ADBUS5, reset_n=ACBUS0, strap0..2, rx_ready,\n"
+            "                        test_done, test_error, test_start (=ADBUSn|ACBUSn|none)\n"
+            "  --pa URL              endorsement service, e.g. https://pa.fab:8443\n"
+            "  --password-file F     SKU password (first line); default $FTHARNESS_SKU_PASSWORD\n"
+            "  --user-id ID          <host>/<site> for the service (default <hostname>/0)\n"
+            "  --ca F --cert F --key F --pin sha256//B64   TLS: server CA, client cert, key, pin\n"
+            "  --lot N --wafer N --x N --y N --year N --week N   DIN for the registry record\n"
+            "  --timeout-scale F     multiply every SKU deadline by F (e.g. 0.1 for a fast model)\n"
+            "  --reset               pulse the chip's reset pin first (SPI/socket links)\n"
+            "  --benchtop            make the RMA token here instead of asking the service\n"
+            "  --no-register         skip RegisterDevice\n"
+            "  --boot-uart KIND:WHERE  the chip's UART for the post-perso boot check when the\n"
+            "                        console is SPI: uart:TTY or ftdi-uart:ADAPTER\n"
+            "  --plugin-dir DIR      where SKU plugins live (default %s)\n"
+            "  --json                print the device record as JSON on stdout\n"
+            "\n"
+            "Exit status: 0 PASS; 1 internal error; 2 usage; 3 device or link; 4 endorsement\n"
+            "service; 5 SKU plugin; 6 validation (TBS, certificates, hashes).\n",
+            FTHARNESS_PLUGIN_DIR_DEFAULT);
 }
 
 static int parse_uint(const char *opt, const char *arg, unsigned max, unsigned *out)
@@ -89,6 +93,22 @@ static int parse_uint(const char *opt, const char *arg, unsigned max, unsigned *
     }
     *out = (unsigned)v;
     return 0;
+}
+
+/* An FTDI adapter text is checked here, so a typo is a usage error before the service
+ * or the chip is touched; the links parse it again when they open. */
+static int check_link_spec(const char *opt, const char *spec)
+{
+    struct ftdi_spec parsed;
+    struct ft_error err = {0};
+    int rc = 0;
+    if (strncmp(spec, "ftdi:", 5) == 0)
+        rc = ftdi_spec_parse(spec + 5, FTDI_SPEC_SPI, &parsed, &err);
+    else if (strncmp(spec, "ftdi-uart:", 10) == 0)
+        rc = ftdi_spec_parse(spec + 10, FTDI_SPEC_UART, &parsed, &err);
+    if (rc != 0)
+        fprintf(stderr, "ftharness: %s %s: %s\n", opt, spec, err.message);
+    return rc;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -155,9 +175,11 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case O_CONSOLE:
             o->console = optarg;
+            rc = check_link_spec("--console", optarg);
             break;
         case O_BOOT_UART:
             o->boot_uart = optarg;
+            rc = check_link_spec("--boot-uart", optarg);
             break;
         case O_PA:
             o->pa_url = optarg;
@@ -271,31 +293,23 @@ struct links {
     struct console *boot;
 };
 
-/* "SERIAL" or "SERIAL:<channel letter>": an FTDI adapter by USB serial (serial[128]). */
-static int ftdi_where(const char *kind, const char *where, char *serial, char *channel,
-                      struct ft_error *err)
+/* The adapter text after "ftdi:" / "ftdi-uart:" (link/ftdi_spec.h). */
+static int ftdi_spec_of(const char *kind, const char *where, enum ftdi_spec_use use,
+                        struct ftdi_spec *spec, struct ft_error *err)
 {
-    snprintf(serial, 128, "%s", where);
-    *channel = 'A';
-    char *colon = strrchr(serial, ':');
-    if (colon != NULL) {
-        if (colon[1] == '\0' || colon[2] != '\0')
-            return ft_fail(err, FT_E_INVALID, "--console %s:%s: expected SERIAL[:CHANNEL]", kind,
-                           where);
-        *channel = colon[1];
-        *colon = '\0';
-    }
-    if (serial[0] == '\0')
-        return ft_fail(err, FT_E_INVALID, "--console %s:%s: no adapter serial", kind, where);
+    if (ftdi_spec_parse(where, use, spec, err) != 0)
+        return ft_error_prefix(err, "%s:%s", kind, where);
     return 0;
 }
 
 static int open_ftdi(const char *where, struct links *l, struct ft_error *err)
 {
-    char serial[128];
-    struct ftdi_spi_config cfg = {.serial = serial};
-    if (ftdi_where("ftdi", where, serial, &cfg.channel, err) != 0 ||
-        (l->ftdi = ftdi_spi_open(&cfg, err)) == NULL)
+    struct ftdi_spec spec;
+    struct ftdi_spi_config cfg;
+    if (ftdi_spec_of("ftdi", where, FTDI_SPEC_SPI, &spec, err) != 0)
+        return -1;
+    ftdi_spec_spi_config(&spec, &cfg);
+    if ((l->ftdi = ftdi_spi_open(&cfg, err)) == NULL)
         return -1;
     l->bus = ftdi_spi_bus(l->ftdi);
     l->console = console_open_spi(l->bus, err);
@@ -304,10 +318,11 @@ static int open_ftdi(const char *where, struct links *l, struct ft_error *err)
 
 static int open_ftdi_uart(const char *where, struct links *l, struct ft_error *err)
 {
-    char serial[128];
-    struct ftdi_uart_config cfg = {.serial = serial};
-    if (ftdi_where("ftdi-uart", where, serial, &cfg.channel, err) != 0)
+    struct ftdi_spec spec;
+    struct ftdi_uart_config cfg;
+    if (ftdi_spec_of("ftdi-uart", where, FTDI_SPEC_UART, &spec, err) != 0)
         return -1;
+    ftdi_spec_uart_config(&spec, &cfg);
     l->console = console_open_ftdi_uart(&cfg, err);
     return l->console ? 0 : -1;
 }
@@ -318,7 +333,7 @@ static int open_console(const char *spec, struct links *l, struct ft_error *err)
 static int open_boot_uart(const char *spec, struct links *l, struct ft_error *err)
 {
     if (strncmp(spec, "uart:", 5) != 0 && strncmp(spec, "ftdi-uart:", 10) != 0)
-        return ft_fail(err, FT_E_INVALID, "--boot-uart %s: expected uart:TTY or ftdi-uart:SERIAL",
+        return ft_fail(err, FT_E_INVALID, "--boot-uart %s: expected uart:TTY or ftdi-uart:ADAPTER",
                        spec);
     struct links uart = {0};
     if (open_console(spec, &uart, err) != 0)
@@ -506,9 +521,13 @@ static int cmd_run(int argc, char **argv)
         status = EXIT_DEVICE;
         goto done;
     }
-    if (image_len > 0 && links.bus == NULL) {
-        fprintf(stderr, "ftharness: SKU %s bootstraps an image: --console %s has no SPI bus\n",
-                sku.name, o.console);
+    const uint32_t bootstrap_pins = SPI_BUS_PIN_RESET_N | SPI_BUS_PIN_STRAPS;
+    if (image_len > 0 && (links.bus == NULL || (links.bus->unwired & bootstrap_pins) != 0)) {
+        fprintf(stderr,
+                "ftharness: SKU %s bootstraps an image: --console %s %s (the ROM bootstrap "
+                "needs the SPI bus, RESET_N and STRAP0..2)\n",
+                sku.name, o.console,
+                links.bus == NULL ? "has no SPI bus" : "does not wire all of those pins");
         status = EXIT_USAGE;
         goto done;
     }

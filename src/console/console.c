@@ -261,12 +261,21 @@ int console_chip_reset(struct console *c, bool straps_high, struct ft_error *err
     struct spi_bus *bus = gpio_bus(c, "reset the chip", err);
     if (bus == NULL)
         return -1;
+    if (bus->unwired & SPI_BUS_PIN_RESET_N)
+        return ft_fail(err, FT_E_INVALID, "%s: cannot reset the chip: RESET_N is not wired",
+                       bus->name);
+    if (straps_high && (bus->unwired & SPI_BUS_PIN_STRAPS))
+        return ft_fail(err, FT_E_INVALID,
+                       "%s: cannot start the ROM bootstrap: STRAP0..2 are not all wired",
+                       bus->name);
+    /* Unwired straps are the board's to hold low. */
+    uint32_t mask = SPI_BUS_PIN_INPUTS & ~bus->unwired;
     uint32_t straps = straps_high ? SPI_BUS_PIN_STRAPS : 0;
     /* Reset and straps in one write: the straps are settled before reset releases and
      * the ROM samples them. The pulse lasts one link round trip; a backend whose chip
      * needs a longer assertion time makes its gpio_write take that long. */
-    if (spi_bus_gpio_write(bus, SPI_BUS_PIN_INPUTS, straps, err) != 0 ||
-        spi_bus_gpio_write(bus, SPI_BUS_PIN_INPUTS, straps | SPI_BUS_PIN_RESET_N, err) != 0)
+    if (spi_bus_gpio_write(bus, mask, straps & mask, err) != 0 ||
+        spi_bus_gpio_write(bus, mask, (straps | SPI_BUS_PIN_RESET_N) & mask, err) != 0)
         return ft_error_prefix(err, "chip reset");
     /* What was buffered belongs to the old boot: a sync string in it must not match. */
     c->len = 0;
@@ -274,11 +283,12 @@ int console_chip_reset(struct console *c, bool straps_high, struct ft_error *err
     return 0;
 }
 
-int console_pins(struct console *c, uint32_t *pins, struct ft_error *err)
+int console_pins(struct console *c, uint32_t *pins, uint32_t *wired, struct ft_error *err)
 {
     struct spi_bus *bus = gpio_bus(c, "read the chip's pins", err);
     if (bus == NULL)
         return -1;
+    *wired = (SPI_BUS_PIN_OUTPUTS | SPI_BUS_PIN_INPUTS) & ~bus->unwired;
     return spi_bus_gpio_read(bus, pins, err);
 }
 

@@ -95,12 +95,14 @@ int console_read_line(struct console *c, char *buf, size_t cap, size_t *len, uin
 void console_reset_frames(struct console *c);
 
 /* Pulses the chip's reset pin with the straps driven to all-high (`straps_high`, ROM
- * bootstrap) or all-low, and leaves them so. Resets the frame counter and drops the
- * text buffered from the old boot. A plain tty has no GPIO: FT_E_INVALID. */
+ * bootstrap) or all-low, and leaves them so; straps the board does not wire are left to
+ * it (FT_E_INVALID when all-high was asked). Resets the frame counter and drops the
+ * text buffered from the old boot. No GPIO (a plain tty) or no RESET_N: FT_E_INVALID. */
 int console_chip_reset(struct console *c, bool straps_high, struct ft_error *err);
 
-/* The pins (SPI_BUS_PIN_*) as the link sees them now. A plain tty: FT_E_INVALID. */
-int console_pins(struct console *c, uint32_t *pins, struct ft_error *err);
+/* The pins (SPI_BUS_PIN_*) as the link sees them now, and which of them the board
+ * connects (*wired; the others read as 0). A plain tty: FT_E_INVALID. */
+int console_pins(struct console *c, uint32_t *pins, uint32_t *wired, struct ft_error *err);
 
 void console_get_stats(const struct console *c, struct console_stats *out);
 

@@ -53,30 +53,12 @@ static void put_command(uint8_t *out, uint8_t op, uint32_t address)
 
 /* ---- reading frames ------------------------------------------------------------------- */
 
-/* Waits for TX-ready in the adapter when it can; otherwise polls the pin back to back
- * (no sleep: a sleep would add its length to every frame), until the deadline. */
-static int wait_tx_ready(struct spi_bus *bus, uint64_t deadline_ns, struct ft_error *err)
-{
-    uint32_t pins = 0;
-    if (spi_bus_has_wait(bus))
-        return bus->ops->gpio_wait(bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY, deadline_ns,
-                                   &pins, err);
-    for (;;) {
-        if (spi_bus_gpio_read(bus, &pins, err) != 0)
-            return -1;
-        if (pins & SPI_BUS_PIN_TX_READY)
-            return 0;
-        if (link_now_ns() >= deadline_ns)
-            return ft_fail(err, FT_E_TIMEOUT, "%s: TX-ready stayed low", bus->name);
-    }
-}
-
 /* One READ of `len` bytes at `address` into sc->miso + CMD_SIZE: one CS frame. */
-static int read_at(struct spi_console *sc, uint32_t address, size_t len, struct ft_error *err)
+static struct spi_bus_xfer read_at(struct spi_console *sc, uint32_t address, size_t len)
 {
     memset(sc->mosi, 0, CMD_SIZE + len);
     put_command(sc->mosi, OP_READ, address);
-    return spi_bus_xfer(sc->bus, sc->mosi, sc->miso, CMD_SIZE + len, err);
+    return (struct spi_bus_xfer){.mosi = sc->mosi, .miso = sc->miso, .len = CMD_SIZE + len};
 }
 
 static void count_ignored(struct console *c, enum spi_frame_check check)
@@ -94,9 +76,11 @@ static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *er
     struct spi_console *sc = spi_of(c);
     if (console_stream_room(c) < SPI_FRAME_HOST_MAX_PAYLOAD)
         return ft_fail(err, FT_E_CAPACITY, "%s: console buffer full", sc->bus->name);
-    if (wait_tx_ready(sc->bus, deadline_ns, err) != 0 ||
-        read_at(sc, 0, SPI_FRAME_HEADER_SIZE, err) != 0)
-        return -1;
+    /* The header READ once TX-ready is high: one exchange where the adapter can wait. */
+    const struct spi_bus_xfer header = read_at(sc, 0, SPI_FRAME_HEADER_SIZE);
+    if (spi_bus_xfer_when(sc->bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY, deadline_ns, &header,
+                          err) != 0)
+        return ft_error_prefix(err, "waiting for a console frame (TX-ready)");
     struct spi_frame_header hdr;
     enum spi_frame_check check = spi_frame_header_check(sc->miso + CMD_SIZE, sc->next_frame, &hdr);
     if (check != SPI_FRAME_VALID) {
@@ -105,8 +89,9 @@ static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *er
     }
     /* Even an empty frame gets its payload READ (of no data bytes): the firmware waits
      * for the second transaction before it writes the next frame. */
-    size_t padded = spi_frame_padded_len(hdr.len);
-    if (read_at(sc, SPI_FRAME_HEADER_SIZE, padded, err) != 0)
+    const struct spi_bus_xfer payload =
+        read_at(sc, SPI_FRAME_HEADER_SIZE, spi_frame_padded_len(hdr.len));
+    if (spi_bus_xfer(sc->bus, payload.mosi, payload.miso, payload.len, err) != 0)
         return -1;
     console_stream_append(c, sc->miso + CMD_SIZE, hdr.len);
     sc->next_frame = hdr.frame_no + 1;
@@ -225,6 +210,13 @@ struct console *console_open_spi(struct spi_bus *bus, struct ft_error *err)
                 "%s: transactions of at most %zu bytes; the SPI console "
                 "needs %zu in one",
                 bus->name, bus->max_xfer, need);
+        return NULL;
+    }
+    if (bus->unwired & SPI_BUS_PIN_TX_READY) {
+        ft_fail(err, FT_E_INVALID,
+                "%s: TX_READY is not wired; the SPI console reads a frame only when the chip "
+                "raises it (map tx_ready to a pin)",
+                bus->name);
         return NULL;
     }
     struct spi_console *sc = calloc(1, sizeof(*sc));

@@ -138,6 +138,11 @@ void ftdi_mpsse_send_immediate(struct ftdi_mpsse_buf *b)
     append1(b, MPSSE_SEND_IMMEDIATE);
 }
 
+void ftdi_mpsse_wait_gpiol1(struct ftdi_mpsse_buf *b, bool high)
+{
+    append1(b, high ? MPSSE_WAIT_HIGH : MPSSE_WAIT_LOW);
+}
+
 void ftdi_mpsse_sync(struct ftdi_mpsse_buf *b)
 {
     append1(b, MPSSE_SYNC_OPCODE);
@@ -251,6 +256,11 @@ _Static_assert(SPI_BUS_PIN_RESET_N == 1u << 8, "pin_names order");
 _Static_assert(SPI_BUS_PIN_STRAP0 == 1u << 9, "pin_names order");
 _Static_assert(SPI_BUS_PIN_STRAP2 == 1u << 11, "map size");
 
+const char *ftdi_pin_map_pin_name(unsigned n)
+{
+    return n < FTDI_PIN_MAP_SIZE ? pin_names[n] : "pin";
+}
+
 static struct ftdi_pin low_pin(uint8_t bit)
 {
     return (struct ftdi_pin){.port = FTDI_PORT_LOW, .bit = bit};
@@ -318,6 +328,16 @@ int ftdi_pin_map_check(const struct ftdi_pin_map *map, bool has_high_byte, struc
             return -1;
     }
     return 0;
+}
+
+uint32_t ftdi_pin_map_unwired(const struct ftdi_pin_map *map)
+{
+    uint32_t unwired = 0;
+    for (unsigned n = 0; n < FTDI_PIN_MAP_SIZE; n++)
+        if (((SPI_BUS_PIN_OUTPUTS | SPI_BUS_PIN_INPUTS) & (1u << n)) != 0 &&
+            map->pin[n].port == FTDI_PORT_NONE)
+            unwired |= 1u << n;
+    return unwired;
 }
 
 bool ftdi_pin_map_uses_high(const struct ftdi_pin_map *map)

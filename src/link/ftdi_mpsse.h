@@ -29,6 +29,8 @@
 #define MPSSE_LOOPBACK_OFF 0x85u
 #define MPSSE_SET_DIVISOR 0x86u
 #define MPSSE_SEND_IMMEDIATE 0x87u
+#define MPSSE_WAIT_HIGH 0x88u /* hold the command stream until GPIOL1 is high */
+#define MPSSE_WAIT_LOW 0x89u  /* ... until it is low */
 #define MPSSE_DIV5_OFF 0x8au
 #define MPSSE_3PHASE_OFF 0x8du
 #define MPSSE_ADAPTIVE_OFF 0x97u
@@ -43,6 +45,7 @@
 #define MPSSE_PIN_MOSI 0x02u
 #define MPSSE_PIN_MISO 0x04u
 #define MPSSE_PIN_CS 0x08u
+#define MPSSE_PIN_GPIOL1 0x20u /* ADBUS5: the one pin the wait opcodes watch */
 #define MPSSE_SPI_PINS 0x0fu
 #define MPSSE_SPI_DIRECTION 0x0bu
 
@@ -95,6 +98,11 @@ void ftdi_mpsse_clock_duplex(struct ftdi_mpsse_buf *b, const uint8_t *data, size
 
 /* 87: the chip sends what it holds now instead of when its latency timer expires. */
 void ftdi_mpsse_send_immediate(struct ftdi_mpsse_buf *b);
+
+/* 88 / 89: the chip executes nothing after this until GPIOL1 (ADBUS5) is high / low.
+ * There is no timeout in the chip: only leaving MPSSE mode (bitmode reset) ends a wait
+ * that is never satisfied, so the host bounds it with its read deadline. */
+void ftdi_mpsse_wait_gpiol1(struct ftdi_mpsse_buf *b, bool high);
 
 /* The sync check after entering MPSSE mode: AA 87. A chip in MPSSE mode answers FA AA
  * (ftdi_mpsse_sync_reply_ok()); anything else means the channel is not executing MPSSE. */
@@ -180,10 +188,16 @@ struct ftdi_pin_map {
  * built on one passes its own map. */
 void ftdi_pin_map_default(struct ftdi_pin_map *map);
 
+/* "TX_READY", "RESET_N", ... for the bus pin (1u << n); "pin" past the map. */
+const char *ftdi_pin_map_pin_name(unsigned n);
+
 /* Checks a map: ports and bits in range, no pin used twice, nothing on ADBUS0..3 (the SPI
  * pins), nothing on the high byte when `has_high_byte` is false. FT_E_INVALID naming the
  * offending bus pin. */
 int ftdi_pin_map_check(const struct ftdi_pin_map *map, bool has_high_byte, struct ft_error *err);
+
+/* The SPI_BUS_PIN_* bits the map leaves unwired (FTDI_PORT_NONE). */
+uint32_t ftdi_pin_map_unwired(const struct ftdi_pin_map *map);
 
 /* Whether any pin is on the high byte (it then needs 0x82/0x83). */
 bool ftdi_pin_map_uses_high(const struct ftdi_pin_map *map);

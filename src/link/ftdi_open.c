@@ -35,6 +35,26 @@ struct found {
     char serial[64];
 };
 
+struct ftdi_context *ftdi_open_new_context(struct ft_error *err)
+{
+    struct ftdi_context *ctx = ftdi_new();
+    if (ctx != NULL)
+        return ctx;
+    /* ftdi_new is NULL when its allocation or its libusb_init failed: ask libusb. */
+    libusb_context *usb = NULL;
+    int rc = libusb_init(&usb);
+    if (rc == 0) {
+        libusb_exit(usb);
+        ft_fail(err, FT_E_NOMEM, "FTDI adapter: libftdi context: out of memory");
+    } else {
+        ft_fail(err, FT_E_CONNECT,
+                "FTDI adapter: libusb cannot start (%s): check that /dev/bus/usb and "
+                "/sys/bus/usb are readable here (containers and sandboxes often hide them)",
+                libusb_error_name(rc));
+    }
+    return NULL;
+}
+
 const char *ftdi_open_product_name(uint16_t product)
 {
     return product == FTDI_OPEN_PRODUCT_4232H ? "FT4232H" : "FT2232H";

@@ -32,6 +32,10 @@ struct ftdi_open_select {
     unsigned index;          /* the index-th adapter matching serial/description, from 0 */
 };
 
+/* A new libftdi context (ftdi_free when done), or NULL with FT_E_NOMEM, or FT_E_CONNECT
+ * when libusb cannot start (ftdi_new fails the same way for both). */
+struct ftdi_context *ftdi_open_new_context(struct ft_error *err);
+
 /* Selects interface `channel` ('A'..'D', already checked by the caller) on `ctx` and
  * opens the adapter `sel` picks. `name` (cap bytes) always gets a name for messages:
  * "ftdi FT2232H serial 'X' at 1:5 channel B" once found, a shorter one before. 0 when

@@ -25,6 +25,7 @@ struct ftdi_spi {
      * failed or a reply had the wrong length): later ops fail at once. */
     bool broken;
     char channel;
+    uint16_t divisor; /* kept to bring the engine up again after an abandoned wait */
     uint32_t clock_hz;
     char name[160];
     uint8_t cmd[CMD_CAP];
@@ -106,9 +107,9 @@ static uint64_t clocking_ns(const struct ftdi_spi *f, size_t bytes)
 }
 
 /* One round trip: writes the commands in `b` and, when they produce a reply, reads
- * exactly b->reply_len bytes of it into f->reply. */
-static int exchange(struct ftdi_spi *f, const struct ftdi_mpsse_buf *b, const char *what,
-                    struct ft_error *err)
+ * exactly b->reply_len bytes of it into f->reply by `deadline_ns`. */
+static int exchange_by(struct ftdi_spi *f, const struct ftdi_mpsse_buf *b, uint64_t deadline_ns,
+                       const char *what, struct ft_error *err)
 {
     if (f->broken)
         return ft_fail(err, FT_E_CONNECT,
@@ -121,8 +122,6 @@ static int exchange(struct ftdi_spi *f, const struct ftdi_mpsse_buf *b, const ch
                        "%s: %s: %zu command bytes with a %zu-byte reply could stall the chip "
                        "(both over its %u-byte FIFO); split it",
                        f->name, what, b->len, b->reply_len, FTDI_SPI_FIFO);
-    uint64_t deadline_ns =
-        link_deadline_ms(FTDI_SPI_IO_TIMEOUT_MS) + clocking_ns(f, b->len + b->reply_len);
     f->bus.round_trips++;
     if (write_all(f, b->data, b->len, what, err) != 0)
         return -1;
@@ -131,13 +130,91 @@ static int exchange(struct ftdi_spi *f, const struct ftdi_mpsse_buf *b, const ch
     return read_exact(f, f->reply, b->reply_len, deadline_ns, what, err);
 }
 
+/* An exchange that must not wait on the device: the adapter's I/O timeout plus the time
+ * its SPI clocking takes. */
+static int exchange(struct ftdi_spi *f, const struct ftdi_mpsse_buf *b, const char *what,
+                    struct ft_error *err)
+{
+    uint64_t deadline_ns =
+        link_deadline_ms(FTDI_SPI_IO_TIMEOUT_MS) + clocking_ns(f, b->len + b->reply_len);
+    return exchange_by(f, b, deadline_ns, what, err);
+}
+
+/* ---- waiting in the adapter -------------------------------------------------------------- */
+
+/* A wait on one bus pin that the MPSSE engine can do itself (88/89 then the rest of the
+ * commands): the pin is on GPIOL1. */
+struct pin_wait {
+    uint32_t mask;
+    bool high;
+    uint64_t deadline_ns;
+};
+
+static bool on_gpiol1(const struct ftdi_spi *f, uint32_t mask)
+{
+    if (mask == 0 || (mask & (mask - 1)) != 0)
+        return false; /* not exactly one pin */
+    unsigned n = (unsigned)__builtin_ctz(mask);
+    return n < FTDI_PIN_MAP_SIZE && f->pins.pin[n].port == FTDI_PORT_LOW &&
+           (1u << f->pins.pin[n].bit) == MPSSE_PIN_GPIOL1;
+}
+
+static int bring_up(struct ftdi_spi *f, struct ft_error *err);
+
+/* After a wait the chip never saw satisfied, the engine still holds it: only leaving
+ * MPSSE mode ends it. Brings the channel up again (bitmode reset, purge, sync check, clock)
+ * and drives the pins as before. The GPIOs float for the few milliseconds this takes. */
+static int resync(struct ftdi_spi *f, struct ft_error *err)
+{
+    f->broken = false;
+    if (bring_up(f, err) != 0)
+        return -1;
+    if (!f->uses_high)
+        return 0;
+    struct ftdi_mpsse_buf b;
+    ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
+    ftdi_mpsse_set_high(&b, f->gpio.high_value, f->gpio.high_direction);
+    return exchange(f, &b, "restoring the pins", err);
+}
+
+/* Sends `b` (which starts with the wait) and reads its reply by the wait's deadline; the
+ * reply only comes once the pin is at the level. A deadline already past still gives the
+ * adapter one latency period to answer. On a timeout the wait is abandoned (resync) and
+ * the link stays usable. */
+static int waiting_exchange(struct ftdi_spi *f, const struct ftdi_mpsse_buf *b,
+                            const struct pin_wait *w, const char *what, struct ft_error *err)
+{
+    uint64_t now = link_now_ns();
+    uint64_t by = (w->deadline_ns > now ? w->deadline_ns : now) +
+                  clocking_ns(f, b->len + b->reply_len) + 2u * FTDI_SPI_LATENCY_MS * 1000000u;
+    if (exchange_by(f, b, by, what, err) == 0)
+        return 0;
+    if (err->code != FT_E_TIMEOUT)
+        return -1; /* unplugged, or a partial reply: nothing to re-synchronise to */
+    const char *pin = ftdi_pin_map_pin_name((unsigned)__builtin_ctz(w->mask));
+    const char *level = w->high ? "low" : "high";
+    struct ft_error why = {0};
+    if (resync(f, &why) != 0)
+        return ft_fail(err, FT_E_CONNECT,
+                       "%s: %s: %s stayed %s until the deadline, and bringing the adapter up "
+                       "again after the abandoned wait failed: %s",
+                       f->name, what, pin, level, why.message);
+    return ft_fail(err, FT_E_TIMEOUT,
+                   "%s: %s: %s stayed %s until the deadline (the wait in the adapter was "
+                   "abandoned; the link is usable)",
+                   f->name, what, pin, level);
+}
+
 /* ---- spi_bus ops --------------------------------------------------------------------- */
 
-static int run_xfers(struct ftdi_spi *f, const struct spi_bus_xfer *xfers, size_t n,
-                     const char *what, struct ft_error *err)
+/* The transactions in one write, after the wait `w` when it is not NULL. */
+static int run_xfers(struct ftdi_spi *f, const struct pin_wait *w, const struct spi_bus_xfer *xfers,
+                     size_t n, const char *what, struct ft_error *err)
 {
     struct ftdi_mpsse_buf b;
     ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
+    if (w != NULL)
+        ftdi_mpsse_wait_gpiol1(&b, w->high);
     for (size_t i = 0; i < n; i++) {
         const struct spi_bus_xfer *x = &xfers[i];
         if (x->len == 0 || x->len > f->bus.max_xfer)
@@ -149,7 +226,7 @@ static int run_xfers(struct ftdi_spi *f, const struct spi_bus_xfer *xfers, size_
     }
     if (b.reply_len > 0)
         ftdi_mpsse_send_immediate(&b);
-    if (exchange(f, &b, what, err) != 0)
+    if ((w != NULL ? waiting_exchange(f, &b, w, what, err) : exchange(f, &b, what, err)) != 0)
         return -1;
     /* The plans are recomputed from the same inputs to place each reply. */
     size_t offset = 0;
@@ -169,7 +246,7 @@ static int ftdi_xfer(struct spi_bus *bus, const uint8_t *mosi, uint8_t *miso, si
                      struct ft_error *err)
 {
     const struct spi_bus_xfer one = {.mosi = mosi, .miso = miso, .len = len};
-    return run_xfers(bus->impl, &one, 1, "SPI transaction", err);
+    return run_xfers(bus->impl, NULL, &one, 1, "SPI transaction", err);
 }
 
 static int ftdi_xfer_batch(struct spi_bus *bus, const struct spi_bus_xfer *xfers, size_t n,
@@ -177,22 +254,59 @@ static int ftdi_xfer_batch(struct spi_bus *bus, const struct spi_bus_xfer *xfers
 {
     if (n == 0)
         return 0;
-    return run_xfers(bus->impl, xfers, n, "SPI batch", err);
+    return run_xfers(bus->impl, NULL, xfers, n, "SPI batch", err);
 }
 
-static int ftdi_gpio_read(struct spi_bus *bus, uint32_t *pins, struct ft_error *err)
+/* Reads both ports, after the wait `w` when it is not NULL. */
+static int read_pins(struct ftdi_spi *f, const struct pin_wait *w, uint32_t *pins,
+                     struct ft_error *err)
 {
-    struct ftdi_spi *f = bus->impl;
     struct ftdi_mpsse_buf b;
     ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
+    if (w != NULL)
+        ftdi_mpsse_wait_gpiol1(&b, w->high);
     ftdi_mpsse_read_low(&b);
     if (f->uses_high)
         ftdi_mpsse_read_high(&b);
     ftdi_mpsse_send_immediate(&b);
-    if (exchange(f, &b, "GPIO read", err) != 0)
+    if ((w != NULL ? waiting_exchange(f, &b, w, "GPIO wait", err)
+                   : exchange(f, &b, "GPIO read", err)) != 0)
         return -1;
     *pins = ftdi_pin_map_decode(&f->pins, f->reply[0], f->uses_high ? f->reply[1] : 0);
     return 0;
+}
+
+static int ftdi_gpio_read(struct spi_bus *bus, uint32_t *pins, struct ft_error *err)
+{
+    return read_pins(bus->impl, NULL, pins, err);
+}
+
+/* In the adapter when the pin is on GPIOL1 (the default map puts TX_READY there), else
+ * by polling. */
+static int ftdi_gpio_wait(struct spi_bus *bus, uint32_t mask, uint32_t value, uint64_t deadline_ns,
+                          uint32_t *pins, struct ft_error *err)
+{
+    struct ftdi_spi *f = bus->impl;
+    if (!on_gpiol1(f, mask))
+        return spi_bus_poll_pins(bus, mask, value, deadline_ns, pins, err);
+    const struct pin_wait w = {
+        .mask = mask, .high = (value & mask) != 0, .deadline_ns = deadline_ns};
+    return read_pins(f, &w, pins, err);
+}
+
+static int ftdi_xfer_when(struct spi_bus *bus, uint32_t mask, uint32_t value, uint64_t deadline_ns,
+                          const struct spi_bus_xfer *x, struct ft_error *err)
+{
+    struct ftdi_spi *f = bus->impl;
+    if (!on_gpiol1(f, mask)) {
+        uint32_t pins;
+        if (spi_bus_poll_pins(bus, mask, value, deadline_ns, &pins, err) != 0)
+            return -1;
+        return run_xfers(f, NULL, x, 1, "SPI transaction", err);
+    }
+    const struct pin_wait w = {
+        .mask = mask, .high = (value & mask) != 0, .deadline_ns = deadline_ns};
+    return run_xfers(f, &w, x, 1, "SPI transaction after a GPIO wait", err);
 }
 
 static int ftdi_gpio_write(struct spi_bus *bus, uint32_t mask, uint32_t value, struct ft_error *err)
@@ -225,9 +339,8 @@ static const struct spi_bus_ops ftdi_spi_ops = {
     .xfer_batch = ftdi_xfer_batch,
     .gpio_read = ftdi_gpio_read,
     .gpio_write = ftdi_gpio_write,
-    /* Not offered: MPSSE can wait only on GPIOL1 and cannot be told to give up, so a
-     * bounded wait would be USB polling, which callers already do with gpio_read. */
-    .gpio_wait = NULL,
+    .gpio_wait = ftdi_gpio_wait,
+    .xfer_when = ftdi_xfer_when,
     .close = ftdi_bus_close,
 };
 
@@ -252,6 +365,7 @@ static int check_chip(struct ftdi_spi *f, struct ft_error *err)
     if (ftdi_pin_map_check(&f->pins, has_high_byte, err) != 0)
         return ft_error_prefix(err, "%s", f->name);
     f->uses_high = ftdi_pin_map_uses_high(&f->pins);
+    f->bus.unwired = ftdi_pin_map_unwired(&f->pins);
     return 0;
 }
 
@@ -281,7 +395,7 @@ static int enter_mpsse(struct ftdi_spi *f, struct ft_error *err)
     return setup_step(f, ftdi_tcioflush(c), "purge", err);
 }
 
-static int bring_up(struct ftdi_spi *f, uint16_t divisor, struct ft_error *err)
+static int bring_up(struct ftdi_spi *f, struct ft_error *err)
 {
     if (enter_mpsse(f, err) != 0)
         return -1;
@@ -298,7 +412,7 @@ static int bring_up(struct ftdi_spi *f, uint16_t divisor, struct ft_error *err)
                        f->name, f->channel, f->reply[0], f->reply[1]);
     }
     ftdi_mpsse_buf_init(&b, f->cmd, sizeof(f->cmd));
-    ftdi_mpsse_init(&b, divisor, f->gpio.low_value, f->gpio.low_direction);
+    ftdi_mpsse_init(&b, f->divisor, f->gpio.low_value, f->gpio.low_direction);
     return exchange(f, &b, "MPSSE init", err);
 }
 
@@ -334,6 +448,7 @@ struct ftdi_spi *ftdi_spi_open(const struct ftdi_spi_config *cfg, struct ft_erro
         return NULL;
     }
     f->channel = channel;
+    f->divisor = divisor;
     f->clock_hz = clock_hz;
     memset(f->idle_mosi, 0xff, sizeof(f->idle_mosi));
     if (cfg->pins != NULL)
@@ -348,14 +463,12 @@ struct ftdi_spi *ftdi_spi_open(const struct ftdi_spi_config *cfg, struct ft_erro
                                          .bus_addr = cfg->bus_addr,
                                          .index = cfg->index};
     int rc = -1;
-    f->ctx = ftdi_new();
-    if (f->ctx == NULL)
-        ft_fail(err, FT_E_NOMEM, "FTDI adapter: libftdi context: out of memory");
-    else if (ftdi_pin_map_check(&f->pins, true, err) != 0)
+    if (ftdi_pin_map_check(&f->pins, true, err) != 0)
         ft_error_prefix(err, "%s", f->name);
-    else if (ftdi_open_channel(f->ctx, &sel, channel, f->name, sizeof(f->name), err) == 0) {
+    else if ((f->ctx = ftdi_open_new_context(err)) != NULL &&
+             ftdi_open_channel(f->ctx, &sel, channel, f->name, sizeof(f->name), err) == 0) {
         f->opened = true;
-        rc = check_chip(f, err) == 0 && bring_up(f, divisor, err) == 0 ? 0 : -1;
+        rc = check_chip(f, err) == 0 && bring_up(f, err) == 0 ? 0 : -1;
     }
     if (rc != 0) {
         ftdi_spi_close(f);

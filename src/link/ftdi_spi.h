@@ -5,8 +5,15 @@
  * Every op is one USB write and, when a reply is due, one read of exactly the expected
  * bytes (ending the write with SEND_IMMEDIATE so the chip does not hold them for its
  * latency timer): one round trip. A transaction is CS low, its clock commands, CS high in
- * that one write; xfer_batch puts all its transactions in one write. gpio_wait is not
- * offered (NULL): callers poll gpio_read back to back.
+ * that one write; xfer_batch puts all its transactions in one write.
+ *
+ * Waiting for a pin on GPIOL1 (ADBUS5; TX_READY in the default map) happens in the
+ * adapter: gpio_wait sends 88/89 and a pin read, xfer_when 88/89 and the transaction
+ * (the console's frame header READ), so the reply is the round trip's end. The chip
+ * has no timeout for these opcodes: at the caller's deadline the host abandons the wait
+ * by bringing the channel up again (bitmode reset, purge, sync check, pins restored;
+ * the GPIOs float meanwhile) and fails with FT_E_TIMEOUT, the link still usable. Pins
+ * elsewhere are polled back to back.
  *
  * CS stays high between two xfer calls for at least a USB round trip, long enough for
  * the OTTF console's TX-ready loop, which counts CS edges by polling (reference §1.5).

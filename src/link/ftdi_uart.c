@@ -177,9 +177,8 @@ struct ftdi_uart *ftdi_uart_open(const struct ftdi_uart_config *cfg, struct ft_e
     int rc = -1;
     if (u->baud > INT_MAX)
         ft_fail(err, FT_E_INVALID, "%s: baud rate %u out of range", u->name, u->baud);
-    else if ((u->ctx = ftdi_new()) == NULL)
-        ft_fail(err, FT_E_NOMEM, "FTDI adapter: libftdi context: out of memory");
-    else if (ftdi_open_channel(u->ctx, &sel, channel, u->name, sizeof(u->name), err) == 0) {
+    else if ((u->ctx = ftdi_open_new_context(err)) != NULL &&
+             ftdi_open_channel(u->ctx, &sel, channel, u->name, sizeof(u->name), err) == 0) {
         u->opened = true;
         rc = bring_up(u, cfg->xonxoff, err);
     }

@@ -8,7 +8,7 @@
  * Ops return 0, or -1 with `err` filled (FT_E_CONNECT when the link is gone, naming it;
  * FT_E_TIMEOUT when a deadline or the backend's I/O timeout passed; FT_E_PROTOCOL when the
  * adapter answered something malformed). Nothing here sleeps: waiting is either a real
- * wait in the adapter (gpio_wait) or the caller's bounded polling.
+ * wait in the adapter (gpio_wait, xfer_when) or bounded back-to-back polling.
  *
  * Deadlines are absolute CLOCK_MONOTONIC times in nanoseconds (link_deadline_ms()). */
 #ifndef FTHARNESS_LINK_SPI_BUS_H
@@ -65,58 +65,26 @@ struct spi_bus_ops {
      * *pins gets the last pins seen either way. A deadline already past still looks once. */
     int (*gpio_wait)(struct spi_bus *bus, uint32_t mask, uint32_t value, uint64_t deadline_ns,
                      uint32_t *pins, struct ft_error *err);
+    /* Optional (NULL: spi_bus_xfer_when() waits, then calls xfer): waits in the adapter
+     * until (pins & mask) == value, then runs the transaction `x`, in one exchange; fails
+     * with FT_E_TIMEOUT, not having run `x`, once `deadline_ns` has passed. Saves the
+     * round trip between seeing TX-ready and reading the frame header. */
+    int (*xfer_when)(struct spi_bus *bus, uint32_t mask, uint32_t value, uint64_t deadline_ns,
+                     const struct spi_bus_xfer *x, struct ft_error *err);
     /* Releases the backend; the bus must not be used afterwards. */
     void (*close)(struct spi_bus *bus);
 };
 
 struct spi_bus {
     const struct spi_bus_ops *ops;
-    void *impl;           /* the backend's state */
-    const char *name;     /* for messages: "ftsim socket /run/x.sock", "ftdi:FT4232H:A" */
-    size_t max_xfer;      /* largest single transaction the backend carries */
+    void *impl;       /* the backend's state */
+    const char *name; /* for messages: "ftsim socket /run/x.sock", "ftdi:FT4232H:A" */
+    size_t max_xfer;  /* largest single transaction the backend carries */
+    /* SPI_BUS_PIN_* bits the board does not connect (an FTDI pin map's "none"): they read
+     * as 0 and cannot be driven. 0 for backends that have every pin. */
+    uint32_t unwired;
     uint64_t round_trips; /* exchanges with the adapter so far, counted by the backend */
 };
-
-/* ---- checked entry points (what callers use) ----------------------------------------- */
-
-static inline int spi_bus_xfer(struct spi_bus *bus, const uint8_t *mosi, uint8_t *miso, size_t len,
-                               struct ft_error *err)
-{
-    if (len == 0 || len > bus->max_xfer)
-        return ft_fail(err, FT_E_INVALID, "%s: SPI transaction of %zu bytes (1..%zu allowed)",
-                       bus->name, len, bus->max_xfer);
-    return bus->ops->xfer(bus, mosi, miso, len, err);
-}
-
-static inline bool spi_bus_has_batch(const struct spi_bus *bus)
-{
-    return bus->ops->xfer_batch != NULL;
-}
-
-static inline bool spi_bus_has_wait(const struct spi_bus *bus)
-{
-    return bus->ops->gpio_wait != NULL;
-}
-
-static inline int spi_bus_gpio_read(struct spi_bus *bus, uint32_t *pins, struct ft_error *err)
-{
-    return bus->ops->gpio_read(bus, pins, err);
-}
-
-static inline int spi_bus_gpio_write(struct spi_bus *bus, uint32_t mask, uint32_t value,
-                                     struct ft_error *err)
-{
-    if ((mask & ~(uint32_t)SPI_BUS_PIN_INPUTS) != 0)
-        return ft_fail(err, FT_E_INVALID, "%s: pins 0x%x are not host-driven inputs", bus->name,
-                       (unsigned)(mask & ~(uint32_t)SPI_BUS_PIN_INPUTS));
-    return bus->ops->gpio_write(bus, mask, value, err);
-}
-
-static inline void spi_bus_close(struct spi_bus *bus)
-{
-    if (bus != NULL && bus->ops != NULL && bus->ops->close != NULL)
-        bus->ops->close(bus);
-}
 
 /* ---- deadlines ------------------------------------------------------------------------ */
 
@@ -142,6 +110,87 @@ static inline uint32_t link_ms_left(uint64_t deadline_ns, uint32_t cap_ms)
         return 0;
     uint64_t ms = (deadline_ns - now + 999999u) / 1000000u;
     return ms > cap_ms ? cap_ms : (uint32_t)ms;
+}
+
+/* ---- checked entry points (what callers use) ----------------------------------------- */
+
+static inline int spi_bus_xfer(struct spi_bus *bus, const uint8_t *mosi, uint8_t *miso, size_t len,
+                               struct ft_error *err)
+{
+    if (len == 0 || len > bus->max_xfer)
+        return ft_fail(err, FT_E_INVALID, "%s: SPI transaction of %zu bytes (1..%zu allowed)",
+                       bus->name, len, bus->max_xfer);
+    return bus->ops->xfer(bus, mosi, miso, len, err);
+}
+
+static inline bool spi_bus_has_batch(const struct spi_bus *bus)
+{
+    return bus->ops->xfer_batch != NULL;
+}
+
+static inline int spi_bus_gpio_read(struct spi_bus *bus, uint32_t *pins, struct ft_error *err)
+{
+    return bus->ops->gpio_read(bus, pins, err);
+}
+
+/* Reads the pins back to back (no sleep: a sleep would add its length to every console
+ * frame) until (pins & mask) == value; FT_E_TIMEOUT once `deadline_ns` has passed (a
+ * deadline already past still reads once). The fallback of backends without a wait in
+ * the adapter. */
+static inline int spi_bus_poll_pins(struct spi_bus *bus, uint32_t mask, uint32_t value,
+                                    uint64_t deadline_ns, uint32_t *pins, struct ft_error *err)
+{
+    for (;;) {
+        if (bus->ops->gpio_read(bus, pins, err) != 0)
+            return -1;
+        if ((*pins & mask) == value)
+            return 0;
+        if (link_now_ns() >= deadline_ns)
+            return ft_fail(err, FT_E_TIMEOUT,
+                           "%s: pins 0x%03x did not reach 0x%03x in time (now 0x%03x)", bus->name,
+                           (unsigned)mask, (unsigned)value, (unsigned)(*pins & mask));
+    }
+}
+
+/* Waits until (pins & mask) == value: in the adapter when it can, else by polling. */
+static inline int spi_bus_wait(struct spi_bus *bus, uint32_t mask, uint32_t value,
+                               uint64_t deadline_ns, uint32_t *pins, struct ft_error *err)
+{
+    if (bus->ops->gpio_wait != NULL)
+        return bus->ops->gpio_wait(bus, mask, value, deadline_ns, pins, err);
+    return spi_bus_poll_pins(bus, mask, value, deadline_ns, pins, err);
+}
+
+/* Waits until (pins & mask) == value, then runs one transaction: in one exchange when
+ * the backend offers xfer_when. */
+static inline int spi_bus_xfer_when(struct spi_bus *bus, uint32_t mask, uint32_t value,
+                                    uint64_t deadline_ns, const struct spi_bus_xfer *x,
+                                    struct ft_error *err)
+{
+    if (x->len == 0 || x->len > bus->max_xfer)
+        return ft_fail(err, FT_E_INVALID, "%s: SPI transaction of %zu bytes (1..%zu allowed)",
+                       bus->name, x->len, bus->max_xfer);
+    if (bus->ops->xfer_when != NULL)
+        return bus->ops->xfer_when(bus, mask, value, deadline_ns, x, err);
+    uint32_t pins;
+    if (spi_bus_wait(bus, mask, value, deadline_ns, &pins, err) != 0)
+        return -1;
+    return bus->ops->xfer(bus, x->mosi, x->miso, x->len, err);
+}
+
+static inline int spi_bus_gpio_write(struct spi_bus *bus, uint32_t mask, uint32_t value,
+                                     struct ft_error *err)
+{
+    if ((mask & ~(uint32_t)SPI_BUS_PIN_INPUTS) != 0)
+        return ft_fail(err, FT_E_INVALID, "%s: pins 0x%x are not host-driven inputs", bus->name,
+                       (unsigned)(mask & ~(uint32_t)SPI_BUS_PIN_INPUTS));
+    return bus->ops->gpio_write(bus, mask, value, err);
+}
+
+static inline void spi_bus_close(struct spi_bus *bus)
+{
+    if (bus != NULL && bus->ops != NULL && bus->ops->close != NULL)
+        bus->ops->close(bus);
 }
 
 #endif

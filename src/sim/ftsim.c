@@ -19,6 +19,7 @@
 #include "common/endian.h"
 #include "common/hex.h"
 #include "sim/sim_device.h"
+#include "sim/sim_options.h"
 #include "wire/simlink.h"
 
 static int wake_pipe[2] = {-1, -1};
@@ -92,79 +93,10 @@ static void usage(FILE *out)
         "  --help                 this text\n");
 }
 
-static int parse_uint(const char *opt, const char *arg, unsigned long max, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(arg, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max || arg[0] < '0' || arg[0] > '9') {
-        fprintf(stderr, "ftsim: %s: \"%s\" is not a number in 0..%lu\n", opt, arg, max);
-        return -1;
-    }
-    *out = (unsigned)v;
-    return 0;
-}
-
-static int parse_hex32(const char *opt, const char *arg, uint8_t out[32])
-{
-    size_t n;
-    struct ft_error err = {0};
-    if (hex_decode(arg, strlen(arg), out, 32, &n, &err) != 0 || n != 32) {
-        fprintf(stderr, "ftsim: %s: need 64 hex digits (%s)\n", opt,
-                err.message[0] ? err.message : "wrong length");
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_step_delay(struct sim_config *cfg, const char *arg)
-{
-    char step_name[16];
-    const char *eq = strchr(arg, '=');
-    struct ft_error err = {0};
-    enum sim_step step;
-    unsigned ms;
-    if (eq == NULL || (size_t)(eq - arg) >= sizeof(step_name)) {
-        fprintf(stderr, "ftsim: --step-delay: expected STEP=MS, got \"%s\"\n", arg);
-        return -1;
-    }
-    memcpy(step_name, arg, (size_t)(eq - arg));
-    step_name[eq - arg] = '\0';
-    if (sim_step_parse(step_name, &step, &err) != 0) {
-        fprintf(stderr, "ftsim: --step-delay: %s\n", err.message);
-        return -1;
-    }
-    if (parse_uint("--step-delay", eq + 1, 3600000, &ms) != 0)
-        return -1;
-    cfg->step_delay_ms[step] = ms;
-    return 0;
-}
-
 enum {
     OPT_SOCKET = 256,
     OPT_PTY,
     OPT_CONSOLE,
-    OPT_SKU,
-    OPT_DICE_CA,
-    OPT_EXT_CA,
-    OPT_WAS_SEED,
-    OPT_WAS_DIV,
-    OPT_PERSO_HASH,
-    OPT_SEED,
-    OPT_DUTS,
-    OPT_YEAR,
-    OPT_WEEK,
-    OPT_LOT,
-    OPT_WAFER,
-    OPT_X,
-    OPT_Y,
-    OPT_BLANK,
-    OPT_TWO_STAGE,
-    OPT_TIMING,
-    OPT_STEP_DELAY,
-    OPT_FAULT,
-    OPT_VERBOSE,
-    OPT_UPSTREAM_DER,
     OPT_HELP,
 };
 
@@ -174,35 +106,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"pty", no_argument, NULL, OPT_PTY},
         {"console", required_argument, NULL, OPT_CONSOLE},
-        {"sku", required_argument, NULL, OPT_SKU},
-        {"dice-ca-subject", required_argument, NULL, OPT_DICE_CA},
-        {"ext-ca-subject", required_argument, NULL, OPT_EXT_CA},
-        {"was-seed", required_argument, NULL, OPT_WAS_SEED},
-        {"was-diversifier", required_argument, NULL, OPT_WAS_DIV},
-        {"perso-hash", required_argument, NULL, OPT_PERSO_HASH},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"duts", required_argument, NULL, OPT_DUTS},
-        {"year", required_argument, NULL, OPT_YEAR},
-        {"week", required_argument, NULL, OPT_WEEK},
-        {"lot", required_argument, NULL, OPT_LOT},
-        {"wafer", required_argument, NULL, OPT_WAFER},
-        {"x", required_argument, NULL, OPT_X},
-        {"y", required_argument, NULL, OPT_Y},
-        {"blank", no_argument, NULL, OPT_BLANK},
-        {"two-stage", no_argument, NULL, OPT_TWO_STAGE},
-        {"timing", required_argument, NULL, OPT_TIMING},
-        {"step-delay", required_argument, NULL, OPT_STEP_DELAY},
-        {"fault", required_argument, NULL, OPT_FAULT},
-        {"verbose", no_argument, NULL, OPT_VERBOSE},
-        {"upstream-der", no_argument, NULL, OPT_UPSTREAM_DER},
         {"help", no_argument, NULL, OPT_HELP},
+        SIM_OPTIONS_GETOPT
         {NULL, 0, NULL, 0},
     };
     struct sim_config *cfg = &o->cfg;
     struct ft_error err = {0};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        int rc = 0;
+    int opt, index;
+    while ((opt = getopt_long(argc, argv, "", longopts, &index)) != -1) {
         switch (opt) {
         case OPT_SOCKET:
             o->socket_path = optarg;
@@ -218,81 +129,11 @@ static int parse_options(int argc, char **argv, struct options *o)
             cfg->console = strcmp(optarg, "spi") == 0 ? SIM_CONSOLE_SPI : SIM_CONSOLE_UART;
             o->console_set = true;
             break;
-        case OPT_SKU:
-            rc = sim_config_set_sku(cfg, optarg, &err);
-            break;
-        case OPT_DICE_CA:
-        case OPT_EXT_CA: {
-            char *dst = opt == OPT_DICE_CA ? cfg->dice_ca_subject : cfg->ext_ca_subject;
-            if (strlen(optarg) >= SIM_DN_MAX) {
-                fprintf(stderr, "ftsim: CA subject longer than %u bytes\n", SIM_DN_MAX - 1);
+        case SIM_OPTIONS_VAL:
+            if (sim_options_set(cfg, longopts[index].name, optarg, &err) != 0) {
+                fprintf(stderr, "ftsim: %s\n", err.message);
                 return -1;
             }
-            strcpy(dst, optarg);
-            break;
-        }
-        case OPT_WAS_SEED:
-            rc = parse_hex32("--was-seed", optarg, cfg->was_seed) ? -2 : 0;
-            break;
-        case OPT_WAS_DIV:
-            if (strlen(optarg) > SIM_DIVERSIFIER_SIZE) {
-                fprintf(stderr, "ftsim: --was-diversifier longer than %u bytes\n",
-                        SIM_DIVERSIFIER_SIZE);
-                return -1;
-            }
-            strcpy(cfg->was_diversifier, optarg);
-            break;
-        case OPT_PERSO_HASH:
-            rc = parse_hex32("--perso-hash", optarg, cfg->perso_hash) ? -2 : 0;
-            cfg->perso_hash_set = true;
-            break;
-        case OPT_SEED: {
-            unsigned seed;
-            rc = parse_uint("--seed", optarg, 0xFFFFFFFFul, &seed) ? -2 : 0;
-            cfg->seed = seed;
-            break;
-        }
-        case OPT_DUTS:
-            rc = parse_uint("--duts", optarg, 1000000, &cfg->duts) ? -2 : 0;
-            break;
-        case OPT_YEAR:
-            rc = parse_uint("--year", optarg, 9, &cfg->year) ? -2 : 0;
-            break;
-        case OPT_WEEK:
-            rc = parse_uint("--week", optarg, 51, &cfg->week) ? -2 : 0;
-            break;
-        case OPT_LOT:
-            rc = parse_uint("--lot", optarg, 999, &cfg->lot) ? -2 : 0;
-            break;
-        case OPT_WAFER:
-            rc = parse_uint("--wafer", optarg, 99, &cfg->wafer) ? -2 : 0;
-            break;
-        case OPT_X:
-            rc = parse_uint("--x", optarg, 999, &cfg->x) ? -2 : 0;
-            break;
-        case OPT_Y:
-            rc = parse_uint("--y", optarg, 999, &cfg->y) ? -2 : 0;
-            break;
-        case OPT_BLANK:
-            cfg->blank = true;
-            break;
-        case OPT_TWO_STAGE:
-            cfg->sku.two_stage_bootstrap = true;
-            break;
-        case OPT_TIMING:
-            rc = sim_config_set_timing(cfg, optarg, &err);
-            break;
-        case OPT_STEP_DELAY:
-            rc = parse_step_delay(cfg, optarg) ? -2 : 0;
-            break;
-        case OPT_FAULT:
-            rc = sim_config_add_fault(cfg, optarg, &err);
-            break;
-        case OPT_VERBOSE:
-            cfg->verbose = true;
-            break;
-        case OPT_UPSTREAM_DER:
-            cfg->upstream_der = true;
             break;
         case OPT_HELP:
             usage(stdout);
@@ -301,12 +142,6 @@ static int parse_options(int argc, char **argv, struct options *o)
             usage(stderr);
             return -1;
         }
-        if (rc == -1) {
-            fprintf(stderr, "ftsim: %s\n", err.message);
-            return -1;
-        }
-        if (rc != 0)
-            return -1;
     }
     if (optind != argc) {
         fprintf(stderr, "ftsim: unexpected argument \"%s\"\n", argv[optind]);

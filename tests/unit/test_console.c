@@ -67,7 +67,7 @@ struct fake_chip {
     size_t head, count;
     uint32_t frame_no; /* number the next good frame carries */
     bool header_read;  /* between the two reads of a frame */
-    uint32_t pins;
+    uint32_t pins, wired;
     bool wel;
     unsigned busy_left;      /* READ_STATUS reads that still show BUSY */
     unsigned busy_per_chunk; /* BUSY reads after each page program */
@@ -598,8 +598,8 @@ START_TEST(spi_chip_reset_drives_pins_and_forgets_old_text)
     ck_assert_uint_eq(f->gpio_writes, 2);
     ck_assert_uint_eq(f->write_value[0], SPI_BUS_PIN_STRAPS);
     ck_assert_uint_eq(f->write_value[1], SPI_BUS_PIN_STRAPS | SPI_BUS_PIN_RESET_N);
-    uint32_t pins = 0;
-    ck_assert_ok(console_pins(c, &pins, &err), err);
+    uint32_t pins = 0, wired = 0;
+    ck_assert_ok(console_pins(c, &pins, &wired, &err), err);
     ck_assert_uint_eq(pins & SPI_BUS_PIN_INPUTS, SPI_BUS_PIN_STRAPS | SPI_BUS_PIN_RESET_N);
     /* The prompt that was buffered before the reset must not match now. */
     ck_assert_int_eq(console_wait_for(c, RMA_PROMPT, link_deadline_ms(30), &err), -1);
@@ -989,8 +989,8 @@ START_TEST(ftsim_spi_flow)
     struct sim_spi s;
     sim_spi_open(&s, NULL);
     struct ft_error err = {0};
-    uint32_t pins = 0;
-    ck_assert_ok(console_pins(s.c, &pins, &err), err);
+    uint32_t pins = 0, wired = 0;
+    ck_assert_ok(console_pins(s.c, &pins, &wired, &err), err);
     ck_assert_uint_eq(pins & SPI_BUS_PIN_INPUTS, SPI_BUS_PIN_RESET_N);
     double per_frame = 0;
     run_to_export(s.c, &per_frame);
@@ -1063,8 +1063,8 @@ START_TEST(ftsim_spi_disconnect_is_connect_error)
         console_read_line(s.c, line, RESP_LINE_MAX + 1, &n, link_deadline_ms(STEP_MS), &err), -1);
     ck_assert_error(err, FT_E_CONNECT, s.proc.sock);
     /* Later ops fail at once, the same way. */
-    uint32_t pins;
-    ck_assert_int_eq(console_pins(s.c, &pins, &err), -1);
+    uint32_t pins, wired;
+    ck_assert_int_eq(console_pins(s.c, &pins, &wired, &err), -1);
     ck_assert_error(err, FT_E_CONNECT, "link is down");
     free(line);
     sim_spi_close(&s);
@@ -1078,8 +1078,8 @@ START_TEST(ftsim_spi_chip_reset_and_straps)
     struct ft_error err = {0};
     wait_ok(s.c, RMA_PROMPT);
     ck_assert_ok(console_chip_reset(s.c, true, &err), err); /* ROM bootstrap: no console */
-    uint32_t pins = 0;
-    ck_assert_ok(console_pins(s.c, &pins, &err), err);
+    uint32_t pins = 0, wired = 0;
+    ck_assert_ok(console_pins(s.c, &pins, &wired, &err), err);
     ck_assert_uint_eq(pins & SPI_BUS_PIN_INPUTS, SPI_BUS_PIN_STRAPS | SPI_BUS_PIN_RESET_N);
     ck_assert_int_eq(console_wait_for(s.c, RMA_PROMPT, link_deadline_ms(200), &err), -1);
     ck_assert_error(err, FT_E_TIMEOUT, "Waiting For RMA");
@@ -1132,8 +1132,8 @@ START_TEST(ftsim_pty_flow)
     struct ft_error err = {0};
     ck_assert_int_eq(console_chip_reset(c, false, &err), -1);
     ck_assert_error(err, FT_E_INVALID, "cannot reset the chip over a tty");
-    uint32_t pins;
-    ck_assert_int_eq(console_pins(c, &pins, &err), -1);
+    uint32_t pins, wired;
+    ck_assert_int_eq(console_pins(c, &pins, &wired, &err), -1);
     ck_assert_error(err, FT_E_INVALID, "over a tty");
     console_close(c);
     ftsim_stop(&proc);

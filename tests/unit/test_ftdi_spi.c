@@ -5,6 +5,8 @@
  * checked without hardware. The real libftdi1 + libusb stack is tested in tests/usb. */
 #include "link/ftdi_spi.h"
 
+#include "console/console.h"
+
 #include <ftdi.h>
 #include <libusb.h>
 #include <stdio.h>
@@ -27,12 +29,15 @@ static struct fake {
     struct libusb_device devs[4];
     size_t ndevs;
     enum ftdi_chip_type type;
-    int open_rc;        /* forced result of the open calls when non-zero */
-    bool bad_sync;      /* answer the sync probe with FA AB */
-    bool unplug_writes; /* ftdi_write_data fails */
-    bool unplug_reads;  /* ftdi_read_data reports LIBUSB_ERROR_NO_DEVICE */
-    int reply_delta;    /* bytes added to (or dropped from) every reply */
-    int contexts;       /* ftdi_new calls */
+    int open_rc;          /* forced result of the open calls when non-zero */
+    bool bad_sync;        /* answer the sync probe with FA AB */
+    bool unplug_writes;   /* ftdi_write_data fails */
+    bool unplug_reads;    /* ftdi_read_data reports LIBUSB_ERROR_NO_DEVICE */
+    int reply_delta;      /* bytes added to (or dropped from) every reply */
+    int contexts;         /* ftdi_new calls */
+    unsigned stuck_waits; /* 88/89 whose pin was not at the level (the rest was dropped) */
+    bool no_context;      /* ftdi_new fails */
+    int usb_init_rc;      /* libusb_init's result */
     bool in_mpsse;
     uint8_t low_value, low_dir, high_value, high_dir; /* as the host last set them */
     uint8_t low_in, high_in;                          /* levels of input pins */
@@ -104,6 +109,13 @@ static void run_mpsse(const uint8_t *p, size_t n)
                 push(fk.next_miso++);
             i += 2 + len;
             break;
+        case 0x88: /* wait on GPIOL1: a wait never satisfied swallows the rest */
+        case 0x89:
+            if (((fk.low_in & 0x20) != 0) != (op == 0x88)) {
+                fk.stuck_waits++;
+                i = n;
+            }
+            break;
         case 0x85:
         case 0x87:
         case 0x8a:
@@ -126,6 +138,8 @@ static void run_mpsse(const uint8_t *p, size_t n)
 
 struct ftdi_context *ftdi_new(void)
 {
+    if (fk.no_context)
+        return NULL;
     fk.contexts++;
     return calloc(1, sizeof(struct ftdi_context));
 }
@@ -183,6 +197,22 @@ int ftdi_usb_get_strings(struct ftdi_context *ftdi, struct libusb_device *dev, c
     snprintf(description, (size_t)desc_len, "%s", dev->description);
     snprintf(serial, (size_t)serial_len, "%s", dev->serial);
     return 0;
+}
+
+int libusb_init(libusb_context **ctx)
+{
+    *ctx = NULL;
+    return fk.usb_init_rc;
+}
+
+void libusb_exit(libusb_context *ctx)
+{
+    (void)ctx;
+}
+
+const char *libusb_error_name(int code)
+{
+    return code == LIBUSB_ERROR_ACCESS ? "LIBUSB_ERROR_ACCESS" : "LIBUSB_ERROR_OTHER";
 }
 
 uint8_t libusb_get_bus_number(libusb_device *dev)
@@ -339,7 +369,8 @@ START_TEST(open_brings_up_mpsse)
     ck_assert_uint_eq(ftdi_spi_clock_hz(f), 7500000);
     ck_assert_ptr_nonnull(strstr(bus->name, "serial 'FT1'"));
     ck_assert(spi_bus_has_batch(bus));
-    ck_assert(!spi_bus_has_wait(bus));
+    ck_assert_ptr_nonnull(bus->ops->gpio_wait);
+    ck_assert_ptr_nonnull(bus->ops->xfer_when);
 
     size_t mark = fk.log_len;
     fk.ncalls = 0;
@@ -639,6 +670,156 @@ START_TEST(gpio_on_low_byte_rides_with_cs)
 }
 END_TEST
 
+/* TX_READY on GPIOL1 (the default map): the wait and the header READ after it are one
+ * write and one reply. */
+START_TEST(wait_on_gpiol1_is_in_the_adapter)
+{
+    fake_reset();
+    struct ft_error err = {0};
+    struct ftdi_spi *f = open_serial("FT1", &err);
+    ck_assert_msg(f != NULL, "%s", err.message);
+    struct spi_bus *bus = ftdi_spi_bus(f);
+    fk.low_in = 0x20;
+    uint64_t trips = bus->round_trips;
+    size_t mark = fk.log_len;
+    uint32_t pins = 0;
+    ck_assert_int_eq(spi_bus_wait(bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY,
+                                  link_deadline_ms(1000), &pins, &err),
+                     0);
+    static const uint8_t want_wait[] = {0x88, 0x81, 0x83, 0x87};
+    assert_written(mark, want_wait, sizeof(want_wait));
+    ck_assert_uint_eq(pins & SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY);
+
+    mark = fk.log_len;
+    const uint8_t read_header[16] = {0x03};
+    uint8_t miso[16];
+    const struct spi_bus_xfer x = {read_header, miso, sizeof(read_header)};
+    ck_assert_int_eq(spi_bus_xfer_when(bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY,
+                                       link_deadline_ms(1000), &x, &err),
+                     0);
+    static const uint8_t want_x[] = {0x88, 0x80, 0x00, 0x0b, 0x11, 0x03, 0x00, 0x03, 0x00,
+                                     0x00, 0x00, 0x20, 0x0b, 0x00, 0x80, 0x08, 0x0b, 0x87};
+    assert_written(mark, want_x, sizeof(want_x));
+    ck_assert_uint_eq(bus->round_trips, trips + 2);
+    ck_assert_uint_eq(fk.stuck_waits, 0);
+
+    /* Waiting for a pin that is not on GPIOL1 polls with plain reads. */
+    mark = fk.log_len;
+    fk.high_in = 0x10; /* TEST_START on ACBUS4 */
+    ck_assert_int_eq(spi_bus_wait(bus, SPI_BUS_PIN_TEST_START, SPI_BUS_PIN_TEST_START,
+                                  link_deadline_ms(1000), &pins, &err),
+                     0);
+    static const uint8_t want_poll[] = {0x81, 0x83, 0x87};
+    assert_written(mark, want_poll, sizeof(want_poll));
+    ftdi_spi_close(f);
+}
+END_TEST
+
+/* A wait the pin never satisfies holds the chip's command stream: at the deadline the
+ * host brings the channel up again, restores the driven pins, reports FT_E_TIMEOUT, and
+ * the link works on. */
+START_TEST(wait_past_deadline_is_abandoned)
+{
+    fake_reset();
+    struct ft_error err = {0};
+    struct ftdi_spi *f = open_serial("FT1", &err);
+    ck_assert_msg(f != NULL, "%s", err.message);
+    struct spi_bus *bus = ftdi_spi_bus(f);
+    ck_assert_int_eq(spi_bus_gpio_write(bus, SPI_BUS_PIN_RESET_N, SPI_BUS_PIN_RESET_N, &err), 0);
+    fk.low_in = 0; /* TX_READY low for good */
+    const uint8_t read_header[16] = {0x03};
+    uint8_t miso[16];
+    const struct spi_bus_xfer x = {read_header, miso, sizeof(read_header)};
+    fk.ncalls = 0;
+    uint64_t t0 = link_now_ns();
+    ck_assert_int_eq(spi_bus_xfer_when(bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY,
+                                       link_deadline_ms(20), &x, &err),
+                     -1);
+    uint64_t ms = (link_now_ns() - t0) / 1000000u;
+    ck_assert_error(err, FT_E_TIMEOUT, "TX_READY stayed low until the deadline");
+    ck_assert_error(err, FT_E_TIMEOUT, "the link is usable");
+    ck_assert_uint_ge(ms, 20);
+    ck_assert_uint_lt(ms, 1000);
+    ck_assert_uint_eq(fk.stuck_waits, 1);
+    static const char *const want_calls[] = {
+        "sio reset",     "latency 2", "read chunk 4096", "write chunk 4096", "bitmode 00 00",
+        "bitmode 00 02", "purge"};
+    ck_assert_uint_eq(fk.ncalls, sizeof(want_calls) / sizeof(want_calls[0]));
+    for (size_t i = 0; i < fk.ncalls; i++)
+        ck_assert_str_eq(fk.calls[i], want_calls[i]);
+    /* RESET_N (ACBUS0) is driven high again after the bring-up. */
+    ck_assert_uint_eq(fk.high_dir & 0x01, 0x01);
+    ck_assert_uint_eq(fk.high_value & 0x01, 0x01);
+
+    /* The link works on: the pin rises, and the same wait succeeds. */
+    fk.low_in = 0x20;
+    ck_assert_int_eq(spi_bus_xfer_when(bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY,
+                                       link_deadline_ms(1000), &x, &err),
+                     0);
+    ftdi_spi_close(f);
+}
+END_TEST
+
+/* A board that wires only some pins (an FT4232H has four GPIOs per channel): resets drive
+ * RESET_N alone, a bootstrap reset and a console without TX_READY are refused by name,
+ * and unwired pins are reported so the flow does not wait for them. */
+START_TEST(unwired_pins)
+{
+    fake_reset();
+    struct ft_error err = {0};
+    struct ftdi_pin_map map = {0};
+    map.pin[3] = (struct ftdi_pin){FTDI_PORT_LOW, 5}; /* TX_READY */
+    map.pin[8] = (struct ftdi_pin){FTDI_PORT_LOW, 4}; /* RESET_N */
+    struct ftdi_spi_config cfg = {.serial = "FT2", .pins = &map};
+    struct ftdi_spi *f = ftdi_spi_open(&cfg, &err);
+    ck_assert_msg(f != NULL, "%s", err.message);
+    struct spi_bus *bus = ftdi_spi_bus(f);
+    ck_assert_uint_eq(bus->unwired, (SPI_BUS_PIN_OUTPUTS | SPI_BUS_PIN_INPUTS) &
+                                        ~(SPI_BUS_PIN_TX_READY | SPI_BUS_PIN_RESET_N));
+    struct console *con = console_open_spi(bus, &err);
+    ck_assert_msg(con != NULL, "%s", err.message);
+
+    size_t mark = fk.log_len;
+    ck_assert_int_eq(console_chip_reset(con, false, &err), 0);
+    static const uint8_t pulse[] = {0x80, 0x08, 0x1b, 0x80, 0x18, 0x1b};
+    assert_written(mark, pulse, sizeof(pulse));
+    ck_assert_int_eq(console_chip_reset(con, true, &err), -1);
+    ck_assert_error(err, FT_E_INVALID,
+                    "cannot start the ROM bootstrap: STRAP0..2 are not all wired");
+
+    uint32_t pins, wired;
+    fk.low_in = 0xff;
+    ck_assert_int_eq(console_pins(con, &pins, &wired, &err), 0);
+    ck_assert_uint_eq(wired, SPI_BUS_PIN_TX_READY | SPI_BUS_PIN_RESET_N);
+    ck_assert_uint_eq(pins & ~wired, 0);
+    console_close(con);
+    ftdi_spi_close(f);
+
+    map.pin[8] = (struct ftdi_pin){FTDI_PORT_NONE, 0};
+    map.pin[3] = (struct ftdi_pin){FTDI_PORT_NONE, 0};
+    f = ftdi_spi_open(&cfg, &err);
+    ck_assert_msg(f != NULL, "%s", err.message);
+    ck_assert_ptr_null(console_open_spi(ftdi_spi_bus(f), &err));
+    ck_assert_error(err, FT_E_INVALID, "TX_READY is not wired");
+    ftdi_spi_close(f);
+}
+END_TEST
+
+/* ftdi_new fails both for memory and for a libusb that cannot start: told apart. */
+START_TEST(no_libftdi_context_is_explained)
+{
+    fake_reset();
+    fk.no_context = true;
+    fk.usb_init_rc = LIBUSB_ERROR_ACCESS;
+    struct ft_error err = {0};
+    ck_assert_ptr_null(open_serial("FT1", &err));
+    ck_assert_error(err, FT_E_CONNECT, "libusb cannot start (LIBUSB_ERROR_ACCESS)");
+    fk.usb_init_rc = 0;
+    ck_assert_ptr_null(open_serial("FT1", &err));
+    ck_assert_error(err, FT_E_NOMEM, "out of memory");
+}
+END_TEST
+
 static Suite *ftdi_spi_suite(void)
 {
     Suite *s = suite_create("ftdi_spi");
@@ -655,6 +836,10 @@ static Suite *ftdi_spi_suite(void)
     tcase_add_test(tc, unplugged_adapter_is_named);
     tcase_add_test(tc, gpio_write_and_read);
     tcase_add_test(tc, gpio_on_low_byte_rides_with_cs);
+    tcase_add_test(tc, wait_on_gpiol1_is_in_the_adapter);
+    tcase_add_test(tc, wait_past_deadline_is_abandoned);
+    tcase_add_test(tc, unwired_pins);
+    tcase_add_test(tc, no_libftdi_context_is_explained);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -911,6 +911,14 @@ void ftdi_emu_attach_uart(struct ftdi_emu *emu, int channel, const struct ftdi_e
     pthread_mutex_unlock(&emu->mu);
 }
 
+int ftdi_emu_testbed_root_dir(struct ftdi_emu_testbed *tb, char *out, size_t cap)
+{
+    gchar *root = umockdev_testbed_get_root_dir(tb->tb);
+    int rc = root != NULL && g_strlcpy(out, root, cap) < cap ? 0 : -1;
+    g_free(root);
+    return rc;
+}
+
 int ftdi_emu_busnum(const struct ftdi_emu *emu)
 {
     return emu->busnum;

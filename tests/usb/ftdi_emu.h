@@ -116,6 +116,10 @@ void ftdi_emu_attach_spi(struct ftdi_emu *emu, int channel,
 void ftdi_emu_attach_uart(struct ftdi_emu *emu, int channel, const struct ftdi_emu_uart_peer *peer,
                           void *ctx);
 
+/* The testbed's root directory (its dev/, sys/ and ioctl/ trees, and UMOCKDEV_DIR) into
+ * `out` (cap bytes): 0, or -1 when it does not fit. */
+int ftdi_emu_testbed_root_dir(struct ftdi_emu_testbed *tb, char *out, size_t cap);
+
 /* USB bus number and device address, as libusb reports them. */
 int ftdi_emu_busnum(const struct ftdi_emu *emu);
 int ftdi_emu_devnum(const struct ftdi_emu *emu);

@@ -6,28 +6,44 @@
  * The testbed (sysfs tree, device nodes, ioctl sockets) lives in this process; COMMAND
  * runs as a child with UMOCKDEV_DIR pointing at it and umockdev's preload library in
  * LD_PRELOAD, so its opens and ioctls of /dev/bus/usb/... reach the emulator here over
- * umockdev's socket. The chip model sits on the first adapter's channel A. Exits with
+ * umockdev's socket. The chip model sits on the first adapter's channel A.
+ *
+ * --deny-access opens the testbed up to any user (directories world-traversable, files
+ * world-readable, ioctl sockets connectable, the root directory world-writable with the
+ * sticky bit since the preload binds its uevent sockets there) except the adapters' USB
+ * device nodes, which get mode 0000: umockdev's preload opens the node file in the testbed
+ * before it connects the ioctl socket, so a COMMAND run as another user (or as the owner,
+ * but not as root) gets EACCES, as from a /dev/bus/usb node without a udev rule. Exits with
  * COMMAND's status (128 + signal when it was killed), 2 on a usage error, 1 when the
  * testbed cannot be set up. */
 #define _GNU_SOURCE /* dl_iterate_phdr */
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
+#include <limits.h>
 #include <link.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/hex.h"
 #include "ftdi_chip.h"
 #include "ftdi_emu.h"
+#include "link/ftdi_spec.h"
+#include "sim/sim_options.h"
 
 enum { ADAPTERS_MAX = 8 };
 
 /* --unplug-after-bulk-in: 0 = never (parse_options sets it, main applies it). */
 static unsigned unplug_after;
+/* --deny-access (parse_options sets it, main applies it). */
+static bool deny_access;
+/* --pins: how the chip is wired to the first adapter (default map when not given). */
+static struct ftdi_spec chip_pins;
+static bool chip_pins_given;
 
 struct adapter {
     const char *serial;
@@ -52,11 +68,16 @@ static void usage(FILE *out)
             "\n"
             "Runs COMMAND against emulated FTDI adapters (default: one FT2232H \"FTA1\"); a\n"
             "simulated chip is wired to the first adapter's channel A (default pin map).\n"
-            "Chip options (as ftsim): --sku NAME --was-seed HEX --seed N --duts N --x N --y N\n"
-            "  --blank --two-stage --fault SPEC (repeatable) --timing upstream|zero --verbose\n"
+            "--pins PIN=PLACE,... wires it as `ftharness --console ftdi:` would name it\n"
+            "  (tx_ready=ADBUS5,reset_n=ADBUS4,strap0=none,...; unnamed pins as the default).\n"
+            "Chip options: every one of ftsim's (see ftsim --help), e.g. --sku NAME --seed N\n"
+            "  --blank --two-stage --fault SPEC --timing upstream|zero, and\n"
             "  --console spi|uart (where the perso console runs; default spi)\n"
             "The chip's UART is wired to the first adapter's channel B.\n"
             "--unplug-after-bulk-in N unplugs the first adapter after N bulk-IN transfers.\n"
+            "--deny-access makes the testbed usable by any user except the adapters' USB\n"
+            "  device nodes (mode 0000): COMMAND run as a user other than root gets EACCES\n"
+            "  opening them, as without the udev rule.\n"
             "Prints the adapters' USB counters on stderr when COMMAND ends.\n");
 }
 
@@ -97,19 +118,10 @@ static int parse_adapter(char *arg, struct adapter *a)
 
 enum {
     OPT_ADAPTER = 256,
-    OPT_SKU,
-    OPT_WAS_SEED,
-    OPT_SEED,
-    OPT_DUTS,
-    OPT_X,
-    OPT_Y,
-    OPT_BLANK,
-    OPT_TWO_STAGE,
-    OPT_FAULT,
-    OPT_TIMING,
-    OPT_VERBOSE,
     OPT_CONSOLE,
     OPT_UNPLUG,
+    OPT_DENY_ACCESS,
+    OPT_PINS,
     OPT_HELP,
 };
 
@@ -119,27 +131,19 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
 {
     static const struct option longopts[] = {
         {"adapter", required_argument, NULL, OPT_ADAPTER},
-        {"sku", required_argument, NULL, OPT_SKU},
-        {"was-seed", required_argument, NULL, OPT_WAS_SEED},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"duts", required_argument, NULL, OPT_DUTS},
-        {"x", required_argument, NULL, OPT_X},
-        {"y", required_argument, NULL, OPT_Y},
-        {"blank", no_argument, NULL, OPT_BLANK},
-        {"two-stage", no_argument, NULL, OPT_TWO_STAGE},
-        {"fault", required_argument, NULL, OPT_FAULT},
-        {"timing", required_argument, NULL, OPT_TIMING},
-        {"verbose", no_argument, NULL, OPT_VERBOSE},
         {"console", required_argument, NULL, OPT_CONSOLE},
         {"unplug-after-bulk-in", required_argument, NULL, OPT_UNPLUG},
+        {"deny-access", no_argument, NULL, OPT_DENY_ACCESS},
+        {"pins", required_argument, NULL, OPT_PINS},
         {"help", no_argument, NULL, OPT_HELP},
+        SIM_OPTIONS_GETOPT
         {NULL, 0, NULL, 0},
     };
     struct ft_error err = {0};
     unsigned long v;
-    int opt;
+    int opt, index;
     /* "+": stop at the first non-option, so COMMAND's own options are left alone. */
-    while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+", longopts, &index)) != -1) {
         int rc = 0;
         switch (opt) {
         case OPT_ADAPTER:
@@ -151,53 +155,20 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
                 return -1;
             (*n_ad)++;
             break;
-        case OPT_SKU:
-            rc = sim_config_set_sku(cfg, optarg, &err);
-            break;
-        case OPT_WAS_SEED: {
-            size_t n = 0;
-            if (hex_decode(optarg, strlen(optarg), cfg->was_seed, sizeof(cfg->was_seed), &n,
-                           &err) != 0 ||
-                n != sizeof(cfg->was_seed)) {
-                fprintf(stderr, "ftdi_testbed: --was-seed: need 64 hex digits\n");
-                return -1;
-            }
-            break;
-        }
-        case OPT_SEED:
-            if (parse_uint("--seed", optarg, 0xFFFFFFFFul, &v) != 0)
-                return -1;
-            cfg->seed = v;
-            break;
-        case OPT_DUTS:
-            if (parse_uint("--duts", optarg, 1000000, &v) != 0)
-                return -1;
-            cfg->duts = (unsigned)v;
-            break;
-        case OPT_X:
-        case OPT_Y:
-            if (parse_uint(opt == OPT_X ? "--x" : "--y", optarg, 999, &v) != 0)
-                return -1;
-            *(opt == OPT_X ? &cfg->x : &cfg->y) = (unsigned)v;
-            break;
-        case OPT_BLANK:
-            cfg->blank = true;
-            break;
-        case OPT_TWO_STAGE:
-            cfg->sku.two_stage_bootstrap = true;
-            break;
-        case OPT_FAULT:
-            rc = sim_config_add_fault(cfg, optarg, &err);
-            break;
-        case OPT_TIMING:
-            rc = sim_config_set_timing(cfg, optarg, &err);
-            break;
-        case OPT_VERBOSE:
-            cfg->verbose = true;
+        case SIM_OPTIONS_VAL:
+            rc = sim_options_set(cfg, longopts[index].name, optarg, &err);
             break;
         case OPT_UNPLUG:
-            rc = parse_uint("--unplug-after-bulk-in", optarg, 1000000, &v);
+            if (parse_uint("--unplug-after-bulk-in", optarg, 1000000, &v) != 0)
+                return -1;
             unplug_after = v;
+            break;
+        case OPT_DENY_ACCESS:
+            deny_access = true;
+            break;
+        case OPT_PINS:
+            rc = ftdi_spec_parse(optarg, FTDI_SPEC_SPI, &chip_pins, &err);
+            chip_pins_given = true;
             break;
         case OPT_CONSOLE:
             if (strcmp(optarg, "spi") != 0 && strcmp(optarg, "uart") != 0) {
@@ -313,6 +284,57 @@ static int run_child(char **argv)
     return WEXITSTATUS(status);
 }
 
+/* nftw callback for --deny-access: directories 0755, files readable by all, sockets
+ * connectable by all (connect needs write permission); symbolic links have no mode. */
+static int open_up(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    mode_t mode;
+    if (type == FTW_D)
+        mode = 0755;
+    else if (type == FTW_F && S_ISSOCK(st->st_mode))
+        mode = 0777;
+    else if (type == FTW_F && S_ISREG(st->st_mode))
+        mode = (st->st_mode & 07777) | 0444;
+    else if (type == FTW_SL || type == FTW_F)
+        return 0; /* a symbolic link, or a file no COMMAND opens directly */
+    else {
+        fprintf(stderr, "ftdi_testbed: --deny-access: cannot read %s\n", path);
+        return -1;
+    }
+    if (chmod(path, mode) != 0) {
+        fprintf(stderr, "ftdi_testbed: --deny-access: chmod %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* --deny-access: the testbed open to every user but the adapters' device nodes. */
+static int deny_device_access(struct ftdi_emu_testbed *tb, const struct adapter *ad, size_t n)
+{
+    char root[PATH_MAX], node[PATH_MAX + 32];
+    if (ftdi_emu_testbed_root_dir(tb, root, sizeof(root)) != 0) {
+        fprintf(stderr, "ftdi_testbed: --deny-access: no testbed root directory\n");
+        return -1;
+    }
+    if (nftw(root, open_up, 16, FTW_PHYS) != 0)
+        return -1;
+    /* The preload binds a socket per uevent monitor in the root directory. */
+    if (chmod(root, 01777) != 0) {
+        fprintf(stderr, "ftdi_testbed: --deny-access: chmod %s: %s\n", root, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(node, sizeof(node), "%s/dev/bus/usb/%03d/%03d", root, ftdi_emu_busnum(ad[i].emu),
+                 ftdi_emu_devnum(ad[i].emu));
+        if (chmod(node, 0) != 0) {
+            fprintf(stderr, "ftdi_testbed: --deny-access: chmod %s: %s\n", node, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void print_counters(const struct adapter *ad, size_t n)
 {
     char line[1024];
@@ -369,7 +391,8 @@ int main(int argc, char **argv)
     }
     static struct ftdi_chip chip; /* large (flash, UART queues): not on the stack */
     struct ft_error err = {0};
-    if (ftdi_chip_attach(&chip, ad[0].emu, 0, &cfg, NULL, &err) != 0) {
+    if (ftdi_chip_attach(&chip, ad[0].emu, 0, &cfg, chip_pins_given ? &chip_pins.pins : NULL,
+                         &err) != 0) {
         fprintf(stderr, "ftdi_testbed: chip model: %s\n", err.message);
         ftdi_emu_testbed_free(tb);
         return 1;
@@ -377,6 +400,11 @@ int main(int argc, char **argv)
     ftdi_chip_wire_uart(&chip, ad[0].emu, 1);
     if (unplug_after > 0)
         ftdi_emu_unplug_after_bulk_in(ad[0].emu, unplug_after);
+    if (deny_access && deny_device_access(tb, ad, n_ad) != 0) {
+        ftdi_chip_detach(&chip);
+        ftdi_emu_testbed_free(tb);
+        return 1;
+    }
     int status = run_child(argv + cmd);
     print_counters(ad, n_ad);
     ftdi_chip_detach(&chip);

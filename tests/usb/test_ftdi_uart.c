@@ -271,8 +271,8 @@ START_TEST(test_console_to_export)
     ftdi_emu_get_channel_state(rig.fta1, 0, &a);
     ck_assert_uint_eq(a.bitmode, 0);
     /* No GPIO on a UART console. */
-    uint32_t pins;
-    ck_assert_int_eq(console_pins(con, &pins, &err), -1);
+    uint32_t pins, wired;
+    ck_assert_int_eq(console_pins(con, &pins, &wired, &err), -1);
     ck_assert_int_eq(err.code, FT_E_INVALID);
 }
 END_TEST
