@@ -148,7 +148,7 @@ static int parse_pair(char *pair, enum ftdi_spec_use use, struct ftdi_spec *s, u
     if (*seen & bit)
         return ft_fail(err, FT_E_INVALID, "'%s' given twice", key);
     *seen |= bit;
-    uint64_t n;
+    uint64_t n = 0;
     switch (k) {
     case 0:
         return copy_value(key, value, s->serial, sizeof(s->serial), err);

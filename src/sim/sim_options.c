@@ -43,7 +43,7 @@ static int parse_step_delay(struct sim_config *cfg, const char *arg, struct ft_e
     char step_name[16];
     const char *eq = strchr(arg, '=');
     enum sim_step step;
-    unsigned ms;
+    unsigned ms = 0;
     if (eq == NULL || (size_t)(eq - arg) >= sizeof(step_name))
         return ft_fail(err, FT_E_INVALID, "--step-delay: expected STEP=MS, got \"%s\"", arg);
     memcpy(step_name, arg, (size_t)(eq - arg));
@@ -88,7 +88,7 @@ int sim_options_set(struct sim_config *cfg, const char *name, const char *value,
     if (field != NULL)
         return parse_uint(name, value, max, field, err);
     if (strcmp(name, "seed") == 0) {
-        unsigned seed;
+        unsigned seed = 0;
         if (parse_uint(name, value, 0xFFFFFFFFul, &seed, err) != 0)
             return -1;
         cfg->seed = seed;
