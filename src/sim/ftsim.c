@@ -107,7 +107,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"pty", no_argument, NULL, OPT_PTY},
         {"console", required_argument, NULL, OPT_CONSOLE},
         {"help", no_argument, NULL, OPT_HELP},
-        SIM_OPTIONS_GETOPT
+        SIM_OPTIONS_GETOPT,
         {NULL, 0, NULL, 0},
     };
     struct sim_config *cfg = &o->cfg;

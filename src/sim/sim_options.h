@@ -13,7 +13,7 @@
 /* getopt_long's value for every chip option (outside the char range). */
 #define SIM_OPTIONS_VAL 0x5100
 
-/* struct option entries (getopt.h) for the chip options, each with its comma. */
+/* struct option entries (getopt.h) for the chip options; put a comma after it. */
 /* clang-format off */
 #define SIM_OPTIONS_GETOPT \
     {"sku", required_argument, NULL, SIM_OPTIONS_VAL}, \
@@ -36,7 +36,7 @@
     {"step-delay", required_argument, NULL, SIM_OPTIONS_VAL}, \
     {"fault", required_argument, NULL, SIM_OPTIONS_VAL}, \
     {"verbose", no_argument, NULL, SIM_OPTIONS_VAL}, \
-    {"upstream-der", no_argument, NULL, SIM_OPTIONS_VAL},
+    {"upstream-der", no_argument, NULL, SIM_OPTIONS_VAL}
 /* clang-format on */
 
 /* Applies the chip option `name` (without the dashes) with `value` (NULL for a flag).

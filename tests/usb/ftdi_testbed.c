@@ -136,7 +136,7 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
         {"deny-access", no_argument, NULL, OPT_DENY_ACCESS},
         {"pins", required_argument, NULL, OPT_PINS},
         {"help", no_argument, NULL, OPT_HELP},
-        SIM_OPTIONS_GETOPT
+        SIM_OPTIONS_GETOPT,
         {NULL, 0, NULL, 0},
     };
     struct ft_error err = {0};
