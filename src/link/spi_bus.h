@@ -67,7 +67,8 @@ struct spi_bus_ops {
                      uint32_t *pins, struct ft_error *err);
     /* Optional (NULL: spi_bus_xfer_when() waits, then calls xfer): waits in the adapter
      * until (pins & mask) == value, then runs the transaction `x`, in one exchange; fails
-     * with FT_E_TIMEOUT, not having run `x`, once `deadline_ns` has passed. Saves the
+     * with FT_E_TIMEOUT once `deadline_ns` has passed (a pin that rose at the deadline may
+     * have let `x` run: the caller treats the timeout as the end of the step). Saves the
      * round trip between seeing TX-ready and reading the frame header. */
     int (*xfer_when)(struct spi_bus *bus, uint32_t mask, uint32_t value, uint64_t deadline_ns,
                      const struct spi_bus_xfer *x, struct ft_error *err);
