@@ -377,6 +377,12 @@ static int open_console(const char *spec, struct links *l, struct ft_error *err)
     return l->console ? 0 : -1;
 }
 
+/* Whether the link has an SPI bus with all of `pins` wired. */
+static bool link_has(const struct links *l, uint32_t pins)
+{
+    return l->bus != NULL && (l->bus->unwired & pins) == 0;
+}
+
 static void close_links(struct links *l)
 {
     if (l->boot != l->console)
@@ -515,20 +521,28 @@ static int cmd_run(int argc, char **argv)
         goto done;
     }
     if (open_console(o.console, &links, &err) != 0 ||
-        (o.boot_uart != NULL && open_boot_uart(o.boot_uart, &links, &err) != 0) ||
-        (o.reset && console_chip_reset(links.console, false, &err) != 0)) {
+        (o.boot_uart != NULL && open_boot_uart(o.boot_uart, &links, &err) != 0)) {
         fprintf(stderr, "ftharness: console: %s\n", err.message);
         status = EXIT_DEVICE;
         goto done;
     }
+    /* What the options and the SKU ask of the link, before the chip is touched. */
     const uint32_t bootstrap_pins = SPI_BUS_PIN_RESET_N | SPI_BUS_PIN_STRAPS;
-    if (image_len > 0 && (links.bus == NULL || (links.bus->unwired & bootstrap_pins) != 0)) {
-        fprintf(stderr,
-                "ftharness: SKU %s bootstraps an image: --console %s %s (the ROM bootstrap "
-                "needs the SPI bus, RESET_N and STRAP0..2)\n",
-                sku.name, o.console,
-                links.bus == NULL ? "has no SPI bus" : "does not wire all of those pins");
+    const char *lacking = image_len > 0 && !link_has(&links, bootstrap_pins)
+                              ? "the SKU bootstraps an image, which needs the SPI bus, RESET_N "
+                                "and STRAP0..2"
+                          : o.reset && !link_has(&links, SPI_BUS_PIN_RESET_N)
+                              ? "--reset needs a RESET_N pin"
+                              : NULL;
+    if (lacking != NULL) {
+        fprintf(stderr, "ftharness: %s: --console %s %s\n", lacking, o.console,
+                links.bus == NULL ? "has no SPI bus or GPIO" : "does not wire them");
         status = EXIT_USAGE;
+        goto done;
+    }
+    if (o.reset && console_chip_reset(links.console, false, &err) != 0) {
+        fprintf(stderr, "ftharness: console: %s\n", err.message);
+        status = EXIT_DEVICE;
         goto done;
     }
     struct flow_env env = {

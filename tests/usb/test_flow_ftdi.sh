@@ -155,8 +155,14 @@ else
 fi
 # A SKU that bootstraps the chip needs the straps: refused before the flow starts.
 run sival "$work/sku-bootstrap.json" "ftdi:serial=FTC3,$pins" --blank
-refused 2 "does not wire all of those pins" \
+refused 2 "bootstraps an image.*does not wire them" \
     "bootstrap SKU on a board without strap pins: usage error (exit 2) before the flow"
+# --reset on a board whose map leaves RESET_N unwired: refused before the chip is touched.
+extra="--reset"
+run sival "$skus/sival.json" "ftdi:serial=FTC3,$(echo "$pins" | sed s/reset_n=ADBUS4/reset_n=none/)"
+extra=""
+refused 2 "reset needs a RESET_N pin.*does not wire them" \
+    "--reset with RESET_N unwired: usage error (exit 2) before the flow"
 adapters="--adapter FTA1 --adapter FTB2:4232h"
 
 check_records 12
