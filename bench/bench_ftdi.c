@@ -38,10 +38,6 @@ int main(void)
 #include "wire/resp.h"
 #include "wire/ujson.h"
 
-#define RMA_PROMPT "Waiting For RMA Unlock Token Hash ...\n"
-#define CERTGEN_PROMPT "Waiting for certificate inputs ...\n"
-#define EXPORT_PROMPT "Exporting TBS certificates ...\n"
-#define IMPORT_PROMPT "Importing endorsed certificates ...\n"
 #define STEP_MS 20000u
 #define DUTS_DEFAULT 5u
 
@@ -266,7 +262,7 @@ static void send_import(struct console *con, struct dut_sample *s)
 {
     struct strbuf sb;
     struct ft_error err = {0};
-    wait_for(con, IMPORT_PROMPT);
+    wait_for(con, HOST_IMPORT_PROMPT);
     strbuf_init(&sb, import_msg, sizeof(import_msg));
     if (ujson_perso_blob(&sb, &blob, UJSON_HOST_FORM, &err) != 0)
         die("import message", &err);
@@ -286,12 +282,12 @@ static void run_dut(struct ftdi_emu *emu, struct spi_bus *link_bus, const struct
     struct console *con = console_open_spi(&cb.bus, &err);
     if (con == NULL || console_chip_reset(con, false, &err) != 0)
         die("console", &err);
-    wait_for(con, RMA_PROMPT);
+    wait_for(con, HOST_RMA_PROMPT);
     send_rma_token_hash(con);
     console_reset_frames(con); /* the chip resets itself after writing SECRET2 */
-    wait_for(con, CERTGEN_PROMPT);
+    wait_for(con, HOST_CERTGEN_PROMPT);
     send_certgen_inputs(con);
-    wait_for(con, EXPORT_PROMPT);
+    wait_for(con, HOST_EXPORT_PROMPT);
     read_blob(con, &cb, s);
     send_import(con, s);
     console_get_stats(con, &s->st);

@@ -114,27 +114,11 @@ static int recv_all(struct simsock *s, uint8_t *buf, size_t len, uint64_t deadli
 
 /* ---- one request, one reply ---------------------------------------------------------- */
 
+/* The op's name for messages; every op the host sends has one. */
 static const char *op_name(enum simlink_op op)
 {
-    switch (op) {
-    case SIMLINK_SPI_XFER:
-        return "SPI_XFER";
-    case SIMLINK_GPIO_READ:
-        return "GPIO_READ";
-    case SIMLINK_GPIO_WRITE:
-        return "GPIO_WRITE";
-    case SIMLINK_GPIO_WAIT:
-        return "GPIO_WAIT";
-    case SIMLINK_UART_READ:
-        return "UART_READ";
-    case SIMLINK_UART_WRITE:
-        return "UART_WRITE";
-    case SIMLINK_INFO:
-        return "INFO";
-    case SIMLINK_NEXT_CHIP:
-        return "NEXT_CHIP";
-    }
-    return "?";
+    const char *name = simlink_op_name((uint8_t)op);
+    return name != NULL ? name : "?";
 }
 
 /* Fails with the model's reason for a BAD_REQUEST, keeping only printable bytes. */

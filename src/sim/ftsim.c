@@ -122,11 +122,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->pty = true;
             break;
         case OPT_CONSOLE:
-            if (strcmp(optarg, "spi") != 0 && strcmp(optarg, "uart") != 0) {
-                fprintf(stderr, "ftsim: --console: \"%s\" is not spi or uart\n", optarg);
+            if (sim_options_set_console(cfg, optarg, &err) != 0) {
+                fprintf(stderr, "ftsim: %s\n", err.message);
                 return -1;
             }
-            cfg->console = strcmp(optarg, "spi") == 0 ? SIM_CONSOLE_SPI : SIM_CONSOLE_UART;
             o->console_set = true;
             break;
         case SIM_OPTIONS_VAL:

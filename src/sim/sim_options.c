@@ -80,6 +80,14 @@ static unsigned *number_field(struct sim_config *cfg, const char *name, unsigned
     return NULL;
 }
 
+int sim_options_set_console(struct sim_config *cfg, const char *value, struct ft_error *err)
+{
+    if (strcmp(value, "spi") != 0 && strcmp(value, "uart") != 0)
+        return ft_fail(err, FT_E_INVALID, "--console: \"%s\" is not spi or uart", value);
+    cfg->console = strcmp(value, "spi") == 0 ? SIM_CONSOLE_SPI : SIM_CONSOLE_UART;
+    return 0;
+}
+
 int sim_options_set(struct sim_config *cfg, const char *name, const char *value,
                     struct ft_error *err)
 {

@@ -39,6 +39,9 @@
     {"upstream-der", no_argument, NULL, SIM_OPTIONS_VAL}
 /* clang-format on */
 
+/* --console spi|uart: where the perso console runs. */
+int sim_options_set_console(struct sim_config *cfg, const char *value, struct ft_error *err);
+
 /* Applies the chip option `name` (without the dashes) with `value` (NULL for a flag).
  * 0, or -1 with FT_E_INVALID naming "--NAME" and what was wrong. */
 int sim_options_set(struct sim_config *cfg, const char *name, const char *value,

@@ -39,7 +39,7 @@ int simlink_get_u32(const uint8_t *payload, size_t len, size_t index, uint32_t *
     return 0;
 }
 
-static const char *op_name(uint8_t op)
+const char *simlink_op_name(uint8_t op)
 {
     switch (op) {
     case SIMLINK_SPI_XFER:
@@ -74,7 +74,7 @@ static int expect_len(const char *name, size_t len, size_t want, struct ft_error
 int simlink_parse_request(uint8_t op, const uint8_t *payload, size_t len,
                           struct simlink_request *req, struct ft_error *err)
 {
-    const char *name = op_name(op);
+    const char *name = simlink_op_name(op);
     if (name == NULL)
         return ft_fail(err, FT_E_INVALID, "simlink: unknown op %u", op);
     *req = (struct simlink_request){.op = (enum simlink_op)op, .data = payload, .len = len};

@@ -74,6 +74,9 @@ struct simlink_request {
 
 #define SIMLINK_TIMEOUT_MAX_MS 600000u
 
+/* "SPI_XFER", "GPIO_WAIT", ... for an op code; NULL for a code that is not an op. */
+const char *simlink_op_name(uint8_t op);
+
 /* Checks a request's op and payload shape; names the op and what is wrong. */
 int simlink_parse_request(uint8_t op, const uint8_t *payload, size_t len,
                           struct simlink_request *req, struct ft_error *err);

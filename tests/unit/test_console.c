@@ -20,6 +20,7 @@
 
 #include "common/endian.h"
 #include "console/console.h"
+#include "host_steps.h"
 #include "link/simsock.h"
 #include "link/spi_bus.h"
 #include "link/tty.h"
@@ -31,9 +32,6 @@
 #include "wire/spi_frame.h"
 #include "wire/ujson.h"
 
-#define RMA_PROMPT "Waiting For RMA Unlock Token Hash ...\n"
-#define CERTGEN_PROMPT "Waiting for certificate inputs ...\n"
-#define EXPORT_PROMPT "Exporting TBS certificates ...\n"
 #define STEP_MS 20000u /* any device step with --timing zero, with sanitizers */
 #define SLACK_MS 400u  /* how late a timeout may report, with sanitizers */
 
@@ -43,8 +41,6 @@ static uint64_t ms_since(uint64_t start_ns)
 {
     return (link_now_ns() - start_ns) / 1000000u;
 }
-
-#define ck_assert_ok(call, err) ck_assert_msg((call) == 0, "%s: %s", #call, (err).message)
 
 /* ==== a scripted SPI chip ================================================================
  * Serves queued frames exactly as the TX-ready firmware expects them to be read (header
@@ -320,7 +316,7 @@ static void fake_done(struct fake_chip *f, struct console *c)
 /* ---- scripted chip: reading ---------------------------------------------------------- */
 
 static const char flow_text[] =
-    "ROM_EXT noise\r\nI00003 ottf_main.c:40] Running ft_personalize\r\n" RMA_PROMPT
+    "ROM_EXT noise\r\nI00003 ottf_main.c:40] Running ft_personalize\r\n" HOST_RMA_PROMPT
     "after the prompt\n";
 
 START_TEST(spi_sync_string_across_every_frame_boundary)
@@ -334,7 +330,7 @@ START_TEST(spi_sync_string_across_every_frame_boundary)
         struct ft_error err = {0};
         char line[64];
         size_t n;
-        ck_assert_ok(console_wait_for(c, RMA_PROMPT, link_deadline_ms(1000), &err), err);
+        ck_assert_ok(console_wait_for(c, HOST_RMA_PROMPT, link_deadline_ms(1000), &err), err);
         ck_assert_ok(console_read_line(c, line, sizeof(line), &n, link_deadline_ms(1000), &err),
                      err);
         ck_assert_str_eq(line, "after the prompt");
@@ -420,13 +416,13 @@ START_TEST(spi_long_resp_ok_line_across_frames)
     memset(text + 8, 'x', total - 8);
     memcpy(text + total - 7, " CRC:0\n", 7);
     struct fake_chip *f = fake_new(&fake_ops_wait);
-    fake_push_text(f, EXPORT_PROMPT, strlen(EXPORT_PROMPT), 64);
+    fake_push_text(f, HOST_EXPORT_PROMPT, strlen(HOST_EXPORT_PROMPT), 64);
     fake_push_text(f, text, total, SPI_FRAME_DEVICE_MAX_PAYLOAD);
     fake_push_text(f, text, total, SPI_FRAME_DEVICE_MAX_PAYLOAD);
     struct console *c = fake_console(f);
     struct ft_error err = {0};
     size_t n = 0;
-    ck_assert_ok(console_wait_for(c, EXPORT_PROMPT, link_deadline_ms(1000), &err), err);
+    ck_assert_ok(console_wait_for(c, HOST_EXPORT_PROMPT, link_deadline_ms(1000), &err), err);
     ck_assert_ok(console_read_line(c, line, total + 1, &n, link_deadline_ms(1000), &err), err);
     ck_assert_uint_eq(n, total - 1);
     ck_assert_mem_eq(line, text, total - 1);
@@ -450,7 +446,7 @@ START_TEST(spi_timeout_names_text_deadline_and_recent_bytes)
     struct console *c = fake_console(f);
     struct ft_error err = {0};
     uint64_t start = link_now_ns();
-    ck_assert_int_eq(console_wait_for(c, CERTGEN_PROMPT, link_deadline_ms(150), &err), -1);
+    ck_assert_int_eq(console_wait_for(c, HOST_CERTGEN_PROMPT, link_deadline_ms(150), &err), -1);
     uint64_t took = ms_since(start);
     ck_assert_uint_ge(took, 150);
     ck_assert_uint_lt(took, 150 + SLACK_MS);
@@ -590,7 +586,7 @@ END_TEST
 START_TEST(spi_chip_reset_drives_pins_and_forgets_old_text)
 {
     struct fake_chip *f = fake_new(&fake_ops_wait);
-    fake_push_text(f, "stale " RMA_PROMPT, strlen("stale " RMA_PROMPT), 2048);
+    fake_push_text(f, "stale " HOST_RMA_PROMPT, strlen("stale " HOST_RMA_PROMPT), 2048);
     struct console *c = fake_console(f);
     struct ft_error err = {0};
     ck_assert_ok(console_wait_for(c, "stale", link_deadline_ms(1000), &err), err);
@@ -602,7 +598,7 @@ START_TEST(spi_chip_reset_drives_pins_and_forgets_old_text)
     ck_assert_ok(console_pins(c, &pins, &wired, &err), err);
     ck_assert_uint_eq(pins & SPI_BUS_PIN_INPUTS, SPI_BUS_PIN_STRAPS | SPI_BUS_PIN_RESET_N);
     /* The prompt that was buffered before the reset must not match now. */
-    ck_assert_int_eq(console_wait_for(c, RMA_PROMPT, link_deadline_ms(30), &err), -1);
+    ck_assert_int_eq(console_wait_for(c, HOST_RMA_PROMPT, link_deadline_ms(30), &err), -1);
     ck_assert_error(err, FT_E_TIMEOUT, "Waiting For RMA");
     ck_assert_ok(console_chip_reset(c, false, &err), err);
     ck_assert_uint_eq(f->write_value[3], SPI_BUS_PIN_RESET_N);
@@ -633,34 +629,14 @@ END_TEST
 
 static void send_rma_token_hash(struct console *c)
 {
-    char buf[128];
-    struct strbuf sb;
     struct ft_error err = {0};
-    const uint64_t hash[2] = {0x1122334455667788ull, 0x99aabbccddeeff00ull};
-    strbuf_init(&sb, buf, sizeof(buf));
-    ck_assert_ok(ujson_lc_token_hash(&sb, hash, &err), err);
-    ck_assert_uint_eq(sb.len, UJSON_LC_TOKEN_HASH_SIZE + UJSON_CRC_OBJ_SIZE);
-    /* As upstream's send_with_crc: the message, then its CRC object. */
-    ck_assert_ok(console_write(c, buf, UJSON_LC_TOKEN_HASH_SIZE, link_deadline_ms(STEP_MS), &err),
-                 err);
-    ck_assert_ok(console_write(c, buf + UJSON_LC_TOKEN_HASH_SIZE, UJSON_CRC_OBJ_SIZE,
-                               link_deadline_ms(STEP_MS), &err),
-                 err);
+    ck_assert_ok(host_send_rma_token_hash(c, STEP_MS, &err), err);
 }
 
 static void send_certgen_inputs(struct console *c)
 {
-    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20, .ext_auth_key_key_id_len = 20};
-    for (int i = 0; i < 20; i++) {
-        in.dice_auth_key_key_id[i] = (uint8_t)(0xD0 + i);
-        in.ext_auth_key_key_id[i] = (uint8_t)(0x10 + i);
-    }
-    char buf[256];
-    struct strbuf sb;
     struct ft_error err = {0};
-    strbuf_init(&sb, buf, sizeof(buf));
-    ck_assert_ok(ujson_certgen_inputs(&sb, &in, &err), err);
-    ck_assert_ok(console_write(c, buf, sb.len, link_deadline_ms(STEP_MS), &err), err);
+    ck_assert_ok(host_send_certgen_inputs(c, STEP_MS, &err), err);
 }
 
 static void wait_ok(struct console *c, const char *text)
@@ -672,7 +648,7 @@ static void wait_ok(struct console *c, const char *text)
 /* The RMA step: the prompt, the token hash, and the chip's own reset. */
 static void run_rma(struct console *c)
 {
-    wait_ok(c, RMA_PROMPT);
+    wait_ok(c, HOST_RMA_PROMPT);
     send_rma_token_hash(c);
     console_reset_frames(c); /* the chip resets itself after writing SECRET2 */
 }
@@ -680,15 +656,9 @@ static void run_rma(struct console *c)
 static void read_blob(struct console *c, struct perso_blob *blob)
 {
     struct ft_error err = {0};
-    size_t cap = RESP_LINE_MAX + 1, n = 0;
-    char *line = malloc(cap);
+    char *line = malloc(RESP_LINE_MAX + 1);
     ck_assert_ptr_nonnull(line);
-    ck_assert_ok(console_read_line(c, line, cap, &n, link_deadline_ms(STEP_MS), &err), err);
-    struct resp_line resp;
-    ck_assert_int_eq(resp_parse_line(line, n, RESP_CRC_NONE, &resp, &err), 1);
-    ck_assert_uint_eq(resp.json_len, UJSON_PERSO_BLOB_SIZE);
-    ck_assert_ok(devmsg_decode_perso_blob(resp.json, resp.json_len, blob, &err), err);
-    ck_assert_ok(perso_blob_validate(blob, PERSO_BLOB_V0, &err), err);
+    ck_assert_ok(host_read_blob(c, line, RESP_LINE_MAX + 1, blob, STEP_MS, &err), err);
     ck_assert_uint_ge(blob->num_objs, 3);
     free(line);
 }
@@ -700,9 +670,9 @@ static void run_to_export(struct console *c, double *per_frame)
     struct perso_blob blob;
     struct console_stats before, after;
     run_rma(c);
-    wait_ok(c, CERTGEN_PROMPT);
+    wait_ok(c, HOST_CERTGEN_PROMPT);
     send_certgen_inputs(c);
-    wait_ok(c, EXPORT_PROMPT);
+    wait_ok(c, HOST_EXPORT_PROMPT);
     console_get_stats(c, &before);
     read_blob(c, &blob);
     console_get_stats(c, &after);
@@ -858,12 +828,12 @@ START_TEST(model_spi_chip_reset)
     struct ft_error err = {0};
     struct console *c = console_open_spi(bus, &err);
     ck_assert_msg(c != NULL, "%s", err.message);
-    wait_ok(c, RMA_PROMPT);
+    wait_ok(c, HOST_RMA_PROMPT);
     ck_assert_ok(console_chip_reset(c, false, &err), err);
-    wait_ok(c, RMA_PROMPT); /* frame 0 again, accepted */
+    wait_ok(c, HOST_RMA_PROMPT); /* frame 0 again, accepted */
     ck_assert_ok(console_chip_reset(c, false, &err), err);
     run_rma(c);
-    wait_ok(c, CERTGEN_PROMPT);
+    wait_ok(c, HOST_CERTGEN_PROMPT);
     struct console_stats st;
     console_get_stats(c, &st);
     ck_assert_uint_eq(st.wrong_frame_numbers, 0);
@@ -1022,7 +992,7 @@ START_TEST(ftsim_spi_wrong_frame_number_times_out)
     sim_spi_open(&s, "wrong-frame-number=certgen");
     run_rma(s.c);
     struct ft_error err = {0};
-    ck_assert_int_eq(console_wait_for(s.c, CERTGEN_PROMPT, link_deadline_ms(300), &err), -1);
+    ck_assert_int_eq(console_wait_for(s.c, HOST_CERTGEN_PROMPT, link_deadline_ms(300), &err), -1);
     ck_assert_error(err, FT_E_TIMEOUT, "Waiting for certificate inputs");
     struct console_stats st;
     console_get_stats(s.c, &st);
@@ -1038,7 +1008,7 @@ START_TEST(ftsim_spi_stall_times_out_within_deadline)
     run_rma(s.c);
     struct ft_error err = {0};
     uint64_t start = link_now_ns();
-    ck_assert_int_eq(console_wait_for(s.c, CERTGEN_PROMPT, link_deadline_ms(500), &err), -1);
+    ck_assert_int_eq(console_wait_for(s.c, HOST_CERTGEN_PROMPT, link_deadline_ms(500), &err), -1);
     uint64_t took = ms_since(start);
     ck_assert_uint_ge(took, 500);
     ck_assert_uint_lt(took, 500 + SLACK_MS);
@@ -1053,9 +1023,9 @@ START_TEST(ftsim_spi_disconnect_is_connect_error)
     struct sim_spi s;
     sim_spi_open(&s, "disconnect=export");
     run_rma(s.c);
-    wait_ok(s.c, CERTGEN_PROMPT);
+    wait_ok(s.c, HOST_CERTGEN_PROMPT);
     send_certgen_inputs(s.c);
-    wait_ok(s.c, EXPORT_PROMPT);
+    wait_ok(s.c, HOST_EXPORT_PROMPT);
     struct ft_error err = {0};
     char *line = malloc(RESP_LINE_MAX + 1);
     size_t n;
@@ -1076,16 +1046,16 @@ START_TEST(ftsim_spi_chip_reset_and_straps)
     struct sim_spi s;
     sim_spi_open(&s, NULL);
     struct ft_error err = {0};
-    wait_ok(s.c, RMA_PROMPT);
+    wait_ok(s.c, HOST_RMA_PROMPT);
     ck_assert_ok(console_chip_reset(s.c, true, &err), err); /* ROM bootstrap: no console */
     uint32_t pins = 0, wired = 0;
     ck_assert_ok(console_pins(s.c, &pins, &wired, &err), err);
     ck_assert_uint_eq(pins & SPI_BUS_PIN_INPUTS, SPI_BUS_PIN_STRAPS | SPI_BUS_PIN_RESET_N);
-    ck_assert_int_eq(console_wait_for(s.c, RMA_PROMPT, link_deadline_ms(200), &err), -1);
+    ck_assert_int_eq(console_wait_for(s.c, HOST_RMA_PROMPT, link_deadline_ms(200), &err), -1);
     ck_assert_error(err, FT_E_TIMEOUT, "Waiting For RMA");
     ck_assert_ok(console_chip_reset(s.c, false, &err), err);
     run_rma(s.c);
-    wait_ok(s.c, CERTGEN_PROMPT);
+    wait_ok(s.c, HOST_CERTGEN_PROMPT);
     sim_spi_close(&s);
 }
 END_TEST
@@ -1101,7 +1071,7 @@ START_TEST(ftsim_socket_uart_flow)
     struct console *c = console_open_sim_uart(sock, &err);
     ck_assert_msg(c != NULL, "%s", err.message);
     ck_assert_str_eq(console_kind(c), "uart");
-    wait_ok(c, RMA_PROMPT);
+    wait_ok(c, HOST_RMA_PROMPT);
     ck_assert_ok(console_chip_reset(c, false, &err), err); /* GPIO over the same socket */
     run_to_export(c, NULL);
     print_stats("ftsim socket UART", c, 0);
@@ -1147,7 +1117,7 @@ START_TEST(ftsim_pty_stall_times_out_within_deadline)
     run_rma(c);
     struct ft_error err = {0};
     uint64_t start = link_now_ns();
-    ck_assert_int_eq(console_wait_for(c, CERTGEN_PROMPT, link_deadline_ms(400), &err), -1);
+    ck_assert_int_eq(console_wait_for(c, HOST_CERTGEN_PROMPT, link_deadline_ms(400), &err), -1);
     ck_assert_uint_ge(ms_since(start), 400);
     ck_assert_uint_lt(ms_since(start), 400 + SLACK_MS);
     ck_assert_error(err, FT_E_TIMEOUT, "within 400 ms");
@@ -1181,7 +1151,7 @@ START_TEST(ftsim_pty_disconnect_is_connect_error)
     struct ftsim proc;
     struct console *c = open_pty_console(&proc, "disconnect=export");
     run_rma(c);
-    wait_ok(c, CERTGEN_PROMPT);
+    wait_ok(c, HOST_CERTGEN_PROMPT);
     send_certgen_inputs(c);
     /* No wait for the export prompt: a pty hang-up discards the input the host has not
      * read yet, so under load the prompt may go with it. The hang-up itself must show. */
@@ -1253,7 +1223,7 @@ START_TEST(pty_sync_strings_bare_and_log_line)
         err);
     pty_put(&p, "unrelated line\nanother\nWaiting for certificate inputs ...\nRESP_OK:{\"a\":1} "
                 "CRC:0\n");
-    ck_assert_ok(console_wait_for(c, CERTGEN_PROMPT, link_deadline_ms(2000), &err), err);
+    ck_assert_ok(console_wait_for(c, HOST_CERTGEN_PROMPT, link_deadline_ms(2000), &err), err);
     char line[64];
     size_t n;
     ck_assert_ok(console_read_line(c, line, sizeof(line), &n, link_deadline_ms(2000), &err), err);

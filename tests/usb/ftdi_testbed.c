@@ -171,11 +171,7 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
             chip_pins_given = true;
             break;
         case OPT_CONSOLE:
-            if (strcmp(optarg, "spi") != 0 && strcmp(optarg, "uart") != 0) {
-                fprintf(stderr, "ftdi_testbed: --console: \"%s\" is not spi or uart\n", optarg);
-                return -1;
-            }
-            cfg->console = strcmp(optarg, "uart") == 0 ? SIM_CONSOLE_UART : SIM_CONSOLE_SPI;
+            rc = sim_options_set_console(cfg, optarg, &err);
             break;
         case OPT_HELP:
             usage(stdout);

@@ -6,6 +6,7 @@
  * Exits 77 when the process is not under umockdev's preload library.
  */
 #include "ftdi_emu.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <ftdi.h>
@@ -549,16 +550,4 @@ static Suite *ftdi_emu_suite(void)
     return s;
 }
 
-int main(void)
-{
-    const char *why;
-    if (!ftdi_emu_available(&why)) {
-        printf("SKIP: %s\n", why);
-        return 77;
-    }
-    SRunner *sr = srunner_create(ftdi_emu_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+FT_TEST_MAIN_IF(ftdi_emu_available, ftdi_emu_suite)

@@ -25,13 +25,8 @@
 #include "wire/resp.h"
 #include "wire/ujson.h"
 
-#define RMA_PROMPT "Waiting For RMA Unlock Token Hash ...\n"
-#define CERTGEN_PROMPT "Waiting for certificate inputs ...\n"
-#define EXPORT_PROMPT "Exporting TBS certificates ...\n"
 #define STEP_MS 20000u  /* any device step with --timing zero, with sanitizers */
 #define UNPLUG_MS 3000u /* an unplugged adapter must be reported within this */
-
-#define ck_assert_ok(call, err) ck_assert_msg((call) == 0, "%s: %s", #call, (err).message)
 
 static struct ftdi_rig rig; /* large: not on the stack */
 static struct ftdi_spi *link_;
@@ -170,7 +165,7 @@ END_TEST
 START_TEST(test_console_to_rma_prompt)
 {
     open_console();
-    wait_ok(RMA_PROMPT);
+    wait_ok(HOST_RMA_PROMPT);
     print_stats("FTA1 to the RMA prompt", 0);
     struct console_stats st;
     console_get_stats(con, &st);
@@ -183,12 +178,12 @@ START_TEST(test_console_to_export)
 {
     open_console();
     struct ft_error err = {0};
-    wait_ok(RMA_PROMPT);
+    wait_ok(HOST_RMA_PROMPT);
     ck_assert_ok(host_send_rma_token_hash(con, STEP_MS, &err), err);
     console_reset_frames(con); /* the chip resets itself after writing SECRET2 */
-    wait_ok(CERTGEN_PROMPT);
+    wait_ok(HOST_CERTGEN_PROMPT);
     send_certgen_inputs();
-    wait_ok(EXPORT_PROMPT);
+    wait_ok(HOST_EXPORT_PROMPT);
     struct console_stats before, after;
     console_get_stats(con, &before);
     read_blob();
@@ -209,7 +204,7 @@ END_TEST
 START_TEST(test_chip_reset_reaches_model)
 {
     open_console();
-    wait_ok(RMA_PROMPT);
+    wait_ok(HOST_RMA_PROMPT);
     unsigned long before = ftdi_chip_resets(&rig.chip);
     struct ft_error err = {0};
     ck_assert_ok(console_chip_reset(con, false, &err), err);
@@ -218,7 +213,7 @@ START_TEST(test_chip_reset_reaches_model)
     ftdi_emu_get_channel_state(rig.fta1, 0, &st);
     ck_assert_uint_eq(st.high_dir & 0x0f, 0x0f);   /* RESET_N and the straps driven */
     ck_assert_uint_eq(st.high_value & 0x0f, 0x01); /* out of reset, straps low */
-    wait_ok(RMA_PROMPT);                           /* frame 0 again, accepted */
+    wait_ok(HOST_RMA_PROMPT);                      /* frame 0 again, accepted */
     struct console_stats cs;
     console_get_stats(con, &cs);
     ck_assert_uint_eq(cs.wrong_frame_numbers, 0);
@@ -231,7 +226,7 @@ END_TEST
 START_TEST(test_wait_abandoned_at_deadline)
 {
     open_console();
-    wait_ok(RMA_PROMPT);
+    wait_ok(HOST_RMA_PROMPT);
     struct spi_bus *bus = ftdi_spi_bus(link_);
     struct ft_error err = {0};
     ck_assert_ok(spi_bus_gpio_write(bus, SPI_BUS_PIN_RESET_N, 0, &err), err);
@@ -252,7 +247,7 @@ START_TEST(test_wait_abandoned_at_deadline)
     ck_assert_uint_eq(st.high_dir & 0x01, 0x01); /* RESET_N still driven (low) */
     ck_assert_uint_eq(st.high_value & 0x01, 0x00);
     ck_assert_ok(console_chip_reset(con, false, &err), err);
-    wait_ok(RMA_PROMPT);
+    wait_ok(HOST_RMA_PROMPT);
 }
 END_TEST
 
@@ -262,13 +257,13 @@ END_TEST
 START_TEST(test_unplug_mid_transfer)
 {
     open_console();
-    wait_ok(RMA_PROMPT);
+    wait_ok(HOST_RMA_PROMPT);
     ftdi_emu_unplug_after_bulk_in(rig.fta1, 2);
     uint64_t t0 = link_now_ns();
     struct ft_error err = {0};
     int rc = host_send_rma_token_hash(con, STEP_MS, &err);
     if (rc == 0)
-        rc = console_wait_for(con, CERTGEN_PROMPT, link_deadline_ms(STEP_MS), &err);
+        rc = console_wait_for(con, HOST_CERTGEN_PROMPT, link_deadline_ms(STEP_MS), &err);
     uint64_t ms = (link_now_ns() - t0) / 1000000u;
     ck_assert_int_eq(rc, -1);
     ck_assert_error(err, FT_E_CONNECT, "FTA1");
@@ -300,16 +295,4 @@ static Suite *ftdi_link_suite(void)
     return s;
 }
 
-int main(void)
-{
-    const char *why;
-    if (!ftdi_emu_available(&why)) {
-        printf("SKIP: %s\n", why);
-        return 77;
-    }
-    SRunner *sr = srunner_create(ftdi_link_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+FT_TEST_MAIN_IF(ftdi_emu_available, ftdi_link_suite)

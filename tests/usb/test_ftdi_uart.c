@@ -25,14 +25,9 @@
 #include "wire/resp.h"
 #include "wire/ujson.h"
 
-#define RMA_PROMPT "Waiting For RMA Unlock Token Hash ...\n"
-#define CERTGEN_PROMPT "Waiting for certificate inputs ...\n"
-#define EXPORT_PROMPT "Exporting TBS certificates ...\n"
 #define STEP_MS 20000u  /* any device step with --timing zero, with sanitizers */
 #define UNPLUG_MS 3000u /* an unplugged adapter must be reported within this */
 #define CHANNEL_B 1
-
-#define ck_assert_ok(call, err) ck_assert_msg((call) == 0, "%s: %s", #call, (err).message)
 
 static struct ftdi_rig rig; /* large: not on the stack */
 static struct ftdi_uart *uart;
@@ -245,11 +240,11 @@ START_TEST(test_console_to_export)
 {
     open_console();
     struct ft_error err = {0};
-    wait_ok(RMA_PROMPT);
+    wait_ok(HOST_RMA_PROMPT);
     ck_assert_ok(host_send_rma_token_hash(con, STEP_MS, &err), err);
-    wait_ok(CERTGEN_PROMPT); /* across the chip's own reset: a UART has no frame counter */
+    wait_ok(HOST_CERTGEN_PROMPT); /* across the chip's own reset: a UART has no frame counter */
     send_certgen_inputs();
-    wait_ok(EXPORT_PROMPT);
+    wait_ok(HOST_EXPORT_PROMPT);
     read_blob();
     struct console_stats st;
     console_get_stats(con, &st);
@@ -283,12 +278,12 @@ END_TEST
 START_TEST(test_unplug_mid_read)
 {
     open_console();
-    wait_ok(RMA_PROMPT);
+    wait_ok(HOST_RMA_PROMPT);
     ftdi_emu_unplug_after_bulk_in(rig.fta1, 3);
     uint64_t t0 = link_now_ns();
     struct ft_error err = {0};
     /* Nothing more comes before the token hash: the console keeps reading. */
-    int rc = console_wait_for(con, CERTGEN_PROMPT, link_deadline_ms(STEP_MS), &err);
+    int rc = console_wait_for(con, HOST_CERTGEN_PROMPT, link_deadline_ms(STEP_MS), &err);
     uint64_t ms = (link_now_ns() - t0) / 1000000u;
     ck_assert_int_eq(rc, -1);
     ck_assert_error(err, FT_E_CONNECT, "FTA1");
@@ -318,16 +313,4 @@ static Suite *ftdi_uart_suite(void)
     return s;
 }
 
-int main(void)
-{
-    const char *why;
-    if (!ftdi_emu_available(&why)) {
-        printf("SKIP: %s\n", why);
-        return 77;
-    }
-    SRunner *sr = srunner_create(ftdi_uart_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+FT_TEST_MAIN_IF(ftdi_emu_available, ftdi_uart_suite)
