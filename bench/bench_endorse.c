@@ -129,14 +129,8 @@ static char *device_request(const char *dir)
     perso_tlv_iter_init(&it, flow.blob.body, flow.blob.next_free, PERSO_BLOB_V0, NULL);
     while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
         if (obj.type == PERSO_OBJ_X509_TBS) {
-            struct pa_endorse_cert_bundle *b = &req.bundles[req.bundles_count++];
-            b->has_key_params = true;
-            snprintf(b->key_params.key_label, sizeof(b->key_params.key_label), "%.31s", obj.name);
-            b->key_params.key_case = PA_SIGNING_KEY_ECDSA_PARAMS;
-            b->key_params.ecdsa_params.hash_type = PA_HASH_TYPE_SHA256;
-            b->tbs.data = malloc(obj.cert_len);
-            memcpy(b->tbs.data, obj.cert, obj.cert_len);
-            b->tbs.len = obj.cert_len;
+            if (pa_endorse_certs_request_add_tbs(&req, obj.name, obj.cert, obj.cert_len, &err) != 0)
+                die("building the request", &err);
         } else if (obj.type == PERSO_OBJ_WAS_TBS_HMAC) {
             memcpy(req.signature.data, obj.payload, 32);
             req.signature.len = 32;

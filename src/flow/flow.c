@@ -344,20 +344,9 @@ static int check_objects(struct run *r, struct pa_endorse_certs_request *req)
         if (type == PERSO_OBJ_X509_TBS) {
             if (cert_check_tbs(obj.name, obj.cert, obj.cert_len, ca, r->err) != 0)
                 return -1;
-            if (req->bundles_count == PA_REPEATED_MAX)
-                return ft_fail(r->err, FT_E_CAPACITY, "more than %u TBS certificates",
-                               PA_REPEATED_MAX);
-            struct pa_endorse_cert_bundle *b = &req->bundles[req->bundles_count++];
-            b->has_key_params = true;
-            snprintf(b->key_params.key_label, sizeof(b->key_params.key_label), "%.31s", obj.name);
-            b->key_params.key_case = PA_SIGNING_KEY_ECDSA_PARAMS;
-            b->key_params.ecdsa_params.hash_type = PA_HASH_TYPE_SHA256;
-            b->key_params.ecdsa_params.curve = PA_ELLIPTIC_CURVE_TYPE_NIST_P256;
-            b->key_params.ecdsa_params.encoding = PA_ECDSA_SIGNATURE_ENCODING_DER;
-            if ((b->tbs.data = malloc(obj.cert_len)) == NULL)
-                return ft_fail(r->err, FT_E_NOMEM, "out of memory");
-            memcpy(b->tbs.data, obj.cert, obj.cert_len);
-            b->tbs.len = obj.cert_len;
+            if (pa_endorse_certs_request_add_tbs(req, obj.name, obj.cert, obj.cert_len, r->err) !=
+                0)
+                return -1;
         } else {
             X509 *x = cert_parse_der(obj.cert, obj.cert_len, r->err);
             if (x == NULL)

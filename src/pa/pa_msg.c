@@ -1672,3 +1672,26 @@ int pa_status_from_json(const char *text, size_t len, struct pa_status *out, str
         memset(out, 0, sizeof(*out));
     return rc;
 }
+
+int pa_endorse_certs_request_add_tbs(struct pa_endorse_certs_request *msg, const char *label,
+                                     const uint8_t *tbs, size_t len, struct ft_error *err)
+{
+    if (msg->bundles_count == PA_REPEATED_MAX)
+        return ft_fail(err, FT_E_CAPACITY, "more than %u TBS certificates", PA_REPEATED_MAX);
+    if (len > PA_TBS_MAX)
+        return ft_fail(err, FT_E_CAPACITY, "TBS \"%s\" of %zu bytes (at most %u)", label, len,
+                       PA_TBS_MAX);
+    struct pa_endorse_cert_bundle *b = &msg->bundles[msg->bundles_count];
+    *b = (struct pa_endorse_cert_bundle){.has_key_params = true};
+    snprintf(b->key_params.key_label, sizeof(b->key_params.key_label), "%s", label);
+    b->key_params.key_case = PA_SIGNING_KEY_ECDSA_PARAMS;
+    b->key_params.ecdsa_params.hash_type = PA_HASH_TYPE_SHA256;
+    b->key_params.ecdsa_params.curve = PA_ELLIPTIC_CURVE_TYPE_NIST_P256;
+    b->key_params.ecdsa_params.encoding = PA_ECDSA_SIGNATURE_ENCODING_DER;
+    if ((b->tbs.data = malloc(len > 0 ? len : 1)) == NULL)
+        return ft_fail(err, FT_E_NOMEM, "out of memory");
+    memcpy(b->tbs.data, tbs, len);
+    b->tbs.len = len;
+    msg->bundles_count++;
+    return 0;
+}

@@ -502,6 +502,12 @@ int pa_endorse_certs_request_to_json(const struct pa_endorse_certs_request *msg,
 int pa_endorse_certs_request_from_json(const char *text, size_t len,
                                        struct pa_endorse_certs_request *out, struct ft_error *err);
 void pa_endorse_certs_request_free(struct pa_endorse_certs_request *msg);
+/* Appends the bundle for one TBS certificate as the FT flow has it signed (ECDSA P-256,
+ * SHA-256, DER signature), labelled with the certificate's name, the TBS copied (freed
+ * by pa_endorse_certs_request_free). FT_E_CAPACITY past PA_REPEATED_MAX bundles or
+ * PA_TBS_MAX bytes, FT_E_NOMEM. */
+int pa_endorse_certs_request_add_tbs(struct pa_endorse_certs_request *msg, const char *label,
+                                     const uint8_t *tbs, size_t len, struct ft_error *err);
 int pa_endorse_certs_response_to_json(const struct pa_endorse_certs_response *msg, json_t **out,
                                       struct ft_error *err);
 int pa_endorse_certs_response_from_json(const char *text, size_t len,

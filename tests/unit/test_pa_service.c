@@ -356,16 +356,8 @@ static char *endorse_request(struct device *d, const char *sku, bool flip)
     perso_tlv_iter_init(&it, d->flow.blob.body, d->flow.blob.next_free, d->flow.version, NULL);
     while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
         if (obj.type == PERSO_OBJ_X509_TBS) {
-            struct pa_endorse_cert_bundle *b = &req.bundles[req.bundles_count++];
-            b->has_key_params = true;
-            snprintf(b->key_params.key_label, sizeof(b->key_params.key_label), "%.31s", obj.name);
-            b->key_params.key_case = PA_SIGNING_KEY_ECDSA_PARAMS;
-            b->key_params.ecdsa_params.hash_type = PA_HASH_TYPE_SHA256;
-            b->key_params.ecdsa_params.curve = PA_ELLIPTIC_CURVE_TYPE_NIST_P256;
-            b->key_params.ecdsa_params.encoding = PA_ECDSA_SIGNATURE_ENCODING_DER;
-            b->tbs.data = malloc(obj.cert_len);
-            memcpy(b->tbs.data, obj.cert, obj.cert_len);
-            b->tbs.len = obj.cert_len;
+            ck_assert_int_eq(
+                pa_endorse_certs_request_add_tbs(&req, obj.name, obj.cert, obj.cert_len, NULL), 0);
         } else if (obj.type == PERSO_OBJ_WAS_TBS_HMAC) {
             memcpy(req.signature.data, obj.payload, 32);
             req.signature.len = 32;
