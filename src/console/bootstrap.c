@@ -4,33 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
-enum {
-    OP_PAGE_PROGRAM = 0x02,
-    OP_READ_STATUS = 0x05,
-    OP_WRITE_ENABLE = 0x06,
-    OP_READ_SFDP = 0x5a,
-    OP_CHIP_ERASE = 0xc7,
-};
-
-#define STATUS_BUSY 0x01u
-#define ADDR_CMD_SIZE 4u /* opcode + 24-bit address */
-
-static void put_command(uint8_t *out, uint8_t opcode, uint32_t address)
-{
-    out[0] = opcode;
-    out[1] = (uint8_t)(address >> 16);
-    out[2] = (uint8_t)(address >> 8);
-    out[3] = (uint8_t)address;
-}
+#include "wire/spi_flash.h"
 
 /* The ROM answers SFDP only in bootstrap: its "SFDP" signature says the straps worked. */
 static int check_sfdp(struct spi_bus *bus, struct ft_error *err)
 {
-    uint8_t mosi[ADDR_CMD_SIZE + 1 + 4] = {0}, miso[sizeof(mosi)];
-    put_command(mosi, OP_READ_SFDP, 0);
+    uint8_t mosi[SPI_FLASH_CMD_SIZE + 1 + 4] = {0}, miso[sizeof(mosi)];
+    spi_flash_put_command(mosi, SPI_FLASH_READ_SFDP, 0);
     if (spi_bus_xfer(bus, mosi, miso, sizeof(mosi), err) != 0)
         return -1;
-    const uint8_t *sig = miso + ADDR_CMD_SIZE + 1; /* after the dummy byte */
+    const uint8_t *sig = miso + SPI_FLASH_CMD_SIZE + 1; /* after the dummy byte */
     if (memcmp(sig, "SFDP", 4) != 0)
         return ft_fail(err, FT_E_DEVICE,
                        "%s: the chip is not in ROM bootstrap (SFDP signature %02x %02x %02x %02x, "
@@ -42,13 +25,13 @@ static int check_sfdp(struct spi_bus *bus, struct ft_error *err)
 static int wait_not_busy(struct spi_bus *bus, const char *what, uint64_t deadline_ns,
                          struct bootstrap_stats *stats, struct ft_error *err)
 {
-    static const uint8_t rdsr[2] = {OP_READ_STATUS, 0x00};
+    static const uint8_t rdsr[2] = {SPI_FLASH_READ_STATUS, 0x00};
     uint8_t status[2];
     for (;;) {
         if (spi_bus_xfer(bus, rdsr, status, sizeof(rdsr), err) != 0)
             return -1;
         stats->status_polls++;
-        if (!(status[1] & STATUS_BUSY))
+        if (!(status[1] & SPI_FLASH_STATUS_BUSY))
             return 0;
         if (link_now_ns() >= deadline_ns)
             return ft_fail(err, FT_E_TIMEOUT, "%s: ROM bootstrap: BUSY still set after %s",
@@ -59,7 +42,7 @@ static int wait_not_busy(struct spi_bus *bus, const char *what, uint64_t deadlin
 /* WREN + the command, one CS frame each; in one exchange when the bus batches. */
 static int write_enabled(struct spi_bus *bus, const uint8_t *cmd, size_t len, struct ft_error *err)
 {
-    static const uint8_t wren = OP_WRITE_ENABLE;
+    static const uint8_t wren = SPI_FLASH_WRITE_ENABLE;
     if (spi_bus_has_batch(bus)) {
         const struct spi_bus_xfer xfers[2] = {{&wren, NULL, 1}, {cmd, NULL, len}};
         return bus->ops->xfer_batch(bus, xfers, 2, err);
@@ -85,26 +68,26 @@ int bootstrap_program(struct spi_bus *bus, const uint8_t *image, size_t len, uin
     if (len == 0 || len > BOOTSTRAP_IMAGE_MAX)
         return ft_fail(err, FT_E_INVALID, "bootstrap image of %zu bytes (1..%u allowed)", len,
                        BOOTSTRAP_IMAGE_MAX);
-    if (bus->max_xfer < ADDR_CMD_SIZE + BOOTSTRAP_PAGE_SIZE)
+    if (bus->max_xfer < SPI_FLASH_CMD_SIZE + BOOTSTRAP_PAGE_SIZE)
         return ft_fail(err, FT_E_INVALID,
                        "%s: SPI transactions of %zu bytes are too short for "
                        "page programs",
                        bus->name, bus->max_xfer);
-    const uint8_t erase = OP_CHIP_ERASE;
+    const uint8_t erase = SPI_FLASH_CHIP_ERASE;
     if (check_sfdp(bus, err) != 0 || write_enabled(bus, &erase, 1, err) != 0 ||
         wait_not_busy(bus, "CHIP_ERASE", deadline_ns, stats, err) != 0)
         return -1;
-    uint8_t cmd[ADDR_CMD_SIZE + BOOTSTRAP_PAGE_SIZE];
+    uint8_t cmd[SPI_FLASH_CMD_SIZE + BOOTSTRAP_PAGE_SIZE];
     for (size_t offset = 0; offset < len; offset += BOOTSTRAP_PAGE_SIZE) {
         size_t n = len - offset < BOOTSTRAP_PAGE_SIZE ? len - offset : BOOTSTRAP_PAGE_SIZE;
         if (all_erased(image + offset, n)) {
             stats->pages_skipped++;
         } else {
-            put_command(cmd, OP_PAGE_PROGRAM, (uint32_t)offset);
-            memcpy(cmd + ADDR_CMD_SIZE, image + offset, n);
+            spi_flash_put_command(cmd, SPI_FLASH_PAGE_PROGRAM, (uint32_t)offset);
+            memcpy(cmd + SPI_FLASH_CMD_SIZE, image + offset, n);
             char what[64];
             snprintf(what, sizeof(what), "PAGE_PROGRAM at 0x%06zx", offset);
-            if (write_enabled(bus, cmd, ADDR_CMD_SIZE + n, err) != 0 ||
+            if (write_enabled(bus, cmd, SPI_FLASH_CMD_SIZE + n, err) != 0 ||
                 wait_not_busy(bus, what, deadline_ns, stats, err) != 0)
                 return -1;
             stats->pages_programmed++;

@@ -14,21 +14,13 @@
 #include <string.h>
 
 #include "console/console_priv.h"
+#include "wire/spi_flash.h"
 #include "wire/spi_frame.h"
 
-enum {
-    OP_PAGE_PROGRAM = 0x02,
-    OP_READ = 0x03,
-    OP_READ_STATUS = 0x05,
-    OP_WRITE_ENABLE = 0x06,
-};
-
-#define STATUS_BUSY 0x01u
-#define CMD_SIZE 4u /* opcode + 3-byte address */
 /* One transaction's bytes: the largest is a payload READ of a padded maximal frame. */
-#define SPI_CONSOLE_XFER_MAX (CMD_SIZE + SPI_FRAME_READ_BUFFER_SIZE)
+#define SPI_CONSOLE_XFER_MAX (SPI_FLASH_CMD_SIZE + SPI_FRAME_READ_BUFFER_SIZE)
 
-_Static_assert(CMD_SIZE + SPI_UPLOAD_CHUNK_MAX <= SPI_CONSOLE_XFER_MAX, "upload fits");
+_Static_assert(SPI_FLASH_CMD_SIZE + SPI_UPLOAD_CHUNK_MAX <= SPI_CONSOLE_XFER_MAX, "upload fits");
 
 struct spi_console {
     struct spi_bus *bus; /* borrowed */
@@ -43,22 +35,15 @@ static struct spi_console *spi_of(const struct console *c)
     return c->link;
 }
 
-static void put_command(uint8_t *out, uint8_t op, uint32_t address)
-{
-    out[0] = op;
-    out[1] = (uint8_t)(address >> 16);
-    out[2] = (uint8_t)(address >> 8);
-    out[3] = (uint8_t)address;
-}
-
 /* ---- reading frames ------------------------------------------------------------------- */
 
-/* One READ of `len` bytes at `address` into sc->miso + CMD_SIZE: one CS frame. */
+/* One READ of `len` bytes at `address` into sc->miso + SPI_FLASH_CMD_SIZE: one CS frame. */
 static struct spi_bus_xfer read_at(struct spi_console *sc, uint32_t address, size_t len)
 {
-    memset(sc->mosi, 0, CMD_SIZE + len);
-    put_command(sc->mosi, OP_READ, address);
-    return (struct spi_bus_xfer){.mosi = sc->mosi, .miso = sc->miso, .len = CMD_SIZE + len};
+    memset(sc->mosi, 0, SPI_FLASH_CMD_SIZE + len);
+    spi_flash_put_command(sc->mosi, SPI_FLASH_READ, address);
+    return (struct spi_bus_xfer){
+        .mosi = sc->mosi, .miso = sc->miso, .len = SPI_FLASH_CMD_SIZE + len};
 }
 
 static void count_ignored(struct console *c, enum spi_frame_check check)
@@ -82,7 +67,8 @@ static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *er
                           err) != 0)
         return ft_error_prefix(err, "waiting for a console frame (TX-ready)");
     struct spi_frame_header hdr;
-    enum spi_frame_check check = spi_frame_header_check(sc->miso + CMD_SIZE, sc->next_frame, &hdr);
+    enum spi_frame_check check =
+        spi_frame_header_check(sc->miso + SPI_FLASH_CMD_SIZE, sc->next_frame, &hdr);
     if (check != SPI_FRAME_VALID) {
         count_ignored(c, check);
         return 0;
@@ -93,7 +79,7 @@ static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *er
         read_at(sc, SPI_FRAME_HEADER_SIZE, spi_frame_padded_len(hdr.len));
     if (spi_bus_xfer(sc->bus, payload.mosi, payload.miso, payload.len, err) != 0)
         return -1;
-    console_stream_append(c, sc->miso + CMD_SIZE, hdr.len);
+    console_stream_append(c, sc->miso + SPI_FLASH_CMD_SIZE, hdr.len);
     sc->next_frame = hdr.frame_no + 1;
     c->stats.frames++;
     return 0;
@@ -107,24 +93,25 @@ static int send_chunk(struct console *c, const uint8_t *data, const struct spi_u
                       bool *busy, struct ft_error *err)
 {
     struct spi_console *sc = spi_of(c);
-    static const uint8_t wren = OP_WRITE_ENABLE;
-    static const uint8_t rdsr[2] = {OP_READ_STATUS, 0x00};
+    static const uint8_t wren = SPI_FLASH_WRITE_ENABLE;
+    static const uint8_t rdsr[2] = {SPI_FLASH_READ_STATUS, 0x00};
     uint8_t status[2] = {0, 0};
-    put_command(sc->mosi, OP_PAGE_PROGRAM, ch->address);
-    memcpy(sc->mosi + CMD_SIZE, data + ch->offset, ch->len);
+    spi_flash_put_command(sc->mosi, SPI_FLASH_PAGE_PROGRAM, ch->address);
+    memcpy(sc->mosi + SPI_FLASH_CMD_SIZE, data + ch->offset, ch->len);
     c->stats.upload_chunks++;
     *busy = true;
     if (spi_bus_has_batch(sc->bus)) {
-        const struct spi_bus_xfer xfers[3] = {
-            {&wren, NULL, 1}, {sc->mosi, NULL, CMD_SIZE + ch->len}, {rdsr, status, sizeof(rdsr)}};
+        const struct spi_bus_xfer xfers[3] = {{&wren, NULL, 1},
+                                              {sc->mosi, NULL, SPI_FLASH_CMD_SIZE + ch->len},
+                                              {rdsr, status, sizeof(rdsr)}};
         if (sc->bus->ops->xfer_batch(sc->bus, xfers, 3, err) != 0)
             return -1;
         c->stats.status_polls++;
-        *busy = (status[1] & STATUS_BUSY) != 0;
+        *busy = (status[1] & SPI_FLASH_STATUS_BUSY) != 0;
         return 0;
     }
     if (spi_bus_xfer(sc->bus, &wren, NULL, 1, err) != 0 ||
-        spi_bus_xfer(sc->bus, sc->mosi, NULL, CMD_SIZE + ch->len, err) != 0)
+        spi_bus_xfer(sc->bus, sc->mosi, NULL, SPI_FLASH_CMD_SIZE + ch->len, err) != 0)
         return -1;
     return 0;
 }
@@ -134,13 +121,13 @@ static int wait_not_busy(struct console *c, const struct spi_upload_chunk *ch, s
                          uint64_t deadline_ns, struct ft_error *err)
 {
     struct spi_console *sc = spi_of(c);
-    static const uint8_t rdsr[2] = {OP_READ_STATUS, 0x00};
+    static const uint8_t rdsr[2] = {SPI_FLASH_READ_STATUS, 0x00};
     uint8_t status[2];
     for (;;) {
         if (spi_bus_xfer(sc->bus, rdsr, status, sizeof(rdsr), err) != 0)
             return -1;
         c->stats.status_polls++;
-        if (!(status[1] & STATUS_BUSY))
+        if (!(status[1] & SPI_FLASH_STATUS_BUSY))
             return 0;
         if (link_now_ns() >= deadline_ns)
             return ft_fail(err, FT_E_TIMEOUT,
@@ -204,7 +191,7 @@ struct console *console_open_spi(struct spi_bus *bus, struct ft_error *err)
 {
     /* A payload must be read in one transaction; a bus that cannot carry one cannot host
      * the console (splitting it would desynchronise the firmware's edge count). */
-    size_t need = CMD_SIZE + spi_frame_padded_len(SPI_FRAME_HOST_MAX_PAYLOAD);
+    size_t need = SPI_FLASH_CMD_SIZE + spi_frame_padded_len(SPI_FRAME_HOST_MAX_PAYLOAD);
     if (bus->max_xfer < need) {
         ft_fail(err, FT_E_INVALID,
                 "%s: transactions of at most %zu bytes; the SPI console "

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "wire/spi_flash.h"
+
 /* ---- the command buffer ---------------------------------------------------------------- */
 
 void ftdi_mpsse_buf_init(struct ftdi_mpsse_buf *b, uint8_t *data, size_t cap)
@@ -189,16 +191,16 @@ int ftdi_mpsse_divisor_for(uint32_t hz, uint16_t *divisor, uint32_t *actual_hz,
 static size_t flash_read_command_len(uint8_t op)
 {
     switch (op) {
-    case 0x05: /* READ_STATUS 1..3 */
-    case 0x35:
-    case 0x15:
-    case 0x9f: /* JEDEC ID */
+    case SPI_FLASH_READ_STATUS:
+    case SPI_FLASH_READ_STATUS2:
+    case SPI_FLASH_READ_STATUS3:
+    case SPI_FLASH_JEDEC_ID:
         return 1;
-    case 0x03: /* READ: 3-byte address */
-        return 4;
-    case 0x0b: /* FAST_READ and SFDP: 3-byte address, one dummy byte */
-    case 0x5a:
-        return 5;
+    case SPI_FLASH_READ: /* 3-byte address */
+        return SPI_FLASH_CMD_SIZE;
+    case SPI_FLASH_FAST_READ: /* 3-byte address, one dummy byte */
+    case SPI_FLASH_READ_SFDP:
+        return SPI_FLASH_CMD_SIZE + 1;
     default:
         return 0;
     }

@@ -2,20 +2,7 @@
 
 #include <string.h>
 
-enum {
-    OP_PAGE_PROGRAM = 0x02,
-    OP_READ = 0x03,
-    OP_WRDI = 0x04,
-    OP_READ_STATUS1 = 0x05,
-    OP_WREN = 0x06,
-    OP_READ_STATUS3 = 0x15,
-    OP_SECTOR_ERASE = 0x20,
-    OP_READ_STATUS2 = 0x35,
-    OP_SFDP = 0x5A,
-    OP_RESET = 0x99,
-    OP_JEDEC_ID = 0x9F,
-    OP_CHIP_ERASE = 0xC7,
-};
+#include "wire/spi_flash.h"
 
 #define ADDRESS_BYTES 3u
 
@@ -32,26 +19,26 @@ void spi_device_reset(struct spi_device *dev, enum spi_device_mode mode)
 
 static bool is_upload(const struct spi_device *dev, uint8_t op)
 {
-    if (op == OP_PAGE_PROGRAM)
+    if (op == SPI_FLASH_PAGE_PROGRAM)
         return true;
     return dev->mode == SPI_DEVICE_BOOTSTRAP &&
-           (op == OP_CHIP_ERASE || op == OP_SECTOR_ERASE || op == OP_RESET);
+           (op == SPI_FLASH_CHIP_ERASE || op == SPI_FLASH_SECTOR_ERASE || op == SPI_FLASH_RESET);
 }
 
 static bool upload_has_address(uint8_t op)
 {
-    return op == OP_PAGE_PROGRAM || op == OP_SECTOR_ERASE;
+    return op == SPI_FLASH_PAGE_PROGRAM || op == SPI_FLASH_SECTOR_ERASE;
 }
 
 /* The MISO byte for position `i` of the data phase of a read-type command. */
 static uint8_t data_phase_byte(const struct spi_device *dev, size_t i)
 {
     switch (dev->opcode) {
-    case OP_READ:
+    case SPI_FLASH_READ:
         if (dev->mode == SPI_DEVICE_BOOTSTRAP)
             return 0xFF;
         return dev->read_buffer[(dev->address + i) % SPI_DEVICE_READ_BUFFER_SIZE];
-    case OP_SFDP:
+    case SPI_FLASH_READ_SFDP:
         return dev->sfdp[(dev->address + i) % SPI_DEVICE_SFDP_SIZE];
     default:
         return 0xFF;
@@ -70,20 +57,20 @@ static uint8_t clock_byte(struct spi_device *dev, uint8_t mosi)
         return 0xFF;
     }
     switch (dev->opcode) {
-    case OP_READ_STATUS1:
+    case SPI_FLASH_READ_STATUS:
         return dev->status; /* repeats: the status can be polled continuously */
-    case OP_READ_STATUS2:
-    case OP_READ_STATUS3:
+    case SPI_FLASH_READ_STATUS2:
+    case SPI_FLASH_READ_STATUS3:
         return 0x00;
-    case OP_JEDEC_ID:
+    case SPI_FLASH_JEDEC_ID:
         return i - 1 < dev->jedec_len ? dev->jedec[i - 1] : 0x00;
-    case OP_READ:
-    case OP_SFDP: {
+    case SPI_FLASH_READ:
+    case SPI_FLASH_READ_SFDP: {
         if (i <= ADDRESS_BYTES) {
             dev->address = dev->address << 8 | mosi;
             return 0xFF;
         }
-        size_t dummy = dev->opcode == OP_SFDP ? 1 : 0; /* SFDP: 8 dummy cycles */
+        size_t dummy = dev->opcode == SPI_FLASH_READ_SFDP ? 1 : 0; /* SFDP: 8 dummy cycles */
         if (i <= ADDRESS_BYTES + dummy)
             return 0xFF;
         return data_phase_byte(dev, i - ADDRESS_BYTES - dummy - 1);
@@ -114,11 +101,11 @@ static void complete_transaction(struct spi_device *dev)
     if (dev->byte_index == 0)
         return;
     uint8_t op = dev->opcode;
-    if (op == OP_READ)
+    if (op == SPI_FLASH_READ)
         dev->read_edges += 2;
-    if (op == OP_WREN) {
+    if (op == SPI_FLASH_WRITE_ENABLE) {
         dev->status |= SPI_STATUS_WEL;
-    } else if (op == OP_WRDI) {
+    } else if (op == SPI_FLASH_WRITE_DISABLE) {
         dev->status &= (uint8_t)~SPI_STATUS_WEL;
     } else if (is_upload(dev, op)) {
         /* A command cut short in its address phase is not a command. */
