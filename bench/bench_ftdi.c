@@ -10,21 +10,9 @@
  *     for a baseline that does one USB round trip per operation, and their ratios.
  * Every count comes from this run; only the model's constants (the micro-frame, the
  * clocks) are parameters. Usage: bench_ftdi [DUTS]. Exits 77 when the process is not
- * under umockdev's preload library, and 77 with the missing pieces when it was built
- * without them (FTH_BENCH_FTDI_MISSING). */
+ * under umockdev's preload library. */
 #include <stdio.h>
 #include <stdlib.h>
-
-#ifdef FTH_BENCH_FTDI_MISSING
-
-int main(void)
-{
-    printf("SKIP: built without:%s\n", FTH_BENCH_FTDI_MISSING);
-    return 77;
-}
-
-#else
-
 #include <string.h>
 
 #include "common/strbuf.h"
@@ -425,5 +413,3 @@ int main(int argc, char **argv)
     ftdi_emu_testbed_free(tb);
     return 0;
 }
-
-#endif

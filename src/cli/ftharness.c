@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/plugin_flow.h"
+#include "common/version.h"
 #include "console/bootstrap.h"
 #include "console/console.h"
 #include "flow/flow.h"
@@ -50,6 +52,7 @@ static void usage(FILE *out)
             "usage: ftharness run --sku NAME|PATH --console uart:TTY|ftdi:ADAPTER|spi-sim:SOCKET\n"
             "                     --pa URL [--password-file F] [--user-id ID] [--lot N --wafer N\n"
             "                     --x N --y N] [--json] [--timeout-scale F] [options]\n"
+            "       ftharness --version\n"
             "\n"
             "Personalizes one DUT: RMA token hash, certificate inputs, TBS export, checks,\n"
             "endorsement, SKU plugin, import, certs hash, chain validation, registration.\n"
@@ -434,10 +437,6 @@ static int exit_status_for(const struct flow_record *rec)
     return EXIT_VALIDATION;
 }
 
-#ifdef FTHARNESS_HAVE_PLUGINS
-#include "cli/plugin_flow.h"
-#endif
-
 /* Reads a bootstrap image ("" = none: *data NULL, *len 0). */
 static int read_image(const char *path, uint8_t **data, size_t *len, struct ft_error *err)
 {
@@ -569,7 +568,6 @@ static int cmd_run(int argc, char **argv)
         .progress = isatty(STDERR_FILENO) ? progress : NULL,
         .upload_progress = isatty(STDERR_FILENO) ? upload_progress : NULL,
     };
-#ifdef FTHARNESS_HAVE_PLUGINS
     char runner[1024];
     plugin_flow_default_runner(runner, sizeof(runner));
     struct plugin_flow_ctx plugin_ctx = {
@@ -577,7 +575,6 @@ static int cmd_run(int argc, char **argv)
     env.plugin = plugin_flow_run;
     env.post_boot = plugin_flow_post_boot;
     env.plugin_arg = &plugin_ctx;
-#endif
     struct flow_record rec;
     int rc = flow_run(&env, &rec, &err);
     if (rc == 0) {
@@ -613,6 +610,10 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
+        return EXIT_PASS;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("ftharness %s\n", FTHARNESS_VERSION);
         return EXIT_PASS;
     }
     fprintf(stderr, "ftharness: unknown command (try: ftharness run --help)\n");

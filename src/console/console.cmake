@@ -9,7 +9,5 @@ target_link_libraries(ftconsole PUBLIC ftlink ftwire)
 
 # The UART console on an FTDI channel (console_open_ftdi_uart), apart so that ftconsole
 # itself does not need libftdi1.
-if(TARGET ftftdi)
-  add_library(ftconsole_ftdi STATIC ${CMAKE_CURRENT_LIST_DIR}/ftdi_uart_console.c)
-  target_link_libraries(ftconsole_ftdi PUBLIC ftconsole ftftdi)
-endif()
+add_library(ftconsole_ftdi STATIC ${CMAKE_CURRENT_LIST_DIR}/ftdi_uart_console.c)
+target_link_libraries(ftconsole_ftdi PUBLIC ftconsole ftftdi)

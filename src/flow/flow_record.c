@@ -7,12 +7,9 @@
 
 #include "common/base64.h"
 #include "common/hex.h"
+#include "common/version.h"
 #include "flow/flow.h"
 #include "wire/device_id.h"
-
-#ifndef FTHARNESS_VERSION
-#define FTHARNESS_VERSION "0.1.0"
-#endif
 
 static json_t *b64(const uint8_t *data, size_t len)
 {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "pa/pa_client.h"
 #include "pa/pa_http.h"
 #include "pa/pa_init.h"
@@ -31,11 +32,12 @@ static void usage(FILE *out)
         out,
         "usage: ftpa init  --config-dir DIR --sku NAME [--password-file F] [--dice-subject DN]\n"
         "                  [--ext-subject DN | --no-ext] [--root-subject DN] [--hash-order LIST]\n"
-        "                  [--boot-message TEXT]\n"
+        "                  [--boot-message TEXT] [--force]\n"
         "       ftpa serve --config-dir DIR --db FILE [--listen ADDR:PORT] [--port-file F]\n"
         "                  [--tls-cert PEM --tls-key PEM --client-ca PEM] [--max-body BYTES]\n"
         "                  [--threads N]\n"
         "       ftpa export --db FILE\n"
+        "       ftpa --version\n"
         "       ftpa call  --url URL [--user-id ID] [--token T | --token-file F] [--ca PEM]\n"
         "                  [--cert PEM --key PEM] [--pin sha256//B64] [--timeout-ms N] RPC JSON\n"
         "\n"
@@ -44,7 +46,9 @@ static void usage(FILE *out)
         "       seeds, RMA wrapping key; was-seed.hex for ftsim --was-seed). Without\n"
         "       --password-file a random password is written to DIR/NAME/password (mode 0600).\n"
         "       --hash-order is the X.509 cert names in blob order, comma separated\n"
-        "       (default UDS,CDI_0,CDI_1; add TPM EK for emulation_tpm).\n"
+        "       (default UDS,CDI_0,CDI_1; add TPM EK for emulation_tpm). NAME is [a-z0-9_]+.\n"
+        "       A SKU already configured is refused; --force replaces its CA, keys, seeds\n"
+        "       and password (every station and chip using them must then change too).\n"
         "serve  runs the PA API until SIGINT/SIGTERM, then finishes requests in flight.\n"
         "       Default --listen 127.0.0.1:0 (a free port: written to --port-file and stdout).\n"
         "       With --tls-* every client must present a certificate from --client-ca.\n"
@@ -84,6 +88,7 @@ static int cmd_init(int argc, char **argv)
                                          {"root-subject", required_argument, NULL, 'R'},
                                          {"hash-order", required_argument, NULL, 'H'},
                                          {"boot-message", required_argument, NULL, 'B'},
+                                         {"force", no_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct pa_init_options o = {
@@ -124,6 +129,9 @@ static int cmd_init(int argc, char **argv)
             break;
         case 'B':
             o.boot_message = optarg;
+            break;
+        case 'F':
+            o.force = true;
             break;
         case 'h':
             usage(stdout);
@@ -388,6 +396,10 @@ int main(int argc, char **argv)
         return cmd_call(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("ftpa %s\n", FTHARNESS_VERSION);
         return 0;
     }
     fprintf(stderr, "ftpa: unknown command \"%s\"\n", argv[1]);

@@ -14,6 +14,7 @@
 
 #include "common/hex.h"
 #include "pa/pa_auth.h"
+#include "pa/pa_sku.h"
 
 #define PATH_LEN 1024
 
@@ -22,11 +23,12 @@ struct ca {
     X509 *cert;
 };
 
-/* Creates `path` with `mode` (0600 for secrets) and hands it to fopen. */
+/* Creates `path` with exactly `mode` (0600 for secrets), whatever the umask, and hands it
+ * to fopen. */
 static FILE *create_file(const char *path, mode_t mode, struct ft_error *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    FILE *f = fd >= 0 && fchmod(fd, mode) == 0 ? fdopen(fd, "w") : NULL;
     if (f == NULL) {
         if (fd >= 0)
             close(fd);
@@ -42,7 +44,8 @@ static int close_file(FILE *f, const char *path, int ok, struct ft_error *err)
     return 0;
 }
 
-static int mkdir_p(const char *path, struct ft_error *err)
+/* Creates `path` and its parents; the last one gets exactly `mode`. */
+static int mkdir_p(const char *path, mode_t mode, struct ft_error *err)
 {
     char tmp[PATH_LEN];
     snprintf(tmp, sizeof(tmp), "%s", path);
@@ -54,8 +57,30 @@ static int mkdir_p(const char *path, struct ft_error *err)
             return ft_fail(err, FT_E_INVALID, "%s: %s", tmp, strerror(errno));
         *p = '/';
     }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+    if ((mkdir(tmp, mode) != 0 && errno != EEXIST) || chmod(tmp, mode) != 0)
         return ft_fail(err, FT_E_INVALID, "%s: %s", tmp, strerror(errno));
+    return 0;
+}
+
+/* Writes `root` to `path` atomically (a temporary file of `mode`, then rename). */
+static int write_json(const char *path, json_t *root, mode_t mode, struct ft_error *err)
+{
+    char tmp[PATH_LEN + 8];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = create_file(tmp, mode, err);
+    if (f == NULL)
+        return -1;
+    int ok =
+        json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 && fputc('\n', f) != EOF;
+    if (close_file(f, tmp, ok, err) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return ft_fail(err, FT_E_INVALID, "%s: %s", path, strerror(e));
+    }
     return 0;
 }
 
@@ -206,9 +231,8 @@ static int write_sku_json(const struct pa_init_options *o, struct ft_error *err)
                   attrs, "x509_cert_hash_order", order, "cwt_cert_hash_order");
     char path[PATH_LEN];
     snprintf(path, sizeof(path), "%s/sku_%s.json", o->dir, o->sku);
-    int rc = root && json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0
-                 ? 0
-                 : ft_fail(err, FT_E_INVALID, "%s: cannot write the SKU configuration", path);
+    int rc = root ? write_json(path, root, 0600, err)
+                  : ft_fail(err, FT_E_INVALID, "%s: cannot build the SKU configuration", path);
     json_decref(root);
     return rc;
 }
@@ -231,12 +255,7 @@ static int write_auth(const struct pa_init_options *o, const char *hash, struct 
                         json_pack("{s:s, s:[s,s,s,s,s,s]}", "sku_auth", hash, "methods",
                                   "DeriveTokens", "GetCaSubjectKeys", "EndorseCerts", "GetCaCerts",
                                   "GetOwnerFwBootMessage", "RegisterDevice"));
-    char tmp[PATH_LEN + 8];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int rc = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
-                     chmod(tmp, 0600) == 0 && rename(tmp, path) == 0
-                 ? 0
-                 : ft_fail(err, FT_E_INVALID, "%s: %s", path, strerror(errno));
+    int rc = write_json(path, root, 0600, err);
     json_decref(root);
     return rc;
 }
@@ -328,18 +347,45 @@ done:
     return rc;
 }
 
+/* A second init of a SKU would replace the CA, seeds and password that stations and
+ * chips already use: only on request. */
+static int check_not_configured(const struct pa_init_options *o, struct ft_error *err)
+{
+    char json[PATH_LEN], dir[PATH_LEN];
+    snprintf(json, sizeof(json), "%s/sku_%s.json", o->dir, o->sku);
+    snprintf(dir, sizeof(dir), "%s/%s", o->dir, o->sku);
+    struct stat st;
+    const char *found = stat(json, &st) == 0 ? json : stat(dir, &st) == 0 ? dir : NULL;
+    if (found == NULL || o->force)
+        return 0;
+    return ft_fail(err, FT_E_INVALID,
+                   "ftpa init: SKU \"%s\" is already configured (%s exists); --force replaces "
+                   "its CA, keys, seeds and password, and every station and chip using them",
+                   o->sku, found);
+}
+
 int pa_init_sku(const struct pa_init_options *o, struct ft_error *err)
 {
-    if (o->sku == NULL || o->sku[0] == '\0' || strchr(o->sku, '/') != NULL)
-        return ft_fail(err, FT_E_INVALID, "ftpa init: a SKU name without '/' is required");
+    if (!pa_sku_name_valid(o->sku))
+        return ft_fail(err, FT_E_INVALID,
+                       "ftpa init: SKU name \"%s\" is not 1 to %u characters of [a-z0-9_]",
+                       o->sku ? o->sku : "", PA_NAME_MAX - 1);
     if (o->n_hash_order == 0)
         return ft_fail(err, FT_E_INVALID, "ftpa init: the cert hash order is empty");
+    if (check_not_configured(o, err) != 0)
+        return -1;
     char path[PATH_LEN];
+    if (mkdir_p(o->dir, 0755, err) != 0)
+        return -1;
+    sub_path(path, o, "");
+    if (mkdir_p(path, 0755, err) != 0)
+        return -1;
     sub_path(path, o, "ca");
-    if (mkdir_p(path, err) != 0)
+    if (mkdir_p(path, 0755, err) != 0)
         return -1;
     sub_path(path, o, "keys");
-    if (mkdir_p(path, err) != 0 || write_pki(o, err) != 0 || write_keys_and_seeds(o, err) != 0)
+    if (mkdir_p(path, 0700, err) != 0 || write_pki(o, err) != 0 ||
+        write_keys_and_seeds(o, err) != 0)
         return -1;
 
     char generated[25];

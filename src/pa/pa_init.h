@@ -21,8 +21,13 @@ struct pa_init_options {
     const char *boot_message; /* GetOwnerFwBootMessage */
     const char *hash_order[PA_INIT_HASH_ORDER_MAX]; /* x509 cert names, blob order */
     size_t n_hash_order;
+    bool force; /* replace an existing SKU (its CA, keys, seeds and password) */
 };
 
+/* Refuses an invalid name ([a-z0-9_]+) and, without `force`, a SKU already configured in
+ * DIR. Every file is created with an explicit mode whatever the umask: 0600 for keys,
+ * seeds, passwords and the configuration files, 0644 for certificates and public keys;
+ * DIR/<sku>/keys is 0700. */
 int pa_init_sku(const struct pa_init_options *o, struct ft_error *err);
 
 #endif

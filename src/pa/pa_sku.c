@@ -295,6 +295,19 @@ static int load_attributes(struct loader *l, struct pa_sku *sku)
     return 0;
 }
 
+bool pa_sku_name_valid(const char *name)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+    if (len == 0 || len >= PA_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
 int pa_sku_load(const char *dir, const char *name, struct pa_sku *sku, struct ft_error *err)
 {
     static const char *const keys[] = {"sku",
@@ -309,9 +322,10 @@ int pa_sku_load(const char *dir, const char *name, struct pa_sku *sku, struct ft
                                        "cwt_cert_hash_order",
                                        NULL};
     memset(sku, 0, sizeof(*sku));
-    if (strlen(name) == 0 || strlen(name) >= PA_NAME_MAX || strchr(name, '/') != NULL)
-        return ft_fail(err, FT_E_INVALID, "SKU name \"%.64s\" is empty, too long or has a '/'",
-                       name);
+    if (!pa_sku_name_valid(name))
+        return ft_fail(err, FT_E_INVALID,
+                       "SKU name \"%.64s\" is not 1 to %u characters of [a-z0-9_]", name,
+                       PA_NAME_MAX - 1);
     struct loader l = {.dir = dir, .err = err};
     char file[PA_NAME_MAX + 16];
     snprintf(file, sizeof(file), "sku_%s.json", name);

@@ -69,6 +69,10 @@ struct pa_sku {
     char owner_fw_boot_message[256];
 };
 
+/* True for 1 to PA_NAME_MAX - 1 characters of [a-z0-9_]: a SKU name is a file name part
+ * and appears in logs. */
+bool pa_sku_name_valid(const char *name);
+
 /* Loads DIR/sku_<name>.json. On failure *sku is left empty. */
 int pa_sku_load(const char *dir, const char *name, struct pa_sku *sku, struct ft_error *err);
 void pa_sku_free(struct pa_sku *sku);

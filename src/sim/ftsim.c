@@ -18,6 +18,7 @@
 
 #include "common/endian.h"
 #include "common/hex.h"
+#include "common/version.h"
 #include "sim/sim_device.h"
 #include "sim/sim_options.h"
 #include "wire/simlink.h"
@@ -90,7 +91,8 @@ static void usage(FILE *out)
         "  --upstream-der         certs keep upstream's explicit DEFAULT FALSE encodings\n"
         "                         (critical FALSE, cA FALSE), which strict DER parsers reject\n"
         "  --verbose              log the model's decisions on stderr\n"
-        "  --help                 this text\n");
+        "  --help                 this text\n"
+        "  --version              print the version and exit\n");
 }
 
 enum {
@@ -98,6 +100,7 @@ enum {
     OPT_PTY,
     OPT_CONSOLE,
     OPT_HELP,
+    OPT_VERSION,
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -107,6 +110,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"pty", no_argument, NULL, OPT_PTY},
         {"console", required_argument, NULL, OPT_CONSOLE},
         {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
         SIM_OPTIONS_GETOPT,
         {NULL, 0, NULL, 0},
     };
@@ -136,6 +140,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case OPT_HELP:
             usage(stdout);
+            exit(0);
+        case OPT_VERSION:
+            printf("ftsim %s\n", FTHARNESS_VERSION);
             exit(0);
         default:
             usage(stderr);

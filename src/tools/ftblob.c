@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/hex.h"
+#include "common/version.h"
 #include "wire/devmsg.h"
 #include "wire/perso_blob.h"
 #include "wire/perso_tlv.h"
@@ -31,6 +32,7 @@ static void usage(FILE *out)
                  "  --blob-version N  blob version to expect (default 0)\n"
                  "  --format F        line: a RESP_OK console line; json: the PersoBlob JSON;\n"
                  "                    raw: the TLV body bytes; auto (default) picks one\n"
+                 "  --version         print the version and exit\n"
                  "Exit status: 0 valid, 1 malformed blob, 2 usage or input error.\n");
 }
 
@@ -155,6 +157,7 @@ int main(int argc, char **argv)
         {"blob-version", required_argument, NULL, 'v'},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -171,6 +174,9 @@ int main(int argc, char **argv)
             format = FORMAT_RAW;
         } else if (opt == 'h') {
             usage(stdout);
+            return EXIT_VALID;
+        } else if (opt == 'V') {
+            printf("ftblob %s\n", FTHARNESS_VERSION);
             return EXIT_VALID;
         } else {
             usage(stderr);

@@ -50,17 +50,24 @@ field() { # field NAME: the value of the record's error field NAME (step, code, 
 }
 
 # check_records MIN: every record-*.json here, PASS and FAIL alike, validates against the
-# schema, and there are at least MIN of them.
+# schema, carries the version `ftharness --version` prints, and there are at least MIN.
 check_records() {
-    if "$python" - "$schema" "$1" record-*.json <<'PY'; then
+    version=$("$ftharness" --version | sed -n 's/^ftharness //p')
+    if "$python" - "$schema" "$1" "$version" record-*.json <<'PY'; then
 import json, sys
 import jsonschema
 validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
-records = sys.argv[3:]
+version = sys.argv[3]
+records = sys.argv[4:]
 bad = 0
 for path in records:
-    for e in validator.iter_errors(json.load(open(path))):
+    record = json.load(open(path))
+    for e in validator.iter_errors(record):
         print("%s: %s at %s" % (path, e.message, list(e.absolute_path)))
+        bad += 1
+    if not version or record.get("harness_version") != version:
+        print("%s: harness_version %r, ftharness --version says %r"
+              % (path, record.get("harness_version"), version))
         bad += 1
 print("%d records checked, %d errors" % (len(records), bad))
 sys.exit(1 if bad or len(records) < int(sys.argv[2]) else 0)

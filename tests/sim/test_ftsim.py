@@ -83,6 +83,7 @@ OPTION_SAMPLES = {
     "--socket": None,  # starts a server: not run in the parse-only check
     "--pty": None,
     "--help": None,
+    "--version": None,
     "--console": ["uart"],
     "--sku": ["emulation_tpm"],
     "--dice-ca-subject": ["/C=US/O=Test/CN=DICE"],

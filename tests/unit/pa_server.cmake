@@ -1,8 +1,6 @@
 # ftpa end to end over HTTP, with devices from the model. One process (CK_FORK=no): the
 # server threads of the fixture do not survive a fork.
-if(TARGET ftpa_server)
-  ft_unit_test(test_pa_service ftpa_server ftpa_client ftsim_testhost)
-  set_tests_properties(test_pa_service PROPERTIES TIMEOUT 300
-                       ENVIRONMENT "TEST_TMP=${CMAKE_CURRENT_BINARY_DIR};CK_FORK=no"
-                       FIXTURES_SETUP endorsed)
-endif()
+ft_unit_test(test_pa_service ftpa_server ftpa_client ftsim_testhost)
+set_tests_properties(test_pa_service PROPERTIES TIMEOUT 300
+                     ENVIRONMENT "TEST_TMP=${CMAKE_CURRENT_BINARY_DIR};CK_FORK=no"
+                     FIXTURES_SETUP endorsed)
