@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pa/pa_msg.h"
 
@@ -100,11 +101,22 @@ static void peer_address(struct MHD_Connection *conn, char *out, size_t cap)
                   (socklen_t)cap);
 }
 
+/* "application/json", any case, optionally with parameters ("; charset=utf-8"); not
+ * "application/jsonx" or "application/json-seq". */
+static bool is_json_media_type(const char *type)
+{
+    static const char json[] = "application/json";
+    if (type == NULL || strncasecmp(type, json, sizeof(json) - 1) != 0)
+        return false;
+    const char *rest = type + sizeof(json) - 1;
+    rest += strspn(rest, " \t");
+    return *rest == '\0' || *rest == ';';
+}
+
 static enum MHD_Result handle_rpc(struct pa_http *http, struct MHD_Connection *conn,
                                   const char *rpc, struct request *req)
 {
-    const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    if (type == NULL || strncmp(type, "application/json", 16) != 0)
+    if (!is_json_media_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type")))
         return send_error(conn, PA_GRPC_INVALID_ARGUMENT, "Content-Type must be application/json");
     char peer[64];
     peer_address(conn, peer, sizeof(peer));

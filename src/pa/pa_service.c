@@ -158,9 +158,12 @@ static bool method_allowed(const struct pa_auth_entry *auth, const char *rpc)
     return false;
 }
 
-/* Upstream's auth interceptor, in its order and with its codes. */
+/* Upstream's auth interceptor, in its order and with its codes, for every RPC but
+ * InitSession (upstream also exempts CloseSession, so anyone could end another site's
+ * session). On success the session's SKU is copied to `sku`: every handler checks that
+ * the request names it (upstream never compares them). */
 static int authorize(struct pa_service *svc, const char *rpc, const char *user,
-                     const struct pa_caller *caller, struct rpc_error *e)
+                     const struct pa_caller *caller, char sku[PA_NAME_MAX], struct rpc_error *e)
 {
     struct session *s = find_session(svc, user);
     if (s == NULL)
@@ -170,8 +173,9 @@ static int authorize(struct pa_service *svc, const char *rpc, const char *user,
     if (strlen(caller->authorization) != strlen(s->token) ||
         !pa_ct_equal(caller->authorization, s->token, strlen(s->token)))
         return rpc_fail(e, PA_GRPC_NOT_FOUND, "incorrect access token");
-    if (!method_allowed(s->auth, rpc))
+    if (strcmp(rpc, "CloseSession") != 0 && !method_allowed(s->auth, rpc))
         return rpc_fail(e, PA_GRPC_PERMISSION_DENIED, "method %s not allowed for this SKU", rpc);
+    memcpy(sku, s->sku, PA_NAME_MAX);
     return 0;
 }
 
@@ -189,9 +193,17 @@ static int decode_fail(struct rpc_error *e, const struct ft_error *err)
     return rpc_fail(e, PA_GRPC_INVALID_ARGUMENT, "%s", err->message);
 }
 
-/* The SKU a request names, which must have been loaded by an InitSession. */
-static struct pa_sku *loaded_sku(struct pa_service *svc, const char *name, struct rpc_error *e)
+/* The SKU a request names: the one the caller's session was opened for (a session of SKU
+ * A must not reach B's CA, seeds or RMA key), loaded by that InitSession. */
+static struct pa_sku *loaded_sku(struct pa_service *svc, const char *session_sku, const char *name,
+                                 struct rpc_error *e)
 {
+    if (strcmp(name, session_sku) != 0) {
+        rpc_fail(e, PA_GRPC_PERMISSION_DENIED,
+                 "the session was opened for SKU %s; the request names SKU %.64s", session_sku,
+                 name);
+        return NULL;
+    }
     pthread_mutex_lock(&svc->lock);
     struct pa_sku *sku = find_sku(svc, name);
     pthread_mutex_unlock(&svc->lock);
@@ -281,31 +293,34 @@ static int rpc_init_session(struct pa_service *svc, const char *user, const char
     return rc == 0 ? to_text(msg, out, e) : rpc_fail(e, PA_GRPC_INTERNAL, "%s", err.message);
 }
 
-static int rpc_close_session(struct pa_service *svc, const char *user, const char *body, size_t len,
+/* Only with the session's own token: checked and closed under one lock hold. */
+static int rpc_close_session(struct pa_service *svc, const char *user,
+                             const struct pa_caller *caller, const char *body, size_t len,
                              char **out, struct rpc_error *e)
 {
     struct pa_close_session_request req;
     struct ft_error err = {0};
     if (pa_close_session_request_from_json(body, len, &req, &err) != 0)
         return decode_fail(e, &err);
+    char sku[PA_NAME_MAX];
     pthread_mutex_lock(&svc->lock);
-    struct session *s = find_session(svc, user);
-    if (s != NULL)
-        OPENSSL_cleanse(s, sizeof(*s));
+    int rc = authorize(svc, "CloseSession", user, caller, sku, e);
+    if (rc == 0)
+        OPENSSL_cleanse(find_session(svc, user), sizeof(struct session));
     pthread_mutex_unlock(&svc->lock);
-    return to_text(json_object(), out, e);
+    return rc == 0 ? to_text(json_object(), out, e) : -1;
 }
 
 /* ---- CA information -------------------------------------------------------------------- */
 
-static int rpc_get_ca_subject_keys(struct pa_service *svc, const char *body, size_t len, char **out,
-                                   struct rpc_error *e)
+static int rpc_get_ca_subject_keys(struct pa_service *svc, const char *session_sku,
+                                   const char *body, size_t len, char **out, struct rpc_error *e)
 {
     struct pa_get_ca_subject_keys_request req;
     struct ft_error err = {0};
     if (pa_get_ca_subject_keys_request_from_json(body, len, &req, &err) != 0)
         return decode_fail(e, &err);
-    struct pa_sku *sku = loaded_sku(svc, req.sku, e);
+    struct pa_sku *sku = loaded_sku(svc, session_sku, req.sku, e);
     if (sku == NULL)
         return -1;
     struct pa_get_ca_subject_keys_response resp = {0};
@@ -338,14 +353,14 @@ static X509 *ca_cert_by_label(const struct pa_sku *sku, const char *label)
     return NULL;
 }
 
-static int rpc_get_ca_certs(struct pa_service *svc, const char *body, size_t len, char **out,
-                            struct rpc_error *e)
+static int rpc_get_ca_certs(struct pa_service *svc, const char *session_sku, const char *body,
+                            size_t len, char **out, struct rpc_error *e)
 {
     struct pa_get_ca_certs_request req;
     struct ft_error err = {0};
     if (pa_get_ca_certs_request_from_json(body, len, &req, &err) != 0)
         return decode_fail(e, &err);
-    struct pa_sku *sku = loaded_sku(svc, req.sku, e);
+    struct pa_sku *sku = loaded_sku(svc, session_sku, req.sku, e);
     if (sku == NULL)
         return -1;
     struct pa_get_ca_certs_response resp = {0};
@@ -368,14 +383,15 @@ static int rpc_get_ca_certs(struct pa_service *svc, const char *body, size_t len
     return rc == 0 ? to_text(msg, out, e) : -1;
 }
 
-static int rpc_get_owner_fw_boot_message(struct pa_service *svc, const char *body, size_t len,
-                                         char **out, struct rpc_error *e)
+static int rpc_get_owner_fw_boot_message(struct pa_service *svc, const char *session_sku,
+                                         const char *body, size_t len, char **out,
+                                         struct rpc_error *e)
 {
     struct pa_get_owner_fw_boot_message_request req;
     struct ft_error err = {0};
     if (pa_get_owner_fw_boot_message_request_from_json(body, len, &req, &err) != 0)
         return decode_fail(e, &err);
-    struct pa_sku *sku = loaded_sku(svc, req.sku, e);
+    struct pa_sku *sku = loaded_sku(svc, session_sku, req.sku, e);
     if (sku == NULL)
         return -1;
     struct pa_get_owner_fw_boot_message_response resp = {0};
@@ -449,14 +465,14 @@ static int derive_one(const struct pa_sku *sku, const struct pa_token_params *p,
                : rpc_fail(e, PA_GRPC_INTERNAL, "could not generate symmetric key: %s", err.message);
 }
 
-static int rpc_derive_tokens(struct pa_service *svc, const char *body, size_t len, char **out,
-                             struct rpc_error *e)
+static int rpc_derive_tokens(struct pa_service *svc, const char *session_sku, const char *body,
+                             size_t len, char **out, struct rpc_error *e)
 {
     struct pa_derive_tokens_request req;
     struct ft_error err = {0};
     if (pa_derive_tokens_request_from_json(body, len, &req, &err) != 0)
         return decode_fail(e, &err);
-    struct pa_sku *sku = loaded_sku(svc, req.sku, e);
+    struct pa_sku *sku = loaded_sku(svc, session_sku, req.sku, e);
     if (sku == NULL)
         return -1;
     struct pa_derive_tokens_response resp = {0};
@@ -542,8 +558,8 @@ static int endorse_one(const struct pa_sku *sku, const struct pa_endorse_cert_bu
     return 0;
 }
 
-static int rpc_endorse_certs(struct pa_service *svc, const char *body, size_t len, char **out,
-                             struct rpc_error *e)
+static int rpc_endorse_certs(struct pa_service *svc, const char *session_sku, const char *body,
+                             size_t len, char **out, struct rpc_error *e)
 {
     struct pa_endorse_certs_request req;
     struct ft_error err = {0};
@@ -552,7 +568,7 @@ static int rpc_endorse_certs(struct pa_service *svc, const char *body, size_t le
     struct pa_endorse_certs_response resp = {0};
     json_t *msg = NULL;
     int rc = -1;
-    struct pa_sku *sku = loaded_sku(svc, req.sku, e);
+    struct pa_sku *sku = loaded_sku(svc, session_sku, req.sku, e);
     if (sku == NULL)
         goto done;
     if (req.bundles_count == 0) {
@@ -790,8 +806,8 @@ static int make_record(const struct pa_sku *sku, const struct pa_device_data *dd
     return *json ? 0 : rpc_fail(e, PA_GRPC_INTERNAL, "out of memory");
 }
 
-static int rpc_register_device(struct pa_service *svc, const char *body, size_t len, char **out,
-                               struct rpc_error *e)
+static int rpc_register_device(struct pa_service *svc, const char *session_sku, const char *body,
+                               size_t len, char **out, struct rpc_error *e)
 {
     struct pa_registration_request req;
     struct ft_error err = {0};
@@ -803,7 +819,7 @@ static int rpc_register_device(struct pa_service *svc, const char *body, size_t 
     struct pa_sku *sku = NULL;
     if (!req.has_device_data)
         rpc_fail(e, PA_GRPC_INVALID_ARGUMENT, "device_data missing");
-    else if ((sku = loaded_sku(svc, req.device_data.sku, e)) != NULL &&
+    else if ((sku = loaded_sku(svc, session_sku, req.device_data.sku, e)) != NULL &&
              verify_device_data(sku, &req, e) == 0 &&
              make_record(sku, &req.device_data, &rec, &record_json, e) == 0)
         rc = 0;
@@ -832,15 +848,31 @@ static void respond_error(struct pa_response *out, const struct rpc_error *e)
     json_decref(msg);
 }
 
+/* Copies `in` for a log line: bytes outside printable ASCII become \xNN, so text from a
+ * caller (user_id, names quoted in messages) cannot forge lines or send escape codes. */
+static void log_escape(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p != '\0' && n + 5 < cap; p++) {
+        if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+            out[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *p);
+    }
+    out[n] = '\0';
+}
+
 static void log_call(struct pa_service *svc, const char *rpc, const char *user,
                      const struct pa_response *r, const struct rpc_error *e)
 {
     if (svc->log == NULL)
         return;
+    char safe_user[4 * USER_MAX + 1], safe_message[4 * sizeof(e->message) + 1];
+    log_escape(user, safe_user, sizeof(safe_user));
+    log_escape(r->grpc_code ? e->message : "", safe_message, sizeof(safe_message));
     /* Never the body: it may hold passwords, tokens or seeds. */
     fprintf(svc->log, "%sftpa: %s user=%s -> %s%s%s\n", r->grpc_code == 0 ? "<6>" : "<4>", rpc,
-            user, pa_status_code_name(r->grpc_code), r->grpc_code ? ": " : "",
-            r->grpc_code ? e->message : "");
+            safe_user, pa_status_code_name(r->grpc_code), r->grpc_code ? ": " : "", safe_message);
     fflush(svc->log);
 }
 
@@ -861,38 +893,44 @@ void pa_service_call(struct pa_service *svc, const char *rpc, const char *body, 
 {
     memset(out, 0, sizeof(*out));
     struct rpc_error e = {0};
+    const char *who = caller->user_id && *caller->user_id ? caller->user_id
+                      : caller->peer                      ? caller->peer
+                                                          : "";
+    /* A user_id is a session key: cutting it would let two long ids share a session. */
     char user[USER_MAX];
-    snprintf(user, sizeof(user), "%s",
-             caller->user_id && *caller->user_id ? caller->user_id
-             : caller->peer                      ? caller->peer
-                                                 : "");
+    bool user_fits = strlen(who) < sizeof(user);
+    snprintf(user, sizeof(user), "%s", who);
     char *text = NULL;
+    char sku[PA_NAME_MAX];
     int rc;
     if (!is_known_rpc(rpc)) {
         /* gRPC answers an unknown method before any interceptor runs. */
         rc = rpc_fail(&e, PA_GRPC_UNIMPLEMENTED, "unknown method %.64s", rpc);
+    } else if (!user_fits) {
+        rc =
+            rpc_fail(&e, PA_GRPC_INVALID_ARGUMENT, "user_id is longer than %u bytes", USER_MAX - 1);
     } else if (strcmp(rpc, "InitSession") == 0) {
         rc = rpc_init_session(svc, user, body, len, &text, &e);
     } else if (strcmp(rpc, "CloseSession") == 0) {
-        rc = rpc_close_session(svc, user, body, len, &text, &e);
+        rc = rpc_close_session(svc, user, caller, body, len, &text, &e);
     } else {
         pthread_mutex_lock(&svc->lock);
-        rc = authorize(svc, rpc, user, caller, &e);
+        rc = authorize(svc, rpc, user, caller, sku, &e);
         pthread_mutex_unlock(&svc->lock);
         if (rc != 0)
             ;
         else if (strcmp(rpc, "DeriveTokens") == 0)
-            rc = rpc_derive_tokens(svc, body, len, &text, &e);
+            rc = rpc_derive_tokens(svc, sku, body, len, &text, &e);
         else if (strcmp(rpc, "GetCaSubjectKeys") == 0)
-            rc = rpc_get_ca_subject_keys(svc, body, len, &text, &e);
+            rc = rpc_get_ca_subject_keys(svc, sku, body, len, &text, &e);
         else if (strcmp(rpc, "GetCaCerts") == 0)
-            rc = rpc_get_ca_certs(svc, body, len, &text, &e);
+            rc = rpc_get_ca_certs(svc, sku, body, len, &text, &e);
         else if (strcmp(rpc, "GetOwnerFwBootMessage") == 0)
-            rc = rpc_get_owner_fw_boot_message(svc, body, len, &text, &e);
+            rc = rpc_get_owner_fw_boot_message(svc, sku, body, len, &text, &e);
         else if (strcmp(rpc, "EndorseCerts") == 0)
-            rc = rpc_endorse_certs(svc, body, len, &text, &e);
+            rc = rpc_endorse_certs(svc, sku, body, len, &text, &e);
         else if (strcmp(rpc, "RegisterDevice") == 0)
-            rc = rpc_register_device(svc, body, len, &text, &e);
+            rc = rpc_register_device(svc, sku, body, len, &text, &e);
         else
             rc = rpc_fail(&e, PA_GRPC_UNIMPLEMENTED, "%s is not implemented", rpc);
     }

@@ -1,6 +1,7 @@
 /* ftpa end to end: the service on a real HTTP port, called through the harness's client,
  * with certificates and WAS HMACs from the device model. Every RPC and every upstream
  * rejection. */
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -92,7 +93,8 @@ static int call(struct pa_client *c, const char *rpc, const char *json, struct p
     return reply->grpc_code;
 }
 
-static struct pa_client *session(const char *user, const char *sku)
+/* A client with a session of `sku`; its token is copied to `token` when not NULL. */
+static struct pa_client *session_token(const char *user, const char *sku, char *token)
 {
     struct pa_client *c = client(user);
     char json[256];
@@ -103,8 +105,15 @@ static struct pa_client *session(const char *user, const char *sku)
     ck_assert_int_eq(pa_init_session_response_from_json(r.body, r.body_len, &resp, NULL), 0);
     ck_assert_uint_eq(strlen(resp.sku_session_token), PA_SESSION_TOKEN_LEN);
     ck_assert_int_eq(pa_client_set_token(c, resp.sku_session_token, NULL), 0);
+    if (token != NULL)
+        memcpy(token, resp.sku_session_token, PA_SESSION_TOKEN_LEN + 1);
     pa_reply_release(&r);
     return c;
+}
+
+static struct pa_client *session(const char *user, const char *sku)
+{
+    return session_token(user, sku, NULL);
 }
 
 START_TEST(session_rules)
@@ -138,11 +147,123 @@ START_TEST(session_rules)
     pa_client_set_token(c, NULL, NULL);
     ck_assert_int_eq(call(c, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}", &r),
                      PA_GRPC_UNAUTHENTICATED);
-    ck_assert_int_eq(call(c, "CloseSession", "{}", &r), 0);
-    ck_assert_int_eq(call(c, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}", &r),
-                     PA_GRPC_INTERNAL);
     pa_reply_release(&r);
     pa_client_free(c);
+}
+END_TEST
+
+/* Upstream's auth interceptor exempts CloseSession: anyone naming a site's user_id could
+ * end its session. ftpa asks for the session's token. */
+START_TEST(close_session_needs_the_token)
+{
+    char token[PA_SESSION_TOKEN_SIZE];
+    struct pa_client *victim = session_token("host/victim", "emulation_tpm", token);
+    struct pa_client *other = client("host/victim"); /* same user_id, no token */
+    struct pa_reply r = {0};
+    ck_assert_int_eq(call(other, "CloseSession", "{}", &r), PA_GRPC_UNAUTHENTICATED);
+    pa_client_set_token(other, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL);
+    ck_assert_int_eq(call(other, "CloseSession", "{}", &r), PA_GRPC_NOT_FOUND);
+    ck_assert_int_eq(call(victim, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}", &r), 0);
+    struct pa_client *stranger = client("host/nobody");
+    ck_assert_int_eq(call(stranger, "CloseSession", "{}", &r), PA_GRPC_INTERNAL);
+    ck_assert(strstr(r.message, "user not found") != NULL);
+
+    ck_assert_int_eq(call(victim, "CloseSession", "{}", &r), 0);
+    ck_assert_int_eq(call(victim, "GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}", &r),
+                     PA_GRPC_INTERNAL);
+    (void)token;
+    pa_reply_release(&r);
+    pa_client_free(stranger);
+    pa_client_free(other);
+    pa_client_free(victim);
+}
+END_TEST
+
+/* A user_id is the session's key: one longer than the service keeps is refused, never cut
+ * (two long ids with the same first 127 bytes would share a session). */
+START_TEST(long_user_ids_are_refused)
+{
+    char longest[128], too_long[129];
+    memset(longest, 'u', sizeof(longest) - 1);
+    longest[sizeof(longest) - 1] = '\0';
+    memset(too_long, 'u', sizeof(too_long) - 1);
+    too_long[sizeof(too_long) - 1] = '\0';
+    struct pa_client *c = session(longest, "sival");
+    struct pa_client *l = client(too_long);
+    struct pa_reply r = {0};
+    char json[128];
+    snprintf(json, sizeof(json), "{\"sku\":\"sival\",\"sku_auth\":\"%s\"}", PASSWORD);
+    ck_assert_int_eq(call(l, "InitSession", json, &r), PA_GRPC_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(r.message, "user_id is longer than 127 bytes") != NULL, "%s", r.message);
+    ck_assert_int_eq(call(l, "CloseSession", "{}", &r), PA_GRPC_INVALID_ARGUMENT);
+    ck_assert_int_eq(call(c, "GetOwnerFwBootMessage", "{\"sku\":\"sival\"}", &r), 0);
+    pa_reply_release(&r);
+    pa_client_free(l);
+    pa_client_free(c);
+}
+END_TEST
+
+/* POSTs `body` to InitSession with `content_type`; returns the HTTP status. */
+static long post_with_type(const char *content_type, const char *body)
+{
+    CURL *h = curl_easy_init();
+    ck_assert_ptr_nonnull(h);
+    char url[128], header[128];
+    snprintf(url, sizeof(url), "%s/pa.ProvisioningApplianceService/InitSession", base_url);
+    snprintf(header, sizeof(header), "Content-Type: %s", content_type);
+    struct curl_slist *headers = curl_slist_append(NULL, header);
+    headers = curl_slist_append(headers, "user_id: host/media");
+    FILE *sink = fopen("/dev/null", "w");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    ck_assert_int_eq(curl_easy_perform(h), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    fclose(sink);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+START_TEST(content_type_must_be_json)
+{
+    const char *body = "{\"sku\":\"sival\",\"sku_auth\":\"" PASSWORD "\"}";
+    ck_assert_int_eq(post_with_type("application/jsonx", body), 400);
+    ck_assert_int_eq(post_with_type("application/json-seq", body), 400);
+    ck_assert_int_eq(post_with_type("text/plain", body), 400);
+    ck_assert_int_eq(post_with_type("application/json", body), 200);
+    ck_assert_int_eq(post_with_type("application/json; charset=utf-8", body), 200);
+    ck_assert_int_eq(post_with_type("Application/JSON", body), 200);
+}
+END_TEST
+
+/* Caller text reaches the log escaped: no terminal escape codes, no forged lines. */
+START_TEST(log_escapes_caller_text)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *log = open_memstream(&text, &size);
+    char db[600];
+    snprintf(db, sizeof(db), "%s/registry-log.db", dir);
+    struct pa_service_options so = {.config_dir = dir, .db_path = db, .log = log};
+    struct pa_service *logged;
+    struct ft_error err = {0};
+    ck_assert_msg(pa_service_new(&so, &logged, &err) == 0, "%s", err.message);
+    struct pa_caller caller = {.user_id = "evil\x1b[2J\n<6>ftpa: forged", .peer = "127.0.0.1"};
+    const char *body = "{\"sku\":\"no\\u001bsuch\",\"sku_auth\":\"x\"}";
+    struct pa_response resp;
+    pa_service_call(logged, "InitSession", body, strlen(body), &caller, &resp);
+    ck_assert_int_eq(resp.grpc_code, PA_GRPC_NOT_FOUND);
+    pa_response_free(&resp);
+    pa_service_free(logged);
+    fclose(log);
+    ck_assert_ptr_null(memchr(text, 0x1b, size));
+    ck_assert_msg(strchr(text, '\n') == text + size - 1, "more than one line: %s", text);
+    ck_assert_msg(strstr(text, "user=evil\\x1b[2J\\x0a<6>ftpa: forged") != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "unknown sku no\\x1bsuch") != NULL, "%s", text);
+    free(text);
 }
 END_TEST
 
@@ -227,22 +348,28 @@ static void read_seed(const char *sku, const char *file, uint8_t seed[32])
     fclose(f);
 }
 
-START_TEST(derive_tokens)
+/* A DeriveTokens request for `sku`: a raw high-security token, a hashed LC token and a
+ * wrapped keygen seed, each diversified by "rma" padded to 48 bytes. */
+static void derive_request(char *json, size_t cap, const char *sku)
 {
-    struct pa_client *c = session("host/4", "emulation_tpm");
-    struct pa_reply r = {0};
-    /* "rma" padded to 48 bytes, base64. */
     const char *div = "cm1hAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    char json[1024];
-    snprintf(json, sizeof(json),
-             "{\"sku\":\"emulation_tpm\",\"params\":["
+    snprintf(json, cap,
+             "{\"sku\":\"%s\",\"params\":["
              "{\"seed\":\"TOKEN_SEED_HIGH_SECURITY\",\"type\":\"TOKEN_TYPE_RAW\",\"size\":\"TOKEN_"
              "SIZE_128_BITS\",\"diversifier\":\"%s\"},"
              "{\"seed\":2,\"type\":\"TOKEN_TYPE_HASHED_OT_LC_TOKEN\",\"size\":\"TOKEN_SIZE_128_"
              "BITS\",\"diversifier\":\"%s\"},"
              "{\"seed\":\"TOKEN_SEED_KEYGEN\",\"type\":\"TOKEN_TYPE_RAW\",\"size\":\"TOKEN_SIZE_"
              "256_BITS\",\"diversifier\":\"%s\",\"wrap_seed\":true}]}",
-             div, div, div);
+             sku, div, div, div);
+}
+
+START_TEST(derive_tokens)
+{
+    struct pa_client *c = session("host/4", "emulation_tpm");
+    struct pa_reply r = {0};
+    char json[1024];
+    derive_request(json, sizeof(json), "emulation_tpm");
     ck_assert_int_eq(call(c, "DeriveTokens", json, &r), 0);
     struct pa_derive_tokens_response resp;
     ck_assert_int_eq(pa_derive_tokens_response_from_json(r.body, r.body_len, &resp, NULL), 0);
@@ -609,6 +736,51 @@ START_TEST(register_device)
 }
 END_TEST
 
+/* A session opened with SKU A's password reaches nothing of SKU B (its CA, seeds, RMA key,
+ * registry), even while another site has a session for B. Upstream never compares. */
+START_TEST(sessions_bind_their_sku)
+{
+    struct device *d = device_export("emulation_tpm", "emulation_tpm", 3);
+    struct pa_client *a = session("host/sku-a", "sival");
+    struct pa_client *b = session("host/sku-b", "emulation_tpm");
+    struct pa_endorse_certs_response endorsed;
+    endorse_device(b, d, "emulation_tpm", &endorsed);
+    char derive[1024];
+    derive_request(derive, sizeof(derive), "emulation_tpm");
+    char *endorse = endorse_request(d, "emulation_tpm", false);
+    char *registration = registration_json(d, "emulation_tpm", &endorsed, false, false,
+                                           PA_DEVICE_LIFE_CYCLE_PROD, 2026);
+    const struct {
+        const char *rpc, *json;
+    } calls[] = {
+        {"GetOwnerFwBootMessage", "{\"sku\":\"emulation_tpm\"}"},
+        {"GetCaCerts", "{\"sku\":\"emulation_tpm\"}"},
+        {"GetCaSubjectKeys", "{\"sku\":\"emulation_tpm\",\"cert_labels\":[\"UDS\"]}"},
+        {"DeriveTokens", derive},
+        {"EndorseCerts", endorse},
+        {"RegisterDevice", registration},
+    };
+    struct pa_reply r = {0};
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        ck_assert_msg(call(a, calls[i].rpc, calls[i].json, &r) == PA_GRPC_PERMISSION_DENIED,
+                      "%s for another SKU: code %d %s", calls[i].rpc, r.grpc_code, r.message);
+        ck_assert_msg(strstr(r.message, "opened for SKU sival") != NULL &&
+                          strstr(r.message, "names SKU emulation_tpm") != NULL,
+                      "%s", r.message);
+    }
+    ck_assert_int_eq(call(a, "GetOwnerFwBootMessage", "{\"sku\":\"sival\"}", &r), 0);
+    /* Nothing of B's was registered through A; B itself still can. */
+    ck_assert_msg(call(b, "RegisterDevice", registration, &r) == 0, "%s", r.message);
+    free(registration);
+    free(endorse);
+    pa_endorse_certs_response_free(&endorsed);
+    pa_reply_release(&r);
+    pa_client_free(a);
+    pa_client_free(b);
+    device_free(d);
+}
+END_TEST
+
 /* Sites endorsing at once, each with its own session and connection. */
 #define SITES 4
 static void *site_thread(void *arg)
@@ -653,6 +825,11 @@ static Suite *pa_service_suite(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, session_rules);
+    tcase_add_test(tc, close_session_needs_the_token);
+    tcase_add_test(tc, sessions_bind_their_sku);
+    tcase_add_test(tc, long_user_ids_are_refused);
+    tcase_add_test(tc, content_type_must_be_json);
+    tcase_add_test(tc, log_escapes_caller_text);
     tcase_add_test(tc, ca_information);
     tcase_add_test(tc, derive_tokens);
     tcase_add_test(tc, endorse_certs);
