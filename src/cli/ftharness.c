@@ -513,8 +513,14 @@ static int cmd_run(int argc, char **argv)
     struct pa_client *pa = NULL;
     struct flow_ca ca = {0};
     int status = EXIT_INTERNAL;
-    if (pa_client_global_init(&err) != 0 || (pa = pa_client_new(&po, &err)) == NULL ||
-        flow_session_open(pa, &sku, password, &ca, &err) != 0) {
+    /* A URL, TLS file or pin that cannot work is local configuration (exit 2); only a
+     * service that does not answer as it should is the service's class (exit 4). */
+    if (pa_client_global_init(&err) != 0 || (pa = pa_client_new(&po, &err)) == NULL) {
+        fprintf(stderr, "ftharness: --pa and its TLS options: %s (chip untouched)\n", err.message);
+        status = EXIT_USAGE;
+        goto done;
+    }
+    if (flow_session_open(pa, &sku, password, &ca, &err) != 0) {
         fprintf(stderr, "ftharness: endorsement service: %s\n", err.message);
         status = EXIT_PA;
         goto done;

@@ -35,11 +35,12 @@ static void usage(FILE *out)
         "                  [--boot-message TEXT] [--force]\n"
         "       ftpa serve --config-dir DIR --db FILE [--listen ADDR:PORT] [--port-file F]\n"
         "                  [--tls-cert PEM --tls-key PEM --client-ca PEM] [--max-body BYTES]\n"
-        "                  [--threads N]\n"
+        "                  [--threads N] [--reader-token-file F]\n"
         "       ftpa export --db FILE\n"
         "       ftpa --version\n"
         "       ftpa call  --url URL [--user-id ID] [--token T | --token-file F] [--ca PEM]\n"
-        "                  [--cert PEM --key PEM] [--pin sha256//B64] [--timeout-ms N] RPC JSON\n"
+        "                  [--cert PEM --key PEM] [--pin sha256//B64] [--timeout-ms N] RPC "
+        "JSON|@FILE\n"
         "\n"
         "init   writes DIR/sku_NAME.json, adds NAME to DIR/sku_auth.json and creates the\n"
         "       development PKI under DIR/NAME/ (root, DICE and ext ICAs, identity key, token\n"
@@ -52,10 +53,18 @@ static void usage(FILE *out)
         "serve  runs the PA API until SIGINT/SIGTERM, then finishes requests in flight.\n"
         "       Default --listen 127.0.0.1:0 (a free port: written to --port-file and stdout).\n"
         "       With --tls-* every client must present a certificate from --client-ca.\n"
+        "       GET /ftpa/v1/registry and /ftpa/v1/devices/ID need \"authorization: Bearer\n"
+        "       TOKEN\" with the token in --reader-token-file (16 characters or more);\n"
+        "       without it they are refused.\n"
         "export prints every RegistryRecord, one JSON object per line.\n"
         "call   sends one request with the harness's own client and prints the reply body;\n"
-        "       exit 0 for a 2xx reply, 3 for an error reply, 1 for a transport failure.\n");
+        "       exit 0 for a 2xx reply, 3 for an error reply, 1 for a transport failure.\n"
+        "       @FILE (\"-\": stdin) reads the request from a file, so a password in it never\n"
+        "       shows in ps(1).\n");
 }
+
+#define READER_TOKEN_MIN 16u
+#define BODY_MAX (1u << 20)
 
 static char *read_password_file(const char *path)
 {
@@ -194,12 +203,14 @@ static int cmd_serve(int argc, char **argv)
                                          {"client-ca", required_argument, NULL, 'a'},
                                          {"max-body", required_argument, NULL, 'm'},
                                          {"threads", required_argument, NULL, 't'},
+                                         {"reader-token-file", required_argument, NULL, 'r'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct pa_service_options so = {.log = stderr};
     char address[64] = "127.0.0.1";
     struct pa_http_options ho = {.address = address, .max_body = 1u << 20, .threads = 4};
     const char *port_file = NULL;
+    char *reader_token = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
@@ -230,6 +241,18 @@ static int cmd_serve(int argc, char **argv)
             break;
         case 't':
             ho.threads = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'r':
+            free(reader_token);
+            if ((reader_token = read_password_file(optarg)) == NULL)
+                return 2;
+            if (strlen(reader_token) < READER_TOKEN_MIN) {
+                fprintf(stderr, "ftpa: %s: a reader token has at least %u characters\n", optarg,
+                        READER_TOKEN_MIN);
+                free(reader_token);
+                return 2;
+            }
+            ho.reader_token = reader_token;
             break;
         case 'h':
             usage(stdout);
@@ -280,6 +303,7 @@ static int cmd_serve(int argc, char **argv)
     fprintf(stderr, "<6>ftpa: stopping\n");
     pa_http_stop(http);
     pa_service_free(svc);
+    free(reader_token);
     return 0;
 }
 
@@ -301,6 +325,38 @@ static int cmd_export(int argc, char **argv)
     pa_registry_close(reg);
     fprintf(stderr, "ftpa: %zu records\n", count);
     return 0;
+}
+
+/* The request of `ftpa call @FILE` ("-": stdin), so a password never sits in argv where
+ * ps(1) shows it. */
+static char *read_body(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "ftpa call: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t cap = 0;
+    FILE *mem = open_memstream(&text, &cap);
+    char chunk[4096];
+    size_t n, total = 0;
+    while (mem != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0 && total <= BODY_MAX) {
+        fwrite(chunk, 1, n, mem);
+        total += n;
+    }
+    bool failed = ferror(f) || mem == NULL;
+    if (f != stdin)
+        fclose(f);
+    if (mem != NULL)
+        fclose(mem);
+    if (failed || total > BODY_MAX) {
+        fprintf(stderr, "ftpa call: %s: %s\n", path,
+                failed ? "cannot read it" : "larger than 1 MiB");
+        free(text);
+        return NULL;
+    }
+    return text;
 }
 
 static int cmd_call(int argc, char **argv)
@@ -356,6 +412,11 @@ static int cmd_call(int argc, char **argv)
         return 2;
     }
     const char *rpc = argv[optind], *json = argv[optind + 1];
+    char *body = NULL;
+    if (json[0] == '@' && (body = read_body(json + 1)) == NULL)
+        return 2;
+    if (body != NULL)
+        json = body;
     struct ft_error err = {0};
     struct pa_reply reply = {0};
     struct pa_client *c = NULL;

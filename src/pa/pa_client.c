@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "common/base64.h"
 #include "pa/pa_msg.h"
 
 /* CURLOPT_PROTOCOLS_STR (7.85) replaces a deprecated option that -Werror rejects. */
@@ -395,6 +396,30 @@ static int check_readable(const char *what, const char *path, struct ft_error *e
     return 0;
 }
 
+/* curl's pin list: "sha256//" + base64 of a 32-byte SHA-256, several joined by ';'. A
+ * malformed pin is a mistake in the configuration, not a mismatch with the server. */
+static int check_pins(const char *pins, struct ft_error *err)
+{
+    static const char prefix[] = "sha256//";
+    const char *p = pins;
+    do {
+        size_t len = strcspn(p, ";");
+        uint8_t digest[33];
+        size_t n = 0;
+        struct ft_error why = {0};
+        if (len < sizeof(prefix) - 1 || strncmp(p, prefix, sizeof(prefix) - 1) != 0 ||
+            base64_decode(p + sizeof(prefix) - 1, len - (sizeof(prefix) - 1), digest,
+                          sizeof(digest), &n, &why) != 0 ||
+            n != 32)
+            return ft_fail(err, FT_E_INVALID,
+                           "pa_client: pin \"%.*s\" is not sha256// and the base64 of a 32-byte "
+                           "SHA-256 of the server's public key",
+                           (int)(len < 80 ? len : 80), p);
+        p += len;
+    } while (*p++ == ';');
+    return 0;
+}
+
 static int check_options(const struct pa_client_options *opt, struct ft_error *err)
 {
     if (opt == NULL || opt->base_url == NULL)
@@ -407,8 +432,15 @@ static int check_options(const struct pa_client_options *opt, struct ft_error *e
         return ft_fail(err, FT_E_INVALID, "pa_client: user_id missing or not a header value");
     if ((opt->cert_file == NULL) != (opt->key_file == NULL))
         return ft_fail(err, FT_E_INVALID, "pa_client: cert_file and key_file go together");
-    if (opt->pinned_pubkey != NULL && strncmp(opt->pinned_pubkey, "sha256//", 8) != 0)
-        return ft_fail(err, FT_E_INVALID, "pa_client: pinned_pubkey must start with sha256//");
+    bool tls_options = opt->ca_file != NULL || opt->cert_file != NULL || opt->key_file != NULL ||
+                       opt->pinned_pubkey != NULL;
+    if (tls_options && strncasecmp(opt->base_url, "http://", 7) == 0)
+        return ft_fail(err, FT_E_INVALID,
+                       "pa_client: TLS files or a pin given for \"%.80s\": an http:// URL would "
+                       "reach the service in clear; use https://",
+                       opt->base_url);
+    if (opt->pinned_pubkey != NULL && check_pins(opt->pinned_pubkey, err) != 0)
+        return -1;
     if (opt->connect_timeout_ms < 0 || opt->total_timeout_ms < 0 || opt->low_speed_limit_bps < 0 ||
         opt->low_speed_time_s < 0 || opt->backoff_initial_ms < 0 || opt->backoff_max_ms < 0)
         return ft_fail(err, FT_E_RANGE, "pa_client: negative timeout or backoff");

@@ -4,12 +4,14 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "pa/pa_auth.h"
 #include "pa/pa_msg.h"
 
 #define RPC_PREFIX "/pa.ProvisioningApplianceService/"
@@ -22,6 +24,7 @@ struct pa_http {
     size_t max_body;
     bool tls;
     char *tls_cert, *tls_key, *client_ca; /* PEM text; MHD keeps pointers to them */
+    char *reader_token;                   /* NULL: registry reads are refused */
 };
 
 /* Per-request state: the body being received. */
@@ -133,9 +136,38 @@ static enum MHD_Result handle_rpc(struct pa_http *http, struct MHD_Connection *c
     return ret;
 }
 
+/* The registry holds every device's certificates and wrapped RMA seed: reading it takes a
+ * credential of its own, not an RPC session. */
+static bool reader_authorized(struct pa_http *http, struct MHD_Connection *conn,
+                              enum MHD_Result *refusal)
+{
+    static const char bearer[] = "Bearer ";
+    if (http->reader_token == NULL) {
+        *refusal = send_error(conn, PA_GRPC_PERMISSION_DENIED,
+                              "registry reads are disabled: start ftpa serve with "
+                              "--reader-token-file");
+        return false;
+    }
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "authorization");
+    size_t want = strlen(http->reader_token);
+    if (auth == NULL || strncmp(auth, bearer, sizeof(bearer) - 1) != 0 ||
+        strlen(auth + sizeof(bearer) - 1) != want ||
+        !pa_ct_equal(auth + sizeof(bearer) - 1, http->reader_token, want)) {
+        *refusal = send_error(conn, PA_GRPC_UNAUTHENTICATED,
+                              "registry reads need \"authorization: Bearer <reader token>\"");
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result handle_get(struct pa_http *http, struct MHD_Connection *conn,
                                   const char *url)
 {
+    enum MHD_Result refusal;
+    bool registry_url = strncmp(url, DEVICE_PREFIX, strlen(DEVICE_PREFIX)) == 0 ||
+                        strcmp(url, "/ftpa/v1/registry") == 0;
+    if (registry_url && !reader_authorized(http, conn, &refusal))
+        return refusal;
     if (strncmp(url, DEVICE_PREFIX, strlen(DEVICE_PREFIX)) == 0) {
         struct pa_response resp;
         pa_service_device_status(http->svc, url + strlen(DEVICE_PREFIX), &resp);
@@ -249,9 +281,13 @@ int pa_http_start(struct pa_service *svc, const struct pa_http_options *o, struc
         return ft_fail(err, FT_E_NOMEM, "ftpa: out of memory");
     http->svc = svc;
     http->max_body = o->max_body;
+    if (o->reader_token != NULL && (http->reader_token = strdup(o->reader_token)) == NULL) {
+        free(http);
+        return ft_fail(err, FT_E_NOMEM, "ftpa: out of memory");
+    }
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(o->port)};
     if (inet_pton(AF_INET, o->address, &addr.sin_addr) != 1) {
-        free(http);
+        pa_http_stop(http);
         return ft_fail(err, FT_E_INVALID, "ftpa: \"%s\" is not an IPv4 address", o->address);
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
@@ -304,5 +340,8 @@ void pa_http_stop(struct pa_http *http)
         memset(http->tls_key, 0, strlen(http->tls_key));
     free(http->tls_key);
     free(http->client_ca);
+    if (http->reader_token != NULL)
+        OPENSSL_cleanse(http->reader_token, strlen(http->reader_token));
+    free(http->reader_token);
     free(http);
 }

@@ -20,6 +20,9 @@ struct pa_http_options {
     const char *client_ca; /* client certificates must chain to this CA */
     size_t max_body;       /* larger requests get 413 */
     unsigned threads;
+    /* The read-only credential of GET /ftpa/v1/registry and /ftpa/v1/devices/<id>
+     * ("authorization: Bearer <token>"); NULL: those reads are refused (403). */
+    const char *reader_token;
 };
 
 struct pa_http;

@@ -1,11 +1,15 @@
 #include "pa/pa_registry.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct pa_registry {
     sqlite3 *db;
@@ -35,6 +39,18 @@ int pa_registry_open(const char *path, struct pa_registry **out, struct ft_error
     if (reg == NULL)
         return ft_fail(err, FT_E_NOMEM, "registry: out of memory");
     pthread_mutex_init(&reg->lock, NULL);
+    /* Records name devices and hold wrapped RMA seeds: 0600 whatever the umask. SQLite
+     * gives the -wal and -shm files the mode of the database file. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0) {
+        ft_fail(err, FT_E_INVALID, "registry: cannot create %s with mode 0600: %s", path,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        pa_registry_close(reg);
+        return -1;
+    }
+    close(fd);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
     if (sqlite3_open_v2(path, &reg->db, flags, NULL) != SQLITE_OK) {
         ft_fail(err, FT_E_INVALID, "registry: cannot open %s: %s", path,

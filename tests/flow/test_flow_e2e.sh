@@ -318,6 +318,29 @@ status=0
     --password-file pw >out.txt 2>&1 || status=$?
 if [ $status -eq 2 ] && grep -q "nosuch.json" out.txt; then ok "unknown SKU: exit 2 naming the file"; else bad "unknown SKU: exit $status: $(cat out.txt)"; fi
 
+# A service address or TLS option that cannot work is local configuration: exit 2 before
+# anything is sent, with the reason (never a clear-text run, never a "pin mismatch").
+pa_option_refused() { # pa_option_refused WHAT EXPECTED-TEXT PA-OPTIONS...
+    what=$1
+    want=$2
+    shift 2
+    status=0
+    "$ftharness" run --sku "$skus/sival.json" --console spi-sim:/nonexistent "$@" \
+        --password-file pw >out.txt 2>&1 || status=$?
+    if [ $status -eq 2 ] && grep -q "$want" out.txt && grep -q "chip untouched" out.txt; then
+        ok "$what: exit 2, chip untouched"
+    else
+        bad "$what: exit $status: $(cat out.txt)"
+    fi
+}
+pa_option_refused "--pa http:// with --ca" "in clear" --pa http://127.0.0.1:1 --ca pw
+pa_option_refused "--pa http:// with --pin" "in clear" --pa http://127.0.0.1:1 \
+    --pin "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+pa_option_refused "a malformed --pin" "32-byte SHA-256" --pa https://127.0.0.1:1 --pin sha256//abc
+pa_option_refused "a missing --ca file" "ca_file nosuch.pem" --pa https://127.0.0.1:1 \
+    --ca nosuch.pem
+pa_option_refused "a --pa without a scheme" "is not http(s)://" --pa 127.0.0.1:1
+
 # Every record written above, PASS and FAIL alike, validates against the schema.
 check_records 8
 finish

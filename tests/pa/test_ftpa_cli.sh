@@ -14,6 +14,8 @@ done
 rm -rf "$scratch"
 mkdir -p "$scratch"
 cd "$scratch" || exit 1
+# Modes must not depend on the operator's umask: the most permissive one.
+umask 000
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
 passed=0
@@ -44,10 +46,20 @@ start_ftpa() {
 printf 'test_password\n' >pw
 check "ftpa init writes a SKU configuration" "$ftpa" init --config-dir cfg --sku sival --no-ext --password-file pw
 check "private keys are mode 0600" test "$(stat -c %a cfg/sival/keys/dice-ica.key.pem)" = 600
+check "the SKU file is mode 0600 under umask 000" test "$(stat -c %a cfg/sku_sival.json)" = 600
+check "the auth file is mode 0600 under umask 000" test "$(stat -c %a cfg/sku_auth.json)" = 600
+check "a second init of the SKU is refused" sh -c \
+    "! '$ftpa' init --config-dir cfg --sku sival --no-ext --password-file pw 2>init2.err"
+check "  ... saying it is configured and how to force it" grep -q "already configured.*--force" init2.err
+check "a SKU name outside [a-z0-9_] is refused" sh -c \
+    "! '$ftpa' init --config-dir cfg --sku 'bad name!' --no-ext --password-file pw 2>/dev/null"
 check "the dice ICA chains to the root" openssl verify -CAfile cfg/sival/ca/root.pem cfg/sival/ca/dice-ica.pem
 check "ftpa init rejects a missing --sku" sh -c "! '$ftpa' init --config-dir cfg 2>/dev/null"
 
-check "ftpa serve starts over HTTP" start_ftpa --config-dir cfg --db reg.db --max-body 4096
+printf 'reader-token-0123456789\n' >reader.token
+check "ftpa serve starts over HTTP" start_ftpa --config-dir cfg --db reg.db --max-body 4096 \
+    --reader-token-file reader.token
+check "the registry database is mode 0600 under umask 000" test "$(stat -c %a reg.db)" = 600
 url="http://127.0.0.1:$port/pa.ProvisioningApplianceService"
 json='Content-Type: application/json'
 code() { # code EXPECTED_STATUS CURL_ARGS...  (response body in out.json)
@@ -76,8 +88,15 @@ head -c 5000 /dev/zero | tr '\0' ' ' >big.json
 check "a body over --max-body: 413" code 413 -H "$json" --data-binary @big.json "$url/InitSession"
 check "an unknown RPC: 501" code 501 -H "$json" -H 'user_id: tester/1' \
     -H "authorization: $token" -d '{}' "$url/Frobnicate"
-check "an unregistered device: 404" code 404 "http://127.0.0.1:$port/ftpa/v1/devices/0x00"
-check "the registry export is empty" code 200 "http://127.0.0.1:$port/ftpa/v1/registry"
+reader='authorization: Bearer reader-token-0123456789'
+check "an unregistered device: 404" code 404 -H "$reader" \
+    "http://127.0.0.1:$port/ftpa/v1/devices/0x00"
+check "the registry export is empty" code 200 -H "$reader" "http://127.0.0.1:$port/ftpa/v1/registry"
+check "the registry without the reader token: 401" code 401 "http://127.0.0.1:$port/ftpa/v1/registry"
+check "a device without the reader token: 401" code 401 \
+    "http://127.0.0.1:$port/ftpa/v1/devices/0x00"
+check "a session token is not a reader token: 401" code 401 -H "authorization: Bearer $token" \
+    "http://127.0.0.1:$port/ftpa/v1/registry"
 check "ftpa export reads the database" sh -c "'$ftpa' export --db reg.db 2>&1 | grep -q '0 records'"
 check "the log holds no token or password" sh -c "! grep -q -e '$token' -e test_password serve.log"
 
@@ -106,8 +125,13 @@ check "HTTPS with a client certificate" code 200 --cacert ca.pem --cert client.p
     --key client.key -H "$json" -d '{"sku":"sival","sku_auth":"test_password"}' "$tls/InitSession"
 check "HTTPS without a client certificate is refused" sh -c \
     "! curl -s -f --cacert ca.pem -H '$json' -d '{}' '$tls/InitSession' >/dev/null 2>&1"
-check "the harness client over mTLS" "$ftpa" call --url "https://127.0.0.1:$port" --ca ca.pem \
-    --cert client.pem --key client.key InitSession '{"sku":"sival","sku_auth":"test_password"}'
+printf '{"sku":"sival","sku_auth":"test_password"}' >init.json
+check "the harness client over mTLS (request from a file)" "$ftpa" call \
+    --url "https://127.0.0.1:$port" --ca ca.pem --cert client.pem --key client.key InitSession @init.json
+check "ftpa call reads the request from stdin" sh -c "'$ftpa' call --url 'https://127.0.0.1:$port' \
+    --ca ca.pem --cert client.pem --key client.key InitSession @- <init.json >/dev/null"
+check "registry reads without --reader-token-file: 403" code 403 --cacert ca.pem \
+    --cert client.pem --key client.key "https://127.0.0.1:$port/ftpa/v1/registry"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1019,6 +1019,31 @@ START_TEST(test_bad_arguments)
     opt.pinned_pubkey = "md5//abc";
     ck_assert_ptr_null(pa_client_new(&opt, &err));
     ck_assert_error(err, FT_E_INVALID, "sha256//");
+    /* A malformed pin is a configuration error here, never a "pin mismatch" later. */
+    static const char *const bad_pins[] = {
+        "sha256//", "sha256//not-base64!", "sha256//AAAA",
+        "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;sha256//x", NULL};
+    for (size_t i = 0; bad_pins[i] != NULL; i++) {
+        opt.pinned_pubkey = bad_pins[i];
+        ck_assert_msg(pa_client_new(&opt, &err) == NULL, "pin \"%s\" accepted", bad_pins[i]);
+        ck_assert_error(err, FT_E_INVALID, "base64 of a 32-byte SHA-256");
+    }
+    opt.pinned_pubkey = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;"
+                        "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    struct pa_client *pinned = pa_client_new(&opt, &err);
+    ck_assert_msg(pinned != NULL, "%s", err.message);
+    pa_client_free(pinned);
+    /* TLS options with an http:// URL would run in clear without a word: refused. */
+    opt.base_url = "http://127.0.0.1:1";
+    ck_assert_ptr_null(pa_client_new(&opt, &err));
+    ck_assert_error(err, FT_E_INVALID, "would reach the service in clear");
+    opt.cert_file = opt.key_file = NULL;
+    opt.pinned_pubkey = NULL;
+    opt.ca_file = tls.ca_file;
+    ck_assert_ptr_null(pa_client_new(&opt, &err));
+    ck_assert_error(err, FT_E_INVALID, "use https://");
+    opt.ca_file = NULL;
+    opt.base_url = "https://127.0.0.1:1";
     opt.pinned_pubkey = NULL;
     opt.user_id = "a\r\nb";
     ck_assert_ptr_null(pa_client_new(&opt, &err));
