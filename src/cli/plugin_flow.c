@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "plugin/plugin.h"
+#include "plugin/plugin_output.h"
 
 static void forward_log(void *user, int level, const char *line)
 {
@@ -46,6 +47,19 @@ static int run_plugin(const struct plugin_flow_ctx *ctx, const struct flow_sku *
     return plugin_run(&req, res, err);
 }
 
+/* The endorsed certificates survive byte for byte and in order; only names the SKU lists
+ * in plugin.certs are appended (plugin_output.h). */
+static int check_output(const struct flow_sku *sku, const uint8_t *given, size_t given_len,
+                        const struct plugin_result *res, struct ft_error *err)
+{
+    const char *allowed[FLOW_SKU_PLUGIN_CERTS_MAX];
+    for (size_t i = 0; i < sku->n_plugin_certs; i++)
+        allowed[i] = sku->plugin_certs[i];
+    struct plugin_body in = {given, given_len}, out = {res->body, res->len};
+    return plugin_check_output(sku->plugin, sku->blob_version, &in, &out, allowed,
+                               sku->n_plugin_certs, err);
+}
+
 int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
                     uint8_t *body, size_t *len, size_t cap, size_t *num_objs,
                     char version[FLOW_PLUGIN_VERSION_MAX], struct ft_error *err)
@@ -59,6 +73,8 @@ int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_
     if (rc == 0 && res->len > cap)
         rc = ft_fail(err, FT_E_PLUGIN, "plugin %s: output of %zu bytes exceeds %zu", sku->plugin,
                      res->len, cap);
+    if (rc == 0)
+        rc = check_output(sku, body, *len, res, err);
     if (rc == 0) {
         memcpy(body, res->body, res->len);
         *len = res->len;

@@ -148,9 +148,36 @@ static int load_bootstrap(struct ctx *c, json_t *obj, struct flow_sku *sku)
     return 0;
 }
 
+/* "certs": the names the plugin may append, distinct and none of the SKU's own. */
+static int load_plugin_certs(struct ctx *c, json_t *arr, struct flow_sku *sku)
+{
+    if (arr == NULL)
+        return 0;
+    if (!json_is_array(arr) || json_array_size(arr) > FLOW_SKU_PLUGIN_CERTS_MAX)
+        return bad(c, "plugin.certs", "must be an array of at most 8 certificate names");
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        char where[48];
+        snprintf(where, sizeof(where), "plugin.certs[%zu]", i);
+        char *name = sku->plugin_certs[i];
+        if (copy_string(c, v, where, name, FLOW_SKU_NAME_MAX) != 0)
+            return -1;
+        if (flow_sku_find_cert(sku, name) != NULL)
+            return bad(c, where, "names a certificate the chip itself sends");
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(sku->plugin_certs[j], name) == 0)
+                return bad(c, where, "repeats a name");
+        }
+        sku->n_plugin_certs = i + 1;
+    }
+    return 0;
+}
+
 static int load_plugin(struct ctx *c, json_t *obj, struct flow_sku *sku)
 {
-    static const char *const keys[] = {"name", "config", "inputs", NULL};
+    static const char *const keys[] = {"name", "config", "inputs", "certs", NULL};
     snprintf(sku->plugin, sizeof(sku->plugin), "noop");
     if (obj == NULL)
         return 0;
@@ -164,6 +191,8 @@ static int load_plugin(struct ctx *c, json_t *obj, struct flow_sku *sku)
     json_t *config = json_object_get(obj, "config");
     if (config && copy_string(c, config, "plugin.config", sku->plugin_config,
                               sizeof(sku->plugin_config)) != 0)
+        return -1;
+    if (load_plugin_certs(c, json_object_get(obj, "certs"), sku) != 0)
         return -1;
     json_t *inputs = json_object_get(obj, "inputs");
     if (inputs == NULL)

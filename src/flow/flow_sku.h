@@ -6,7 +6,7 @@
  *                {"name": "CDI_0",  "ca": "dice", "endorse": "device", "max_size": 1024},
  *                {"name": "CDI_1",  "ca": "dice", "endorse": "device", "max_size": 1024},
  *                {"name": "TPM EK", "ca": "ext",  "endorse": "host",   "max_size": 1024} ],
- *     "plugin": {"name": "inject", "config": "name=EXTRA input=cert",
+ *     "plugin": {"name": "inject", "config": "name=EXTRA input=cert", "certs": ["EXTRA"],
  *                "inputs": [{"name": "cert", "path": "certs/extra.der"}]},
  *     "timeouts_ms": {"default": 30000, "export": 10000},
  *     "lc_state": "PROD",
@@ -29,6 +29,7 @@
 #define FLOW_SKU_NAME_MAX 64u
 #define FLOW_SKU_CERTS_MAX 12u
 #define FLOW_SKU_INPUTS_MAX 8u
+#define FLOW_SKU_PLUGIN_CERTS_MAX 8u
 #define FLOW_PATH_MAX 512u
 
 enum flow_ca_kind {
@@ -69,6 +70,9 @@ struct flow_sku {
         char path[FLOW_PATH_MAX]; /* resolved against the SKU file's directory */
     } plugin_inputs[FLOW_SKU_INPUTS_MAX];
     size_t n_plugin_inputs;
+    /* Names of the certificates the plugin may append ("plugin.certs"); none when empty. */
+    char plugin_certs[FLOW_SKU_PLUGIN_CERTS_MAX][FLOW_SKU_NAME_MAX];
+    size_t n_plugin_certs;
     unsigned timeout_ms[FLOW_WAIT_COUNT];
     int lc_state; /* ot.DeviceLifeCycle value */
     bool benchtop_was;

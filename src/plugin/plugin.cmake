@@ -39,7 +39,8 @@ function(ft_plugin_module name source outdir)
 endfunction()
 
 # Host side: path checks, runner process, message decoding, output validation.
-add_library(ftplugin STATIC ${FTPLUGIN_SRC}/plugin.c ${FTPLUGIN_SRC}/plugin_proto.c)
+add_library(ftplugin STATIC ${FTPLUGIN_SRC}/plugin.c ${FTPLUGIN_SRC}/plugin_output.c
+            ${FTPLUGIN_SRC}/plugin_proto.c)
 target_include_directories(ftplugin PUBLIC ${PROJECT_SOURCE_DIR}/include
                            ${CMAKE_CURRENT_LIST_DIR}/..)
 target_link_libraries(ftplugin PUBLIC ftwire)

@@ -275,6 +275,22 @@ for plugin in crash hang garbage overflow exit network write badabi baderr; do
         bad "plugin $plugin: exit $status at '$(field step)': $(field message)"
     fi
 done
+# Output that breaches what the host holds fails at perso-ft-ext before the chip sees it.
+plugin_dir=$test_plugins
+output_refused() { # output_refused PLUGIN EXPECTED-TEXT
+    sed "s/\"name\": \"noop\"/\"name\": \"$1\"/" "$skus/sival.json" >"sku-$1.json"
+    chip sival spi
+    run "$work/sku-$1.json"
+    if [ $status -eq 5 ] && [ "$(field step)" = perso-ft-ext ] && field message | grep -q "$2"; then
+        ok "plugin $1: output refused at perso-ft-ext (exit 5): $2"
+    else
+        bad "plugin $1: exit $status at '$(field step)': $(field message)"
+    fi
+}
+output_refused impostor "appended certificate UDS takes the name of an endorsed certificate"
+output_refused flipbit "endorsed certificate UDS was changed"
+output_refused dropall "endorsed certificate UDS is missing or out of order"
+output_refused stranger "appended certificate STRANGER is not one the SKU allows (plugin.certs: none)"
 plugin_dir=$plugins
 chip sival spi
 run sival
