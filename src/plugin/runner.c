@@ -2,28 +2,35 @@
  *
  *   ftharness-plugin-runner <plugin.so>     (started by plugin_run(); fd 3 is the channel)
  *
- * Order matters:
+ * Order matters; everything that confines the plugin is in force before its first
+ * instruction (its constructors run inside dlopen):
  *   1. read the whole REQUEST (so nothing the plugin does can influence what it is given);
  *   2. resource limits (address space, CPU, no core, no file writes, 8 fds, no
  *      processes, no locked memory), not dumpable, PR_SET_NO_NEW_PRIVS;
- *   3. seccomp stage "load": what the dynamic loader needs (read-only opens, executable
- *      mappings) and nothing hostile; the plugin's constructors run under it;
- *   4. dlopen(RTLD_NOW | RTLD_LOCAL), descriptor check, HELLO;
- *   5. seccomp stage "call": no opens at all, no executable mappings; then the call;
- *   6. RESULT, then _exit(0) so no plugin destructor runs after the answer.
+ *   3. Landlock, stage "load": the only files that can be opened are the plugin itself
+ *      and the system's shared libraries (read-only); nothing else, whatever the runner's
+ *      uid (root included): no /etc/shadow, no SKU password, no keys;
+ *   4. the seccomp filter, the only one: it forbids installing another (a constructor
+ *      could otherwise install a filter that fakes the runner's later ones);
+ *   5. dlopen(RTLD_NOW | RTLD_LOCAL), descriptor check, HELLO;
+ *   6. Landlock, stage "call": no file can be opened at all; then the call;
+ *   7. RESULT, then _exit(0) so no plugin destructor runs after the answer.
+ * Without Landlock (Linux before 5.13, or not in the kernel's LSM list) the runner
+ * refuses to run: the plugin would see every file the harness's user can read.
  *
- * Seccomp policy (both stages; filters stack, and the kernel applies the strictest
- * action of all installed filters):
+ * Seccomp policy:
  *   - allowed: the system calls listed in allowed_always[] and the argument-checked
- *     rules below (write only to fds 1-3, signals only to itself, ...);
+ *     rules below (write only to fds 1-3, signals only to itself, read-only opens, which
+ *     Landlock confines, executable mappings only of files, ...);
  *   - violations, SECCOMP_RET_TRAP: network, processes and threads, exec, writable
  *     opens, file system changes, signals to others, ptrace, privilege, namespace,
- *     module and kernel-keyring calls (violation_syscalls[]), and after loading
- *     executable mappings. The SIGSYS handler reports the call by name ("blocked system
- *     call socket") and exits; the system call never runs. If a plugin blocks SIGSYS the
- *     kernel kills the process with it, reported as "killed by signal 31";
+ *     module, kernel-keyring and seccomp calls (violation_syscalls[]), anonymous
+ *     executable mappings and mprotect to executable. The SIGSYS handler reports the call
+ *     by name ("blocked system call socket") and exits; the system call never runs. If a
+ *     plugin blocks SIGSYS the kernel kills the process with it, reported as "killed by
+ *     signal 31";
  *   - everything else fails with EPERM, so incidental probes in libc (ioctl(TCGETS) in
- *     stdio, read-only opens of locale files, ...) degrade instead of killing a plugin;
+ *     stdio, ...) degrade instead of killing a plugin;
  *   - a system call of another architecture's ABI kills the process.
  * This binary is built without sanitizers: their runtimes need system calls (and
  * executable mappings, and ptrace for leak checks) that the filter forbids, and they
@@ -32,6 +39,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/landlock.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -41,6 +49,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <ftharness/ft_ext.h>
@@ -171,22 +181,53 @@ struct syscall_name {
 static struct syscall_name trapped_names[128];
 static size_t trapped_count;
 
-/* Allowed in both stages with any arguments: memory, time, own identity, own signal
- * state, exit. */
+/* Allowed with any arguments: memory, time, own identity, own signal state, exit; the
+ * loader's read-only look-ups (Landlock decides which files); Landlock itself, which can
+ * only ever take rights away. */
 static const char *const allowed_always[] = {
-    "close",           "lseek",           "fstat",        "brk",
-    "munmap",          "mremap",          "madvise",      "futex",
-    "clock_gettime",   "clock_getres",    "gettimeofday", "time",
-    "nanosleep",       "clock_nanosleep", "sched_yield",  "getpid",
-    "gettid",          "getppid",         "getuid",       "geteuid",
-    "getgid",          "getegid",         "getrandom",    "rt_sigreturn",
-    "rt_sigprocmask",  "sigaltstack",     "exit",         "exit_group",
-    "restart_syscall", "uname",           "sysinfo",      "getrlimit",
-};
-
-/* Allowed only while the plugin is loaded (the loader's needs), EPERM afterwards. */
-static const char *const allowed_for_load[] = {
-    "pread64", "newfstatat", "stat", "lstat", "access", "faccessat", "readlink", "seccomp",
+    "close",
+    "lseek",
+    "fstat",
+    "brk",
+    "munmap",
+    "mremap",
+    "madvise",
+    "futex",
+    "clock_gettime",
+    "clock_getres",
+    "gettimeofday",
+    "time",
+    "nanosleep",
+    "clock_nanosleep",
+    "sched_yield",
+    "getpid",
+    "gettid",
+    "getppid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "getrandom",
+    "rt_sigreturn",
+    "rt_sigprocmask",
+    "sigaltstack",
+    "exit",
+    "exit_group",
+    "restart_syscall",
+    "uname",
+    "sysinfo",
+    "getrlimit",
+    "read",
+    "pread64",
+    "newfstatat",
+    "stat",
+    "lstat",
+    "access",
+    "faccessat",
+    "readlink",
+    "landlock_create_ruleset",
+    "landlock_add_rule",
+    "landlock_restrict_self",
 };
 
 /* Never legitimate for a plugin: each is reported as a sandbox violation. */
@@ -208,6 +249,8 @@ static const char *const violation_syscalls[] = {
     /* identity and privilege */
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
     "setfsuid", "setfsgid", "capset", "personality",
+    /* another filter: a constructor could fake the runner's own with it */
+    "seccomp",
     /* the kernel and the machine */
     "bpf", "perf_event_open", "init_module", "finit_module", "delete_module", "kexec_load",
     "kexec_file_load", "reboot", "keyctl", "add_key", "request_key", "userfaultfd",
@@ -249,9 +292,10 @@ static void add_list(scmp_filter_ctx ctx, uint32_t action, const char *const *na
 
 #define ADD_LIST(ctx, action, list) add_list(ctx, action, list, sizeof(list) / sizeof(list[0]))
 
-/* open/openat: read-only opens are allowed while loading (EPERM later); any flag that
+/* open/openat: read-only opens are allowed (Landlock decides which files exist for the
+ * plugin: its own file and the libraries while loading, none afterwards); any flag that
  * can write or create is a violation. */
-static void add_open_rules(scmp_filter_ctx ctx, bool load)
+static void add_open_rules(scmp_filter_ctx ctx)
 {
     static const struct {
         const char *name;
@@ -264,28 +308,25 @@ static void add_open_rules(scmp_filter_ctx ctx, bool load)
             struct scmp_arg_cmp cmp = {calls[c].arg, SCMP_CMP_MASKED_EQ, writing[i], writing[i]};
             add_rule(ctx, SCMP_ACT_TRAP, calls[c].name, 1, &cmp);
         }
-        /* After loading, read-only opens fall to the default action, EPERM (libseccomp
-         * refuses a rule that repeats the default). */
         struct scmp_arg_cmp ro = {calls[c].arg, SCMP_CMP_MASKED_EQ, any_writing, 0};
-        if (load)
-            add_rule(ctx, SCMP_ACT_ALLOW, calls[c].name, 1, &ro);
+        add_rule(ctx, SCMP_ACT_ALLOW, calls[c].name, 1, &ro);
     }
 }
 
-/* mmap/mprotect: executable mappings only while loading. */
-static void add_mapping_rules(scmp_filter_ctx ctx, bool load)
+/* Executable memory only as mappings of files (the loader maps the plugin and its
+ * libraries; Landlock leaves no file to map once loaded): anonymous executable mappings
+ * and mprotect to executable (code written at run time) are violations. */
+static void add_mapping_rules(scmp_filter_ctx ctx)
 {
-    static const char *const calls[] = {"mmap", "mprotect"};
-    for (size_t c = 0; c < 2; c++) {
-        if (load) {
-            add_rule(ctx, SCMP_ACT_ALLOW, calls[c], 0, NULL);
-            continue;
-        }
-        struct scmp_arg_cmp exec = {2, SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC};
-        struct scmp_arg_cmp noexec = {2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0};
-        add_rule(ctx, SCMP_ACT_TRAP, calls[c], 1, &exec);
-        add_rule(ctx, SCMP_ACT_ALLOW, calls[c], 1, &noexec);
-    }
+    struct scmp_arg_cmp exec = {2, SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC};
+    struct scmp_arg_cmp noexec = {2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0};
+    struct scmp_arg_cmp anon = {3, SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, MAP_ANONYMOUS};
+    struct scmp_arg_cmp file = {3, SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, 0};
+    add_rule(ctx, SCMP_ACT_ALLOW, "mmap", 1, &noexec);
+    add_rule(ctx, SCMP_ACT_ALLOW, "mmap", 2, (struct scmp_arg_cmp[]){exec, file});
+    add_rule(ctx, SCMP_ACT_TRAP, "mmap", 2, (struct scmp_arg_cmp[]){exec, anon});
+    add_rule(ctx, SCMP_ACT_ALLOW, "mprotect", 1, &noexec);
+    add_rule(ctx, SCMP_ACT_TRAP, "mprotect", 1, &exec);
 }
 
 /* Signals to itself only (abort() and raise() use tgkill), and the SIGSYS handler stays
@@ -305,17 +346,9 @@ static void add_signal_rules(scmp_filter_ctx ctx)
     }
 }
 
-static void add_argument_rules(scmp_filter_ctx ctx, bool load)
+static void add_argument_rules(scmp_filter_ctx ctx)
 {
-    /* Input only from /dev/null (0) and the channel once loaded (the loader reads the
-     * plugin file); output only to /dev/null (1, 2) and the channel. */
-    static const uint64_t readable[] = {0, CHAN};
-    for (size_t i = 0; !load && i < 2; i++) {
-        struct scmp_arg_cmp cmp = {0, SCMP_CMP_EQ, readable[i], 0};
-        add_rule(ctx, SCMP_ACT_ALLOW, "read", 1, &cmp);
-    }
-    if (load)
-        add_rule(ctx, SCMP_ACT_ALLOW, "read", 0, NULL);
+    /* Output only to /dev/null (1, 2) and the channel. */
     for (uint64_t fd = 1; fd <= CHAN; fd++) {
         struct scmp_arg_cmp cmp = {0, SCMP_CMP_EQ, fd, 0};
         add_rule(ctx, SCMP_ACT_ALLOW, "write", 1, &cmp);
@@ -325,17 +358,11 @@ static void add_argument_rules(scmp_filter_ctx ctx, bool load)
     /* Reading limits, not raising them (root could). */
     struct scmp_arg_cmp query = {2, SCMP_CMP_EQ, 0, 0};
     add_rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 1, &query);
-    /* fstat() is newfstatat(fd, "", AT_EMPTY_PATH). The flag does not prove the path is
-     * empty, so a plugin can still learn a file's metadata (not its contents): no more
-     * than its constructors could while loading. */
-    struct scmp_arg_cmp empty_path = {3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH};
-    if (!load)
-        add_rule(ctx, SCMP_ACT_ALLOW, "newfstatat", 1, &empty_path);
-    add_open_rules(ctx, load);
-    add_mapping_rules(ctx, load);
+    add_open_rules(ctx);
+    add_mapping_rules(ctx);
 }
 
-static scmp_filter_ctx build_filter(bool load)
+static scmp_filter_ctx build_filter(void)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
     if (ctx == NULL)
@@ -346,19 +373,79 @@ static scmp_filter_ctx build_filter(bool load)
         seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) != 0)
         fail("cannot set seccomp filter attributes");
     ADD_LIST(ctx, SCMP_ACT_ALLOW, allowed_always);
-    if (load)
-        ADD_LIST(ctx, SCMP_ACT_ALLOW, allowed_for_load);
     ADD_LIST(ctx, SCMP_ACT_TRAP, violation_syscalls);
-    add_argument_rules(ctx, load);
+    add_argument_rules(ctx);
     return ctx;
 }
 
-static void load_filter(scmp_filter_ctx ctx, const char *stage)
+static void load_filter(scmp_filter_ctx ctx)
 {
     int rc = seccomp_load(ctx);
     if (rc != 0)
-        fail("cannot install the %s seccomp filter: %s", stage, strerror(-rc));
+        fail("cannot install the seccomp filter: %s", strerror(-rc));
     seccomp_release(ctx);
+}
+
+/* ---- Landlock ---------------------------------------------------------------------- */
+
+/* The file system rights of each Landlock ABI; the ruleset handles all the kernel knows,
+ * so whatever is not granted below is denied. */
+#define LL_RIGHTS_ABI1 ((1ull << 13) - 1) /* EXECUTE .. MAKE_SYM */
+#define LL_RIGHT_REFER (1ull << 13)       /* ABI 2 */
+#define LL_RIGHT_TRUNCATE (1ull << 14)    /* ABI 3 */
+#define LL_READ_FILE (1ull << 2)
+#define LL_READ_DIR (1ull << 3)
+#define LL_EXECUTE (1ull << 0)
+
+/* Where the loader finds a plugin's dependencies: shared libraries, no secrets. */
+static const char *const library_paths[] = {"/usr/lib", "/lib", "/lib64", "/usr/lib64",
+                                            "/etc/ld.so.cache"};
+
+static uint64_t landlock_rights(void)
+{
+    long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    if (abi < 1)
+        fail("the plugin sandbox needs Landlock (Linux 5.13 or later with landlock in the "
+             "kernel's LSM list), which this kernel does not offer: %s",
+             strerror(errno));
+    return LL_RIGHTS_ABI1 | (abi >= 2 ? LL_RIGHT_REFER : 0) | (abi >= 3 ? LL_RIGHT_TRUNCATE : 0);
+}
+
+/* Grants `rights` (limited to those a regular file takes, when `path` is one) beneath
+ * `path`; a path that does not exist is skipped. */
+static void landlock_allow(int ruleset, const char *path, uint64_t rights, bool required)
+{
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        if (required)
+            fail("cannot open %s for the sandbox: %s", path, strerror(errno));
+        return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+        rights &= LL_READ_FILE | LL_EXECUTE;
+    struct landlock_path_beneath_attr rule = {.allowed_access = rights, .parent_fd = fd};
+    if (syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0)
+        fail("cannot add the sandbox rule for %s: %s", path, strerror(errno));
+    close(fd);
+}
+
+/* Restricts this process's file system view for good. With `plugin` NULL, to nothing. */
+static void landlock_confine(uint64_t handled, const char *plugin)
+{
+    struct landlock_ruleset_attr attr = {.handled_access_fs = handled};
+    int ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
+    if (ruleset < 0)
+        fail("cannot create the sandbox's Landlock ruleset: %s", strerror(errno));
+    if (plugin != NULL) {
+        landlock_allow(ruleset, plugin, LL_READ_FILE | LL_EXECUTE, true);
+        for (size_t i = 0; i < sizeof(library_paths) / sizeof(library_paths[0]); i++)
+            landlock_allow(ruleset, library_paths[i], LL_READ_FILE | LL_READ_DIR | LL_EXECUTE,
+                           false);
+    }
+    if (syscall(__NR_landlock_restrict_self, ruleset, 0) != 0)
+        fail("cannot confine the sandbox with Landlock: %s", strerror(errno));
+    close(ruleset);
 }
 
 /* Async-signal-safe: table lookup, plain memory writes, write(2), _exit(2). */
@@ -685,22 +772,23 @@ int main(int argc, char **argv)
     read_request(&rq);
     apply_limits(&rq);
 
-    /* Both filters are built before either is installed: libseccomp may probe the
-     * kernel, and its allocations are best done unconfined. */
-    scmp_filter_ctx load_ctx = build_filter(true);
-    scmp_filter_ctx call_ctx = build_filter(false);
+    /* The filter is built before it is installed: libseccomp may probe the kernel, and
+     * its allocations are best done unconfined. */
+    uint64_t fs_rights = landlock_rights();
+    scmp_filter_ctx filter = build_filter();
     install_sigsys_handler();
     struct call_buffers bufs = {guarded_buffer(rq.capacity),
                                 (char *)guarded_buffer(FT_EXT_POST_BOOT_TEXT_MAX)};
 
-    load_filter(load_ctx, "load");
+    landlock_confine(fs_rights, argv[1]);
+    load_filter(filter);
     struct plugin p;
     memset(&p, 0, sizeof(p));
     load_plugin(argv[1], &p);
     send_hello(&p);
     check_entry_point(&p, (enum plugin_call)rq.call);
 
-    load_filter(call_ctx, "call");
+    landlock_confine(fs_rights, NULL);
     call_plugin(&rq, &p, &bufs);
     _exit(PLUGIN_RUNNER_EXIT_OK);
 }

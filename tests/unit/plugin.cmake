@@ -1,7 +1,7 @@
 # test_plugin: plugin_run() against the runner and real plugins: the examples
 # (build/plugins) and the misbehaving ones in tests/plugins (build/test-plugins).
 set(FT_TEST_PLUGINS crash hang garbage overflow exit network write badabi baderr chatty hog
-    nosym ctor scribble thread forge impostor flipbit dropall stranger)
+    nosym ctor scribble thread forge impostor flipbit dropall stranger ctorfilter ctorread)
 foreach(p ${FT_TEST_PLUGINS})
   ft_plugin_module(${p} ${PROJECT_SOURCE_DIR}/tests/plugins/${p}.c
                    ${CMAKE_BINARY_DIR}/test-plugins)

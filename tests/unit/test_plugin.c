@@ -520,6 +520,22 @@ START_TEST(constructor_runs_sandboxed)
 }
 END_TEST
 
+/* The whole filter is in force before a constructor runs: it cannot install a filter of
+ * its own that would fake the runner's later ones. */
+START_TEST(constructor_cannot_install_a_filter)
+{
+    expect_failure("ctorfilter", "sandbox violation: blocked system call seccomp");
+}
+END_TEST
+
+/* A constructor sees no file but the plugin and the libraries, even with the runner as
+ * root: Landlock answers EACCES. */
+START_TEST(constructor_reads_nothing)
+{
+    expect_failure("ctorread", "returned -13 (Permission denied)");
+}
+END_TEST
+
 START_TEST(write_past_capacity_faults)
 {
     expect_failure("scribble", "killed by signal 11");
@@ -935,6 +951,8 @@ static Suite *plugin_suite(void)
     tcase_add_test(bad, write_past_capacity_faults);
     tcase_add_test(bad, threads_are_refused);
     tcase_add_test(bad, forged_message_is_rejected_at_once);
+    tcase_add_test(bad, constructor_cannot_install_a_filter);
+    tcase_add_test(bad, constructor_reads_nothing);
     tcase_add_test(bad, not_a_shared_object_is_refused);
     tcase_add_test(bad, memory_limit_applies);
     tcase_add_test(bad, missing_runner_is_reported);
