@@ -30,6 +30,7 @@ def cpu_seconds(pid):
 
 pw = os.path.join(work, "pw")
 open(pw, "w").write("bench\n")
+os.chmod(pw, 0o600)  # ftharness refuses a password file others may read
 subprocess.run([ftpa, "init", "--config-dir", work + "/pa", "--sku", "emulation_tpm",
                 "--hash-order", "UDS,CDI_0,CDI_1,TPM EK", "--password-file", pw],
                check=True, stdout=subprocess.DEVNULL)

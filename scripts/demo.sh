@@ -30,6 +30,7 @@ trap cleanup EXIT INT TERM
 
 echo "== configuring the endorsement service (development PKI per SKU)"
 printf 'demo-password\n' >"$work/password"
+chmod 600 "$work/password"
 for sku in sival sival_v1 sival_inject; do
     "$ftpa" init --config-dir "$work/pa" --sku $sku --no-ext --password-file "$work/password" >/dev/null
 done

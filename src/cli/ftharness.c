@@ -265,23 +265,36 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
-/* Reads the SKU password: the file's first line, or $FTHARNESS_SKU_PASSWORD. */
-static char *read_password(const char *path)
+/* Reads the SKU password: the file's first line, or $FTHARNESS_SKU_PASSWORD. A file that
+ * others may read is refused: the password opens the SKU's CA and seeds. */
+static char *read_password(const char *path, struct ft_error *err)
 {
     if (path == NULL) {
         const char *env = getenv("FTHARNESS_SKU_PASSWORD");
+        if (env == NULL)
+            ft_fail(err, FT_E_INVALID,
+                    "no SKU password: give --password-file or set FTHARNESS_SKU_PASSWORD");
         return env ? strdup(env) : NULL;
     }
     FILE *f = fopen(path, "r");
+    struct stat st;
     char *line = NULL;
     size_t cap = 0;
-    if (f == NULL || getline(&line, &cap, f) <= 0) {
-        if (f)
-            fclose(f);
+    if (f == NULL || fstat(fileno(f), &st) != 0)
+        ft_fail(err, FT_E_INVALID, "--password-file %s: %s", path, strerror(errno));
+    else if (st.st_mode & S_IRWXO)
+        ft_fail(err, FT_E_INVALID,
+                "--password-file %s is open to others (mode %04o): make it 0600, or 0640 for a "
+                "group",
+                path, (unsigned)(st.st_mode & 07777));
+    else if (getline(&line, &cap, f) <= 0)
+        ft_fail(err, FT_E_INVALID, "--password-file %s is empty", path);
+    if (f != NULL)
+        fclose(f);
+    if (err->code != FT_OK) {
         free(line);
         return NULL;
     }
-    fclose(f);
     line[strcspn(line, "\r\n")] = '\0';
     return line;
 }
@@ -490,10 +503,9 @@ static int cmd_run(int argc, char **argv)
         free(image);
         return EXIT_USAGE;
     }
-    char *password = read_password(o.password_file);
+    char *password = read_password(o.password_file, &err);
     if (password == NULL) {
-        fprintf(stderr,
-                "ftharness: no SKU password: give --password-file or set FTHARNESS_SKU_PASSWORD\n");
+        fprintf(stderr, "ftharness: %s (chip untouched)\n", err.message);
         free(image);
         free(second_image);
         return EXIT_USAGE;

@@ -24,7 +24,8 @@ static int run_plugin(const struct plugin_flow_ctx *ctx, const struct flow_sku *
     struct plugin_input inputs[FLOW_SKU_INPUTS_MAX];
     for (size_t i = 0; i < sku->n_plugin_inputs; i++)
         inputs[i] = (struct plugin_input){.name = sku->plugin_inputs[i].name,
-                                          .path = sku->plugin_inputs[i].path};
+                                          .path = sku->plugin_inputs[i].path,
+                                          .root = sku->dir};
     struct plugin_request req = {
         .dir = ctx->dir,
         .name = sku->plugin,

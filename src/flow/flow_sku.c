@@ -1,10 +1,13 @@
 #include "flow/flow_sku.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/hex.h"
+#include "common/trust.h"
 
 struct ctx {
     char file[FLOW_PATH_MAX + 32];
@@ -100,6 +103,8 @@ static void dir_of(const char *file, char *out, size_t cap)
     const char *slash = strrchr(file, '/');
     if (slash == NULL)
         snprintf(out, cap, ".");
+    else if (slash == file)
+        snprintf(out, cap, "/");
     else
         snprintf(out, cap, "%.*s", (int)(slash - file), file);
 }
@@ -119,6 +124,21 @@ static int sku_path(struct ctx *c, json_t *v, const char *key, char *out)
     return 0;
 }
 
+/* A relative path without ".." components: it names something beneath its directory
+ * (plugin_run also checks where it resolves, symlinks included). */
+static bool beneath(const char *path)
+{
+    if (path[0] == '/')
+        return false;
+    for (const char *p = path; *p != '\0';) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return false;
+        p += n + (p[n] == '/');
+    }
+    return true;
+}
+
 static int load_input(struct ctx *c, json_t *e, size_t i, struct flow_sku *sku)
 {
     static const char *const keys[] = {"name", "path", NULL};
@@ -130,7 +150,10 @@ static int load_input(struct ctx *c, json_t *e, size_t i, struct flow_sku *sku)
         copy_string(c, json_object_get(e, "name"), where, sku->plugin_inputs[i].name,
                     sizeof(sku->plugin_inputs[i].name)) != 0)
         return -1;
-    return sku_path(c, json_object_get(e, "path"), where, sku->plugin_inputs[i].path);
+    json_t *path = json_object_get(e, "path");
+    if (json_is_string(path) && !beneath(json_string_value(path)))
+        return bad(c, where, "path must lie under the SKU file's directory (relative, no ..)");
+    return sku_path(c, path, where, sku->plugin_inputs[i].path);
 }
 
 static int load_bootstrap(struct ctx *c, json_t *obj, struct flow_sku *sku)
@@ -307,6 +330,7 @@ static int sku_from_document(const char *file, json_t *root, const json_error_t 
         return ft_fail(err, FT_E_INVALID, "%s: line %d: %s", file, jerr->line, jerr->text);
     struct ctx c = {.err = err};
     snprintf(c.file, sizeof(c.file), "%s", file);
+    dir_of(file, sku->dir, sizeof(sku->dir));
     int rc = sku_from_json(&c, root, sku);
     json_decref(root);
     return rc;
@@ -328,6 +352,12 @@ int flow_sku_load(const char *sku_dir, const char *name_or_path, struct flow_sku
         snprintf(file, sizeof(file), "%s", name_or_path);
     else
         snprintf(file, sizeof(file), "%s/%s.json", sku_dir, name_or_path);
+    /* What a SKU file says is written into chips: nobody but root (or this user) may
+     * have changed it. */
+    char label[FLOW_PATH_MAX + 16];
+    snprintf(label, sizeof(label), "SKU file %s", file);
+    if (access(file, F_OK) == 0 && trust_check_path(label, file, NULL, FT_E_INVALID, err) != 0)
+        return -1;
     json_error_t jerr;
     json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
     return sku_from_document(file, root, &jerr, sku, err);

@@ -14,7 +14,9 @@
  *     "boot_check": {"owner_success_text": "Bare metal PASS!"},
  *     "bootstrap": {"image": "images/perso.bin", "second_image": "images/bundle.bin"} }
  *
- * Plugin input paths are relative to the SKU file's directory. Unknown keys are errors;
+ * Plugin input paths are relative to the SKU file's directory and stay beneath it (no
+ * absolute paths, no ..); a SKU file must be trusted like a plugin (common/trust.h).
+ * Unknown keys are errors;
  * every error names the file, the key and the reason. */
 #ifndef FTHARNESS_FLOW_FLOW_SKU_H
 #define FTHARNESS_FLOW_FLOW_SKU_H
@@ -60,6 +62,7 @@ enum flow_wait {
 
 struct flow_sku {
     char name[FLOW_SKU_NAME_MAX];
+    char dir[FLOW_PATH_MAX]; /* the SKU file's directory; plugin inputs lie beneath it */
     enum perso_blob_version blob_version;
     struct flow_sku_cert certs[FLOW_SKU_CERTS_MAX]; /* in the order the chip sends them */
     size_t n_certs;

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/trust.h"
+
 /* ---- Small helpers ---------------------------------------------------------------- */
 
 /* Thread-safe descriptions (strerror/strsignal may use a static buffer). */
@@ -75,58 +77,6 @@ static void copy_sanitized(char *dst, size_t cap, const char *src)
 
 /* ---- Trust checks: who may have put a plugin where we load it from ------------------- */
 
-static bool uid_trusted(uid_t uid)
-{
-    return uid == 0 || uid == geteuid();
-}
-
-/* Checks owner and mode of one file system node; `label` starts the message. Sticky
- * world/group-writable directories are accepted where `sticky_ok` (ancestors like /tmp:
- * others can add entries but not rename or remove ours). */
-static int check_node(const char *label, const struct stat *st, bool sticky_ok,
-                      struct ft_error *err)
-{
-    if (!uid_trusted(st->st_uid)) {
-        if (geteuid() == 0)
-            return ft_fail(err, FT_E_PLUGIN, "%s is owned by uid %u, expected root", label,
-                           (unsigned)st->st_uid);
-        return ft_fail(err, FT_E_PLUGIN, "%s is owned by uid %u, expected root or uid %u", label,
-                       (unsigned)st->st_uid, (unsigned)geteuid());
-    }
-    bool sticky = sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX);
-    unsigned mode = (unsigned)(st->st_mode & 07777);
-    if ((st->st_mode & S_IWOTH) && !sticky)
-        return ft_fail(err, FT_E_PLUGIN, "%s is world-writable (mode %04o)", label, mode);
-    if ((st->st_mode & S_IWGRP) && !sticky)
-        return ft_fail(err, FT_E_PLUGIN, "%s is group-writable (mode %04o)", label, mode);
-    return 0;
-}
-
-/* Checks every ancestor of the canonical directory `canon`, up to "/". */
-static int check_ancestors(const char *dir, const char *canon, struct ft_error *err)
-{
-    char path[PATH_MAX];
-    text_printf(path, sizeof(path), "%s", canon);
-    for (char *slash = strrchr(path, '/'); slash != NULL; slash = strrchr(path, '/')) {
-        if (slash == path) {
-            if (path[1] == '\0')
-                break; /* "/" itself was checked last round */
-            slash[1] = '\0';
-        } else {
-            *slash = '\0';
-        }
-        struct stat st;
-        if (lstat(path, &st) != 0)
-            return ft_fail(err, FT_E_PLUGIN, "plugin dir %s: ancestor %s: %s", dir, path,
-                           errno_text(errno));
-        char label[FT_ERROR_MESSAGE_MAX];
-        text_printf(label, sizeof(label), "plugin dir %s: ancestor %s", dir, path);
-        if (check_node(label, &st, true, err) != 0)
-            return -1;
-    }
-    return 0;
-}
-
 /* Length of `dir` without trailing slashes ("/" keeps its one). */
 static size_t trimmed_len(const char *dir)
 {
@@ -160,9 +110,9 @@ int plugin_check_dir(const char *dir, struct ft_error *err)
         return ft_fail(err, FT_E_PLUGIN, "plugin dir %s is not a directory", dir);
     char label[FT_ERROR_MESSAGE_MAX];
     text_printf(label, sizeof(label), "plugin dir %s", dir);
-    if (check_node(label, &st, false, err) != 0)
+    if (trust_check_node(label, &st, false, FT_E_PLUGIN, err) != 0)
         return -1;
-    return check_ancestors(dir, canon, err);
+    return trust_check_ancestors(label, canon, FT_E_PLUGIN, err);
 }
 
 static int check_plugin_name(const char *name, struct ft_error *err)
@@ -225,7 +175,7 @@ int plugin_resolve(const char *dir, const char *name, char *path, size_t cap, st
         return ft_fail(err, FT_E_PLUGIN, "plugin %s: %s is not a regular file", name, path);
     char label[FT_ERROR_MESSAGE_MAX];
     text_printf(label, sizeof(label), "plugin %s: %s", name, path);
-    return check_node(label, &st, false, err);
+    return trust_check_node(label, &st, false, FT_E_PLUGIN, err);
 }
 
 /* ---- Request checks and encoding --------------------------------------------------- */
@@ -374,6 +324,27 @@ static int check_input_name(const struct plugin_request *req, size_t i, struct f
     return 0;
 }
 
+/* An input file is trusted like a plugin (owner, mode, every ancestor) and must resolve
+ * beneath its root (the SKU's directory): a SKU file cannot hand a plugin /etc/shadow. */
+static int check_input_place(const char *label, const struct plugin_input *src,
+                             struct ft_error *err)
+{
+    char where[FT_ERROR_MESSAGE_MAX], canon[PATH_MAX], root[PATH_MAX];
+    text_printf(where, sizeof(where), "%s: %s", label, src->path);
+    if (trust_check_path(where, src->path, canon, FT_E_PLUGIN, err) != 0)
+        return -1;
+    if (src->root == NULL)
+        return 0;
+    if (realpath(src->root, root) == NULL)
+        return ft_fail(err, FT_E_PLUGIN, "%s: its directory %s: %s", label, src->root,
+                       errno_text(errno));
+    size_t n = strlen(root);
+    if (strncmp(canon, root, n) != 0 || (canon[n] != '/' && root[n - 1] != '/'))
+        return ft_fail(err, FT_E_PLUGIN, "%s: %s resolves to %s, outside the SKU's directory %s",
+                       label, src->path, canon, root);
+    return 0;
+}
+
 static int load_one_input(const struct plugin_request *req, size_t i, struct loaded_inputs *li,
                           struct ft_error *err)
 {
@@ -392,6 +363,8 @@ static int load_one_input(const struct plugin_request *req, size_t i, struct loa
     }
     if (src->path == NULL)
         return ft_fail(err, FT_E_PLUGIN, "%s: neither data nor a path", label);
+    if (check_input_place(label, src, err) != 0)
+        return -1;
     uint8_t *data = NULL;
     if (read_input_file(label, src->path, &data, &dst->len, err) != 0)
         return -1;

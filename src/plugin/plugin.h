@@ -41,7 +41,8 @@ typedef void (*plugin_log_fn)(void *user, int level, const char *line);
  * bytes) itself, because the plugin may not open files. */
 struct plugin_input {
     const char *name; /* 1..63 printable ASCII, unique within the request */
-    const char *path; /* used when data is NULL */
+    const char *path; /* used when data is NULL: trusted like a plugin file */
+    const char *root; /* NULL, or the directory `path` must resolve beneath */
     const uint8_t *data;
     size_t len;
 };

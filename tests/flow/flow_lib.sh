@@ -27,6 +27,7 @@ bad() {
 # service_init: the SKU password in ./pw and a development PKI for every shipped SKU.
 service_init() {
     printf 'e2e-password\n' >pw
+    chmod 600 pw
     for sku in sival sival_v1 sival_inject; do
         "$ftpa" init --config-dir pa --sku $sku --no-ext --password-file pw >/dev/null
     done

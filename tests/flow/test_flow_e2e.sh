@@ -242,8 +242,10 @@ expect_fail bad-boot rom_ext-done 3 "BFV:0142500d"
 expect_fail stall=export perso-tbs-export 3 "Exporting TBS certificates"
 
 # The plugin's post-boot text never shows: FAIL at the boot check, naming the text.
-sed 's/boot_text=metal/boot_text=absent/; s|"certs/extra.der"|"'"$skus"'/certs/extra.der"|' \
-    "$skus/sival_inject.json" >sku-boot-text.json
+# (plugin inputs lie beneath the SKU file's directory: the copy takes its input along)
+mkdir -p certs
+cp "$skus/certs/extra.der" certs/
+sed 's/boot_text=metal/boot_text=absent/' "$skus/sival_inject.json" >sku-boot-text.json
 chip sival_inject spi
 run "$work/sku-boot-text.json" --timeout-scale 0.01
 if [ $status -eq 3 ] && [ "$(field step)" = rom_ext-done ] && field message | grep -q '"absent"'; then
@@ -298,6 +300,7 @@ if [ $status -eq 0 ]; then ok "the next DUT after the plugin failures passes"; e
 
 # Endorsement service faults: a wrong SKU password, the service down.
 printf 'wrong\n' >bad-pw
+chmod 600 bad-pw
 chip sival spi
 status=0
 "$ftharness" run --sku "$skus/sival.json" --console "$console" --pa "http://127.0.0.1:$port" \
@@ -356,6 +359,34 @@ pa_option_refused "a malformed --pin" "32-byte SHA-256" --pa https://127.0.0.1:1
 pa_option_refused "a missing --ca file" "ca_file nosuch.pem" --pa https://127.0.0.1:1 \
     --ca nosuch.pem
 pa_option_refused "a --pa without a scheme" "is not http(s)://" --pa 127.0.0.1:1
+
+# The SKU password file: missing, or open to others, is local configuration (exit 2).
+cp pw pw-open
+chmod 644 pw-open
+password_refused() { # password_refused WHAT EXPECTED-TEXT FILE
+    status=0
+    "$ftharness" run --sku "$skus/sival.json" --console spi-sim:/nonexistent \
+        --pa "http://127.0.0.1:$port" --password-file "$3" >out.txt 2>&1 || status=$?
+    if [ $status -eq 2 ] && grep -q -- "$2" out.txt && grep -q "chip untouched" out.txt; then
+        ok "$1: exit 2 naming it, chip untouched"
+    else
+        bad "$1: exit $status: $(cat out.txt)"
+    fi
+}
+password_refused "a password file others may read" "pw-open is open to others (mode 0644)" pw-open
+password_refused "a missing password file" "password-file nosuch-pw: No such file" nosuch-pw
+
+# A SKU file others may write is refused: what it says goes into chips.
+cp "$skus/sival.json" sku-open.json
+chmod 666 sku-open.json
+status=0
+"$ftharness" run --sku sku-open.json --console spi-sim:/nonexistent \
+    --pa "http://127.0.0.1:$port" --password-file pw >out.txt 2>&1 || status=$?
+if [ $status -eq 2 ] && grep -q "SKU file sku-open.json is world-writable (mode 0666)" out.txt; then
+    ok "a world-writable SKU file: exit 2 naming it"
+else
+    bad "a world-writable SKU file: exit $status: $(cat out.txt)"
+fi
 
 # Every record written above, PASS and FAIL alike, validates against the schema.
 check_records 8

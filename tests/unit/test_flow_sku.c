@@ -41,8 +41,8 @@ START_TEST(defaults_and_full_form)
 
     const char *full =
         MINIMAL ", \"plugin\": {\"name\": \"inject\", \"config\": \"c=1\", \"inputs\": "
-                "[{\"name\": \"cert\", \"path\": \"certs/x.der\"}, {\"name\": \"abs\", \"path\": "
-                "\"/srv/y.der\"}]}, \"timeouts_ms\": {\"export\": 500, \"boot\": 2000}, "
+                "[{\"name\": \"cert\", \"path\": \"certs/x.der\"}, {\"name\": \"dot\", \"path\": "
+                "\"./y..der\"}]}, \"timeouts_ms\": {\"export\": 500, \"boot\": 2000}, "
                 "\"lc_state\": \"DEV\", \"boot_check\": {\"owner_success_text\": \"PASS!\"}, "
                 "\"benchtop\": {\"was_seed\": "
                 "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}}";
@@ -51,7 +51,8 @@ START_TEST(defaults_and_full_form)
     ck_assert_str_eq(sku.plugin_config, "c=1");
     ck_assert_uint_eq(sku.n_plugin_inputs, 2);
     ck_assert_str_eq(sku.plugin_inputs[0].path, "/etc/ftharness/skus/certs/x.der");
-    ck_assert_str_eq(sku.plugin_inputs[1].path, "/srv/y.der");
+    ck_assert_str_eq(sku.plugin_inputs[1].path, "/etc/ftharness/skus/./y..der");
+    ck_assert_str_eq(sku.dir, "/etc/ftharness/skus");
     ck_assert_uint_eq(sku.timeout_ms[FLOW_WAIT_EXPORT], 500);
     ck_assert_uint_eq(sku.timeout_ms[FLOW_WAIT_BOOT], 2000);
     ck_assert(sku.boot_check);
@@ -82,6 +83,12 @@ START_TEST(rejections_name_file_and_key)
         {MINIMAL ", \"plugin\": {\"name\": \"x\", \"inputs\": [{\"name\": \"a\"}]}}",
          "plugin.inputs[0]"},
         {MINIMAL ", \"plugin\": {\"name\": \"x\", \"inputs\": {}}}", "plugin.inputs"},
+        {MINIMAL ", \"plugin\": {\"name\": \"x\", \"inputs\": [{\"name\": \"a\", \"path\": "
+                 "\"/etc/shadow\"}]}}",
+         "plugin.inputs[0]: path must lie under the SKU file's directory"},
+        {MINIMAL ", \"plugin\": {\"name\": \"x\", \"inputs\": [{\"name\": \"a\", \"path\": "
+                 "\"certs/../../x\"}]}}",
+         "plugin.inputs[0]: path must lie under the SKU file's directory"},
         {MINIMAL ", \"plugin\": {\"name\": \"x\", \"certs\": [\"UDS\"]}}",
          "plugin.certs[0]: names a certificate the chip itself sends"},
         {MINIMAL ", \"plugin\": {\"name\": \"x\", \"certs\": [\"A\", \"A\"]}}",

@@ -651,12 +651,71 @@ START_TEST(request_is_checked_before_spawning)
     f.req.inputs = in;
     f.req.num_inputs = 1;
     ck_assert_int_eq(fixture_run(&f), -1);
-    ck_assert_error(f.err, FT_E_PLUGIN, "plugin noop: input a: cannot open /nonexistent/a.der");
+    ck_assert_error(f.err, FT_E_PLUGIN,
+                    "plugin noop: input a: /nonexistent/a.der: No such file or directory");
     in[0].path = NULL;
     in[0].data = f.body;
     f.req.num_inputs = 2;
     ck_assert_int_eq(fixture_run(&f), -1);
     ck_assert_error(f.err, FT_E_PLUGIN, "input a is given twice");
+    assert_no_children();
+}
+END_TEST
+
+/* ---- Where plugin inputs may come from ---------------------------------------------- */
+
+/* Runs noop with one input file `path` that must lie beneath `root`. */
+static int run_with_input(const char *root, const char *path, struct ft_error *err)
+{
+    struct fixture f;
+    fixture_init(&f, PLUGIN_TEST_DIR, "noop", PERSO_BLOB_V0);
+    struct plugin_input in = {.name = "cert", .path = path, .root = root};
+    f.req.inputs = &in;
+    f.req.num_inputs = 1;
+    int rc = fixture_run(&f);
+    *err = f.err;
+    return rc;
+}
+
+/* A SKU file cannot hand a plugin a file outside its directory (/etc/shadow was read and
+ * handed over), nor one that others could have written. */
+START_TEST(inputs_are_confined_and_trusted)
+{
+    char root[256], input[512], outside[512], link[512], want[1200];
+    make_plugin_dir(root, sizeof(root)); /* a trusted 0755 directory */
+    snprintf(input, sizeof(input), "%s/extra.der", root);
+    write_file(input, (const uint8_t *)"\x30\x00", 2, 0644);
+    struct ft_error err;
+    ck_assert_msg(run_with_input(root, input, &err) == 0, "%s", err.message);
+
+    ck_assert_int_eq(run_with_input(root, "/etc/passwd", &err), -1);
+    snprintf(want, sizeof(want),
+             "/etc/passwd resolves to /etc/passwd, outside the SKU's directory %s", root);
+    ck_assert_error(err, FT_E_PLUGIN, want);
+
+    snprintf(link, sizeof(link), "%s/escape.der", root);
+    ck_assert_int_eq(symlink("/etc/passwd", link), 0);
+    ck_assert_int_eq(run_with_input(root, link, &err), -1);
+    ck_assert_error(err, FT_E_PLUGIN, "resolves to /etc/passwd, outside the SKU's directory");
+
+    ck_assert_int_eq(chmod(input, 0666), 0);
+    ck_assert_int_eq(run_with_input(root, input, &err), -1);
+    snprintf(want, sizeof(want), "plugin noop: input cert: %s is world-writable (mode 0666)",
+             input);
+    ck_assert_error(err, FT_E_PLUGIN, want);
+    ck_assert_int_eq(chmod(input, 0644), 0);
+
+    ck_assert_int_eq(chmod(root, 0777), 0);
+    ck_assert_int_eq(run_with_input(root, input, &err), -1);
+    ck_assert_error(err, FT_E_PLUGIN, "is world-writable (mode 0777)");
+    ck_assert_int_eq(chmod(root, 0755), 0);
+
+    snprintf(outside, sizeof(outside), "%s/../outside.der", root);
+    write_file(outside, (const uint8_t *)"\x30\x00", 2, 0644);
+    ck_assert_int_eq(run_with_input(root, outside, &err), -1);
+    ck_assert_error(err, FT_E_PLUGIN, "outside the SKU's directory");
+    unlink(outside);
+    remove_tree(root);
     assert_no_children();
 }
 END_TEST
@@ -953,6 +1012,7 @@ static Suite *plugin_suite(void)
     tcase_add_test(bad, forged_message_is_rejected_at_once);
     tcase_add_test(bad, constructor_cannot_install_a_filter);
     tcase_add_test(bad, constructor_reads_nothing);
+    tcase_add_test(bad, inputs_are_confined_and_trusted);
     tcase_add_test(bad, not_a_shared_object_is_refused);
     tcase_add_test(bad, memory_limit_applies);
     tcase_add_test(bad, missing_runner_is_reported);

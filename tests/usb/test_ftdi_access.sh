@@ -51,7 +51,8 @@ chmod 0644 "$child/sival.json"
 printf 'e2e-password\n' >pw
 "$ftpa" init --config-dir pa --sku sival --no-ext --password-file pw >/dev/null
 cp pw "$child/pw"
-chmod 0644 "$child/pw"
+chmod 0600 "$child/pw" # ftharness refuses a password file others may read
+if [ "$(id -u)" -eq 0 ]; then chown 65534 "$child/pw"; fi
 service_start
 
 # deny CONSOLE NAME: ftharness run over CONSOLE as $who against the denied adapter FTA1
