@@ -35,7 +35,9 @@ static void usage(FILE *out)
         "                  [--boot-message TEXT] [--force]\n"
         "       ftpa serve --config-dir DIR --db FILE [--listen ADDR:PORT] [--port-file F]\n"
         "                  [--tls-cert PEM --tls-key PEM --client-ca PEM] [--max-body BYTES]\n"
-        "                  [--threads N] [--reader-token-file F]\n"
+        "                  [--threads N] [--reader-token-file F] [--max-connections N]\n"
+        "                  [--max-connections-per-peer N] [--idle-timeout-s S]\n"
+        "                  [--request-timeout-s S]\n"
         "       ftpa export --db FILE\n"
         "       ftpa --version\n"
         "       ftpa call  --url URL [--user-id ID] [--token T | --token-file F] [--ca PEM]\n"
@@ -56,6 +58,12 @@ static void usage(FILE *out)
         "       GET /ftpa/v1/registry and /ftpa/v1/devices/ID need \"authorization: Bearer\n"
         "       TOKEN\" with the token in --reader-token-file (16 characters or more);\n"
         "       without it they are refused.\n"
+        "       Connections over --max-connections (default 512, at most 832) or from one\n"
+        "       client address over --max-connections-per-peer (default 32) get 503\n"
+        "       UNAVAILABLE; beyond 64 more, or twice the per-peer limit, they are closed\n"
+        "       unanswered. A connection silent for --idle-timeout-s (default 10) is closed;\n"
+        "       so is one whose request (headers and body) takes over --request-timeout-s\n"
+        "       (default 30) from its accept or the end of the previous response.\n"
         "export prints every RegistryRecord, one JSON object per line.\n"
         "call   sends one request with the harness's own client and prints the reply body;\n"
         "       exit 0 for a 2xx reply, 3 for an error reply, 1 for a transport failure.\n"
@@ -192,6 +200,20 @@ static int parse_listen(const char *arg, char *addr, size_t cap, uint16_t *port)
     return 0;
 }
 
+/* A count or a number of seconds for OPTION: decimal digits only, 1 to 100000. */
+static int parse_positive(const char *option, const char *arg, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || v == 0 || v > 100000) {
+        fprintf(stderr, "ftpa: %s: expected a number from 1 to 100000, got \"%s\"\n", option, arg);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {{"config-dir", required_argument, NULL, 'd'},
@@ -204,6 +226,10 @@ static int cmd_serve(int argc, char **argv)
                                          {"max-body", required_argument, NULL, 'm'},
                                          {"threads", required_argument, NULL, 't'},
                                          {"reader-token-file", required_argument, NULL, 'r'},
+                                         {"max-connections", required_argument, NULL, 'C'},
+                                         {"max-connections-per-peer", required_argument, NULL, 'p'},
+                                         {"idle-timeout-s", required_argument, NULL, 'I'},
+                                         {"request-timeout-s", required_argument, NULL, 'R'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct pa_service_options so = {.log = stderr};
@@ -253,6 +279,23 @@ static int cmd_serve(int argc, char **argv)
                 return 2;
             }
             ho.reader_token = reader_token;
+            break;
+        case 'C':
+            if (parse_positive("--max-connections", optarg, &ho.max_connections) != 0)
+                return 2;
+            break;
+        case 'p':
+            if (parse_positive("--max-connections-per-peer", optarg,
+                               &ho.max_connections_per_peer) != 0)
+                return 2;
+            break;
+        case 'I':
+            if (parse_positive("--idle-timeout-s", optarg, &ho.idle_timeout_s) != 0)
+                return 2;
+            break;
+        case 'R':
+            if (parse_positive("--request-timeout-s", optarg, &ho.request_timeout_s) != 0)
+                return 2;
             break;
         case 'h':
             usage(stdout);

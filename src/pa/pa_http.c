@@ -5,11 +5,17 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "pa/pa_auth.h"
 #include "pa/pa_msg.h"
@@ -18,6 +24,62 @@
 #define DEVICE_PREFIX "/ftpa/v1/devices/"
 #define FILE_MAX (1u << 20)
 
+#define PEER_LIMIT_DEFAULT 32u
+#define GLOBAL_LIMIT_DEFAULT 512u
+#define IDLE_TIMEOUT_DEFAULT_S 10u
+#define REQUEST_TIMEOUT_DEFAULT_S 30u
+#define TIMEOUT_MAX_S 3600u
+/* MHD closes a connection over its own limits without a word. ftpa counts connections
+ * against lower limits of its own and answers the excess 503; MHD's limits sit above them
+ * and bound what the excess can hold: twice the per-peer limit, GLOBAL_HEADROOM over the
+ * global one. */
+#define GLOBAL_HEADROOM 64u
+/* MHD polls with select(), which refuses a descriptor at or above FD_SETSIZE: MHD's
+ * connection limit plus the process's other descriptors (database, logs, the listening
+ * socket, a wakeup pipe per thread) stay under it. */
+#define FD_RESERVE 128u
+#define GLOBAL_LIMIT_MAX ((unsigned)FD_SETSIZE - FD_RESERVE - GLOBAL_HEADROOM)
+#define WATCHDOG_TICK_MS 200u
+#define RETRY_AFTER_S "1"
+
+/* A client's address, the unit of the per-peer limit. */
+struct peer_key {
+    sa_family_t family;
+    unsigned char addr[16]; /* an IPv4 address in the first 4 bytes, the rest zero */
+};
+
+enum slot_phase {
+    SLOT_RECEIVING, /* waiting for a request or receiving one: its deadline runs */
+    SLOT_ANSWERING, /* the request is in; the handler and the response take their time */
+    SLOT_CLOSING,   /* overdue or aborted: MHD is closing it */
+};
+
+enum slot_limit { LIMIT_NONE, LIMIT_PEER, LIMIT_GLOBAL };
+
+/* One connection, from MHD's start notification to its close notification; the socket
+ * stays open all that time, so the watchdog may shut it down. The first four fields are
+ * set once at accept; the rest is guarded by conn_table.lock. */
+struct conn_slot {
+    int fd;
+    struct peer_key peer;
+    char peer_text[INET6_ADDRSTRLEN];
+    enum slot_limit over; /* decided at accept: the limit this connection is beyond */
+    struct conn_slot *prev, *next;
+    enum slot_phase phase;
+    uint64_t deadline_ms; /* CLOCK_MONOTONIC; enforced while SLOT_RECEIVING */
+};
+
+/* Every open connection, and the watchdog thread that enforces request deadlines. */
+struct conn_table {
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the watchdog's tick; signalled to stop it */
+    struct conn_slot *head;
+    unsigned count;
+    bool stopping;
+    bool watchdog_running;
+    pthread_t watchdog;
+};
+
 struct pa_http {
     struct MHD_Daemon *daemon;
     struct pa_service *svc;
@@ -25,6 +87,10 @@ struct pa_http {
     bool tls;
     char *tls_cert, *tls_key, *client_ca; /* PEM text; MHD keeps pointers to them */
     char *reader_token;                   /* NULL: registry reads are refused */
+    unsigned max_connections, max_per_peer, idle_timeout_s;
+    uint64_t request_timeout_ms;
+    bool conns_ready; /* conns.lock and conns.wake are initialized */
+    struct conn_table conns;
 };
 
 /* Per-request state: the body being received. */
@@ -33,6 +99,13 @@ struct request {
     size_t len;
     bool too_large;
 };
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
 
 static char *read_file(const char *path, struct ft_error *err)
 {
@@ -50,28 +123,46 @@ static char *read_file(const char *path, struct ft_error *err)
     return buf;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, int status, const char *body,
-                                 size_t len, const char *type)
+/* `close`: the connection ends after this response (MHD then drops any unread body). */
+static enum MHD_Result send_body(struct MHD_Connection *conn, int status, const char *body,
+                                 size_t len, const char *type, bool close)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type ? type : "application/json");
+    if (close)
+        MHD_add_response_header(r, "Connection", "close");
+    if (status == 503)
+        MHD_add_response_header(r, "Retry-After", RETRY_AFTER_S);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, int code, const char *message)
+static enum MHD_Result send_json(struct MHD_Connection *conn, int status, const char *body,
+                                 size_t len, const char *type)
+{
+    return send_body(conn, status, body, len, type, false);
+}
+
+/* A google.rpc.Status body {code, message} under an explicit HTTP status. */
+static enum MHD_Result send_status(struct MHD_Connection *conn, int http_status, int code,
+                                   const char *message, bool close)
 {
     json_t *msg = pa_status_to_json(code, message);
     char *text = msg ? json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(msg);
-    enum MHD_Result ret = send_json(conn, pa_status_http_status(code), text ? text : "{}",
-                                    text ? strlen(text) : 2, NULL);
+    enum MHD_Result ret =
+        send_body(conn, http_status, text ? text : "{}", text ? strlen(text) : 2, NULL, close);
     free(text);
     return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, int code, const char *message)
+{
+    return send_status(conn, pa_status_http_status(code), code, message, false);
 }
 
 /* With TLS on, the client certificate must be present and chain to the client CA. */
@@ -89,19 +180,214 @@ static bool client_verified(struct MHD_Connection *conn)
     return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
 }
 
-static void peer_address(struct MHD_Connection *conn, char *out, size_t cap)
+static const struct sockaddr *client_sockaddr(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    out[0] = '\0';
-    if (info == NULL || info->client_addr == NULL)
+    return info ? info->client_addr : NULL;
+}
+
+/* The key and printable form of a client address. Families other than IPv4 and IPv6
+ * (none on an IPv4 listener) share one key with an empty text. */
+static void peer_of(const struct sockaddr *sa, struct peer_key *key, char *text, size_t cap)
+{
+    memset(key, 0, sizeof(*key));
+    text[0] = '\0';
+    if (sa == NULL)
         return;
-    if (info->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)info->client_addr)->sin_addr, out,
-                  (socklen_t)cap);
-    else if (info->client_addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)info->client_addr)->sin6_addr, out,
-                  (socklen_t)cap);
+    key->family = sa->sa_family;
+    if (sa->sa_family == AF_INET)
+        memcpy(key->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    else if (sa->sa_family == AF_INET6)
+        memcpy(key->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    else
+        return;
+    if (inet_ntop(sa->sa_family, key->addr, text, (socklen_t)cap) == NULL)
+        text[0] = '\0';
+}
+
+static void peer_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    struct peer_key key;
+    peer_of(client_sockaddr(conn), &key, out, cap);
+}
+
+/* ---- connection accounting and request deadlines ---------------------------------- */
+
+static unsigned peer_connections(const struct conn_table *t, const struct peer_key *peer)
+{
+    unsigned n = 0;
+    for (const struct conn_slot *s = t->head; s != NULL; s = s->next)
+        n += memcmp(&s->peer, peer, sizeof(*peer)) == 0;
+    return n;
+}
+
+/* Counts a new connection and decides, once, whether it is beyond a limit: such a
+ * connection is answered 503 as soon as its request headers are in. */
+static void slot_open(struct pa_http *http, struct MHD_Connection *conn, void **socket_context)
+{
+    struct conn_slot *slot = calloc(1, sizeof(*slot));
+    *socket_context = slot;
+    if (slot == NULL)
+        return; /* on_request refuses a connection it cannot account for */
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    slot->fd = fd ? fd->connect_fd : -1;
+    peer_of(client_sockaddr(conn), &slot->peer, slot->peer_text, sizeof(slot->peer_text));
+    struct conn_table *t = &http->conns;
+    pthread_mutex_lock(&t->lock);
+    if (peer_connections(t, &slot->peer) >= http->max_per_peer)
+        slot->over = LIMIT_PEER;
+    else if (t->count >= http->max_connections)
+        slot->over = LIMIT_GLOBAL;
+    slot->phase = SLOT_RECEIVING;
+    slot->deadline_ms = monotonic_ms() + http->request_timeout_ms;
+    slot->next = t->head;
+    if (t->head != NULL)
+        t->head->prev = slot;
+    t->head = slot;
+    t->count++;
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* MHD notifies the close before it closes the socket: once the slot is unlinked here,
+ * the watchdog no longer touches the descriptor. */
+static void slot_close(struct pa_http *http, void **socket_context)
+{
+    struct conn_slot *slot = *socket_context;
+    if (slot == NULL)
+        return;
+    struct conn_table *t = &http->conns;
+    pthread_mutex_lock(&t->lock);
+    if (slot->prev != NULL)
+        slot->prev->next = slot->next;
+    else
+        t->head = slot->next;
+    if (slot->next != NULL)
+        slot->next->prev = slot->prev;
+    t->count--;
+    pthread_mutex_unlock(&t->lock);
+    free(slot);
+    *socket_context = NULL;
+}
+
+static struct conn_slot *slot_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* Moves a connection to `next`; entering SLOT_RECEIVING starts a new request deadline.
+ * False, and no move, when the connection is already closing (the watchdog got there
+ * first): the caller must not answer on it. */
+static bool slot_enter(struct pa_http *http, struct conn_slot *slot, enum slot_phase next)
+{
+    pthread_mutex_lock(&http->conns.lock);
+    bool open = slot->phase != SLOT_CLOSING;
+    if (open) {
+        slot->phase = next;
+        if (next == SLOT_RECEIVING)
+            slot->deadline_ms = monotonic_ms() + http->request_timeout_ms;
+    }
+    pthread_mutex_unlock(&http->conns.lock);
+    return open;
+}
+
+static bool slot_closing(struct pa_http *http, struct conn_slot *slot)
+{
+    pthread_mutex_lock(&http->conns.lock);
+    bool closing = slot->phase == SLOT_CLOSING;
+    pthread_mutex_unlock(&http->conns.lock);
+    return closing;
+}
+
+/* MHD owns the descriptors, so an overdue connection is shut down, not closed: MHD sees
+ * end-of-file, closes it and notifies the close. Headers that never complete reach no
+ * callback of ours, which is why a thread watches the clock. */
+static void expire_overdue(struct conn_table *t, uint64_t now)
+{
+    for (struct conn_slot *s = t->head; s != NULL; s = s->next) {
+        if (s->phase != SLOT_RECEIVING || now < s->deadline_ms)
+            continue;
+        s->phase = SLOT_CLOSING;
+        if (s->fd >= 0)
+            shutdown(s->fd, SHUT_RDWR);
+    }
+}
+
+static void *watchdog_main(void *arg)
+{
+    struct conn_table *t = arg;
+    pthread_mutex_lock(&t->lock);
+    while (!t->stopping) {
+        expire_overdue(t, monotonic_ms());
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += (long)WATCHDOG_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&t->wake, &t->lock, &until);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+static int conns_init(struct pa_http *http, struct ft_error *err)
+{
+    struct conn_table *t = &http->conns;
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return ft_fail(err, FT_E_NOMEM, "ftpa: cannot create the connection watchdog");
+    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0 && (rc = pthread_cond_init(&t->wake, &attr)) == 0 &&
+        (rc = pthread_mutex_init(&t->lock, NULL)) != 0)
+        pthread_cond_destroy(&t->wake);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0)
+        return ft_fail(err, FT_E_NOMEM, "ftpa: cannot create the connection watchdog: %s",
+                       strerror(rc));
+    http->conns_ready = true;
+    if ((rc = pthread_create(&t->watchdog, NULL, watchdog_main, t)) != 0)
+        return ft_fail(err, FT_E_NOMEM, "ftpa: cannot start the connection watchdog: %s",
+                       strerror(rc));
+    t->watchdog_running = true;
+    return 0;
+}
+
+/* After MHD has stopped: every connection has been notified closed. */
+static void conns_fini(struct pa_http *http)
+{
+    struct conn_table *t = &http->conns;
+    if (!http->conns_ready)
+        return;
+    if (t->watchdog_running) {
+        pthread_mutex_lock(&t->lock);
+        t->stopping = true;
+        pthread_cond_signal(&t->wake);
+        pthread_mutex_unlock(&t->lock);
+        pthread_join(t->watchdog, NULL);
+    }
+    pthread_cond_destroy(&t->wake);
+    pthread_mutex_destroy(&t->lock);
+}
+
+/* The 503 for a connection beyond a limit, naming the limit. */
+static enum MHD_Result refuse_over_limit(struct pa_http *http, struct MHD_Connection *conn,
+                                         const struct conn_slot *slot)
+{
+    char message[160];
+    if (slot == NULL)
+        snprintf(message, sizeof(message), "out of memory accepting the connection");
+    else if (slot->over == LIMIT_PEER)
+        snprintf(message, sizeof(message), "too many connections from %s (limit %u)",
+                 slot->peer_text[0] ? slot->peer_text : "this client", http->max_per_peer);
+    else
+        snprintf(message, sizeof(message), "too many connections to this server (limit %u)",
+                 http->max_connections);
+    return send_status(conn, 503, PA_GRPC_UNAVAILABLE, message, true);
 }
 
 /* "application/json", any case, optionally with parameters ("; charset=utf-8"); not
@@ -200,11 +486,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     struct pa_http *http = cls;
     struct request *req = *con_cls;
-    if (req == NULL) {
+    struct conn_slot *slot = slot_of(conn);
+    if (req == NULL) { /* the headers are in; nothing of the body has been read yet */
+        if (slot == NULL || slot->over != LIMIT_NONE)
+            return refuse_over_limit(http, conn, slot);
         req = calloc(1, sizeof(*req));
         *con_cls = req;
         return req ? MHD_YES : MHD_NO;
     }
+    /* The watchdog shut the connection down: stop rather than answer into it. */
+    if (slot == NULL || (*upload_data_size > 0 ? slot_closing(http, slot)
+                                               : !slot_enter(http, slot, SLOT_ANSWERING)))
+        return MHD_NO;
     if (*upload_data_size > 0) {
         /* Keep receiving but drop the bytes once the limit is passed, then answer 413. */
         if (!req->too_large && req->len + *upload_data_size <= http->max_body) {
@@ -226,13 +519,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (req->too_large) {
         char message[96];
         snprintf(message, sizeof(message), "request body larger than %zu bytes", http->max_body);
-        json_t *msg = pa_status_to_json(PA_GRPC_RESOURCE_EXHAUSTED, message);
-        char *text = json_dumps(msg, JSON_COMPACT);
-        json_decref(msg);
-        enum MHD_Result ret =
-            send_json(conn, 413, text ? text : "{}", text ? strlen(text) : 2, NULL);
-        free(text);
-        return ret;
+        return send_status(conn, 413, PA_GRPC_RESOURCE_EXHAUSTED, message, false);
     }
     if (strcmp(method, "POST") == 0 && strncmp(url, RPC_PREFIX, strlen(RPC_PREFIX)) == 0)
         return handle_rpc(http, conn, url + strlen(RPC_PREFIX), req);
@@ -241,12 +528,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return send_error(conn, PA_GRPC_UNIMPLEMENTED, "unsupported method or path");
 }
 
+/* After a complete response the connection may carry another request: its deadline starts
+ * now. After an abort MHD closes the connection. */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
-    (void)toe;
+    struct pa_http *http = cls;
+    struct conn_slot *slot = slot_of(conn);
+    if (slot != NULL)
+        slot_enter(http, slot,
+                   toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? SLOT_RECEIVING : SLOT_CLOSING);
     struct request *req = *con_cls;
     if (req != NULL) {
         free(req->body);
@@ -257,13 +548,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* libmicrohttpd only asks for a client certificate (GNUTLS_CERT_REQUEST); require and
  * verify it during the handshake, before the session carries any request. */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode toe)
+static void require_client_cert(struct MHD_Connection *conn)
 {
-    (void)cls;
-    (void)socket_context;
-    if (toe != MHD_CONNECTION_NOTIFY_STARTED)
-        return;
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (info == NULL || info->tls_session == NULL)
@@ -271,6 +557,87 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     gnutls_session_t session = (gnutls_session_t)info->tls_session;
     gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_verify_cert(session, NULL, 0);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct pa_http *http = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        slot_close(http, socket_context);
+        return;
+    }
+    if (http->tls)
+        require_client_cert(conn);
+    slot_open(http, conn, socket_context);
+}
+
+static unsigned or_default(unsigned value, unsigned fallback)
+{
+    return value != 0 ? value : fallback;
+}
+
+static int check_fd_limit(unsigned needed, struct ft_error *err)
+{
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        files.rlim_cur < needed)
+        return ft_fail(err, FT_E_RANGE, "ftpa: the limits need %u descriptors, RLIMIT_NOFILE %llu",
+                       needed, (unsigned long long)files.rlim_cur);
+    return 0;
+}
+
+/* The limits and timeouts, defaults filled in, checked against what select() and the
+ * descriptor limit allow. */
+static int set_limits(struct pa_http *http, const struct pa_http_options *o, struct ft_error *err)
+{
+    http->max_connections = or_default(o->max_connections, GLOBAL_LIMIT_DEFAULT);
+    /* The default per-peer limit never exceeds a lower global limit that was asked for. */
+    http->max_per_peer = o->max_connections_per_peer;
+    if (http->max_per_peer == 0)
+        http->max_per_peer =
+            http->max_connections < PEER_LIMIT_DEFAULT ? http->max_connections : PEER_LIMIT_DEFAULT;
+    http->idle_timeout_s = or_default(o->idle_timeout_s, IDLE_TIMEOUT_DEFAULT_S);
+    unsigned request_timeout_s = or_default(o->request_timeout_s, REQUEST_TIMEOUT_DEFAULT_S);
+    http->request_timeout_ms = (uint64_t)request_timeout_s * 1000u;
+    if (http->max_connections > GLOBAL_LIMIT_MAX)
+        return ft_fail(err, FT_E_RANGE, "ftpa: max connections %u is over %u (select() limit)",
+                       http->max_connections, GLOBAL_LIMIT_MAX);
+    if (http->max_per_peer > http->max_connections)
+        return ft_fail(err, FT_E_RANGE,
+                       "ftpa: max connections per peer %u is over max connections %u",
+                       http->max_per_peer, http->max_connections);
+    if (http->idle_timeout_s > TIMEOUT_MAX_S)
+        return ft_fail(err, FT_E_RANGE, "ftpa: idle timeout %u s is over %u s",
+                       http->idle_timeout_s, TIMEOUT_MAX_S);
+    if (request_timeout_s > TIMEOUT_MAX_S)
+        return ft_fail(err, FT_E_RANGE, "ftpa: request timeout %u s is over %u s",
+                       request_timeout_s, TIMEOUT_MAX_S);
+    return check_fd_limit(http->max_connections + GLOBAL_HEADROOM + FD_RESERVE, err);
+}
+
+/* One option list for HTTP and HTTPS; `opts` has room for every item and the end. */
+static void daemon_options(struct pa_http *http, const struct pa_http_options *o,
+                           struct sockaddr_in *addr, struct MHD_OptionItem *opts)
+{
+    unsigned threads = o->threads ? o->threads : 4;
+    size_t n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, addr};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, http};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, http};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, http->idle_timeout_s, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                        http->max_connections + GLOBAL_HEADROOM, NULL};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, 2 * http->max_per_peer, NULL};
+    if (http->tls) {
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, http->tls_cert};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, http->tls_key};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, http->client_ca};
+    }
+    opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
 int pa_http_start(struct pa_service *svc, const struct pa_http_options *o, struct pa_http **out,
@@ -304,19 +671,14 @@ int pa_http_start(struct pa_service *svc, const struct pa_http_options *o, struc
         }
         flags |= MHD_USE_TLS;
     }
-    unsigned threads = o->threads ? o->threads : 4;
-    if (http->tls)
-        http->daemon = MHD_start_daemon(
-            flags, o->port, NULL, NULL, on_request, http, MHD_OPTION_SOCK_ADDR, &addr,
-            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
-            MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_CONNECTION, on_connection, http,
-            MHD_OPTION_HTTPS_MEM_CERT, http->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, http->tls_key,
-            MHD_OPTION_HTTPS_MEM_TRUST, http->client_ca, MHD_OPTION_END);
-    else
-        http->daemon = MHD_start_daemon(flags, o->port, NULL, NULL, on_request, http,
-                                        MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
-                                        threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
-                                        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+    if (set_limits(http, o, err) != 0 || conns_init(http, err) != 0) {
+        pa_http_stop(http);
+        return -1;
+    }
+    struct MHD_OptionItem opts[11];
+    daemon_options(http, o, &addr, opts);
+    http->daemon = MHD_start_daemon(flags, o->port, NULL, NULL, on_request, http, MHD_OPTION_ARRAY,
+                                    opts, MHD_OPTION_END);
     if (http->daemon == NULL) {
         pa_http_stop(http);
         return ft_fail(err, FT_E_INVALID, "ftpa: cannot listen on %s:%u", o->address, o->port);
@@ -335,6 +697,7 @@ void pa_http_stop(struct pa_http *http)
         MHD_quiesce_daemon(http->daemon);
         MHD_stop_daemon(http->daemon);
     }
+    conns_fini(http);
     free(http->tls_cert);
     if (http->tls_key != NULL)
         memset(http->tls_key, 0, strlen(http->tls_key));

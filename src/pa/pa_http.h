@@ -1,5 +1,6 @@
 /* ftpa's HTTP(S) front: libmicrohttpd, a thread pool, request size limits, required
- * client certificates when TLS is on, graceful stop. Routes:
+ * client certificates when TLS is on, connection limits and timeouts, graceful stop.
+ * Routes:
  *   POST /pa.ProvisioningApplianceService/<Rpc>   the PA API (docs/pa-api.md)
  *   GET  /ftpa/v1/devices/<device_id>             a device's registration status
  *   GET  /ftpa/v1/registry                        every RegistryRecord, JSON lines */
@@ -23,6 +24,17 @@ struct pa_http_options {
     /* The read-only credential of GET /ftpa/v1/registry and /ftpa/v1/devices/<id>
      * ("authorization: Bearer <token>"); NULL: those reads are refused (403). */
     const char *reader_token;
+    /* Connection limits; a connection over one gets 503 UNAVAILABLE naming the limit.
+     * 0: the default. Connections beyond twice the per-peer limit, or more than 64 beyond
+     * the global one, are closed at accept without an answer. */
+    unsigned max_connections;          /* all clients together (default 512) */
+    unsigned max_connections_per_peer; /* one client IP address (default 32) */
+    /* Timeouts in seconds; 0: the default. A connection that sends and receives nothing
+     * for idle_timeout_s is closed (default 10). A request (headers and body) not received
+     * within request_timeout_s of the connection's accept, or of the end of the previous
+     * response on a kept-alive connection, is closed (default 30). */
+    unsigned idle_timeout_s;
+    unsigned request_timeout_s;
 };
 
 struct pa_http;
