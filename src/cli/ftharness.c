@@ -69,7 +69,7 @@ static void usage(FILE *out)
             "                        test_done, test_error, test_start (=ADBUSn|ACBUSn|none)\n"
             "  --pa URL              endorsement service, e.g. https://pa.fab:8443\n"
             "  --password-file F     SKU password (first line); default $FTHARNESS_SKU_PASSWORD\n"
-            "  --user-id ID          <host>/<site> for the service (default <hostname>/0)\n"
+            "  --user-id ID          <host>/<site> for the service (default <hostname>/run-<pid>)\n"
             "  --ca F --cert F --key F --pin sha256//B64   TLS: server CA, client cert, key, pin\n"
             "  --lot N --wafer N --x N --y N --year N --week N   DIN for the registry record\n"
             "  --timeout-scale F     multiply every SKU deadline by F (e.g. 0.1 for a fast model)\n"
@@ -514,7 +514,9 @@ static int cmd_run(int argc, char **argv)
     if (gethostname(host, sizeof(host)) != 0)
         snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = '\0';
-    snprintf(user, sizeof(user), "%s/0", host);
+    /* The service keys sessions by user_id: two runs sharing one would replace each
+     * other's token mid-DUT. Without --user-id each process is a site of its own. */
+    snprintf(user, sizeof(user), "%s/run-%ld", host, (long)getpid());
     struct pa_client_options po = {.base_url = o.pa_url,
                                    .user_id = o.user_id ? o.user_id : user,
                                    .ca_file = o.ca_file,
