@@ -3,8 +3,9 @@
 
 BUILD_DIR ?= build
 FUZZ_SECONDS ?= 60
+PREFIX ?= /usr/local
 
-.PHONY: all deps build check demo fuzz bench format clean
+.PHONY: all deps build check demo fuzz bench install format clean
 
 all: build
 
@@ -30,6 +31,15 @@ fuzz: deps
 # Benchmarks (Release build); each prints its figures and ratios.
 bench: deps
 	@BUILD_DIR=$(BUILD_DIR) scripts/bench.sh
+
+# Installs into $(DESTDIR)$(PREFIX): ftharness, ftpa, ftsim, ftblob, the plugin runner and
+# the example plugins, the SKU files, the header and pkg-config file, the man page and the
+# udev rule. The installed ftharness finds its plugins, runner and SKUs there by default.
+install: deps
+	@cmake -S . -B $(BUILD_DIR)/install -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_INSTALL_PREFIX=$(PREFIX) -DFTH_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD_DIR)/install -j"$$(nproc)"
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR)/install
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

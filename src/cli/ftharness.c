@@ -1,8 +1,10 @@
 /* ftharness: the tester-floor command line. `ftharness run` personalizes one DUT in the
  * foreground (no daemon needed); see ftharness(1) and `ftharness run --help`. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/plugin_flow.h"
+#include "common/install_paths.h"
 #include "common/version.h"
 #include "console/bootstrap.h"
 #include "console/console.h"
@@ -48,6 +51,9 @@ struct options {
 
 static void usage(FILE *out)
 {
+    char plugins[PATH_MAX], skus[PATH_MAX];
+    install_path(INSTALL_PLUGIN_DIR, plugins, sizeof(plugins));
+    install_path(INSTALL_SKU_DIR, skus, sizeof(skus));
     fprintf(out,
             "usage: ftharness run --sku NAME|PATH --console uart:TTY|ftdi:ADAPTER|spi-sim:SOCKET\n"
             "                     --pa URL [--password-file F] [--user-id ID] [--lot N --wafer N\n"
@@ -57,7 +63,8 @@ static void usage(FILE *out)
             "Personalizes one DUT: RMA token hash, certificate inputs, TBS export, checks,\n"
             "endorsement, SKU plugin, import, certs hash, chain validation, registration.\n"
             "\n"
-            "  --sku NAME|PATH       SKU configuration (NAME looks in --sku-dir, default ./skus)\n"
+            "  --sku NAME|PATH       SKU configuration (NAME looks in --sku-dir DIR, default\n"
+            "                        %s)\n"
             "  --console KIND:WHERE  uart:/dev/ttyUSB0 (kernel tty), ftdi:ADAPTER (SPI console\n"
             "                        on an FT2232H/FT4232H MPSSE channel), ftdi-uart:ADAPTER\n"
             "                        (UART console on an FTDI channel), spi-sim:PATH (ftsim\n"
@@ -83,7 +90,7 @@ static void usage(FILE *out)
             "\n"
             "Exit status: 0 PASS; 1 internal error; 2 usage; 3 device or link; 4 endorsement\n"
             "service; 5 SKU plugin; 6 validation (TBS, certificates, hashes).\n",
-            FTHARNESS_PLUGIN_DIR_DEFAULT);
+            skus, plugins);
 }
 
 static int parse_uint(const char *opt, const char *arg, unsigned max, unsigned *out)
@@ -483,16 +490,43 @@ static int read_image(const char *path, uint8_t **data, size_t *len, struct ft_e
     return rc;
 }
 
+/* After a SKU name that was not found: what the SKU directory offers. */
+static void list_skus(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "ftharness: SKU directory %s: %s (give --sku-dir or a path)\n", dir,
+                strerror(errno));
+        return;
+    }
+    char names[1024] = "";
+    size_t used = 0;
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        size_t n = strlen(e->d_name);
+        if (n > 5 && strcmp(e->d_name + n - 5, ".json") == 0 && used + n < sizeof(names))
+            used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%.*s", used ? ", " : "",
+                                     (int)(n - 5), e->d_name);
+    }
+    closedir(d);
+    fprintf(stderr, "ftharness: SKUs in %s: %s\n", dir, used ? names : "none");
+}
+
 static int cmd_run(int argc, char **argv)
 {
-    struct options o = {
-        .sku_dir = "skus", .plugin_dir = FTHARNESS_PLUGIN_DIR_DEFAULT, .timeout_scale = 1.0};
+    struct options o = {.timeout_scale = 1.0};
+    char default_skus[PATH_MAX], default_plugins[PATH_MAX];
+    install_path(INSTALL_SKU_DIR, default_skus, sizeof(default_skus));
+    install_path(INSTALL_PLUGIN_DIR, default_plugins, sizeof(default_plugins));
+    o.sku_dir = default_skus;
+    o.plugin_dir = default_plugins;
     if (parse_options(argc, argv, &o) != 0)
         return EXIT_USAGE;
     struct ft_error err = {0};
     struct flow_sku sku;
     if (flow_sku_load(o.sku_dir, o.sku, &sku, &err) != 0) {
         fprintf(stderr, "ftharness: %s\n", err.message);
+        if (strchr(o.sku, '/') == NULL && strstr(o.sku, ".json") == NULL)
+            list_skus(o.sku_dir);
         return EXIT_USAGE;
     }
     uint8_t *image = NULL, *second_image = NULL;
@@ -589,7 +623,7 @@ static int cmd_run(int argc, char **argv)
         .upload_progress = isatty(STDERR_FILENO) ? upload_progress : NULL,
     };
     char runner[1024];
-    plugin_flow_default_runner(runner, sizeof(runner));
+    install_path(INSTALL_RUNNER, runner, sizeof(runner));
     struct plugin_flow_ctx plugin_ctx = {
         .dir = o.plugin_dir, .runner = runner, .deadline_ms = 5000};
     env.plugin = plugin_flow_run;

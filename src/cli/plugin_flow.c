@@ -1,6 +1,5 @@
 #include "cli/plugin_flow.h"
 
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,20 +100,4 @@ int plugin_flow_post_boot(void *arg, const struct flow_sku *sku, const uint8_t d
         snprintf(text, cap, "%s", res->text);
     free(res);
     return rc;
-}
-
-void plugin_flow_default_runner(char *out, size_t cap)
-{
-    char self[1024];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char candidate[1100];
-        snprintf(candidate, sizeof(candidate), "%s/ftharness-plugin-runner", dirname(self));
-        if (access(candidate, X_OK) == 0) {
-            snprintf(out, cap, "%s", candidate);
-            return;
-        }
-    }
-    snprintf(out, cap, "%s", FTHARNESS_RUNNER_DEFAULT);
 }

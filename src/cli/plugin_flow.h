@@ -18,7 +18,4 @@ int plugin_flow_post_boot(void *arg, const struct flow_sku *sku, const uint8_t d
                           const uint8_t *body, size_t len, size_t num_objs, char *text, size_t cap,
                           struct ft_error *err);
 
-/* The runner next to this executable, else the installed one. */
-void plugin_flow_default_runner(char *out, size_t cap);
-
 #endif

@@ -64,9 +64,9 @@ ft_plugin_module(inject ${PROJECT_SOURCE_DIR}/plugins/inject/inject.c
 configure_file(${FTPLUGIN_SRC}/ftharness-ext.pc.in ${CMAKE_BINARY_DIR}/ftharness-ext.pc @ONLY)
 
 install(TARGETS ftharness-plugin-runner
-        RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/ftharness)
+        RUNTIME DESTINATION ${FTHARNESS_INSTALL_RUNNER_DIR})
 install(TARGETS ftext_noop ftext_inject
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/ftharness/plugins)
+        LIBRARY DESTINATION ${FTHARNESS_INSTALL_PLUGIN_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/include/ftharness/ft_ext.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ftharness)
 # Header-only interface, so the architecture-independent pkg-config directory.
