@@ -58,10 +58,15 @@ static void usage(FILE *out)
             "usage: ftharness run --sku NAME|PATH --console uart:TTY|ftdi:ADAPTER|spi-sim:SOCKET\n"
             "                     --pa URL [--password-file F] [--user-id ID] [--lot N --wafer N\n"
             "                     --x N --y N] [--json] [--timeout-scale F] [options]\n"
+            "       ftharness check OPTIONS   (the same checks as run, up to the chip)\n"
             "       ftharness --version\n"
             "\n"
             "Personalizes one DUT: RMA token hash, certificate inputs, TBS export, checks,\n"
             "endorsement, SKU plugin, import, certs hash, chain validation, registration.\n"
+            "Before the first byte goes to the chip it checks the SKU, the password, the\n"
+            "service (session, CA certificates), the SKU plugin (loaded in its sandbox) and\n"
+            "the console link; a failure there says \"chip untouched\". `check` runs only\n"
+            "these checks and reports each.\n"
             "\n"
             "  --sku NAME|PATH       SKU configuration (NAME looks in --sku-dir DIR, default\n"
             "                        %s)\n"
@@ -511,150 +516,236 @@ static void list_skus(const char *dir)
     fprintf(stderr, "ftharness: SKUs in %s: %s\n", dir, used ? names : "none");
 }
 
-static int cmd_run(int argc, char **argv)
-{
-    struct options o = {.timeout_scale = 1.0};
-    char default_skus[PATH_MAX], default_plugins[PATH_MAX];
-    install_path(INSTALL_SKU_DIR, default_skus, sizeof(default_skus));
-    install_path(INSTALL_PLUGIN_DIR, default_plugins, sizeof(default_plugins));
-    o.sku_dir = default_skus;
-    o.plugin_dir = default_plugins;
-    if (parse_options(argc, argv, &o) != 0)
-        return EXIT_USAGE;
-    struct ft_error err = {0};
+/* Everything a run prepares before the first byte goes to the chip (DESIGN §4, "check
+ * before touching the chip"); `ftharness check` stops after it. */
+struct station {
+    struct options o;
+    char default_skus[PATH_MAX], default_plugins[PATH_MAX], runner[PATH_MAX];
+    char user[128];
     struct flow_sku sku;
-    if (flow_sku_load(o.sku_dir, o.sku, &sku, &err) != 0) {
-        fprintf(stderr, "ftharness: %s\n", err.message);
-        if (strchr(o.sku, '/') == NULL && strstr(o.sku, ".json") == NULL)
-            list_skus(o.sku_dir);
+    uint8_t *image, *second_image;
+    size_t image_len, second_image_len;
+    char *password;
+    struct pa_client *pa;
+    struct pa_client_options po;
+    struct flow_ca ca;
+    struct links links;
+    struct plugin_flow_ctx plugin;
+    bool report; /* `check`: say "ok" for every step on stdout */
+};
+
+/* One preflight step's outcome: on failure the class's exit status and the reason,
+ * always "chip untouched" (nothing was sent to it yet). */
+static int step_result(const struct station *st, const char *step, int rc, int status,
+                       const struct ft_error *err, const char *detail)
+{
+    if (rc != 0) {
+        fprintf(stderr, "ftharness: %s: %s (chip untouched)\n", step, err->message);
+        return status;
+    }
+    if (st->report)
+        printf("ok   %s%s%s\n", step, detail ? ": " : "", detail ? detail : "");
+    return EXIT_PASS;
+}
+
+static int check_sku(struct station *st, struct ft_error *err)
+{
+    int rc = flow_sku_load(st->o.sku_dir, st->o.sku, &st->sku, err);
+    if (rc != 0) {
+        fprintf(stderr, "ftharness: SKU: %s (chip untouched)\n", err->message);
+        if (strchr(st->o.sku, '/') == NULL && strstr(st->o.sku, ".json") == NULL)
+            list_skus(st->o.sku_dir);
         return EXIT_USAGE;
     }
-    uint8_t *image = NULL, *second_image = NULL;
-    size_t image_len = 0, second_image_len = 0;
-    if (read_image(sku.bootstrap_image, &image, &image_len, &err) != 0 ||
-        read_image(sku.bootstrap_second_image, &second_image, &second_image_len, &err) != 0) {
-        fprintf(stderr, "ftharness: %s: %s\n", sku.name, err.message);
-        free(image);
-        return EXIT_USAGE;
-    }
-    char *password = read_password(o.password_file, &err);
-    if (password == NULL) {
-        fprintf(stderr, "ftharness: %s (chip untouched)\n", err.message);
-        free(image);
-        free(second_image);
-        return EXIT_USAGE;
-    }
-    char host[64], user[128];
+    rc = read_image(st->sku.bootstrap_image, &st->image, &st->image_len, err) != 0 ||
+                 read_image(st->sku.bootstrap_second_image, &st->second_image,
+                            &st->second_image_len, err) != 0
+             ? -1
+             : 0;
+    return step_result(st, "SKU", rc, EXIT_USAGE, err, st->sku.name);
+}
+
+static int check_service(struct station *st, struct ft_error *err)
+{
+    st->password = read_password(st->o.password_file, err);
+    int status = step_result(st, "SKU password", st->password ? 0 : -1, EXIT_USAGE, err, NULL);
+    if (status != EXIT_PASS)
+        return status;
+    char host[64];
     if (gethostname(host, sizeof(host)) != 0)
         snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = '\0';
     /* The service keys sessions by user_id: two runs sharing one would replace each
      * other's token mid-DUT. Without --user-id each process is a site of its own. */
-    snprintf(user, sizeof(user), "%s/run-%ld", host, (long)getpid());
-    struct pa_client_options po = {.base_url = o.pa_url,
-                                   .user_id = o.user_id ? o.user_id : user,
-                                   .ca_file = o.ca_file,
-                                   .cert_file = o.cert_file,
-                                   .key_file = o.key_file,
-                                   .pinned_pubkey = o.pin};
-    struct links links = {0};
-    struct pa_client *pa = NULL;
-    struct flow_ca ca = {0};
-    int status = EXIT_INTERNAL;
+    snprintf(st->user, sizeof(st->user), "%s/run-%ld", host, (long)getpid());
+    st->po = (struct pa_client_options){.base_url = st->o.pa_url,
+                                        .user_id = st->o.user_id ? st->o.user_id : st->user,
+                                        .ca_file = st->o.ca_file,
+                                        .cert_file = st->o.cert_file,
+                                        .key_file = st->o.key_file,
+                                        .pinned_pubkey = st->o.pin};
     /* A URL, TLS file or pin that cannot work is local configuration (exit 2); only a
      * service that does not answer as it should is the service's class (exit 4). */
-    if (pa_client_global_init(&err) != 0 || (pa = pa_client_new(&po, &err)) == NULL) {
-        fprintf(stderr, "ftharness: --pa and its TLS options: %s (chip untouched)\n", err.message);
-        status = EXIT_USAGE;
-        goto done;
-    }
-    if (flow_session_open(pa, &sku, password, &ca, &err) != 0) {
-        fprintf(stderr, "ftharness: endorsement service: %s\n", err.message);
-        status = EXIT_PA;
-        goto done;
-    }
-    if (open_console(o.console, &links, &err) != 0 ||
-        (o.boot_uart != NULL && open_boot_uart(o.boot_uart, &links, &err) != 0)) {
-        fprintf(stderr, "ftharness: console: %s\n", err.message);
-        status = EXIT_DEVICE;
-        goto done;
-    }
-    /* What the options and the SKU ask of the link, before the chip is touched. */
+    int rc = pa_client_global_init(err) != 0 || (st->pa = pa_client_new(&st->po, err)) == NULL;
+    status =
+        step_result(st, "--pa and its TLS options", rc ? -1 : 0, EXIT_USAGE, err, st->o.pa_url);
+    if (status != EXIT_PASS)
+        return status;
+    rc = flow_session_open(st->pa, &st->sku, st->password, &st->ca, err);
+    return step_result(st, "endorsement service", rc, EXIT_PA, err,
+                       "session open, CA certificates and subject keys fetched");
+}
+
+static int check_plugin(struct station *st, struct ft_error *err)
+{
+    install_path(INSTALL_RUNNER, st->runner, sizeof(st->runner));
+    st->plugin = (struct plugin_flow_ctx){
+        .dir = st->o.plugin_dir, .runner = st->runner, .deadline_ms = 5000};
+    char detail[FLOW_SKU_NAME_MAX + 64];
+    snprintf(detail, sizeof(detail), "%s loads in the sandbox", st->sku.plugin);
+    int rc = plugin_flow_check(&st->plugin, &st->sku, err);
+    return step_result(st, "SKU plugin", rc, EXIT_PLUGIN, err, detail);
+}
+
+static int check_links(struct station *st, struct ft_error *err)
+{
+    int rc =
+        open_console(st->o.console, &st->links, err) != 0 ||
+                (st->o.boot_uart != NULL && open_boot_uart(st->o.boot_uart, &st->links, err) != 0)
+            ? -1
+            : 0;
+    int status = step_result(st, "console", rc, EXIT_DEVICE, err, st->o.console);
+    if (status != EXIT_PASS)
+        return status;
+    /* What the options and the SKU ask of the link. */
     const uint32_t bootstrap_pins = SPI_BUS_PIN_RESET_N | SPI_BUS_PIN_STRAPS;
-    const char *lacking = image_len > 0 && !link_has(&links, bootstrap_pins)
+    const char *lacking = st->image_len > 0 && !link_has(&st->links, bootstrap_pins)
                               ? "the SKU bootstraps an image, which needs the SPI bus, RESET_N "
                                 "and STRAP0..2"
-                          : o.reset && !link_has(&links, SPI_BUS_PIN_RESET_N)
+                          : st->o.reset && !link_has(&st->links, SPI_BUS_PIN_RESET_N)
                               ? "--reset needs a RESET_N pin"
                               : NULL;
     if (lacking != NULL) {
-        fprintf(stderr, "ftharness: %s: --console %s %s\n", lacking, o.console,
-                links.bus == NULL ? "has no SPI bus or GPIO" : "does not wire them");
-        status = EXIT_USAGE;
-        goto done;
+        fprintf(stderr, "ftharness: %s: --console %s %s (chip untouched)\n", lacking, st->o.console,
+                st->links.bus == NULL ? "has no SPI bus or GPIO" : "does not wire them");
+        return EXIT_USAGE;
     }
-    if (o.reset && console_chip_reset(links.console, false, &err) != 0) {
-        fprintf(stderr, "ftharness: console: %s\n", err.message);
-        status = EXIT_DEVICE;
-        goto done;
+    return EXIT_PASS;
+}
+
+/* Parses the options and runs every check that needs no chip, in order. */
+static int prepare(struct station *st, int argc, char **argv, struct ft_error *err)
+{
+    st->o.timeout_scale = 1.0;
+    install_path(INSTALL_SKU_DIR, st->default_skus, sizeof(st->default_skus));
+    install_path(INSTALL_PLUGIN_DIR, st->default_plugins, sizeof(st->default_plugins));
+    st->o.sku_dir = st->default_skus;
+    st->o.plugin_dir = st->default_plugins;
+    if (parse_options(argc, argv, &st->o) != 0)
+        return EXIT_USAGE;
+    int status;
+    if ((status = check_sku(st, err)) != EXIT_PASS ||
+        (status = check_service(st, err)) != EXIT_PASS ||
+        (status = check_plugin(st, err)) != EXIT_PASS ||
+        (status = check_links(st, err)) != EXIT_PASS)
+        return status;
+    return EXIT_PASS;
+}
+
+static void release(struct station *st)
+{
+    close_links(&st->links);
+    flow_ca_free(&st->ca);
+    pa_client_free(st->pa);
+    if (st->password)
+        memset(st->password, 0, strlen(st->password));
+    free(st->password);
+    free(st->image);
+    free(st->second_image);
+}
+
+static int personalize(struct station *st, struct ft_error *err)
+{
+    const struct options *o = &st->o;
+    if (o->reset && console_chip_reset(st->links.console, false, err) != 0) {
+        fprintf(stderr, "ftharness: console: %s\n", err->message);
+        return EXIT_DEVICE;
     }
     struct flow_env env = {
-        .console = links.console,
-        .boot_console = links.boot,
-        .bootstrap_bus = links.bus,
-        .bootstrap_image = image,
-        .bootstrap_image_len = image_len,
-        .bootstrap_second_image = second_image,
-        .bootstrap_second_image_len = second_image_len,
-        .pa = pa,
-        .sku = &sku,
-        .ca = &ca,
-        .benchtop = o.benchtop,
-        .register_device = !o.no_register,
-        .timeout_scale = o.timeout_scale,
-        .site = po.user_id,
-        .year = o.year,
-        .week = o.week,
-        .lot = o.lot,
-        .wafer = o.wafer,
-        .x = o.x,
-        .y = o.y,
+        .console = st->links.console,
+        .boot_console = st->links.boot,
+        .bootstrap_bus = st->links.bus,
+        .bootstrap_image = st->image,
+        .bootstrap_image_len = st->image_len,
+        .bootstrap_second_image = st->second_image,
+        .bootstrap_second_image_len = st->second_image_len,
+        .pa = st->pa,
+        .sku = &st->sku,
+        .ca = &st->ca,
+        .benchtop = o->benchtop,
+        .register_device = !o->no_register,
+        .timeout_scale = o->timeout_scale,
+        .site = st->po.user_id,
+        .year = o->year,
+        .week = o->week,
+        .lot = o->lot,
+        .wafer = o->wafer,
+        .x = o->x,
+        .y = o->y,
         .progress = isatty(STDERR_FILENO) ? progress : NULL,
         .upload_progress = isatty(STDERR_FILENO) ? upload_progress : NULL,
+        .plugin = plugin_flow_run,
+        .post_boot = plugin_flow_post_boot,
+        .plugin_arg = &st->plugin,
     };
-    char runner[1024];
-    install_path(INSTALL_RUNNER, runner, sizeof(runner));
-    struct plugin_flow_ctx plugin_ctx = {
-        .dir = o.plugin_dir, .runner = runner, .deadline_ms = 5000};
-    env.plugin = plugin_flow_run;
-    env.post_boot = plugin_flow_post_boot;
-    env.plugin_arg = &plugin_ctx;
     struct flow_record rec;
-    int rc = flow_run(&env, &rec, &err);
-    if (rc == 0) {
+    int status;
+    if (flow_run(&env, &rec, err) == 0) {
         status = EXIT_PASS;
-        fprintf(stderr, "ftharness: PASS (%s)\n", sku.name);
+        fprintf(stderr, "ftharness: PASS (%s)\n", st->sku.name);
     } else {
         status = exit_status_for(&rec);
-        fprintf(stderr, "ftharness: FAIL: %s\nftharness: DUT state: %s\n", err.message,
+        fprintf(stderr, "ftharness: FAIL: %s\nftharness: DUT state: %s\n", err->message,
                 rec.dut_state ? rec.dut_state : "unknown");
     }
-    if (o.json) {
+    if (o->json) {
         char *json = flow_record_json(&rec, true);
         if (json)
             printf("%s\n", json);
         free(json);
     }
     flow_record_free(&rec);
-done:
-    close_links(&links);
-    flow_ca_free(&ca);
-    pa_client_free(pa);
-    if (password)
-        memset(password, 0, strlen(password));
-    free(password);
-    free(image);
-    free(second_image);
+    return status;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct station *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return EXIT_INTERNAL;
+    struct ft_error err = {0};
+    int status = prepare(st, argc, argv, &err);
+    if (status == EXIT_PASS)
+        status = personalize(st, &err);
+    release(st);
+    free(st);
+    return status;
+}
+
+/* `ftharness check`: the checks of `run` up to the chip, each reported, for station
+ * bring-up; the chip is never touched. */
+static int cmd_check(int argc, char **argv)
+{
+    struct station *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return EXIT_INTERNAL;
+    st->report = true;
+    struct ft_error err = {0};
+    int status = prepare(st, argc, argv, &err);
+    printf("%s\n", status == EXIT_PASS ? "check: ready (chip untouched)"
+                                       : "check: not ready (chip untouched)");
+    release(st);
+    free(st);
     return status;
 }
 
@@ -662,6 +753,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
         return EXIT_PASS;

@@ -84,6 +84,22 @@ int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_
     return rc;
 }
 
+int plugin_flow_check(void *arg, const struct flow_sku *sku, struct ft_error *err)
+{
+    struct plugin_result *res = calloc(1, sizeof(*res));
+    if (res == NULL)
+        return ft_fail(err, FT_E_NOMEM, "plugin %s: out of memory", sku->plugin);
+    /* An empty body of the SKU's blob version: the runner never calls the plugin. */
+    uint8_t body[PERSO_VERSION_OBJ_SIZE];
+    struct perso_tlv_writer w;
+    int rc = perso_tlv_writer_init(&w, body, sizeof(body), sku->blob_version, err);
+    if (rc == 0)
+        rc = run_plugin(arg, sku, PLUGIN_CALL_CHECK, (const uint8_t[32]){0}, body, w.len,
+                        w.num_objs, FT_EXT_BODY_CAPACITY, res, err);
+    free(res);
+    return rc;
+}
+
 int plugin_flow_post_boot(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
                           const uint8_t *body, size_t len, size_t num_objs, char *text, size_t cap,
                           struct ft_error *err)

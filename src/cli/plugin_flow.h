@@ -10,6 +10,10 @@ struct plugin_flow_ctx {
     unsigned deadline_ms; /* per call */
 };
 
+/* Loads the SKU's plugin in the sandbox (descriptor, ABI, ft_ext exported, inputs read
+ * and trusted) without calling it: the check before the chip is touched. */
+int plugin_flow_check(void *arg, const struct flow_sku *sku, struct ft_error *err);
+
 int plugin_flow_run(void *arg, const struct flow_sku *sku, const uint8_t device_id[32],
                     uint8_t *body, size_t *len, size_t cap, size_t *num_objs,
                     char version[FLOW_PLUGIN_VERSION_MAX], struct ft_error *err);

@@ -197,7 +197,8 @@ static int check_limits(const struct plugin_request *req, size_t capacity, struc
     if (req->runner == NULL || req->runner[0] != '/')
         return ft_fail(err, FT_E_PLUGIN, "plugin %s: runner path %s is not absolute", req->name,
                        req->runner != NULL ? req->runner : "(unset)");
-    if (req->call != PLUGIN_CALL_FT_EXT && req->call != PLUGIN_CALL_POST_BOOT)
+    if (req->call != PLUGIN_CALL_FT_EXT && req->call != PLUGIN_CALL_POST_BOOT &&
+        req->call != PLUGIN_CALL_CHECK)
         return ft_fail(err, FT_E_PLUGIN, "plugin %s: unknown entry point %d", req->name,
                        (int)req->call);
     if (req->deadline_ms == 0 || req->deadline_ms > PLUGIN_DEADLINE_MAX_MS)
@@ -948,6 +949,8 @@ static int verdict(const struct session *s, struct ft_error *err)
         return ft_fail(err, FT_E_PLUGIN, "plugin %s: runner sent a %s", name, s->bad);
     if (verdict_exit(s, err) != 0 || verdict_return(s, err) != 0)
         return -1;
+    if (s->req->call == PLUGIN_CALL_CHECK)
+        return 0;
     if (s->req->call == PLUGIN_CALL_POST_BOOT)
         return verdict_text(s, err);
     return verdict_body(s, err);

@@ -52,7 +52,7 @@ struct plugin_request {
     const char *dir;       /* plugin directory: absolute, canonical (no symlinks) */
     const char *name;      /* plugin name; the file is <dir>/<name>.so */
     const char *runner;    /* absolute path of ftharness-plugin-runner */
-    enum plugin_call call; /* PLUGIN_CALL_FT_EXT or PLUGIN_CALL_POST_BOOT */
+    enum plugin_call call; /* PLUGIN_CALL_FT_EXT, _POST_BOOT or _CHECK (load only) */
 
     const char *sku; /* 1..63 printable ASCII */
     uint8_t device_id[FT_EXT_DEVICE_ID_SIZE];

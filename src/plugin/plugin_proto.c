@@ -239,7 +239,8 @@ int plugin_request_decode(const uint8_t *payload, size_t len, struct plugin_wire
     if (decode_request_fields(&r, rq, err) != 0 || decode_inputs(&r, rq, err) != 0 ||
         pp_get_end(&r, "request", err) != 0)
         return -1;
-    if (rq->call != PLUGIN_CALL_FT_EXT && rq->call != PLUGIN_CALL_POST_BOOT)
+    if (rq->call != PLUGIN_CALL_FT_EXT && rq->call != PLUGIN_CALL_POST_BOOT &&
+        rq->call != PLUGIN_CALL_CHECK)
         return ft_fail(err, FT_E_INVALID, "unknown call %u", rq->call);
     if (rq->blob_version != FT_EXT_BLOB_V0 && rq->blob_version != FT_EXT_BLOB_V1)
         return ft_fail(err, FT_E_INVALID, "unknown blob version %u", rq->blob_version);

@@ -54,6 +54,9 @@ enum plugin_msg_type {
 enum plugin_call {
     PLUGIN_CALL_FT_EXT = 0,
     PLUGIN_CALL_POST_BOOT = 1,
+    /* Load, check the descriptor and that ft_ext is exported, answer without calling
+     * anything: the check before a chip is touched. */
+    PLUGIN_CALL_CHECK = 2,
 };
 
 /* A decoded REQUEST. Strings and byte arrays borrow from the decoded payload; strings are

@@ -546,7 +546,7 @@ static void load_plugin(const char *path, struct plugin *p)
 /* After HELLO, so the parent knows which plugin (name, version) lacks it. */
 static void check_entry_point(const struct plugin *p, enum plugin_call call)
 {
-    if (call == PLUGIN_CALL_FT_EXT && p->ft_ext == NULL)
+    if ((call == PLUGIN_CALL_FT_EXT || call == PLUGIN_CALL_CHECK) && p->ft_ext == NULL)
         fail("does not export " FT_EXT_SYMBOL);
 }
 
@@ -749,6 +749,10 @@ static void call_plugin(const struct plugin_wire_request *rq, const struct plugi
     struct ft_ext_ctx ctx;
     fill_ctx(rq, &services, &h, &ctx);
 
+    if (rq->call == PLUGIN_CALL_CHECK) {
+        send_result(0, NULL, 0, 0, "");
+        return;
+    }
     if (rq->call == PLUGIN_CALL_POST_BOOT) {
         int rc = p->post_boot != NULL ? p->post_boot(&ctx, b->text, FT_EXT_POST_BOOT_TEXT_MAX) : 0;
         if (strnlen(b->text, FT_EXT_POST_BOOT_TEXT_MAX) == FT_EXT_POST_BOOT_TEXT_MAX)

@@ -267,7 +267,18 @@ if [ $status -eq 0 ]; then ok "junk frames are ignored: PASS"; else bad "junk fr
 
 # SKU plugins that misbehave fail only their DUT, naming the plugin (exit 5).
 plugin_dir=$test_plugins
-for plugin in crash hang garbage overflow exit network write badabi baderr; do
+# A plugin built for another ABI fails the check before the chip is touched: no record.
+sed 's/"name": "noop"/"name": "badabi"/' "$skus/sival.json" >sku-badabi.json
+chip sival spi
+run "$work/sku-badabi.json"
+if [ $status -eq 5 ] && grep -q "plugin badabi: ABI major" "ftharness-$seed.log" &&
+    grep -q "chip untouched" "ftharness-$seed.log" && [ ! -s "$record" ]; then
+    ok "plugin badabi: refused before the chip is touched (exit 5, no record)"
+else
+    bad "plugin badabi: exit $status: $(cat "ftharness-$seed.log")"
+fi
+rm -f "$record"
+for plugin in crash hang garbage overflow exit network write baderr; do
     sed "s/\"name\": \"noop\"/\"name\": \"$plugin\"/" "$skus/sival.json" >"sku-$plugin.json"
     chip sival spi
     run "$work/sku-$plugin.json"

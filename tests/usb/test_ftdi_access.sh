@@ -7,13 +7,15 @@
 # permission denied and pointing at dist/99-ftharness-ftdi.rules, without a single USB
 # transfer reaching the adapter; for the SPI console (ftdi:FTA1) and the UART console
 # (ftdi-uart:FTA1:B).
-#   test_ftdi_access.sh FTDI_TESTBED FTHARNESS FTPA SKU_DIR SCRATCH
+#   test_ftdi_access.sh FTDI_TESTBED FTHARNESS FTPA SKU_DIR SCRATCH RUNNER PLUGIN_DIR
 set -u
 testbed=$1
 ftharness=$2
 ftpa=$3
 skus=$4
 work=$5
+runner=$6
+plugins=$7
 
 if [ "$(uname -s)" != Linux ]; then
     echo "SKIP: needs Linux (umockdev); skipping"
@@ -46,6 +48,13 @@ cp "$ftharness" "$child/ftharness"
 cp "$skus/sival.json" "$child/sival.json"
 chmod 0755 "$child/ftharness"
 chmod 0644 "$child/sival.json"
+# The plugin is checked before the console is opened: the runner beside ftharness (where
+# an uninstalled ftharness looks for it) and a plugin dir the child may read.
+cp "$runner" "$child/ftharness-plugin-runner"
+chmod 0755 "$child/ftharness-plugin-runner"
+mkdir -m 0755 "$child/plugins"
+cp "$plugins/noop.so" "$child/plugins/noop.so"
+chmod 0644 "$child/plugins/noop.so"
 
 # The session with the service comes before the console is opened, so ftpa serves sival.
 printf 'e2e-password\n' >pw
@@ -65,6 +74,7 @@ deny() {
     (cd "$child" && timeout -k 5 60 "$testbed" --deny-access --adapter FTA1 --timing zero -- \
         $as_user "$child/ftharness" run --sku "$child/sival.json" --console "$1" \
         --pa "http://127.0.0.1:$port" --password-file "$child/pw" --user-id "ftdi/access" \
+        --plugin-dir "$child/plugins" \
         --json) >"$work/record-$2.out" 2>"$log" || status=$?
     elapsed=$(($(date +%s) - start))
 }

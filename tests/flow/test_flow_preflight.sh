@@ -1,0 +1,100 @@
+#!/bin/sh
+# Everything that can fail without the chip is checked before the first byte goes to it
+# (DESIGN §4): such a failure exits with its class's status, says "chip untouched", and the
+# same chip then personalizes normally. `ftharness check` runs the same checks and reports
+# each.
+#   test_flow_preflight.sh FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR
+set -u
+ftharness=$1
+ftsim=$2
+ftpa=$3
+skus=$4
+work=$5
+plugins=$6
+. "$(dirname "$0")/flow_lib.sh"
+
+service_init
+service_start
+mkfifo sim-ready
+"$ftsim" --socket "$work/chip.sock" --sku sival --timing zero \
+    --was-seed "$(cat pa/sival/was-seed.hex)" >sim-ready 2>ftsim.log &
+pids="$pids $!"
+read -r line <sim-ready
+exec 3<sim-ready
+common="--sku $skus/sival.json --pa http://127.0.0.1:$port --password-file pw"
+
+# ftharness check: every step reported, nothing sent to the chip.
+status=0
+# shellcheck disable=SC2086 # $common is several words on purpose
+"$ftharness" check $common --console "spi-sim:$work/chip.sock" --plugin-dir "$plugins" \
+    >check.out 2>check.err || status=$?
+if [ $status -eq 0 ] && grep -q "^ok   SKU: sival" check.out &&
+    grep -q "^ok   endorsement service" check.out &&
+    grep -q "^ok   SKU plugin: noop loads in the sandbox" check.out &&
+    grep -q "^ok   console: spi-sim:" check.out && grep -q "^check: ready" check.out; then
+    ok "ftharness check reports every step and exits 0"
+else
+    bad "ftharness check: exit $status: $(cat check.out check.err)"
+fi
+status=0
+# shellcheck disable=SC2086
+"$ftharness" check $common --console "spi-sim:$work/none.sock" --plugin-dir "$plugins" \
+    >check.out 2>check.err || status=$?
+if [ $status -eq 3 ] && grep -q "console: .*none.sock.*(chip untouched)" check.err &&
+    grep -q "^check: not ready" check.out; then
+    ok "ftharness check with an unreachable console: exit 3"
+else
+    bad "ftharness check, unreachable console: exit $status: $(cat check.out check.err)"
+fi
+
+# refused WHAT STATUS TEXT ARGS...: a run that must stop before the chip.
+refused() {
+    what=$1
+    want=$2
+    text=$3
+    shift 3
+    status=0
+    # shellcheck disable=SC2086
+    "$ftharness" run $common --console "spi-sim:$work/chip.sock" "$@" >out.json 2>out.txt ||
+        status=$?
+    if [ $status -eq "$want" ] && grep -q -- "$text" out.txt && grep -q "chip untouched" out.txt; then
+        ok "$what: exit $want before the chip is touched"
+    else
+        bad "$what: exit $status: $(cat out.txt)"
+    fi
+}
+refused "no plugin dir" 5 "plugin dir /nonexistent" --plugin-dir /nonexistent
+mkdir -m 0755 open-plugins
+cp "$plugins/noop.so" open-plugins/
+chmod 0777 open-plugins
+refused "a world-writable plugin dir" 5 "is world-writable (mode 0777)" \
+    --plugin-dir "$work/open-plugins"
+chmod 0755 open-plugins
+sed 's/"name": "noop"/"name": "nothere"/' "$skus/sival.json" >sku-nothere.json
+status=0
+"$ftharness" run --sku sku-nothere.json --pa "http://127.0.0.1:$port" --password-file pw \
+    --console "spi-sim:$work/chip.sock" --plugin-dir "$plugins" >out.json 2>out.txt || status=$?
+if [ $status -eq 5 ] && grep -q "nothere.so not found" out.txt && grep -q "chip untouched" out.txt; then
+    ok "a SKU naming a missing plugin: exit 5 before the chip is touched"
+else
+    bad "missing plugin: exit $status: $(cat out.txt)"
+fi
+if ! grep -q "DeriveTokens" ftpa.log; then
+    ok "no DeriveTokens reached the service for the refused runs"
+else
+    bad "a refused run asked for tokens: $(grep DeriveTokens ftpa.log)"
+fi
+
+# The chip never moved: it personalizes now, from its first prompt.
+record=record-after.json
+status=0
+# shellcheck disable=SC2086
+"$ftharness" run $common --console "spi-sim:$work/chip.sock" --plugin-dir "$plugins" --json \
+    >"$record" 2>run.log || status=$?
+if [ $status -eq 0 ]; then
+    ok "the same chip then personalizes: PASS"
+else
+    bad "the chip after the refused runs: exit $status at '$(field step)': $(field message)"
+fi
+check_records 1
+finish
