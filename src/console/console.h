@@ -18,7 +18,8 @@
  *
  * Functions return 0, or -1 with `err` filled: FT_E_TIMEOUT (naming what was awaited
  * and the time allowed), FT_E_CONNECT (link gone, naming it), FT_E_CAPACITY (a line
- * longer than the caller's buffer), FT_E_INVALID (an op the link cannot do). */
+ * longer than the caller's buffer), FT_E_INVALID (an op the link cannot do), FT_E_DEVICE
+ * (a watched chip signalled that it gave up, quoting it; see console_watch()). */
 #ifndef FTHARNESS_CONSOLE_CONSOLE_H
 #define FTHARNESS_CONSOLE_CONSOLE_H
 
@@ -91,7 +92,7 @@ int console_read_line(struct console *c, char *buf, size_t cap, size_t *len, uin
                       struct ft_error *err);
 
 /* SPI: expect frame number 0 next. Call after every chip reset, including the
- * firmware's own (after LcTokenHash). No effect on a UART. */
+ * firmware's own (after LcTokenHash). Implies console_expect_reset(). */
 void console_reset_frames(struct console *c);
 
 /* Pulses the chip's reset pin with the straps driven to all-high (`straps_high`, ROM
@@ -112,5 +113,81 @@ size_t console_recent(const struct console *c, uint8_t *buf, size_t cap);
 
 /* "spi", "uart" */
 const char *console_kind(const struct console *c);
+
+/* ---- the chip's error signals -----------------------------------------------------------
+ * The perso firmware never answers RESP_ERR (reference ft-flow §1): a chip that fails
+ * raises TestError (IOA0) and prints its closing line "Personalization done." anyway; a
+ * failed CHECK prints an OTTF error log line ("E00012 file.c:34] CHECK-STATUS-fail: ...")
+ * and "FAIL!"; a chip that resets prints the ROM banner ("OpenTitan:4001-0002-01") on its
+ * UART and starts its SPI frame counter at 0 again. A host that only waits for the next
+ * sync string learns of any of these at its deadline. A watched console ends every wait
+ * (console_wait_for, console_read_line) at the first of them with FT_E_DEVICE and the
+ * chip's own words.
+ *
+ * Order decides: a signal counts when the chip gave it before the awaited text (a line
+ * that holds the awaited text is no signal, so waiting for the closing line itself
+ * works), and stays pending for the next wait when it came after. The TestError pin is
+ * looked at whenever the wait would otherwise block: for free where the link's wait
+ * reports the pins (the ftsim socket), every CONSOLE_PIN_POLL_MS while nothing arrives
+ * where a wait can be cut short without losing a frame (the ftsim socket, its UART), and
+ * on an adapter that waits for TX-ready itself (FTDI MPSSE, where abandoning that wait
+ * resets the channel) only when the chip's text or the deadline ends the wait: the
+ * firmware always prints its closing line after raising TestError, so the text wakes
+ * such a wait. */
+
+/* Idle time between looks at the TestError pin while a wait blocks. */
+#define CONSOLE_PIN_POLL_MS 50u
+/* How long a failed wait goes on reading for the chip's next line (what it printed after
+ * it reset or raised TestError), capped by the wait's own deadline. Ends at the line. */
+#define CONSOLE_WORDS_GRACE_MS 1000u
+/* Bytes of a chip line kept for a report. */
+#define CONSOLE_SIGNAL_TEXT_MAX 160u
+
+/* What a watched console looks for; zeroed: nothing. */
+struct console_watch {
+    /* The firmware's closing line ("Personalization done."), printed after a failure as
+     * after success: seen while anything else is awaited, the chip has stopped. Borrowed
+     * (must outlive the watch); NULL: not watched. */
+    const char *last_words;
+    bool test_error;  /* the TestError pin (IOA0), on links that wire it */
+    bool error_lines; /* "E"/"F" OTTF log lines, "FAIL!", "BFV:", "RESP_ERR:" */
+    /* A reset not announced with console_expect_reset(): a line starting with the ROM
+     * banner "OpenTitan:" or "ROM_EXT:", or SPI frame 0 where another number was due. */
+    bool resets;
+};
+
+enum console_signal {
+    CONSOLE_SIGNAL_NONE,
+    CONSOLE_SIGNAL_TEST_ERROR, /* the TestError pin is high */
+    CONSOLE_SIGNAL_LAST_WORDS, /* the closing line while something else was awaited */
+    CONSOLE_SIGNAL_ERROR,      /* an error line */
+    CONSOLE_SIGNAL_RESET,      /* a reset nobody announced */
+};
+
+/* What ended the last wait (console_last_signal()). */
+struct console_signal_report {
+    enum console_signal kind; /* NONE: the last wait did not end on a signal */
+    /* The chip's line, escaped printable ASCII without its line end; for an SPI frame
+     * counter restart or the TestError pin, what was seen. */
+    char line[CONSOLE_SIGNAL_TEXT_MAX];
+    /* The first line the chip printed after the signal (after a reset: what its new boot
+     * said), "" when none came within CONSOLE_WORDS_GRACE_MS. */
+    char after[CONSOLE_SIGNAL_TEXT_MAX];
+    bool test_error; /* TestError was high when the wait ended (links with the pin) */
+};
+
+/* Makes every later wait watch for what `w` names (copied; NULL stops watching). Drops
+ * the signals still pending from before: a new watch starts with what comes next. */
+void console_watch(struct console *c, const struct console_watch *w);
+
+/* The chip is about to reset or has just been reset, on purpose: its boot banner and an
+ * SPI frame 0 are no signal until the next console_wait_for() finds its text, and reset
+ * signals still pending are dropped. A console starts so (the chip booted before it was
+ * opened); console_chip_reset() and console_reset_frames() imply it. */
+void console_expect_reset(struct console *c);
+
+/* The signal that ended the last wait with FT_E_DEVICE (kind NONE when the last wait did
+ * not end on one). Borrowed; valid until the next wait. */
+const struct console_signal_report *console_last_signal(const struct console *c);
 
 #endif

@@ -18,6 +18,26 @@ struct console_link_ops {
     void (*reset_frames)(struct console *c);
     uint64_t (*round_trips)(const struct console *c);
     void (*close)(struct console *c);
+    /* Whether a fill that timed out has taken nothing from the chip, so that a long wait
+     * may be cut into short ones with a look at the TestError pin in between (a link whose
+     * wait reports the pins hands them to console_saw_pins() as well). May be NULL: no. */
+    bool (*wait_cuttable)(const struct console *c);
+};
+
+/* Signals the console holds until a wait takes them (console_watch in console.h). */
+#define CONSOLE_SIGNALS_MAX 4u
+
+/* A signal found in the stream. Positions count received bytes since the console opened
+ * (they survive consume()); a pin or frame-counter signal has start == end, the point in
+ * the stream where it was seen. */
+struct console_pending {
+    enum console_signal kind;
+    uint64_t start, end; /* the line: [start, end), end after its '\n' */
+    uint8_t text[CONSOLE_SIGNAL_TEXT_MAX];
+    size_t text_len;
+    uint8_t after[CONSOLE_SIGNAL_TEXT_MAX]; /* the next line the chip printed */
+    size_t after_len;
+    bool after_known;
 };
 
 struct console {
@@ -32,6 +52,22 @@ struct console {
     size_t recent_head;
     size_t recent_len;
     struct console_stats stats;
+
+    /* The chip's signals. */
+    struct console_watch watch;
+    bool watching;
+    bool reset_expected;
+    uint64_t consumed;    /* stream position of stream[0] */
+    uint64_t line_start;  /* stream position where the line being received began */
+    uint64_t awaited_end; /* where the text the last successful wait took ends */
+    uint8_t line_head[CONSOLE_SIGNAL_TEXT_MAX]; /* its first bytes */
+    size_t line_head_len;
+    struct console_pending pending[CONSOLE_SIGNALS_MAX]; /* in stream order */
+    size_t n_pending;
+    uint32_t pins;   /* the pins last seen, when pins_seen */
+    bool pins_seen;  /* since the wait began */
+    bool pins_fresh; /* by the last fill */
+    struct console_signal_report report;
 };
 
 /* A UART byte port other than the tty and ftsim's socket (an FTDI channel), with the
@@ -61,5 +97,14 @@ size_t console_stream_room(const struct console *c);
 
 /* Appends received text (n <= console_stream_room()). */
 void console_stream_append(struct console *c, const uint8_t *data, size_t n);
+
+/* What the link's wait saw of the pins (SPI_BUS_PIN_*), for the TestError watch. */
+void console_saw_pins(struct console *c, uint32_t pins);
+
+/* The chip started over: an SPI frame 0 arrived where another number was due (`what`
+ * says so). Returns whether to take the frame as the new boot's first: yes when the
+ * console watches for resets (a signal unless one was expected), no otherwise, so an
+ * unwatched console ignores it as a wrong number as before. */
+bool console_chip_restarted(struct console *c, const char *what);
 
 #endif

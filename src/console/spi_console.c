@@ -10,6 +10,7 @@
  * 0x02 (every chunk at 0x000 but the last, at 0x100), then READ_STATUS 0x05 until BUSY
  * clears: the firmware clears it once it has taken the chunk, which is the only flow
  * control the console has. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,49 @@ static void count_ignored(struct console *c, enum spi_frame_check check)
         c->stats.junk_frames++;
 }
 
+/* True when the adapter waits for TX-ready and reads the header in one exchange: its wait
+ * cannot be cut short without resetting the adapter, and it reports no pins. */
+static bool waits_in_adapter(const struct spi_console *sc)
+{
+    return sc->bus->ops->xfer_when != NULL;
+}
+
+/* Waits for TX-ready and reads the header: in one exchange where the adapter can
+ * (xfer_when); otherwise the wait (one exchange either way) hands its pins to the console,
+ * which watches TestError with them at no extra cost. */
+static int read_header(struct console *c, const struct spi_bus_xfer *header, uint64_t deadline_ns,
+                       struct ft_error *err)
+{
+    struct spi_console *sc = spi_of(c);
+    if (waits_in_adapter(sc))
+        return spi_bus_xfer_when(sc->bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY, deadline_ns,
+                                 header, err);
+    uint32_t pins = 0;
+    struct ft_error local = {0};
+    if (err == NULL)
+        err = &local;
+    int rc =
+        spi_bus_wait(sc->bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY, deadline_ns, &pins, err);
+    if (rc == 0 || err->code == FT_E_TIMEOUT)
+        console_saw_pins(c, pins);
+    if (rc != 0)
+        return -1;
+    return spi_bus_xfer(sc->bus, header->mosi, header->miso, header->len, err);
+}
+
+/* A valid frame 0 where another number was due: the chip started over. The console
+ * decides whether it is the new boot's first frame (a watched console) or junk. */
+static bool restarted(struct console *c, const struct spi_frame_header *hdr)
+{
+    struct spi_console *sc = spi_of(c);
+    if (hdr->frame_no != 0 || sc->next_frame == 0 || hdr->len > SPI_FRAME_HOST_MAX_PAYLOAD)
+        return false;
+    char what[96];
+    snprintf(what, sizeof(what), "its SPI console restarted at frame 0 (frame %u was due)",
+             (unsigned)sc->next_frame);
+    return console_chip_restarted(c, what);
+}
+
 /* Reads one frame when TX-ready rises and appends its payload to the stream; appends
  * nothing for an ignored header. */
 static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *err)
@@ -61,14 +105,14 @@ static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *er
     struct spi_console *sc = spi_of(c);
     if (console_stream_room(c) < SPI_FRAME_HOST_MAX_PAYLOAD)
         return ft_fail(err, FT_E_CAPACITY, "%s: console buffer full", sc->bus->name);
-    /* The header READ once TX-ready is high: one exchange where the adapter can wait. */
     const struct spi_bus_xfer header = read_at(sc, 0, SPI_FRAME_HEADER_SIZE);
-    if (spi_bus_xfer_when(sc->bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY, deadline_ns, &header,
-                          err) != 0)
+    if (read_header(c, &header, deadline_ns, err) != 0)
         return ft_error_prefix(err, "waiting for a console frame (TX-ready)");
     struct spi_frame_header hdr;
     enum spi_frame_check check =
         spi_frame_header_check(sc->miso + SPI_FLASH_CMD_SIZE, sc->next_frame, &hdr);
+    if (check == SPI_FRAME_WRONG_NUMBER && restarted(c, &hdr))
+        check = SPI_FRAME_VALID;
     if (check != SPI_FRAME_VALID) {
         count_ignored(c, check);
         return 0;
@@ -177,6 +221,14 @@ static void spi_close(struct console *c)
     free(c->link); /* the bus is the caller's */
 }
 
+static bool spi_wait_cuttable(const struct console *c)
+{
+    /* A wait in the adapter is abandoned by resetting the channel, and one that timed out
+     * may have read the header already (spi_bus.h): never cut short. The polled or
+     * socket-side wait runs no transaction until TX-ready is seen (and reports the pins). */
+    return !waits_in_adapter(spi_of(c));
+}
+
 static const struct console_link_ops spi_console_ops = {
     .kind = "spi",
     .fill = spi_fill,
@@ -185,6 +237,7 @@ static const struct console_link_ops spi_console_ops = {
     .reset_frames = spi_reset_frames,
     .round_trips = spi_round_trips,
     .close = spi_close,
+    .wait_cuttable = spi_wait_cuttable,
 };
 
 struct console *console_open_spi(struct spi_bus *bus, struct ft_error *err)

@@ -114,8 +114,62 @@ static const char STATE_SECRETS[] =
     "SECRET2 (RMA token hash) written, no certificates: retry from the certificate inputs";
 static const char STATE_CERTS[] = "certificates written to the chip: check it before retrying";
 static const char STATE_DONE[] = "personalized, not registered: register it before shipping";
+/* What the chip holds when it ended a wait itself (console_watch): it said so. */
+static const char STATE_REFUSED[] =
+    "the chip refused the certificates and stopped (OTP not finalized): SECRET2 written, no "
+    "certificates locked in; reset it and retry from the certificate inputs (a new perso run "
+    "erases its certificate pages)";
+static const char STATE_FAILED_AFTER_IMPORT[] =
+    "the chip wrote the certificates, then failed before sending their hash (OTP not "
+    "finalized): check it before retrying";
+static const char STATE_RESTARTED[] =
+    "the chip reset and restarted perso at the certificate inputs, which erases its "
+    "certificate pages: SECRET2 written, no certificates: retry from the certificate inputs";
+static const char STATE_RESET[] =
+    "the chip reset and did not show what it restarted into: SECRET2 written, no certificates "
+    "confirmed: check it before retrying";
+static const char STATE_RESET_LATE[] =
+    "the chip reset after sending its certificates hash, before \"Personalization done.\" "
+    "(OTP finalization may be partial): check it before retrying";
+
+/* What the perso firmware gives when it fails or resets (console.h): every wait ends at
+ * the first of them, so a failing chip costs milliseconds, not the step deadline. */
+static const struct console_watch chip_watch = {
+    .last_words = SYNC_DONE,
+    .test_error = true,
+    .error_lines = true,
+    .resets = true,
+};
 
 /* ---- console helpers ------------------------------------------------------------------ */
+
+/* The signal that ended the failed wait, or NULL when it failed otherwise. */
+static const struct console_signal_report *chip_signal(const struct run *r)
+{
+    const struct console_signal_report *s = console_last_signal(r->env->console);
+    return r->err->code == FT_E_DEVICE && s->kind != CONSOLE_SIGNAL_NONE ? s : NULL;
+}
+
+/* What a chip that reset holds, by what its new boot printed (`late`: the reset came after
+ * it sent its certificates hash, when OTP finalization runs). */
+static const char *reset_state(const struct console_signal_report *s, bool late)
+{
+    if (strstr(s->after, SYNC_CERTGEN) != NULL)
+        return STATE_RESTARTED;
+    return late ? STATE_RESET_LATE : STATE_RESET;
+}
+
+/* The DUT state after a failed wait: `usual` unless the chip ended the wait itself, when a
+ * reset says what it restarted into and any other signal leaves `refused`. */
+static const char *chip_state(const struct run *r, const char *usual, const char *refused)
+{
+    const struct console_signal_report *s = chip_signal(r);
+    if (s == NULL)
+        return usual;
+    if (s->kind == CONSOLE_SIGNAL_RESET)
+        return reset_state(s, r->step == FLOW_STEP_DONE);
+    return refused;
+}
 
 static int wait_for(struct run *r, const char *text, enum flow_wait wait)
 {
@@ -226,6 +280,8 @@ static int step_rma(struct run *r)
     char buf[UJSON_LC_TOKEN_HASH_SIZE + UJSON_CRC_OBJ_SIZE + 1];
     struct strbuf sb;
     strbuf_init(&sb, buf, sizeof(buf));
+    /* The chip resets once it has SECRET2: its banner is no signal from here on. */
+    console_expect_reset(r->env->console);
     /* Two writes, as upstream: the padded message, then its CRC object. */
     if (ujson_lc_token_hash(&sb, words, r->err) != 0 ||
         send(r, buf, UJSON_LC_TOKEN_HASH_SIZE, FLOW_WAIT_RMA) != 0 ||
@@ -243,7 +299,7 @@ static int step_certgen(struct run *r)
 {
     begin(r, FLOW_STEP_WAIT_READY);
     if (wait_for(r, SYNC_CERTGEN, FLOW_WAIT_CERTGEN) != 0)
-        return failed(r, STATE_SECRETS);
+        return failed(r, chip_state(r, STATE_SECRETS, STATE_SECRETS));
     end(r);
     begin(r, FLOW_STEP_CERTGEN);
     const struct flow_ca *ca = r->env->ca;
@@ -271,7 +327,7 @@ static int step_export(struct run *r)
         recv_response(r, FLOW_WAIT_EXPORT, "TBS export", &resp) != 0 ||
         devmsg_decode_perso_blob(resp.json, resp.json_len, &r->blob, r->err) != 0 ||
         perso_blob_validate(&r->blob, r->env->sku->blob_version, r->err) != 0)
-        return failed(r, STATE_SECRETS);
+        return failed(r, chip_state(r, STATE_SECRETS, STATE_SECRETS));
     end(r);
     return 0;
 }
@@ -568,13 +624,15 @@ static int step_import(struct run *r)
     if (wait_for(r, SYNC_IMPORT, FLOW_WAIT_IMPORT) != 0 ||
         ujson_perso_blob(&sb, &r->back, UJSON_HOST_FORM, r->err) != 0 ||
         send(r, sb.data, sb.len, FLOW_WAIT_IMPORT) != 0)
-        return failed(r, STATE_SECRETS);
+        return failed(r, chip_state(r, STATE_SECRETS, STATE_SECRETS));
     uint8_t digest[32];
     struct resp_line resp;
-    if (wait_for(r, SYNC_IMPORTED, FLOW_WAIT_IMPORT) != 0 ||
-        recv_response(r, FLOW_WAIT_HASH, "certs hash", &resp) != 0 ||
+    /* Until the chip says it finished, a chip that stops has refused the body. */
+    if (wait_for(r, SYNC_IMPORTED, FLOW_WAIT_IMPORT) != 0)
+        return failed(r, chip_state(r, STATE_CERTS, STATE_REFUSED));
+    if (recv_response(r, FLOW_WAIT_HASH, "certs hash", &resp) != 0 ||
         devmsg_decode_sha256_hash(resp.json, resp.json_len, digest, r->err) != 0)
-        return failed(r, STATE_CERTS);
+        return failed(r, chip_state(r, STATE_CERTS, STATE_FAILED_AFTER_IMPORT));
     if (memcmp(digest, r->host_digest, 32) != 0) {
         char host[65], dev[65];
         hex_encode(r->host_digest, 32, host, sizeof(host), NULL);
@@ -645,7 +703,7 @@ static int step_done(struct run *r)
 {
     begin(r, FLOW_STEP_DONE);
     if (wait_for(r, SYNC_DONE, FLOW_WAIT_DONE) != 0)
-        return failed(r, STATE_CERTS);
+        return failed(r, chip_state(r, STATE_CERTS, STATE_CERTS));
     uint32_t pins, wired;
     struct ft_error ignored = {0};
     /* The GPIO tells success from failure; a plain tty or a board that does not wire
@@ -723,6 +781,9 @@ static int step_boot_check(struct run *r)
     struct console *uart = r->env->boot_console;
     if (!sku->boot_check)
         return 0;
+    /* The boot check resets the chip and reads its banners and boot faults itself (the
+     * UART may be the perso console). */
+    console_watch(r->env->console, NULL);
     if (uart == NULL) {
         snprintf(r->rec->boot_check, sizeof(r->rec->boot_check),
                  "skipped: the link has no UART with a reset pin");
@@ -871,6 +932,9 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
     r->env = env;
     r->rec = rec;
     r->err = err;
+    /* A new DUT: what the console held from before is no signal, and its boot is none. */
+    console_watch(env->console, &chip_watch);
+    console_expect_reset(env->console);
     int rc = step_bootstrap(r);
     if (rc == 0)
         rc = step_rma(r);
@@ -892,6 +956,7 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
         rc = step_boot_check(r);
     if (rc == 0 && env->register_device)
         rc = step_register(r);
+    console_watch(env->console, NULL); /* the caller's console, as it came */
     rec->pass = rc == 0;
     rec->end_ms = unix_ms();
     if (rc != 0)

@@ -63,6 +63,33 @@ static int fail(struct perso *p, const char *why)
     return fw_halt(p->fw);
 }
 
+/* One OTTF log line (reference transport §2.3: "%s%05d %s:%d] ", the message, "\r\n"),
+ * each piece its own print as base_printf sends it, so it may span frames. */
+static int log_line(struct perso *p, char severity, unsigned counter, const char *file,
+                    unsigned line, const char *message)
+{
+    char head[64];
+    snprintf(head, sizeof(head), "%c%05u %s:%u] ", severity, counter, file, line);
+    if (fw_print(p->fw, head) != 0 || fw_print(p->fw, message) != 0 || fw_print(p->fw, "\r\n") != 0)
+        return FW_ABORT;
+    return 0;
+}
+
+/* A failed CHECK as OTTF reports it (check.h CHECK_STATUS_OK, then status.c): the error
+ * log line, "FAIL!", and the chip stops; no GPIO, no closing line. Firmware that wraps
+ * each perso step in a CHECK ends a device-side failure this way. */
+static int check_fail(struct perso *p, enum sim_step step)
+{
+    unsigned line = 900u + (unsigned)step; /* a line of ft_personalize.c, one per step */
+    char message[64];
+    snprintf(message, sizeof(message), "CHECK-STATUS-fail: Internal:[\"FTP\",%u]", line);
+    sim_log(p, "failed CHECK (check-fail fault)");
+    if (log_line(p, 'E', 0, "ft_personalize.c", line, message) != 0 ||
+        log_line(p, 'I', 1, "status.c", 43, "FAIL!") != 0)
+        return FW_ABORT;
+    return fw_halt(p->fw);
+}
+
 /* Enters a step: records it and applies the faults placed there. Returns 0 to go on,
  * FW_ABORT to stop, SIM_BOOT_SW_RESET to reset. */
 static int begin_step(struct perso *p, enum sim_step step)
@@ -75,6 +102,8 @@ static int begin_step(struct perso *p, enum sim_step step)
         p->chip->fault_reset_done = true;
         return SIM_BOOT_SW_RESET;
     }
+    if (f->check_fail_at == step)
+        return check_fail(p, step);
     if (f->wrong_frame_at == step)
         fw_skip_frame_number(p->fw);
     unsigned delay = p->cfg->step_delay_ms[step];
@@ -477,6 +506,8 @@ static int step_import_and_hash(struct perso *p)
     int rc = begin_step(p, SIM_STEP_IMPORT);
     if (rc != 0 || (rc = read_endorsed_blob(p)) != 0)
         return rc;
+    if (p->cfg->faults.reject_import)
+        return fail(p, "import: the certificates do not fit the layouts (reject-import fault)");
     struct cert_page *pages = calloc(PAGE_COUNT, sizeof(*pages));
     if (pages == NULL)
         return fail(p, "out of memory");

@@ -13,6 +13,8 @@ static const char ROM_EXT_BANNER[] = "ROM_EXT:0.4\r\n";
 static const char OWNER_SUCCESS[] = "Bare metal PASS!\r\n";
 /* What the bad-boot fault prints instead: an owner-stage boot fault. */
 static const char BOOT_FAULT[] = "BFV:0142500d\r\n";
+/* The hardware revision the ROM banner shows. */
+#define ROM_REVISION_ID 0x01u
 
 void sim_chip_fresh(struct sim_device *dev, unsigned index)
 {
@@ -126,12 +128,27 @@ static int rom_bootstrap_run(struct fw_ctx *fw)
     }
 }
 
+/* What the ROM prints on the UART at every boot (rom.c rom_banner: "OpenTitan:" and the
+ * silicon creator, product and revision IDs in hex), and on entering the bootstrap. */
+static int rom_banner(struct fw_ctx *fw, bool bootstrap)
+{
+    const struct sim_sku *sku = &fw->dev->cfg.sku;
+    char line[48];
+    snprintf(line, sizeof(line), "OpenTitan:%04x-%04x-%02x\r\n", (unsigned)sku->si_creator_id,
+             (unsigned)sku->product_id, ROM_REVISION_ID);
+    if (fw_print_uart(fw, line) != 0 || (bootstrap && fw_print_uart(fw, "bootstrap:1\r\n") != 0))
+        return FW_ABORT;
+    return 0;
+}
+
 int sim_boot(struct fw_ctx *fw)
 {
     struct sim_device *dev = fw->dev;
     pthread_mutex_lock(&dev->lock);
     bool bootstrap = straps_request_bootstrap(dev);
     pthread_mutex_unlock(&dev->lock);
+    if (rom_banner(fw, bootstrap) != 0)
+        return FW_ABORT;
     if (bootstrap)
         return rom_bootstrap_run(fw);
     if (dev->chip.flash_written) {

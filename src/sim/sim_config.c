@@ -134,11 +134,13 @@ static const struct fault_switch fault_switches[] = {
     STEP_FAULT("disconnect", disconnect_at),
     STEP_FAULT("truncated-response", truncate_at),
     STEP_FAULT("bad-crc", bad_crc_at),
+    STEP_FAULT("check-fail", check_fail_at),
     FLAG_FAULT("corrupt-tlv", corrupt_tlv),
     FLAG_FAULT("oversize-object", oversize_object),
     FLAG_FAULT("bad-was-hmac", bad_was_hmac),
     FLAG_FAULT("bad-hash", bad_hash),
     FLAG_FAULT("test-error", test_error),
+    FLAG_FAULT("reject-import", reject_import),
     FLAG_FAULT("bad-boot", bad_boot),
 };
 

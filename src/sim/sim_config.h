@@ -63,11 +63,13 @@ struct sim_faults {
     enum sim_step disconnect_at;  /* the link drops in the middle of this step's output */
     enum sim_step truncate_at;    /* this step's RESP_OK line is cut short */
     enum sim_step bad_crc_at;     /* this step's RESP_OK line carries a wrong CRC */
+    enum sim_step check_fail_at;  /* a failed CHECK at this step: error log line, FAIL! */
     bool corrupt_tlv;             /* first object header of the exported blob is wrong */
     bool oversize_object;         /* the exported blob carries a bloated UDS TBS */
     bool bad_was_hmac;            /* one bit of the WAS HMAC flipped */
     bool bad_hash;                /* one bit of the final certs hash flipped */
     bool test_error;              /* OTP finalization fails: TestError GPIO, no TestDone */
+    bool reject_import;           /* the imported body is refused: TestError, closing line */
     bool bad_boot;                /* after perso, ROM_EXT reports a boot fault (BFV) */
     unsigned slow_factor;         /* every step delay multiplied by this (0 or 1: off) */
 };

@@ -413,9 +413,17 @@ int fw_print(struct fw_ctx *fw, const char *text)
 
 int fw_print_uart(struct fw_ctx *fw, const char *text)
 {
-    pthread_mutex_lock(&fw->dev->lock);
-    int rc = aborted(fw) ? FW_ABORT : uart_emit_locked(fw, (const uint8_t *)text, strlen(text));
-    pthread_mutex_unlock(&fw->dev->lock);
+    struct sim_device *dev = fw->dev;
+    pthread_mutex_lock(&dev->lock);
+    int rc = aborted(fw) ? FW_ABORT : 0;
+    if (rc == 0) {
+        /* A UART sends whether anyone reads or not: the ROM's and ROM_EXT's lines never
+         * wait for the host, and what a full queue cannot take is lost, as on a line nobody
+         * listens to (a chip whose UART nobody reads boots again and again). */
+        queue_push(&dev->uart_tx, (const uint8_t *)text, strlen(text));
+        notify(dev);
+    }
+    pthread_mutex_unlock(&dev->lock);
     return rc;
 }
 

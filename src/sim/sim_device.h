@@ -119,9 +119,8 @@ struct fw_ctx {
 
 /* Each returns 0, or FW_ABORT when the chip was reset or stopped meanwhile. */
 int fw_print(struct fw_ctx *fw, const char *text);
-/* Prints on the UART whatever the console is (ROM and ROM_EXT messages). */
-int fw_print_uart(struct fw_ctx *fw, const char *text);
-/* Prints on the UART whatever the console is (ROM and ROM_EXT messages). */
+/* Prints on the UART whatever the console is (ROM and ROM_EXT messages); never waits for
+ * the host: what the UART queue cannot hold is dropped. */
 int fw_print_uart(struct fw_ctx *fw, const char *text);
 int fw_write_buffered(struct fw_ctx *fw, const char *data, size_t len);
 int fw_flush(struct fw_ctx *fw);

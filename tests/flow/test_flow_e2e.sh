@@ -260,6 +260,78 @@ expect_fail reset=import perso-import-certs 3
 expect_fail disconnect=hash perso-import-certs 3
 expect_fail slow=20 perso-wait-ready 3 # with --step-delay below
 
+# The chip ends a wait itself: it refuses the certificates (TestError, then its closing
+# line "Personalization done." early), fails a CHECK (an OTTF error line), or resets
+# (the SPI frame counter back at 0; the ROM banner on a UART). The harness fails at once,
+# quoting the chip, with what the chip now holds, under the SKU's own deadlines (30 s,
+# export 10 s): the time this script measures must stay far below them. Before the
+# console watched for these, each of these runs waited out a deadline (or, for a reset
+# during the hash or "Personalization done.", claimed "certificates written").
+fast_ms=5000
+# expect_chip_stop LINK STEP STATE TEXT... : runs SKU $run_sku on the chip started by
+# chip() before; FAIL at STEP with exit 3 within $fast_ms, the message holding every TEXT
+# and the record's dut_state holding STATE.
+run_sku=emulation_tpm
+expect_chip_stop() {
+    link=$1
+    step=$2
+    state=$3
+    shift 3
+    t0=$(date +%s%N)
+    run $run_sku
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    got_step=$(field step)
+    msg=$(field message)
+    got_state=$(field dut_state)
+    missing=""
+    for text in "$@"; do
+        case $msg in *"$text"*) ;; *) missing="$missing '$text'" ;; esac
+    done
+    case $got_state in *"$state"*) ;; *) missing="$missing state '$state'" ;; esac
+    if [ $status -eq 3 ] && [ "$got_step" = "$step" ] && [ -z "$missing" ] && [ $ms -lt $fast_ms ]; then
+        ok "$what over $link: FAIL at $step after $ms ms: $msg"
+    else
+        bad "$what over $link: exit $status at '$got_step' after $ms ms (< $fast_ms wanted): $msg [$got_state]; missing$missing"
+    fi
+}
+refused="refused the certificates"
+restarted="restarted perso at the certificate inputs"
+reset_words="Waiting for certificate inputs ..."
+for link in spi uart; do
+    # The words that tell a reset: a frame 0 on the SPI console, the ROM banner on a UART.
+    if [ "$link" = spi ]; then banner="restarted at frame 0"; else banner="OpenTitan:4001-0002-01"; fi
+    what="chip refuses the certificates (reject-import)"
+    chip emulation_tpm "$link" --fault reject-import
+    expect_chip_stop "$link" perso-import-certs "$refused" "Finished importing certificates." \
+        "Personalization done."
+    for at in export import hash "done"; do
+        case $at in
+        export) step=perso-tbs-export ;;
+        import | hash) step=perso-import-certs ;;
+        "done") step=perso-all-certs-done ;;
+        esac
+        what="chip resets during $at"
+        chip emulation_tpm "$link" --fault "reset=$at"
+        expect_chip_stop "$link" "$step" "$restarted" "the chip reset" "$banner" "$reset_words"
+    done
+done
+# On the SPI socket the TestError pin is watched too: it names the refusal.
+what="chip refuses the certificates, TestError"
+chip emulation_tpm spi --fault reject-import
+expect_chip_stop spi perso-import-certs "$refused" "TestError (IOA0)"
+# A failed CHECK after the import: the chip's error log line, and no claim beyond it.
+what="chip fails a CHECK before the hash"
+chip emulation_tpm spi --fault check-fail=hash
+expect_chip_stop spi perso-import-certs "then failed before sending their hash" \
+    "the chip reported an error" "E00000 ft_personalize.c:905] CHECK-STATUS-fail: Internal:"
+# The plugin adds a certificate the chip has no slot for (a sival chip has no Ext1
+# layout): the chip's own check refuses the body.
+what="extra certificate without a slot (sival chip, sival_inject SKU)"
+chip sival spi --was-seed "$(cat pa/sival_inject/was-seed.hex)"
+run_sku=sival_inject
+expect_chip_stop spi perso-import-certs "$refused" "TestError (IOA0)" "Personalization done."
+run_sku=emulation_tpm
+
 # A correct host ignores junk frames: the chip still passes.
 chip emulation_tpm spi --fault junk-frames=export
 run emulation_tpm
@@ -400,5 +472,5 @@ else
 fi
 
 # Every record written above, PASS and FAIL alike, validates against the schema.
-check_records 8
+check_records 20
 finish

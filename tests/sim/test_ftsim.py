@@ -108,9 +108,9 @@ OPTION_SAMPLES = {
     "--upstream-der": [],
 }
 STEP_FAULTS = ["stall", "junk-frames", "wrong-frame-number", "reset", "disconnect",
-               "truncated-response", "bad-crc"]
+               "truncated-response", "bad-crc", "check-fail"]
 FLAG_FAULTS = ["corrupt-tlv", "oversize-object", "bad-was-hmac", "bad-hash", "test-error",
-               "bad-boot"]
+               "reject-import", "bad-boot"]
 ALL_FAULTS = STEP_FAULTS + FLAG_FAULTS + ["slow"]
 STEPS = ["rma", "certgen", "export", "import", "hash", "done"]
 

@@ -1432,6 +1432,324 @@ START_TEST(simsock_connect_failure_names_socket)
 }
 END_TEST
 
+/* ==== the chip's signals (console_watch) ===================================================
+ * A watched wait ends when the chip gives up, long before its deadline, naming what the
+ * chip said; an unwatched one waits as before (these are the waits that used to time out). */
+
+#define SIGNAL_DEADLINE_MS 10000u /* a step deadline the signals must beat by far */
+/* The longest a signal may take: the grace for the chip's next line, plus slack. */
+#define SIGNAL_FAST_MS (CONSOLE_WORDS_GRACE_MS + 2 * SLACK_MS)
+#define LAST_WORDS "Personalization done."
+#define IMPORTED "Finished importing certificates."
+
+static const struct console_watch perso_watch = {
+    .last_words = LAST_WORDS, .test_error = true, .error_lines = true, .resets = true};
+
+/* A watched wait for `text` (NULL: a line) that the chip ends: FT_E_DEVICE of `kind`
+ * (CONSOLE_SIGNAL_NONE: any) before SIGNAL_FAST_MS, its message holding every string of
+ * `want` (NULL-terminated). */
+static void expect_signal(struct console *c, const char *text, enum console_signal kind,
+                          const char *const *want)
+{
+    struct ft_error err = {0};
+    uint64_t start = link_now_ns();
+    int rc;
+    if (text != NULL) {
+        rc = console_wait_for(c, text, link_deadline_ms(SIGNAL_DEADLINE_MS), &err);
+    } else {
+        char line[256];
+        size_t n;
+        rc = console_read_line(c, line, sizeof(line), &n, link_deadline_ms(SIGNAL_DEADLINE_MS),
+                               &err);
+    }
+    uint64_t took = ms_since(start);
+    const char *what = text != NULL ? text : "a line";
+    printf("# %.*s after %llu ms: %s\n", (int)strcspn(what, "\n"), what, (unsigned long long)took,
+           err.message);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(took < SIGNAL_FAST_MS, "the chip's signal took %llu ms",
+                  (unsigned long long)took);
+    for (size_t i = 0; want[i] != NULL; i++)
+        ck_assert_error(err, FT_E_DEVICE, want[i]);
+    ck_assert_int_ne(console_last_signal(c)->kind, CONSOLE_SIGNAL_NONE);
+    if (kind != CONSOLE_SIGNAL_NONE)
+        ck_assert_int_eq(console_last_signal(c)->kind, kind);
+}
+
+static struct console *watched(struct console *c)
+{
+    console_watch(c, &perso_watch);
+    return c;
+}
+
+START_TEST(signal_last_words_before_the_awaited_text)
+{
+    static const char said[] = HOST_IMPORT_PROMPT LAST_WORDS "\n";
+    /* Unwatched, as before: the wait runs to its deadline. */
+    struct fake_chip *f = fake_new(&fake_ops_wait);
+    fake_push_text(f, said, strlen(said), 9);
+    struct console *c = fake_console(f);
+    struct ft_error err = {0};
+    ck_assert_int_eq(console_wait_for(c, IMPORTED, link_deadline_ms(100), &err), -1);
+    ck_assert_int_eq(err.code, FT_E_TIMEOUT);
+    ck_assert_int_eq(console_last_signal(c)->kind, CONSOLE_SIGNAL_NONE);
+    fake_done(f, c);
+    /* Watched: the closing line ends it at once, quoted. */
+    f = fake_new(&fake_ops_wait);
+    fake_push_text(f, said, strlen(said), 9);
+    c = watched(fake_console(f));
+    const char *want[] = {"the chip stopped while \"" IMPORTED "\" was awaited",
+                          "\"" LAST_WORDS "\"", NULL};
+    expect_signal(c, IMPORTED, CONSOLE_SIGNAL_LAST_WORDS, want);
+    ck_assert_str_eq(console_last_signal(c)->line, LAST_WORDS);
+    ck_assert(!console_last_signal(c)->test_error);
+    fake_done(f, c);
+}
+END_TEST
+
+START_TEST(signal_awaited_last_words_are_no_signal)
+{
+    static const char said[] = "I00012 ft_personalize.c:1] " LAST_WORDS "\r\nnext\n";
+    struct fake_chip *f = fake_new(&fake_ops_wait);
+    fake_push_text(f, said, strlen(said), 5);
+    struct console *c = watched(fake_console(f));
+    struct ft_error err = {0};
+    ck_assert_ok(console_wait_for(c, LAST_WORDS, link_deadline_ms(1000), &err), err);
+    char line[64];
+    size_t n;
+    ck_assert_ok(console_read_line(c, line, sizeof(line), &n, link_deadline_ms(1000), &err), err);
+    ck_assert_str_eq(line, "\r");
+    ck_assert_ok(console_read_line(c, line, sizeof(line), &n, link_deadline_ms(1000), &err), err);
+    ck_assert_str_eq(line, "next");
+    fake_done(f, c);
+}
+END_TEST
+
+/* Order decides: what the chip said after the awaited text is for the next wait. */
+START_TEST(signal_after_the_awaited_text_stays_pending)
+{
+    static const char said[] = IMPORTED "\n" LAST_WORDS "\n";
+    struct fake_chip *f = fake_new(&fake_ops_wait);
+    fake_push_payload(f, said, strlen(said));
+    struct console *c = watched(fake_console(f));
+    struct ft_error err = {0};
+    ck_assert_ok(console_wait_for(c, IMPORTED, link_deadline_ms(1000), &err), err);
+    char line[64];
+    size_t n;
+    ck_assert_ok(console_read_line(c, line, sizeof(line), &n, link_deadline_ms(1000), &err), err);
+    ck_assert_str_eq(line, ""); /* the rest of the awaited line */
+    const char *want[] = {"the chip stopped while the next line was awaited", LAST_WORDS, NULL};
+    expect_signal(c, NULL, CONSOLE_SIGNAL_LAST_WORDS, want);
+    fake_done(f, c);
+}
+END_TEST
+
+/* TestError with the closing line after it, and TestError alone (the chip printed
+ * nothing more: the report says so after the grace), over a bus that waits and one that
+ * is polled. */
+START_TEST(signal_test_error_pin)
+{
+    for (int polled = 0; polled <= 1; polled++) {
+        const struct spi_bus_ops *ops = polled ? &fake_ops_poll_batch : &fake_ops_wait;
+        struct fake_chip *f = fake_new(ops);
+        f->pins |= SPI_BUS_PIN_TEST_ERROR;
+        fake_push_text(f, LAST_WORDS "\n", strlen(LAST_WORDS) + 1, 64);
+        struct console *c = watched(fake_console(f));
+        const char *want[] = {"the chip raised TestError (IOA0) while \"" IMPORTED "\" was awaited",
+                              "then \"" LAST_WORDS "\"", NULL};
+        expect_signal(c, IMPORTED, CONSOLE_SIGNAL_TEST_ERROR, want);
+        ck_assert_str_eq(console_last_signal(c)->after, LAST_WORDS);
+        ck_assert(console_last_signal(c)->test_error);
+        fake_done(f, c);
+
+        f = fake_new(ops);
+        f->pins |= SPI_BUS_PIN_TEST_ERROR;
+        c = watched(fake_console(f));
+        const char *alone[] = {"TestError", "then nothing within", NULL};
+        expect_signal(c, HOST_EXPORT_PROMPT, CONSOLE_SIGNAL_TEST_ERROR, alone);
+        fake_done(f, c);
+    }
+}
+END_TEST
+
+/* Frame 0 where frame 2 was due: the chip reset. Its payload is read (the firmware waits
+ * for both reads) and quoted as what the new boot said. */
+START_TEST(signal_frame_counter_restart)
+{
+    struct fake_chip *f = fake_new(&fake_ops_wait);
+    fake_push_payload(f, HOST_CERTGEN_PROMPT, strlen(HOST_CERTGEN_PROMPT));
+    fake_push_payload(f, "Blob", 4); /* a line the reset cuts short */
+    f->frame_no = 0;
+    fake_push_payload(f, HOST_CERTGEN_PROMPT, strlen(HOST_CERTGEN_PROMPT));
+    struct console *c = watched(fake_console(f));
+    struct ft_error err = {0};
+    ck_assert_ok(console_wait_for(c, HOST_CERTGEN_PROMPT, link_deadline_ms(1000), &err), err);
+    const char *want[] = {"the chip reset while \"Exporting TBS certificates ...\\n\" was awaited",
+                          "its SPI console restarted at frame 0 (frame 2 was due), then \"Waiting "
+                          "for certificate inputs ...\"",
+                          NULL};
+    expect_signal(c, HOST_EXPORT_PROMPT, CONSOLE_SIGNAL_RESET, want);
+    ck_assert_str_eq(console_last_signal(c)->after, "Waiting for certificate inputs ...");
+    struct console_stats st;
+    console_get_stats(c, &st);
+    ck_assert_uint_eq(st.frames, 3);
+    ck_assert_uint_eq(st.wrong_frame_numbers, 0);
+    fake_done(f, c);
+}
+END_TEST
+
+/* A reset the host announced (the one after the RMA hash) passes, counter or not; once
+ * the new boot's prompt is found, the next one is a signal again. */
+START_TEST(signal_expected_reset_passes)
+{
+    struct fake_chip *f = fake_new(&fake_ops_wait);
+    fake_push_payload(f, HOST_RMA_PROMPT, strlen(HOST_RMA_PROMPT));
+    struct console *c = watched(fake_console(f));
+    wait_ok(c, HOST_RMA_PROMPT);
+    console_expect_reset(c); /* the counter is left as it was: the frame 0 re-syncs it */
+    f->frame_no = 0;
+    fake_push_payload(f, HOST_CERTGEN_PROMPT, strlen(HOST_CERTGEN_PROMPT));
+    wait_ok(c, HOST_CERTGEN_PROMPT);
+    f->frame_no = 0;
+    fake_push_payload(f, HOST_CERTGEN_PROMPT, strlen(HOST_CERTGEN_PROMPT));
+    const char *want[] = {"restarted at frame 0 (frame 1 was due)", NULL};
+    expect_signal(c, HOST_EXPORT_PROMPT, CONSOLE_SIGNAL_RESET, want);
+    fake_done(f, c);
+}
+END_TEST
+
+/* A failed CHECK's log line, its pieces in frames of their own as base_printf sends them;
+ * OTTF's other lines are no signal. */
+START_TEST(signal_error_log_line)
+{
+    static const char *const said[] = {
+        "I00003 ottf_main.c:40] Running ft_personalize\r\nROM_EXT noise\r\n",
+        "E00000 ft_personalize.c:905] ", "CHECK-STATUS-fail: Internal:[\"FTP\",905]", "\r\n",
+        "I00001 status.c:43] FAIL!\r\n"};
+    struct fake_chip *f = fake_new(&fake_ops_wait);
+    for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++)
+        fake_push_payload(f, said[i], strlen(said[i]));
+    struct console *c = watched(fake_console(f));
+    /* An info log line is no signal: it comes back as is. */
+    struct ft_error err = {0};
+    char line[128];
+    size_t n;
+    ck_assert_ok(console_read_line(c, line, sizeof(line), &n, link_deadline_ms(1000), &err), err);
+    ck_assert_str_eq(line, "I00003 ottf_main.c:40] Running ft_personalize\r");
+    const char *error[] = {
+        "the chip reported an error while \"Importing endorsed certificates ...\\n\" was awaited",
+        "\"E00000 ft_personalize.c:905] CHECK-STATUS-fail: "
+        "Internal:[\\\"FTP\\\",905]\"",
+        NULL};
+    expect_signal(c, HOST_IMPORT_PROMPT, CONSOLE_SIGNAL_ERROR, error);
+    const char *fail[] = {"\"I00001 status.c:43] FAIL!\"", NULL};
+    expect_signal(c, HOST_IMPORT_PROMPT, CONSOLE_SIGNAL_ERROR, fail);
+    fake_done(f, c);
+}
+END_TEST
+
+/* On a UART, a reset shows as the ROM banner; at open and after console_expect_reset() it
+ * is expected. */
+START_TEST(signal_rom_banner_on_a_uart)
+{
+    struct pty_pair p;
+    pty_make(&p);
+    struct console *c = watched(pty_console(&p));
+    pty_put(&p, "OpenTitan:4001-0002-01\r\n" HOST_RMA_PROMPT);
+    wait_ok(c, HOST_RMA_PROMPT);
+    console_expect_reset(c);
+    pty_put(&p, "OpenTitan:4001-0002-01\r\n" HOST_CERTGEN_PROMPT);
+    wait_ok(c, HOST_CERTGEN_PROMPT);
+    pty_put(&p, "OpenTitan:4001-0002-01\r\n");
+    pty_put(&p, HOST_CERTGEN_PROMPT);
+    const char *want[] = {"the chip reset while \"Exporting TBS certificates ...\\n\" was awaited",
+                          "\"OpenTitan:4001-0002-01\", then \"Waiting for certificate inputs ...\"",
+                          NULL};
+    expect_signal(c, HOST_EXPORT_PROMPT, CONSOLE_SIGNAL_RESET, want);
+    ck_assert_str_eq(console_last_signal(c)->line, "OpenTitan:4001-0002-01");
+    /* Unwatched, the same banner is just text. */
+    console_watch(c, NULL);
+    pty_put(&p, "OpenTitan:4001-0002-01\r\n" HOST_EXPORT_PROMPT);
+    wait_ok(c, HOST_EXPORT_PROMPT);
+    console_close(c);
+    close(p.master);
+}
+END_TEST
+
+/* A chip that fails while the host waits (a wrong CRC on the RMA hash: TestError, then its
+ * closing line) over ftsim's socket: on SPI the wait itself reports the pin; on its UART
+ * the text ends the wait and one pin read tells TestError. */
+static void send_rma_hash_with_bad_crc(struct console *c)
+{
+    char padded[UJSON_LC_TOKEN_HASH_SIZE + 1];
+    snprintf(padded, sizeof(padded), "{\"hash\":[1,2]%*s}",
+             (int)(UJSON_LC_TOKEN_HASH_SIZE - strlen("{\"hash\":[1,2]}")), "");
+    struct ft_error err = {0};
+    ck_assert_ok(
+        console_write(c, padded, UJSON_LC_TOKEN_HASH_SIZE, link_deadline_ms(STEP_MS), &err), err);
+    ck_assert_ok(console_write(c, "{\"crc\":12345     }", 18, link_deadline_ms(STEP_MS), &err),
+                 err);
+}
+
+START_TEST(ftsim_signal_test_error)
+{
+    struct sim_spi s;
+    sim_spi_open(&s, NULL);
+    watched(s.c);
+    wait_ok(s.c, HOST_RMA_PROMPT);
+    send_rma_hash_with_bad_crc(s.c);
+    const char *want[] = {"TestError (IOA0)", LAST_WORDS, NULL};
+    expect_signal(s.c, HOST_CERTGEN_PROMPT, CONSOLE_SIGNAL_TEST_ERROR, want);
+    sim_spi_close(&s);
+
+    struct ftsim proc;
+    const char *opts[] = {"--console", "uart", NULL};
+    ftsim_start(&proc, true, opts);
+    struct ft_error err = {0};
+    struct simsock *sock = simsock_open(proc.sock, &err);
+    ck_assert_msg(sock != NULL, "%s", err.message);
+    struct console *c = watched(console_open_sim_uart(sock, &err));
+    ck_assert_msg(c != NULL, "%s", err.message);
+    wait_ok(c, HOST_RMA_PROMPT);
+    send_rma_hash_with_bad_crc(c);
+    /* Mostly the text comes first (the pin is read once then); a pin look between the two
+     * reports TestError first. Either way both are named. */
+    const char *text[] = {LAST_WORDS, "TestError (IOA0)", NULL};
+    expect_signal(c, HOST_CERTGEN_PROMPT, CONSOLE_SIGNAL_NONE, text);
+    ck_assert(console_last_signal(c)->test_error);
+    console_close(c);
+    simsock_close(sock);
+    ftsim_stop(&proc);
+}
+END_TEST
+
+/* ftsim's reset fault: the frame counter on its socket, the ROM banner on its pty. */
+START_TEST(ftsim_signal_reset)
+{
+    struct sim_spi s;
+    sim_spi_open(&s, "reset=export");
+    watched(s.c);
+    run_rma(s.c);
+    wait_ok(s.c, HOST_CERTGEN_PROMPT);
+    send_certgen_inputs(s.c);
+    const char *spi[] = {"restarted at frame 0", "then \"Waiting for certificate inputs ...\"",
+                         NULL};
+    expect_signal(s.c, HOST_EXPORT_PROMPT, CONSOLE_SIGNAL_RESET, spi);
+    sim_spi_close(&s);
+
+    struct ftsim proc;
+    struct console *c = watched(open_pty_console(&proc, "reset=export"));
+    run_rma(c);
+    wait_ok(c, HOST_CERTGEN_PROMPT);
+    send_certgen_inputs(c);
+    const char *uart[] = {"\"OpenTitan:4001-0002-01\", then \"Waiting for certificate inputs ...\"",
+                          NULL};
+    expect_signal(c, HOST_EXPORT_PROMPT, CONSOLE_SIGNAL_RESET, uart);
+    console_close(c);
+    ftsim_stop(&proc);
+}
+END_TEST
+
 static Suite *console_suite(void)
 {
     Suite *s = suite_create("console");
@@ -1485,6 +1803,20 @@ static Suite *console_suite(void)
     tcase_add_test(sock, simsock_xfer_reply_length_checked);
     tcase_add_test(sock, simsock_connect_failure_names_socket);
     suite_add_tcase(s, sock);
+
+    TCase *sig = tcase_create("signals");
+    tcase_set_timeout(sig, 120);
+    tcase_add_test(sig, signal_last_words_before_the_awaited_text);
+    tcase_add_test(sig, signal_awaited_last_words_are_no_signal);
+    tcase_add_test(sig, signal_after_the_awaited_text_stays_pending);
+    tcase_add_test(sig, signal_test_error_pin);
+    tcase_add_test(sig, signal_frame_counter_restart);
+    tcase_add_test(sig, signal_expected_reset_passes);
+    tcase_add_test(sig, signal_error_log_line);
+    tcase_add_test(sig, signal_rom_banner_on_a_uart);
+    tcase_add_test(sig, ftsim_signal_test_error);
+    tcase_add_test(sig, ftsim_signal_reset);
+    suite_add_tcase(s, sig);
     return s;
 }
 

@@ -423,6 +423,40 @@ START_TEST(fault_test_error)
 }
 END_TEST
 
+/* The chip refuses the imported body as upstream does on a device-side failure: TestError,
+ * then its closing line instead of "Finished importing certificates.". */
+START_TEST(fault_reject_import)
+{
+    struct run *r = start_with_fault("emulation_tpm", "reject-import");
+    run_to_export(r);
+    STEP(r, import);
+    char before[4096];
+    ck_assert(simhost_wait_for(&r->flow.host, "Personalization done.\n", before, sizeof(before)));
+    ck_assert_msg(strstr(before, "Finished importing") == NULL, "%s", before);
+    ck_assert_msg(strstr(before, "Importing TPM EK") == NULL, "%s", before);
+    assert_pins(r, SIM_PIN_TEST_ERROR, SIM_PIN_TEST_DONE);
+    run_free(r);
+}
+END_TEST
+
+/* A failed CHECK: the OTTF error log line and FAIL!, no GPIO, no closing line. */
+START_TEST(fault_check_fail)
+{
+    struct run *r = start_with_fault("sival", "check-fail=export");
+    STEP(r, rma);
+    STEP(r, certgen);
+    char before[4096];
+    ck_assert(simhost_wait_for(&r->flow.host, "FAIL!\r\n", before, sizeof(before)));
+    ck_assert_msg(strstr(before, "E00000 ft_personalize.c:903] CHECK-STATUS-fail: "
+                                 "Internal:[\"FTP\",903]\r\nI00001 status.c:43] ") != NULL,
+                  "%s", before);
+    r->flow.host.timeout_ms = 300;
+    ck_assert(!simhost_wait_for(&r->flow.host, "Personalization done.\n", NULL, 0));
+    assert_pins(r, 0, SIM_PIN_TEST_ERROR | SIM_PIN_TEST_DONE);
+    run_free(r);
+}
+END_TEST
+
 START_TEST(fault_slow)
 {
     struct sim_config cfg;
@@ -561,6 +595,20 @@ START_TEST(two_stage_bootstrap_request)
 }
 END_TEST
 
+/* Reads the chip's UART until it has sent exactly `want` bytes' worth, into text. */
+static void read_uart(struct run *r, char *text, size_t want)
+{
+    size_t got = 0;
+    while (got < want) {
+        size_t n = sim_device_uart_read(&r->dev, (uint8_t *)text + got, want - got, 2000);
+        ck_assert_msg(n > 0, "UART after %zu bytes: \"%.*s\"", got, (int)got, text);
+        got += n;
+    }
+    text[got] = '\0';
+}
+
+#define ROM_BANNER "OpenTitan:4001-0002-01\r\n"
+
 START_TEST(rom_ext_banner_after_perso)
 {
     struct sim_config cfg;
@@ -568,15 +616,30 @@ START_TEST(rom_ext_banner_after_perso)
     struct run *r = run_start(&cfg);
     run_full(r);
     simhost_reset_chip(&r->flow.host, 0);
-    char text[64] = {0};
-    size_t got = 0;
-    while (got < strlen("ROM_EXT:0.4\r\nBare metal PASS!\r\n")) {
-        size_t n =
-            sim_device_uart_read(&r->dev, (uint8_t *)text + got, sizeof(text) - 1 - got, 2000);
-        ck_assert_uint_gt(n, 0);
-        got += n;
-    }
-    ck_assert_str_eq(text, "ROM_EXT:0.4\r\nBare metal PASS!\r\n");
+    /* The ROM's banner at each boot (power on, the reset after the RMA hash, ours), then
+     * the personalized chip's ROM_EXT and owner firmware. */
+    static const char want[] =
+        ROM_BANNER ROM_BANNER ROM_BANNER "ROM_EXT:0.4\r\nBare metal PASS!\r\n";
+    char text[sizeof(want)];
+    read_uart(r, text, sizeof(want) - 1);
+    ck_assert_str_eq(text, want);
+    run_free(r);
+}
+END_TEST
+
+/* The ROM prints its banner on every boot, and says when it enters the bootstrap: how a
+ * host tells that a chip reset. */
+START_TEST(rom_banner_every_boot)
+{
+    struct sim_config cfg;
+    test_config(&cfg, "sival");
+    struct run *r = run_start(&cfg);
+    char text[64];
+    read_uart(r, text, strlen(ROM_BANNER));
+    ck_assert_str_eq(text, ROM_BANNER);
+    simhost_reset_chip(&r->flow.host, SIM_PIN_STRAPS);
+    read_uart(r, text, strlen(ROM_BANNER "bootstrap:1\r\n"));
+    ck_assert_str_eq(text, ROM_BANNER "bootstrap:1\r\n");
     run_free(r);
 }
 END_TEST
@@ -609,6 +672,8 @@ static Suite *sim_model_suite(void)
     tcase_add_test(faults, fault_disconnect);
     tcase_add_test(faults, fault_reset);
     tcase_add_test(faults, fault_test_error);
+    tcase_add_test(faults, fault_reject_import);
+    tcase_add_test(faults, fault_check_fail);
     tcase_add_test(faults, fault_slow);
     tcase_add_test(faults, fault_switch_parsing);
     suite_add_tcase(s, faults);
@@ -620,6 +685,7 @@ static Suite *sim_model_suite(void)
     tcase_add_test(boot, blank_chip_stays_silent);
     tcase_add_test(boot, two_stage_bootstrap_request);
     tcase_add_test(boot, rom_ext_banner_after_perso);
+    tcase_add_test(boot, rom_banner_every_boot);
     suite_add_tcase(s, boot);
     return s;
 }
