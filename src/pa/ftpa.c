@@ -1,7 +1,7 @@
 /* ftpa: the reference endorsement service (the PA API over HTTP/JSON, docs/pa-api.md).
  *   ftpa init  --config-dir DIR --sku NAME [...]     development PKI and configuration
  *   ftpa serve --config-dir DIR --db FILE [...]      run the service
- *   ftpa export --db FILE                            RegistryRecords as JSON lines */
+ *   ftpa export --db FILE                            RegistryRecords, decoded, as JSON lines */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -19,11 +19,15 @@
 #include "pa/pa_service.h"
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
+/* Only flags: the main thread acts on them between signals. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
 }
 
 static void usage(FILE *out)
@@ -53,6 +57,8 @@ static void usage(FILE *out)
         "       A SKU already configured is refused; --force replaces its CA, keys, seeds\n"
         "       and password (every station and chip using them must then change too).\n"
         "serve  runs the PA API until SIGINT/SIGTERM, then finishes requests in flight.\n"
+        "       SIGHUP reloads sku_auth.json and the SKU files (new SKUs included): all of\n"
+        "       them or, when one is bad, none (the log says which file and key).\n"
         "       Default --listen 127.0.0.1:0 (a free port: written to --port-file and stdout).\n"
         "       With --tls-* every client must present a certificate from --client-ca.\n"
         "       GET /ftpa/v1/registry and /ftpa/v1/devices/ID need \"authorization: Bearer\n"
@@ -64,7 +70,8 @@ static void usage(FILE *out)
         "       unanswered. A connection silent for --idle-timeout-s (default 10) is closed;\n"
         "       so is one whose request (headers and body) takes over --request-timeout-s\n"
         "       (default 30) from its accept or the end of the previous response.\n"
-        "export prints every RegistryRecord, one JSON object per line.\n"
+        "export prints every RegistryRecord, one JSON object per line: the record as stored\n"
+        "       (its signature verifies over data) and device_data, its DeviceData decoded.\n"
         "call   sends one request with the harness's own client and prints the reply body;\n"
         "       exit 0 for a 2xx reply, 3 for an error reply, 1 for a transport failure.\n"
         "       @FILE (\"-\": stdin) reads the request from a file, so a password in it never\n"
@@ -313,11 +320,13 @@ static int cmd_serve(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
     /* Server threads inherit a blocked mask, so only this thread takes the signals. */
     pthread_sigmask(SIG_BLOCK, &block, &old);
 
@@ -341,8 +350,15 @@ static int cmd_serve(int argc, char **argv)
     }
     printf("ftpa: listening on %s:%u (%s)\n", address, port, ho.tls_cert ? "https" : "http");
     fflush(stdout);
-    while (!stop_requested)
+    /* The signals are blocked but inside sigsuspend, so a flag is never missed. The
+     * reload runs here, not in the handler; it logs its own outcome. */
+    while (!stop_requested) {
         sigsuspend(&old);
+        if (reload_requested && !stop_requested) {
+            reload_requested = 0;
+            pa_service_reload(svc, NULL);
+        }
+    }
     fprintf(stderr, "<6>ftpa: stopping\n");
     pa_http_stop(http);
     pa_service_free(svc);
@@ -358,15 +374,21 @@ static int cmd_export(int argc, char **argv)
     }
     struct pa_registry *reg = NULL;
     struct ft_error err = {0};
-    size_t count = 0;
+    struct pa_export_counts counts = {0};
     if (pa_registry_open(argv[2], &reg, &err) != 0 ||
-        pa_registry_export(reg, stdout, &count, &err) != 0) {
+        pa_registry_export_decoded(reg, stdout, &counts, &err) != 0) {
         fprintf(stderr, "ftpa export: %s\n", err.message);
         pa_registry_close(reg);
         return 1;
     }
     pa_registry_close(reg);
-    fprintf(stderr, "ftpa: %zu records\n", count);
+    if (counts.undecodable > 0) {
+        /* Every record was written; the ones that did not decode say why in the line. */
+        fprintf(stderr, "ftpa: %zu records, %zu not decodable (see decode_error)\n", counts.records,
+                counts.undecodable);
+        return 1;
+    }
+    fprintf(stderr, "ftpa: %zu records\n", counts.records);
     return 0;
 }
 
@@ -481,6 +503,9 @@ done:
     pa_reply_release(&reply);
     pa_client_free(c);
     free(token);
+    if (body != NULL) /* it may hold a SKU password */
+        memset(body, 0, strlen(body));
+    free(body);
     return rc;
 }
 

@@ -174,20 +174,34 @@ int pa_registry_get(struct pa_registry *reg, const char *device_id, char **recor
     return found;
 }
 
-int pa_registry_export(struct pa_registry *reg, FILE *out, size_t *count, struct ft_error *err)
+int pa_registry_each(struct pa_registry *reg, pa_registry_row_fn fn, void *arg, size_t *count,
+                     struct ft_error *err)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(reg->db, "SELECT record FROM registry ORDER BY seq", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(reg->db,
+                           "SELECT seq, device_id, sku, record, created_ms FROM registry"
+                           " ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK)
         return db_fail(reg, "export", err);
     *count = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        fprintf(out, "%s\n", (const char *)sqlite3_column_text(st, 0));
-        (*count)++;
+    int rc = SQLITE_DONE, status = 0;
+    while (status == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct pa_registry_row row = {
+            .seq = sqlite3_column_int64(st, 0),
+            .device_id = (const char *)sqlite3_column_text(st, 1),
+            .sku = (const char *)sqlite3_column_text(st, 2),
+            .record_json = (const char *)sqlite3_column_text(st, 3),
+            .created_ms = sqlite3_column_int64(st, 4),
+        };
+        /* NOT NULL columns come back NULL only when SQLite runs out of memory. */
+        if (row.device_id == NULL || row.sku == NULL || row.record_json == NULL)
+            status = ft_fail(err, FT_E_NOMEM, "registry export: row %lld: cannot read it",
+                             (long long)row.seq);
+        else if ((status = fn(arg, &row, err)) == 0)
+            (*count)++;
     }
+    if (status == 0 && rc != SQLITE_DONE)
+        status = db_fail(reg, "export", err);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return db_fail(reg, "export", err);
-    return ferror(out) ? ft_fail(err, FT_E_INVALID, "registry export: write failed") : 0;
+    return status;
 }

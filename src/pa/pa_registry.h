@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "common/error.h"
 
@@ -33,7 +32,22 @@ int pa_registry_put(struct pa_registry *reg, const char *device_id, const char *
 int pa_registry_get(struct pa_registry *reg, const char *device_id, char **record_json,
                     int64_t *created_ms, struct ft_error *err);
 
-/* Writes every record as one JSON object per line, in registration order. */
-int pa_registry_export(struct pa_registry *reg, FILE *out, size_t *count, struct ft_error *err);
+/* One stored row, BORROWED for the duration of the callback. */
+struct pa_registry_row {
+    int64_t seq; /* registration order */
+    const char *device_id;
+    const char *sku;
+    const char *record_json; /* the RegistryRecord as stored (proto3 JSON) */
+    int64_t created_ms;
+};
+
+/* Returns 0 to go on, -1 (with *err filled) to stop the walk. */
+typedef int (*pa_registry_row_fn)(void *arg, const struct pa_registry_row *row,
+                                  struct ft_error *err);
+
+/* Calls `fn` for every record in registration order; *count is the number of rows given
+ * to it. A row SQLite cannot hand over whole (a NULL column) is an error naming its seq. */
+int pa_registry_each(struct pa_registry *reg, pa_registry_row_fn fn, void *arg, size_t *count,
+                     struct ft_error *err);
 
 #endif

@@ -79,13 +79,29 @@ int device_id_encode(const struct device_id_fields *f, uint8_t out[DEVICE_ID_SIZ
     return 0;
 }
 
-void device_id_to_hex(const uint8_t id[DEVICE_ID_SIZE], char out[DEVICE_ID_HEX_LEN + 1])
+/* Appends `n` bytes as lower-case hex digits, most significant byte first when
+ * `reversed` (a little-endian integer read as a number), else in memory order. */
+static char *put_hex(char *out, const uint8_t *bytes, size_t n, bool reversed)
 {
     static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < DEVICE_ID_SIZE; i++) {
-        uint8_t b = id[DEVICE_ID_SIZE - 1 - i];
-        out[2 * i] = digits[b >> 4];
-        out[2 * i + 1] = digits[b & 0xF];
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = bytes[reversed ? n - 1 - i : i];
+        *out++ = digits[b >> 4];
+        *out++ = digits[b & 0xF];
     }
-    out[DEVICE_ID_HEX_LEN] = '\0';
+    return out;
+}
+
+void device_id_to_string(const uint8_t id[DEVICE_ID_SIZE], char out[DEVICE_ID_STRING_LEN + 1])
+{
+    static const uint8_t cp_reserved_as_written[4] = {0}; /* upstream prints a constant 0 */
+    char *p = out;
+    *p++ = '0';
+    *p++ = 'x';
+    p = put_hex(p, id + 16, 16, false); /* Go's %032x of the sku_specific byte slice */
+    p = put_hex(p, cp_reserved_as_written, 4, false);
+    p = put_hex(p, id + 4, 8, true); /* %016x of the DIN */
+    p = put_hex(p, id + 2, 2, true); /* %04x of product_id */
+    p = put_hex(p, id, 2, true);     /* %04x of silicon_creator_id */
+    *p = '\0';
 }

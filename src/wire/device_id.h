@@ -6,7 +6,9 @@
  * hw_origin = si_creator_id | product_id << 16; the DIN holds BCD fields year[3:0],
  * week[11:4], lot[23:12], wafer[31:24], x[43:32], y[55:44] (all ones for blind assembly).
  * The DeviceId TLV carries the ID as 8 little-endian u32 words in OTP order, i.e. the
- * 32-byte little-endian encoding; people read it as 64 big-endian hex digits. */
+ * 32-byte little-endian encoding. People read it in one form only, the endorsement
+ * registry's (device_id_to_string): the device record, logs, the registry's GET and its
+ * exports all use it, so an ID copied from one can be pasted into another. */
 #ifndef FTHARNESS_WIRE_DEVICE_ID_H
 #define FTHARNESS_WIRE_DEVICE_ID_H
 
@@ -16,7 +18,8 @@
 #include "common/error.h"
 
 #define DEVICE_ID_SIZE 32u
-#define DEVICE_ID_HEX_LEN 64u
+/* "0x" and 64 hex digits. */
+#define DEVICE_ID_STRING_LEN 66u
 
 struct device_id_fields {
     uint16_t si_creator_id;
@@ -39,7 +42,16 @@ struct device_id_fields {
 int device_id_encode(const struct device_id_fields *f, uint8_t out[DEVICE_ID_SIZE],
                      struct ft_error *err);
 
-/* Writes the big-endian hex form (64 lower-case digits and a NUL). */
-void device_id_to_hex(const uint8_t id[DEVICE_ID_SIZE], char out[DEVICE_ID_HEX_LEN + 1]);
+/* Writes the registry's form of the ID in TLV order `id`: upstream's DeviceIdToHexString
+ * (opentitan-provisioning src/proto/device_id_utils.go:17-25, the key RegisterDevice stores
+ * in src/pa/services/registry_shim/registry_shim.go:64) of the DeviceId that upstream's
+ * FromRawBytes (src/utils/devid.go:33-58) makes of these bytes:
+ *   "0x" + sku_specific (bytes 16..31, in that order)           32 digits
+ *        + "00000000" (cp_reserved, bytes 12..15, always written as 0)
+ *        + DIN (bytes 4..11, little-endian u64)                  16 digits
+ *        + product_id (bytes 2..3) + silicon_creator_id (bytes 0..1), 4 digits each
+ * lower case, DEVICE_ID_STRING_LEN characters and a NUL. Like upstream it validates
+ * nothing, so every chip's ID prints, known product or not. */
+void device_id_to_string(const uint8_t id[DEVICE_ID_SIZE], char out[DEVICE_ID_STRING_LEN + 1]);
 
 #endif

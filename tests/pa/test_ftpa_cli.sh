@@ -1,6 +1,7 @@
 #!/bin/sh
 # ftpa as an operator meets it: `ftpa init`, `ftpa serve` over HTTP and HTTPS with
-# required client certificates, requests made with the curl CLI, `ftpa export`.
+# required client certificates, requests made with the curl CLI, `ftpa export`, device IDs
+# in the registry's form, SKU files reloaded on SIGHUP.
 #   test_ftpa_cli.sh FTPA SCRATCH_DIR
 set -u
 ftpa=$1
@@ -42,6 +43,13 @@ start_ftpa() {
     port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
     [ -n "$port" ]
 }
+
+# Waits for a line of serve.log matching PATTERN, from line FROM on, for at most 10 s:
+# tail -f follows the file, so nothing sleeps and nothing is missed.
+wait_log() { # wait_log FROM PATTERN
+    timeout 10 sh -c 'tail -n +"$1" -f serve.log | grep -q -m1 -e "$2"' sh "$1" "$2"
+}
+next_log_line() { echo $(($(wc -l <serve.log) + 1)); }
 
 printf 'test_password\n' >pw
 check "ftpa init writes a SKU configuration" "$ftpa" init --config-dir cfg --sku sival --no-ext --password-file pw
@@ -89,8 +97,13 @@ check "a body over --max-body: 413" code 413 -H "$json" --data-binary @big.json 
 check "an unknown RPC: 501" code 501 -H "$json" -H 'user_id: tester/1' \
     -H "authorization: $token" -d '{}' "$url/Frobnicate"
 reader='authorization: Bearer reader-token-0123456789'
+# Device IDs in the registry's form (upstream DeviceIdToHexString), as the record shows them.
+unregistered=0x00005653000000004156495300000001000000000012345607042125000240ff
 check "an unregistered device: 404" code 404 -H "$reader" \
-    "http://127.0.0.1:$port/ftpa/v1/devices/0x00"
+    "http://127.0.0.1:$port/ftpa/v1/devices/$unregistered"
+check "a device ID in another form: 400" code 400 -H "$reader" \
+    "http://127.0.0.1:$port/ftpa/v1/devices/0100000053495641000000005356000000000000001234560704212500024001"
+check "  ... naming the registry's form" grep -q "not in the registry's form: .*0x.* and 64 hex digits" out.json
 check "the registry export is empty" code 200 -H "$reader" "http://127.0.0.1:$port/ftpa/v1/registry"
 check "the registry without the reader token: 401" code 401 "http://127.0.0.1:$port/ftpa/v1/registry"
 check "a device without the reader token: 401" code 401 \
@@ -98,10 +111,41 @@ check "a device without the reader token: 401" code 401 \
 check "a session token is not a reader token: 401" code 401 -H "authorization: Bearer $token" \
     "http://127.0.0.1:$port/ftpa/v1/registry"
 check "ftpa export reads the database" sh -c "'$ftpa' export --db reg.db 2>&1 | grep -q '0 records'"
+
+# SIGHUP reloads the SKU files: a SKU set up while ftpa runs serves without a restart, and
+# a bad file changes nothing, saying which file and key. The session opened above lives on.
+http_pid=${pids##* }
+check "ftpa init of a new SKU while ftpa serves" "$ftpa" init --config-dir cfg --sku fresh --no-ext \
+    --password-file pw
+check "the new SKU is unknown before SIGHUP: 404" code 404 -H "$json" -H 'user_id: tester/2' \
+    -d '{"sku":"fresh","sku_auth":"test_password"}' "$url/InitSession"
+from=$(next_log_line)
+kill -HUP "$http_pid"
+check "SIGHUP: the log says the configuration was reloaded" wait_log "$from" \
+    "configuration reloaded: SKUs .*fresh.* (generation 2)"
+check "the new SKU serves after SIGHUP" code 200 -H "$json" -H 'user_id: tester/2' \
+    -d '{"sku":"fresh","sku_auth":"test_password"}' "$url/InitSession"
+check "the session opened before the reload goes on" code 200 -H "$json" -H 'user_id: tester/1' \
+    -H "authorization: $token" -d '{"sku":"sival","cert_labels":["root"]}' "$url/GetCaCerts"
+cp -p cfg/sku_sival.json sku_sival.good
+sed -i 's/"RsaOaep"/"RsaOops"/' cfg/sku_sival.json
+from=$(next_log_line)
+kill -HUP "$http_pid"
+check "SIGHUP with a bad SKU file: the reload is refused" wait_log "$from" "reload refused: "
+check "  ... naming the file and the key" sh -c "tail -n +$from serve.log | grep 'reload refused' |
+    grep -q 'cfg/sku_sival.json: attributes.WrappingMechanism: must be RsaOaep or RsaPkcs'"
+check "  ... and keeping generation 2 in force" sh -c \
+    "tail -n +$from serve.log | grep -q 'generation 2 stays in force'"
+check "the old configuration still serves the open session" code 200 -H "$json" \
+    -H 'user_id: tester/1' -H "authorization: $token" \
+    -d '{"sku":"sival","cert_labels":["root"]}' "$url/GetCaCerts"
+check "  ... and new sessions of the SKU whose file is bad" code 200 -H "$json" \
+    -H 'user_id: tester/3' -d '{"sku":"sival","sku_auth":"test_password"}' "$url/InitSession"
+mv sku_sival.good cfg/sku_sival.json
+check "ftpa is still running after both reloads" kill -0 "$http_pid"
 check "the log holds no token or password" sh -c "! grep -q -e '$token' -e test_password serve.log"
 
 # Graceful stop: SIGTERM ends the service with status 0 after requests in flight.
-http_pid=${pids##* }
 kill -TERM "$http_pid"
 stop_status=0
 wait "$http_pid" || stop_status=$?

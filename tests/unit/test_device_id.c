@@ -21,16 +21,43 @@ static struct device_id_fields sample(void)
 
 START_TEST(matches_orchestrator_layout)
 {
-    /* Expected value computed independently with the orchestrator's struct layout. */
+    /* Expected bytes computed independently with the orchestrator's struct layout, in
+     * TLV/OTP order: word 0 (bytes 0..3, little-endian) is hw_origin. */
+    static const uint8_t want[32] = {
+        0x01, 0x40, 0x02, 0x00, 0x25, 0x21, 0x04, 0x07, 0x56, 0x34, 0x12,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x56, 0x53, 0x00, 0x00,
+        0x00, 0x00, 0x41, 0x56, 0x49, 0x53, 0x00, 0x00, 0x00, 0x01,
+    };
     struct device_id_fields f = sample();
     uint8_t id[32];
-    char hex[65];
     ck_assert_int_eq(device_id_encode(&f, id, NULL), 0);
-    device_id_to_hex(id, hex);
-    ck_assert_str_eq(hex, "0100000053495641000000005356000000000000001234560704212500024001");
-    /* TLV/OTP order: word 0 (bytes 0..3, little-endian) is hw_origin. */
-    ck_assert_uint_eq(id[0], 0x01);
-    ck_assert_uint_eq(id[1], 0x40);
+    ck_assert_mem_eq(id, want, sizeof(want));
+}
+END_TEST
+
+/* The one form people see (record, logs, registry GET and export) is the registry's:
+ * upstream DeviceIdToHexString, "0x%032x%08x%016x%04x%04x" of sku_specific, 0, DIN,
+ * product_id, silicon_creator_id. Expected strings written out by hand from that format. */
+START_TEST(registry_string)
+{
+    struct device_id_fields f = sample();
+    uint8_t id[32];
+    char text[DEVICE_ID_STRING_LEN + 1];
+    ck_assert_int_eq(device_id_encode(&f, id, NULL), 0);
+    device_id_to_string(id, text);
+    ck_assert_str_eq(text, "0x0000565300000000415649530000000100000000001234560704212500024001");
+
+    /* sku_specific in byte order (not reversed), cp_reserved never shown, DIN, product
+     * and creator read as little-endian integers. */
+    uint8_t raw[32] = {0x01, 0x40, 0x02, 0x00};
+    static const uint8_t din_le[8] = {0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01};
+    memcpy(raw + 4, din_le, sizeof(din_le));
+    memset(raw + 12, 0xA5, 4); /* cp_reserved */
+    for (int i = 0; i < 16; i++)
+        raw[16 + i] = (uint8_t)(0x10 + i);
+    device_id_to_string(raw, text);
+    ck_assert_str_eq(text, "0x101112131415161718191a1b1c1d1e1f000000000123456789abcdef00024001");
+    ck_assert_uint_eq(strlen(text), DEVICE_ID_STRING_LEN);
 }
 END_TEST
 
@@ -78,6 +105,7 @@ static Suite *device_id_suite(void)
     Suite *s = suite_create("device_id");
     TCase *tc = tcase_create("all");
     tcase_add_test(tc, matches_orchestrator_layout);
+    tcase_add_test(tc, registry_string);
     tcase_add_test(tc, blind_assembly_din);
     tcase_add_test(tc, rejects_bad_fields);
     suite_add_tcase(s, tc);

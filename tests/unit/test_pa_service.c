@@ -1,17 +1,21 @@
 /* ftpa end to end: the service on a real HTTP port, called through the harness's client,
  * with certificates and WAS HMACs from the device model. Every RPC and every upstream
- * rejection. */
+ * rejection; the one device ID form (record, log, GET, export); decoded exports; reloads
+ * of the configuration that leave calls in flight and sessions alone. */
 #include <curl/curl.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cert/endorse.h"
+#include "common/base64.h"
 #include "pa/cshake.h"
 #include "pa/pa_auth.h"
 #include "pa/pa_client.h"
@@ -22,6 +26,7 @@
 #include "pa/pa_service.h"
 #include "simflow.h"
 #include "testutil.h"
+#include "wire/device_id.h"
 #include "wire/perso_blob.h"
 
 #define PASSWORD "test_password"
@@ -33,10 +38,10 @@ static struct pa_service *svc;
 static struct pa_http *http;
 static char base_url[64];
 
-static void init_sku(const char *sku, bool ext)
+static void init_sku_in(const char *where, const char *sku, bool ext)
 {
     struct pa_init_options o = {
-        .dir = dir,
+        .dir = where,
         .sku = sku,
         .root_subject = "/C=US/O=OpenTitan/CN=test root",
         .dice_subject = DICE_DN,
@@ -48,6 +53,11 @@ static void init_sku(const char *sku, bool ext)
     };
     struct ft_error err = {0};
     ck_assert_msg(pa_init_sku(&o, &err) == 0, "%s", err.message);
+}
+
+static void init_sku(const char *sku, bool ext)
+{
+    init_sku_in(dir, sku, ext);
 }
 
 static void setup(void)
@@ -473,6 +483,22 @@ static void device_free(struct device *d)
     free(d);
 }
 
+/* The device's 32-byte ID as its DeviceId TLV object carries it. */
+static void raw_device_id(struct device *d, uint8_t raw[DEVICE_ID_SIZE])
+{
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    bool found = false;
+    perso_tlv_iter_init(&it, d->flow.blob.body, d->flow.blob.next_free, d->flow.version, NULL);
+    while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
+        if (obj.type == PERSO_OBJ_DEVICE_ID && obj.payload_len == DEVICE_ID_SIZE) {
+            memcpy(raw, obj.payload, DEVICE_ID_SIZE);
+            found = true;
+        }
+    }
+    ck_assert_msg(found, "the device exported no DeviceId object");
+}
+
 /* EndorseCerts request JSON for the device's TBS certs; `flip` corrupts the WAS HMAC. */
 static char *endorse_request(struct device *d, const char *sku, bool flip)
 {
@@ -693,15 +719,17 @@ START_TEST(register_device)
     /* The stored record: signed by the identity key over the marshalled DeviceData. */
     char hex[PA_DEVICE_ID_HEX_STRING_LEN + 1];
     struct pa_device_id id;
-    struct perso_tlv_iter it;
-    struct perso_obj obj;
-    perso_tlv_iter_init(&it, d->flow.blob.body, d->flow.blob.next_free, PERSO_BLOB_V0, NULL);
-    while (perso_tlv_iter_next(&it, &obj, NULL) == 1)
-        if (obj.type == PERSO_OBJ_DEVICE_ID)
-            pa_device_id_from_raw(obj.payload, &id, NULL);
+    uint8_t raw[DEVICE_ID_SIZE];
+    raw_device_id(d, raw);
+    ck_assert_int_eq(pa_device_id_from_raw(raw, &id, NULL), 0);
     ck_assert_int_eq(pa_device_id_to_hex_string(&id, hex, NULL), 0);
+    /* The device record shows the ID as wire/device_id writes it: the registry's key, so
+     * an operator pastes the record's device_id into GET /ftpa/v1/devices/<id>. */
+    char shown[DEVICE_ID_STRING_LEN + 1];
+    device_id_to_string(raw, shown);
+    ck_assert_str_eq(shown, hex);
     struct pa_response status;
-    pa_service_device_status(svc, hex, &status);
+    pa_service_device_status(svc, shown, &status);
     ck_assert_int_eq(status.http_status, 200);
     json_t *doc = json_loads(status.body, 0, NULL);
     json_t *record = json_object_get(doc, "record");
@@ -725,7 +753,31 @@ START_TEST(register_device)
     free(record_text);
     json_decref(doc);
     pa_response_free(&status);
-    pa_service_device_status(svc, "0x00", &status);
+
+    /* Upper-case digits are the same ID. */
+    char upper[DEVICE_ID_STRING_LEN + 1];
+    for (size_t i = 0; i <= DEVICE_ID_STRING_LEN; i++)
+        upper[i] = i >= 2 && shown[i] >= 'a' && shown[i] <= 'f' ? (char)(shown[i] - 32) : shown[i];
+    pa_service_device_status(svc, upper, &status);
+    ck_assert_int_eq(status.http_status, 200);
+    pa_response_free(&status);
+    /* Any other form, the harness's former one (64 upper-case digits, the raw ID
+     * byte-reversed) included, is refused naming the form wanted, not "not registered". */
+    char former[2 * DEVICE_ID_SIZE + 1];
+    for (size_t i = 0; i < DEVICE_ID_SIZE; i++)
+        snprintf(former + 2 * i, 3, "%02X", raw[DEVICE_ID_SIZE - 1 - i]);
+    const char *malformed[] = {former, "0x00", "",
+                               "0x0000000000000000000000000000000000000000000000000"
+                               "00000000000000z"};
+    for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+        pa_service_device_status(svc, malformed[i], &status);
+        ck_assert_int_eq(status.http_status, 400);
+        ck_assert_msg(strstr(status.body, "is not in the registry's form") != NULL, "%s",
+                      status.body);
+        pa_response_free(&status);
+    }
+    pa_service_device_status(
+        svc, "0x0000000000000000000000000000000000000000000000000000000000000000", &status);
     ck_assert_int_eq(status.http_status, 404);
     pa_response_free(&status);
 
@@ -778,6 +830,384 @@ START_TEST(sessions_bind_their_sku)
     pa_client_free(a);
     pa_client_free(b);
     device_free(d);
+}
+END_TEST
+
+/* Base64 text of a JSON string value, decoded into a NEW buffer (free()). */
+static uint8_t *b64_value(json_t *v, size_t *len)
+{
+    ck_assert_msg(json_is_string(v), "not a base64 string");
+    size_t n = json_string_length(v);
+    uint8_t *out = malloc(n + 1);
+    ck_assert_int_eq(base64_decode(json_string_value(v), n, out, n + 1, len, NULL), 0);
+    return out;
+}
+
+/* The export line of device `id` among `text`'s lines; every line must be a decoded
+ * record. NEW reference. */
+static json_t *export_line_of(char *text, const char *id)
+{
+    json_t *found = NULL;
+    for (char *line = text, *end; *line != '\0'; line = end + 1) {
+        end = strchr(line, '\n');
+        ck_assert_ptr_nonnull(end);
+        *end = '\0';
+        json_t *doc = json_loads(line, 0, NULL);
+        ck_assert_msg(doc != NULL, "not JSON: %s", line);
+        ck_assert_msg(json_object_get(doc, "decode_error") == NULL, "%s", line);
+        ck_assert_msg(json_is_object(json_object_get(doc, "device_data")), "%s", line);
+        if (found == NULL && strcmp(json_string_value(json_object_get(doc, "device_id")), id) == 0)
+            found = doc;
+        else
+            json_decref(doc);
+    }
+    ck_assert_msg(found != NULL, "no export line for %s", id);
+    return found;
+}
+
+/* `ftpa export` and GET /ftpa/v1/registry (both pa_service_export) write each record with
+ * its DeviceData decoded beside the signed bytes, which still verify. */
+START_TEST(export_decodes_records)
+{
+    struct device *d = device_export("emulation_tpm", "emulation_tpm", 20);
+    struct pa_client *c = session("host/export", "emulation_tpm");
+    struct pa_endorse_certs_response endorsed;
+    endorse_device(c, d, "emulation_tpm", &endorsed);
+    char *json = registration_json(d, "emulation_tpm", &endorsed, false, false,
+                                   PA_DEVICE_LIFE_CYCLE_PROD, 2031);
+    struct pa_reply r = {0};
+    ck_assert_msg(call(c, "RegisterDevice", json, &r) == 0, "%s", r.message);
+    uint8_t raw[DEVICE_ID_SIZE];
+    raw_device_id(d, raw);
+    char id[DEVICE_ID_STRING_LEN + 1];
+    device_id_to_string(raw, id);
+
+    char *text = NULL;
+    size_t size = 0, count = 0;
+    FILE *mem = open_memstream(&text, &size);
+    struct ft_error err = {0};
+    ck_assert_msg(pa_service_export(svc, mem, &count, &err) == 0, "%s", err.message);
+    fclose(mem);
+    ck_assert_uint_ge(count, 1);
+    json_t *line = export_line_of(text, id);
+    json_t *dd = json_object_get(line, "device_data");
+    ck_assert_str_eq(json_string_value(json_object_get(dd, "device_id")), id);
+    ck_assert_str_eq(json_string_value(json_object_get(dd, "sku")), "emulation_tpm");
+    ck_assert_str_eq(json_string_value(json_object_get(dd, "device_life_cycle")),
+                     "DEVICE_LIFE_CYCLE_PROD");
+    json_t *meta = json_object_get(dd, "metadata");
+    ck_assert_int_eq(json_integer_value(json_object_get(meta, "year")), 2031);
+    ck_assert_str_eq(json_string_value(json_object_get(meta, "registration_state")),
+                     "DEVICE_REGISTRATION_STATE_PROVISIONED");
+    ck_assert_int_gt(json_integer_value(json_object_get(line, "created_ms")), 0);
+
+    /* The perso TLV data as objects: each certificate by name, its DER the one endorsed. */
+    json_t *objects = json_object_get(dd, "perso_tlv_data");
+    ck_assert(json_is_array(objects));
+    ck_assert_int_eq(json_integer_value(json_object_get(dd, "num_perso_tlv_objects")),
+                     (json_int_t)json_array_size(objects));
+    const char *want[] = {"UDS", "CDI_0", "CDI_1", "TPM EK"};
+    size_t n_certs = 0, i;
+    json_t *o;
+    json_array_foreach(objects, i, o)
+    {
+        ck_assert_str_eq(json_string_value(json_object_get(o, "type")), "X509Cert");
+        ck_assert_uint_lt(n_certs, 4);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "name")), want[n_certs]);
+        size_t der_len = 0;
+        uint8_t *der = b64_value(json_object_get(o, "cert"), &der_len);
+        X509 *x = cert_parse_der(der, der_len, NULL);
+        ck_assert_msg(x != NULL, "%s does not parse", want[n_certs]);
+        X509_free(x);
+        if (n_certs == 0 || n_certs == 3) { /* UDS and TPM EK: endorsed by this service */
+            const struct pa_bytes *e = &endorsed.certs[n_certs == 0 ? 0 : 1].cert.blob;
+            ck_assert_uint_eq(der_len, e->len);
+            ck_assert_mem_eq(der, e->data, der_len);
+        }
+        free(der);
+        n_certs++;
+    }
+    ck_assert_uint_eq(n_certs, 4);
+
+    /* Beside it the record as stored: its signature verifies over `data`. */
+    size_t data_len = 0, sig_len = 0, key_len = 0;
+    uint8_t *data = b64_value(json_object_get(line, "data"), &data_len);
+    uint8_t *sig = b64_value(json_object_get(line, "auth_signature"), &sig_len);
+    uint8_t *key = b64_value(json_object_get(line, "auth_pubkey"), &key_len);
+    const unsigned char *p = key;
+    EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)key_len);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    ck_assert(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1);
+    ck_assert(EVP_DigestVerify(md, sig, sig_len, data, data_len) == 1);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pub);
+
+    /* GET /ftpa/v1/devices/<id> shows the same decoded DeviceData. */
+    struct pa_response status;
+    pa_service_device_status(svc, id, &status);
+    ck_assert_int_eq(status.http_status, 200);
+    json_t *doc = json_loads(status.body, 0, NULL);
+    ck_assert(json_equal(json_object_get(doc, "device_data"), dd));
+    json_decref(doc);
+    pa_response_free(&status);
+
+    free(data);
+    free(sig);
+    free(key);
+    json_decref(line);
+    free(text);
+    free(json);
+    pa_endorse_certs_response_free(&endorsed);
+    pa_reply_release(&r);
+    pa_client_free(c);
+    device_free(d);
+}
+END_TEST
+
+/* ftpa logs a registration with the device ID in the form of the record and the registry. */
+START_TEST(log_names_the_device_as_the_record_does)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *log = open_memstream(&text, &size);
+    char db[600];
+    snprintf(db, sizeof(db), "%s/registry-devlog.db", dir);
+    struct pa_service_options so = {.config_dir = dir, .db_path = db, .log = log};
+    struct pa_service *logged;
+    struct ft_error err = {0};
+    ck_assert_msg(pa_service_new(&so, &logged, &err) == 0, "%s", err.message);
+    struct pa_caller caller = {.user_id = "host/devlog", .peer = "127.0.0.1"};
+    struct pa_response resp;
+    const char *init = "{\"sku\":\"sival\",\"sku_auth\":\"" PASSWORD "\"}";
+    pa_service_call(logged, "InitSession", init, strlen(init), &caller, &resp);
+    ck_assert_int_eq(resp.grpc_code, 0);
+    struct pa_init_session_response session_resp;
+    ck_assert_int_eq(pa_init_session_response_from_json(resp.body, resp.len, &session_resp, NULL),
+                     0);
+    pa_response_free(&resp);
+    caller.authorization = session_resp.sku_session_token;
+
+    struct device_id_fields f = {.si_creator_id = 0x4001,
+                                 .product_id = 0x0002,
+                                 .lot = 42,
+                                 .x = 7,
+                                 .y = 9,
+                                 .otp = "sv00",
+                                 .sku = "sival"};
+    uint8_t raw[DEVICE_ID_SIZE];
+    ck_assert_int_eq(device_id_encode(&f, raw, NULL), 0);
+    struct pa_registration_request req = {.has_device_data = true};
+    snprintf(req.device_data.sku, sizeof(req.device_data.sku), "sival");
+    ck_assert_int_eq(pa_device_id_from_raw(raw, &req.device_data.device_id, NULL), 0);
+    req.device_data.has_device_id = true;
+    req.device_data.device_life_cycle = PA_DEVICE_LIFE_CYCLE_RAW; /* refused: still logged */
+    json_t *msg = NULL;
+    ck_assert_int_eq(pa_registration_request_to_json(&req, &msg, NULL), 0);
+    char *body = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    pa_service_call(logged, "RegisterDevice", body, strlen(body), &caller, &resp);
+    ck_assert_int_eq(resp.grpc_code, PA_GRPC_INVALID_ARGUMENT);
+    pa_response_free(&resp);
+    pa_registration_request_free(&req);
+    pa_service_free(logged);
+    fclose(log);
+
+    char shown[DEVICE_ID_STRING_LEN + 1], want[DEVICE_ID_STRING_LEN + 64];
+    device_id_to_string(raw, shown);
+    snprintf(want, sizeof(want), "RegisterDevice user=host/devlog device=%s -> ", shown);
+    ck_assert_msg(strstr(text, want) != NULL, "no \"%s\" in %s", want, text);
+    free(body);
+    free(text);
+}
+END_TEST
+
+/* ---- reloading the configuration -------------------------------------------------------- */
+
+static char reload_dir[600];
+static char *reload_log;
+static size_t reload_log_size;
+static FILE *reload_log_file;
+
+/* A configuration directory of its own, sharing the fixture's SKU key material: a copy of
+ * sku_auth.json and sku_sival.json (edited below), the sival directory by symlink. */
+static struct pa_service *reload_service(const char *name)
+{
+    snprintf(reload_dir, sizeof(reload_dir), "%s/%s", dir, name);
+    mkdir(reload_dir, 0700);
+    char sival[700], target[PATH_MAX], link[700], cmd[4096];
+    snprintf(sival, sizeof(sival), "%s/sival", dir);
+    ck_assert_ptr_nonnull(realpath(sival, target)); /* the link works wherever dir is */
+    snprintf(link, sizeof(link), "%s/sival", reload_dir);
+    ck_assert_int_eq(symlink(target, link), 0);
+    snprintf(cmd, sizeof(cmd), "cp '%s/sku_auth.json' '%s/sku_sival.json' '%s/'", dir, dir,
+             reload_dir);
+    ck_assert_int_eq(system(cmd), 0);
+    reload_log_file = open_memstream(&reload_log, &reload_log_size);
+    char db[700];
+    snprintf(db, sizeof(db), "%s/registry.db", reload_dir);
+    struct pa_service_options so = {
+        .config_dir = reload_dir, .db_path = db, .log = reload_log_file};
+    struct pa_service *s = NULL;
+    struct ft_error err = {0};
+    ck_assert_msg(pa_service_new(&so, &s, &err) == 0, "%s", err.message);
+    return s;
+}
+
+/* Calls `rpc` directly; returns the gRPC code, the body in *body (NEW) when asked. */
+static int direct_call(struct pa_service *s, const char *rpc, const char *json, const char *user,
+                       const char *token, char **body)
+{
+    struct pa_caller caller = {.user_id = user, .authorization = token, .peer = "127.0.0.1"};
+    struct pa_response resp;
+    pa_service_call(s, rpc, json, strlen(json), &caller, &resp);
+    if (body != NULL)
+        *body = resp.body ? strdup(resp.body) : NULL;
+    pa_response_free(&resp);
+    return resp.grpc_code;
+}
+
+/* InitSession for `sku` as `user`; the token into `token` (PA_SESSION_TOKEN_SIZE). */
+static int direct_session(struct pa_service *s, const char *sku, const char *user, char *token)
+{
+    char json[256], *body = NULL;
+    snprintf(json, sizeof(json), "{\"sku\":\"%s\",\"sku_auth\":\"%s\"}", sku, PASSWORD);
+    int code = direct_call(s, "InitSession", json, user, NULL, &body);
+    struct pa_init_session_response resp;
+    if (code == 0) {
+        ck_assert_int_eq(pa_init_session_response_from_json(body, strlen(body), &resp, NULL), 0);
+        memcpy(token, resp.sku_session_token, PA_SESSION_TOKEN_SIZE);
+    }
+    free(body);
+    return code;
+}
+
+/* Replaces `old` by `new` in reload_dir/`file` (one occurrence). */
+static void edit_file(const char *file, const char *old, const char *new)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s", reload_dir, file);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char text[65536];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, old);
+    ck_assert_msg(at != NULL, "no \"%s\" in %s", old, path);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%.*s%s%s", (int)(at - text), text, new, at + strlen(old));
+    fclose(f);
+}
+
+static const char *reload_log_text(void)
+{
+    fflush(reload_log_file);
+    return reload_log ? reload_log : "";
+}
+
+START_TEST(reload_adds_a_new_sku)
+{
+    struct pa_service *s = reload_service("reload-new-sku");
+    char token[PA_SESSION_TOKEN_SIZE], fresh_token[PA_SESSION_TOKEN_SIZE];
+    ck_assert_int_eq(direct_session(s, "sival", "host/old", token), 0);
+    init_sku_in(reload_dir, "fresh", false);
+    /* A new SKU is unknown until the reload... */
+    ck_assert_int_eq(direct_session(s, "fresh", "host/new", fresh_token), PA_GRPC_NOT_FOUND);
+    struct ft_error err = {0};
+    ck_assert_msg(pa_service_reload(s, &err) == 0, "%s", err.message);
+    const char *logged = strstr(reload_log_text(), "<6>ftpa: configuration reloaded: SKUs ");
+    ck_assert_msg(logged != NULL && strstr(logged, "fresh") != NULL &&
+                      strstr(logged, "(generation 2)\n") != NULL,
+                  "%s", reload_log_text());
+    /* ...and serves after it, while the session opened before goes on. */
+    ck_assert_int_eq(direct_session(s, "fresh", "host/new", fresh_token), 0);
+    ck_assert_int_eq(direct_call(s, "GetOwnerFwBootMessage", "{\"sku\":\"fresh\"}", "host/new",
+                                 fresh_token, NULL),
+                     0);
+    ck_assert_int_eq(
+        direct_call(s, "GetOwnerFwBootMessage", "{\"sku\":\"sival\"}", "host/old", token, NULL), 0);
+
+    /* A SKU taken out of sku_auth.json: its session fails its next call, saying why, and
+     * can still be closed. */
+    edit_file("sku_auth.json", "\"fresh\"", "\"gone_fresh\"");
+    ck_assert_msg(pa_service_reload(s, &err) == 0, "%s", err.message);
+    char *body = NULL;
+    ck_assert_int_eq(direct_call(s, "GetOwnerFwBootMessage", "{\"sku\":\"fresh\"}", "host/new",
+                                 fresh_token, &body),
+                     PA_GRPC_NOT_FOUND);
+    ck_assert_msg(strstr(body, "fresh is no longer in sku_auth.json") != NULL, "%s", body);
+    free(body);
+    ck_assert_int_eq(direct_call(s, "CloseSession", "{}", "host/new", fresh_token, NULL), 0);
+    pa_service_free(s);
+    fclose(reload_log_file);
+    free(reload_log);
+    reload_log = NULL;
+}
+END_TEST
+
+/* A reload runs while calls are in flight; none of them sees a half-swapped configuration
+ * or a freed SKU (run under ASan this also catches a use after free). */
+struct hammer {
+    struct pa_service *svc;
+    char token[PA_SESSION_TOKEN_SIZE];
+    atomic_bool stop;
+    int calls, failures;
+};
+
+static void *hammer_main(void *arg)
+{
+    struct hammer *h = arg;
+    while (!atomic_load(&h->stop)) {
+        h->failures += direct_call(h->svc, "GetCaCerts",
+                                   "{\"sku\":\"sival\",\"cert_labels\":[\"root\",\"dice\"]}",
+                                   "host/hammer", h->token, NULL) != 0;
+        h->calls++;
+    }
+    return NULL;
+}
+
+START_TEST(reload_keeps_calls_in_flight_and_refuses_a_bad_file)
+{
+    struct pa_service *s = reload_service("reload-bad-file");
+    struct hammer h = {.svc = s};
+    ck_assert_int_eq(direct_session(s, "sival", "host/hammer", h.token), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, hammer_main, &h);
+    struct ft_error err = {0};
+    for (int i = 0; i < 20; i++)
+        ck_assert_msg(pa_service_reload(s, &err) == 0, "%s", err.message);
+    atomic_store(&h.stop, true);
+    pthread_join(t, NULL);
+    ck_assert_int_gt(h.calls, 0);
+    ck_assert_int_eq(h.failures, 0);
+    ck_assert_msg(strstr(reload_log_text(), "(generation 21)") != NULL, "%s", reload_log_text());
+
+    /* A bad SKU file: the reload is refused naming the file and the key, and the
+     * configuration in force goes on serving the old session and new ones. */
+    edit_file("sku_sival.json", "\"RsaOaep\"", "\"RsaOops\"");
+    ck_assert_int_eq(pa_service_reload(s, &err), -1);
+    ck_assert_msg(strstr(err.message, "sku_sival.json: attributes.WrappingMechanism") != NULL, "%s",
+                  err.message);
+    ck_assert_msg(strstr(reload_log_text(), "<3>ftpa: reload refused: ") != NULL &&
+                      strstr(reload_log_text(), "sku_sival.json: attributes.WrappingMechanism") !=
+                          NULL &&
+                      strstr(reload_log_text(), "generation 21 stays in force") != NULL,
+                  "%s", reload_log_text());
+    char again[PA_SESSION_TOKEN_SIZE];
+    ck_assert_int_eq(direct_call(s, "GetCaCerts", "{\"sku\":\"sival\",\"cert_labels\":[\"root\"]}",
+                                 "host/hammer", h.token, NULL),
+                     0);
+    ck_assert_int_eq(direct_session(s, "sival", "host/again", again), 0);
+    /* So is a file that is not JSON, naming the file, line and column. */
+    edit_file("sku_sival.json", "\"RsaOops\"", "RsaOaep\"");
+    ck_assert_int_eq(pa_service_reload(s, &err), -1);
+    ck_assert_msg(strstr(err.message, "sku_sival.json: line ") != NULL, "%s", err.message);
+    ck_assert_int_eq(direct_session(s, "sival", "host/again", again), 0);
+    pa_service_free(s);
+    fclose(reload_log_file);
+    free(reload_log);
+    reload_log = NULL;
 }
 END_TEST
 
@@ -834,6 +1264,10 @@ static Suite *pa_service_suite(void)
     tcase_add_test(tc, derive_tokens);
     tcase_add_test(tc, endorse_certs);
     tcase_add_test(tc, register_device);
+    tcase_add_test(tc, export_decodes_records);
+    tcase_add_test(tc, log_names_the_device_as_the_record_does);
+    tcase_add_test(tc, reload_adds_a_new_sku);
+    tcase_add_test(tc, reload_keeps_calls_in_flight_and_refuses_a_bad_file);
     tcase_add_test(tc, concurrent_sites);
     suite_add_tcase(s, tc);
     return s;
