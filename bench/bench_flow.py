@@ -31,6 +31,8 @@ def cpu_seconds(pid):
 pw = os.path.join(work, "pw")
 open(pw, "w").write("bench\n")
 os.chmod(pw, 0o600)  # ftharness refuses a password file others may read
+journal = os.path.join(work, "journal")  # device records (ftharness --record-dir)
+os.makedirs(journal, mode=0o700, exist_ok=True)
 subprocess.run([ftpa, "init", "--config-dir", work + "/pa", "--sku", "emulation_tpm",
                 "--hash-order", "UDS,CDI_0,CDI_1,TPM EK", "--password-file", pw],
                check=True, stdout=subprocess.DEVNULL)
@@ -53,7 +55,7 @@ for i in range(duts):
     rc = subprocess.run([ftharness, "run", "--sku", os.path.join(skus, "emulation_tpm.json"),
                          "--console", "spi-sim:" + sock, "--pa", "http://127.0.0.1:" + port,
                          "--password-file", pw, "--user-id", "bench/%d" % i, "--y", str(i),
-                         "--plugin-dir", plugins],
+                         "--plugin-dir", plugins, "--record-dir", journal],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
     wall += time.monotonic() - start
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -22,6 +22,10 @@ ftharness="$root/$dir/src/ftharness"
 work="$root/$BUILD_DIR/demo"
 rm -rf "$work"
 mkdir -p "$work/records"
+# Device records written while each chip is personalized (ftharness --record-dir).
+mkdir -m 0700 "$work/journal"
+FTHARNESS_RECORD_DIR="$work/journal"
+export FTHARNESS_RECORD_DIR
 pids=""
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "console/bootstrap.h"
 #include "console/console.h"
 #include "flow/flow.h"
+#include "flow/flow_journal.h"
 #include "link/ftdi_spec.h"
 #include "link/ftdi_spi.h"
 #include "link/ftdi_uart.h"
@@ -32,6 +34,7 @@ enum exit_status {
     EXIT_PA = 4,         /* the endorsement service */
     EXIT_PLUGIN = 5,     /* the SKU plugin */
     EXIT_VALIDATION = 6, /* the chip's data failed a check: TBS, certificates, hashes */
+    EXIT_ABORTED = 7,    /* stopped by SIGTERM or SIGINT */
 };
 
 struct options {
@@ -44,6 +47,7 @@ struct options {
     const char *password_file;
     const char *ca_file, *cert_file, *key_file, *pin;
     const char *plugin_dir;
+    const char *record_dir;
     unsigned lot, wafer, x, y, year, week;
     bool json, benchtop, no_register, reset;
     double timeout_scale;
@@ -51,8 +55,9 @@ struct options {
 
 static void usage(FILE *out)
 {
-    char plugins[PATH_MAX], skus[PATH_MAX];
+    char plugins[PATH_MAX], skus[PATH_MAX], records[PATH_MAX];
     install_path(INSTALL_PLUGIN_DIR, plugins, sizeof(plugins));
+    install_path(INSTALL_RECORD_DIR, records, sizeof(records));
     install_path(INSTALL_SKU_DIR, skus, sizeof(skus));
     fprintf(out,
             "usage: ftharness run --sku NAME|PATH --console uart:TTY|ftdi:ADAPTER|spi-sim:SOCKET\n"
@@ -91,11 +96,13 @@ static void usage(FILE *out)
             "  --boot-uart KIND:WHERE  the chip's UART for the post-perso boot check when the\n"
             "                        console is SPI: uart:TTY or ftdi-uart:ADAPTER\n"
             "  --plugin-dir DIR      where SKU plugins live (default %s)\n"
+            "  --record-dir DIR      device records, written at every state change (default\n"
+            "                        $FTHARNESS_RECORD_DIR, else %s)\n"
             "  --json                print the device record as JSON on stdout\n"
             "\n"
             "Exit status: 0 PASS; 1 internal error; 2 usage; 3 device or link; 4 endorsement\n"
             "service; 5 SKU plugin; 6 validation (TBS, certificates, hashes).\n",
-            skus, plugins);
+            skus, plugins, records);
 }
 
 static int parse_uint(const char *opt, const char *arg, unsigned max, unsigned *out)
@@ -141,6 +148,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         O_KEY,
         O_PIN,
         O_PLUGIN_DIR,
+        O_RECORD_DIR,
         O_LOT,
         O_WAFER,
         O_X,
@@ -166,6 +174,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                                          {"key", required_argument, NULL, O_KEY},
                                          {"pin", required_argument, NULL, O_PIN},
                                          {"plugin-dir", required_argument, NULL, O_PLUGIN_DIR},
+                                         {"record-dir", required_argument, NULL, O_RECORD_DIR},
                                          {"lot", required_argument, NULL, O_LOT},
                                          {"wafer", required_argument, NULL, O_WAFER},
                                          {"x", required_argument, NULL, O_X},
@@ -216,6 +225,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case O_PIN:
             o->pin = optarg;
+            break;
+        case O_RECORD_DIR:
+            o->record_dir = optarg;
             break;
         case O_PLUGIN_DIR:
             o->plugin_dir = optarg;
@@ -444,6 +456,22 @@ static void upload_progress(void *arg, size_t done, size_t total)
 
 static int exit_status_for(const struct flow_record *rec)
 {
+    switch (rec->blame) {
+    case FLOW_BLAME_CHIP:
+        return EXIT_DEVICE;
+    case FLOW_BLAME_SERVICE:
+        return EXIT_PA;
+    case FLOW_BLAME_PLUGIN:
+        return EXIT_PLUGIN;
+    case FLOW_BLAME_CHECK:
+        return EXIT_VALIDATION;
+    case FLOW_BLAME_LOCAL:
+        return EXIT_USAGE;
+    case FLOW_BLAME_ABORT:
+        return EXIT_ABORTED;
+    case FLOW_BLAME_NONE:
+        break;
+    }
     switch (rec->error_code) {
     case FT_E_PLUGIN:
         return EXIT_PLUGIN;
@@ -516,6 +544,26 @@ static void list_skus(const char *dir)
     fprintf(stderr, "ftharness: SKUs in %s: %s\n", dir, used ? names : "none");
 }
 
+/* SIGTERM and SIGINT end the run at its next wait (flow_env.abort_requested), so the
+ * record says what the chip holds. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal; /* no SA_RESTART: a blocked wait returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 /* Everything a run prepares before the first byte goes to the chip (DESIGN §4, "check
  * before touching the chip"); `ftharness check` stops after it. */
 struct station {
@@ -531,6 +579,8 @@ struct station {
     struct flow_ca ca;
     struct links links;
     struct plugin_flow_ctx plugin;
+    char default_records[PATH_MAX];
+    struct flow_journal journal;
     bool report; /* `check`: say "ok" for every step on stdout */
 };
 
@@ -596,6 +646,17 @@ static int check_service(struct station *st, struct ft_error *err)
                        "session open, CA certificates and subject keys fetched");
 }
 
+static int check_records(struct station *st, struct ft_error *err)
+{
+    const char *dir = st->o.record_dir ? st->o.record_dir : getenv("FTHARNESS_RECORD_DIR");
+    if (dir == NULL) {
+        install_path(INSTALL_RECORD_DIR, st->default_records, sizeof(st->default_records));
+        dir = st->default_records;
+    }
+    int rc = flow_journal_open(&st->journal, dir, err);
+    return step_result(st, "record directory", rc, EXIT_USAGE, err, st->journal.dir);
+}
+
 static int check_plugin(struct station *st, struct ft_error *err)
 {
     install_path(INSTALL_RUNNER, st->runner, sizeof(st->runner));
@@ -644,7 +705,9 @@ static int prepare(struct station *st, int argc, char **argv, struct ft_error *e
     if (parse_options(argc, argv, &st->o) != 0)
         return EXIT_USAGE;
     int status;
+    st->journal.dirfd = -1;
     if ((status = check_sku(st, err)) != EXIT_PASS ||
+        (status = check_records(st, err)) != EXIT_PASS ||
         (status = check_service(st, err)) != EXIT_PASS ||
         (status = check_plugin(st, err)) != EXIT_PASS ||
         (status = check_links(st, err)) != EXIT_PASS)
@@ -654,6 +717,7 @@ static int prepare(struct station *st, int argc, char **argv, struct ft_error *e
 
 static void release(struct station *st)
 {
+    flow_journal_close(&st->journal);
     close_links(&st->links);
     flow_ca_free(&st->ca);
     pa_client_free(st->pa);
@@ -697,6 +761,10 @@ static int personalize(struct station *st, struct ft_error *err)
         .plugin = plugin_flow_run,
         .post_boot = plugin_flow_post_boot,
         .plugin_arg = &st->plugin,
+        .persist = flow_journal_persist,
+        .find_earlier = flow_journal_find,
+        .persist_arg = &st->journal,
+        .abort_requested = &stop_requested,
     };
     struct flow_record rec;
     int status;
@@ -723,6 +791,7 @@ static int cmd_run(int argc, char **argv)
     struct station *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return EXIT_INTERNAL;
+    catch_stop_signals();
     struct ft_error err = {0};
     int status = prepare(st, argc, argv, &err);
     if (status == EXIT_PASS)

@@ -79,6 +79,8 @@ const char *ft_code_name(enum ft_code code)
         return "remote";
     case FT_E_PLUGIN:
         return "plugin";
+    case FT_E_ABORTED:
+        return "aborted";
     }
     return "unknown";
 }

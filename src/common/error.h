@@ -21,6 +21,7 @@ enum ft_code {
     FT_E_PROTOCOL,  /* the peer broke its protocol */
     FT_E_REMOTE,    /* the peer answered with an error */
     FT_E_PLUGIN,    /* a SKU plugin failed */
+    FT_E_ABORTED,   /* stopped on request (SIGTERM, SIGINT) */
 };
 
 #define FT_ERROR_MESSAGE_MAX 256

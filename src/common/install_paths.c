@@ -12,6 +12,7 @@ static const char *const installed[] = {
     [INSTALL_PLUGIN_DIR] = FTHARNESS_PLUGIN_DIR,
     [INSTALL_RUNNER] = FTHARNESS_RUNNER,
     [INSTALL_SKU_DIR] = FTHARNESS_SKU_DIR,
+    [INSTALL_RECORD_DIR] = FTHARNESS_RECORD_DIR,
 };
 
 /* The directory holding the running executable; "" when /proc cannot tell. */

@@ -12,6 +12,7 @@ enum install_path {
     INSTALL_PLUGIN_DIR, /* <libdir>/ftharness/plugins */
     INSTALL_RUNNER,     /* <libexecdir>/ftharness/ftharness-plugin-runner */
     INSTALL_SKU_DIR,    /* <sysconfdir>/ftharness/skus */
+    INSTALL_RECORD_DIR, /* <localstatedir>/lib/ftharness/records */
 };
 
 /* Writes the path of `what` to out[cap] (cut to fit, always terminated). */

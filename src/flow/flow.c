@@ -57,6 +57,7 @@ struct run {
     uint8_t was_tag[32];
     bool has_was_tag;
     uint8_t host_digest[32];
+    bool certgen_prompted; /* the certificate inputs prompt came instead of the RMA one */
     char line[CONSOLE_LINE_MAX];
     char json[UJSON_PERSO_BLOB_SIZE + 64];
 };
@@ -94,20 +95,69 @@ static void end(struct run *r)
         r->env->progress(r->env->progress_arg, r->step, true, us);
 }
 
-/* Records the failure of the current step; returns -1. */
+/* Who a failure of `code` is owed to when no one said otherwise: the chip's link for
+ * link and device errors, a host check for the rest. */
+static enum flow_blame blame_of(enum ft_code code)
+{
+    switch (code) {
+    case FT_E_PLUGIN:
+        return FLOW_BLAME_PLUGIN;
+    case FT_E_ABORTED:
+        return FLOW_BLAME_ABORT;
+    case FT_E_TIMEOUT:
+    case FT_E_CONNECT:
+    case FT_E_DEVICE:
+        return FLOW_BLAME_CHIP;
+    case FT_E_NOMEM:
+        return FLOW_BLAME_LOCAL;
+    default:
+        return FLOW_BLAME_CHECK;
+    }
+}
+
+/* Writes the record where it survives the process (env->persist) with what the chip
+ * now holds. */
+static int journal(struct run *r, const char *dut_state)
+{
+    r->rec->dut_state = dut_state;
+    r->rec->end_ms = unix_ms();
+    if (r->env->persist == NULL || r->env->persist(r->env->persist_arg, r->rec, r->err) == 0)
+        return 0;
+    r->rec->blame = FLOW_BLAME_LOCAL;
+    return ft_error_prefix(r->err, "device record");
+}
+
+/* Records the failure of the current step and journals it; returns -1. */
 static int failed(struct run *r, const char *dut_state)
 {
     struct flow_record *rec = r->rec;
     rec->pass = false;
+    rec->running = false;
     rec->failed_step = r->step;
     rec->error_code = r->err->code;
+    if (rec->blame == FLOW_BLAME_NONE)
+        rec->blame = blame_of(r->err->code);
     snprintf(rec->error, sizeof(rec->error), "%s", r->err->message);
-    rec->dut_state = dut_state;
     rec->stats_us[r->step] = (link_now_ns() - r->step_start_ns) / 1000;
+    struct ft_error keep = *r->err;
+    if (journal(r, dut_state) != 0) /* the failure stays the one reported */
+        fprintf(stderr, "<3>ftharness: %s\n", r->err->message);
+    *r->err = keep;
     return -1;
 }
 
+/* A stop was asked for (SIGTERM, SIGINT): the run ends at its next wait. */
+static int aborted(struct run *r)
+{
+    if (r->env->abort_requested == NULL || *r->env->abort_requested == 0)
+        return 0;
+    return ft_fail(r->err, FT_E_ABORTED, "stopped by a signal");
+}
+
 static const char STATE_UNTOUCHED[] = "no secrets written yet: the chip can be retried";
+static const char STATE_HASH_SENDING[] =
+    "the RMA token hash is going to the chip: SECRET2 may be written; its wrapped RMA seed is "
+    "in this record (keep it)";
 static const char STATE_FIRMWARE[] =
     "perso firmware not (fully) programmed: bootstrap it again before anything else";
 static const char STATE_SECRETS[] =
@@ -173,11 +223,15 @@ static const char *chip_state(const struct run *r, const char *usual, const char
 
 static int wait_for(struct run *r, const char *text, enum flow_wait wait)
 {
+    if (aborted(r) != 0)
+        return -1;
     return console_wait_for(r->env->console, text, deadline(r, wait), r->err);
 }
 
 static int send(struct run *r, const char *data, size_t len, enum flow_wait wait)
 {
+    if (aborted(r) != 0)
+        return -1;
     return console_write(r->env->console, data, len, deadline(r, wait), r->err);
 }
 
@@ -187,6 +241,8 @@ static int recv_response(struct run *r, enum flow_wait wait, const char *what,
 {
     size_t len;
     for (;;) {
+        if (aborted(r) != 0)
+            return -1;
         if (console_read_line(r->env->console, r->line, sizeof(r->line), &len, deadline(r, wait),
                               r->err) != 0)
             return ft_error_prefix(r->err, "waiting for the %s response", what);
@@ -204,16 +260,20 @@ static int recv_response(struct run *r, enum flow_wait wait, const char *what,
 
 /* ---- endorsement service helpers ----------------------------------------------------- */
 
-/* Calls `rpc` with a message encoded by `to_json`; the reply body stays in *reply. */
-static int pa_call(struct pa_client *pa, const char *rpc, json_t *msg, struct pa_reply *reply,
-                   struct ft_error *err)
+/* Calls `rpc` with a message encoded by `to_json`; the reply body stays in *reply. A
+ * failure is the service's, whatever its code and whatever the step. */
+static int pa_call(struct run *r, const char *rpc, json_t *msg, struct pa_reply *reply)
 {
     char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
     json_decref(msg);
     if (text == NULL)
-        return ft_fail(err, FT_E_NOMEM, "%s: cannot encode the request", rpc);
-    int rc = pa_client_call(pa, rpc, text, strlen(text), true, reply, err);
+        return ft_fail(r->err, FT_E_NOMEM, "%s: cannot encode the request", rpc);
+    int rc = aborted(r) != 0
+                 ? -1
+                 : pa_client_call(r->env->pa, rpc, text, strlen(text), true, reply, r->err);
     free(text);
+    if (rc != 0 && r->err->code != FT_E_ABORTED)
+        r->rec->blame = FLOW_BLAME_SERVICE;
     return rc;
 }
 
@@ -245,7 +305,7 @@ static int rma_token_hash(struct run *r, uint8_t hash[16])
     struct pa_derive_tokens_response resp = {0};
     int rc = -1;
     if (pa_derive_tokens_request_to_json(&req, &msg, r->err) != 0 ||
-        pa_call(r->env->pa, "DeriveTokens", msg, &reply, r->err) != 0)
+        pa_call(r, "DeriveTokens", msg, &reply) != 0)
         goto done;
     if (pa_derive_tokens_response_from_json(reply.body, reply.body_len, &resp, r->err) != 0 ||
         resp.tokens_count != 1 || resp.tokens[0].token.len != 16) {
@@ -268,13 +328,45 @@ done:
     return rc;
 }
 
+/* The first prompt: the RMA one, or, on a chip whose SECRET2 an earlier run wrote (the
+ * perso firmware checks the partition and skips the RMA step), the certificate inputs. */
+static int first_prompt(struct run *r, bool *secret2_earlier)
+{
+    uint64_t until = deadline(r, FLOW_WAIT_RMA);
+    size_t len;
+    for (;;) {
+        if (aborted(r) != 0)
+            return -1;
+        if (console_read_line(r->env->console, r->line, sizeof(r->line), &len, until, r->err) != 0)
+            return ft_error_prefix(r->err, "waiting for \"%s\"", SYNC_RMA);
+        *secret2_earlier = strstr(r->line, SYNC_CERTGEN) != NULL;
+        if (*secret2_earlier || strstr(r->line, SYNC_RMA) != NULL)
+            return 0;
+    }
+}
+
 static int step_rma(struct run *r)
 {
     begin(r, FLOW_STEP_RMA);
+    bool earlier = false;
+    if (first_prompt(r, &earlier) != 0)
+        return failed(r, STATE_UNTOUCHED);
+    if (earlier) {
+        /* Nothing to send: the seed comes from that run's record once the export names
+         * the device (step_process). */
+        r->rec->secret2_earlier = true;
+        r->certgen_prompted = true;
+        end(r);
+        return journal(r, STATE_SECRETS) == 0 ? 0 : failed(r, STATE_SECRETS);
+    }
     uint8_t hash[16];
-    if (wait_for(r, SYNC_RMA, FLOW_WAIT_RMA) != 0 || rma_token_hash(r, hash) != 0)
+    if (rma_token_hash(r, hash) != 0)
         return failed(r, STATE_UNTOUCHED);
     memcpy(r->rec->rma_token_hash, hash, sizeof(hash));
+    /* Durable before the first byte of the hash leaves: from then on the chip may hold
+     * SECRET2, which only the wrapped seed in this record can ever unlock. */
+    if (journal(r, STATE_HASH_SENDING) != 0)
+        return failed(r, STATE_UNTOUCHED);
     uint64_t words[2];
     lc_token_hash_words(hash, words);
     char buf[UJSON_LC_TOKEN_HASH_SIZE + UJSON_CRC_OBJ_SIZE + 1];
@@ -286,11 +378,11 @@ static int step_rma(struct run *r)
     if (ujson_lc_token_hash(&sb, words, r->err) != 0 ||
         send(r, buf, UJSON_LC_TOKEN_HASH_SIZE, FLOW_WAIT_RMA) != 0 ||
         send(r, buf + UJSON_LC_TOKEN_HASH_SIZE, UJSON_CRC_OBJ_SIZE, FLOW_WAIT_RMA) != 0)
-        return failed(r, STATE_UNTOUCHED);
+        return failed(r, STATE_HASH_SENDING);
     /* The chip resets itself after writing SECRET2: its frame counter starts over. */
     console_reset_frames(r->env->console);
     end(r);
-    return 0;
+    return journal(r, STATE_SECRETS) == 0 ? 0 : failed(r, STATE_SECRETS);
 }
 
 /* ---- steps 3-4: certificate inputs and export ------------------------------------------ */
@@ -298,7 +390,7 @@ static int step_rma(struct run *r)
 static int step_certgen(struct run *r)
 {
     begin(r, FLOW_STEP_WAIT_READY);
-    if (wait_for(r, SYNC_CERTGEN, FLOW_WAIT_CERTGEN) != 0)
+    if (!r->certgen_prompted && wait_for(r, SYNC_CERTGEN, FLOW_WAIT_CERTGEN) != 0)
         return failed(r, chip_state(r, STATE_SECRETS, STATE_SECRETS));
     end(r);
     begin(r, FLOW_STEP_CERTGEN);
@@ -455,7 +547,7 @@ static int endorse(struct run *r, struct pa_endorse_certs_request *req,
     struct pa_reply reply = {0};
     int rc = -1;
     if (pa_endorse_certs_request_to_json(req, &msg, r->err) == 0 &&
-        pa_call(r->env->pa, "EndorseCerts", msg, &reply, r->err) == 0 &&
+        pa_call(r, "EndorseCerts", msg, &reply) == 0 &&
         pa_endorse_certs_response_from_json(reply.body, reply.body_len, resp, r->err) == 0)
         rc = 0;
     pa_reply_release(&reply);
@@ -516,12 +608,37 @@ static int build_back(struct run *r, const struct pa_endorse_certs_request *req,
     return rc;
 }
 
+/* A chip that skipped the RMA prompt holds SECRET2 from an earlier run: its record must
+ * give this one the wrapped seed, or nothing may proceed (the chip could never be
+ * RMA-unlocked). */
+static int recover_seed(struct run *r)
+{
+    if (!r->rec->secret2_earlier || r->env->benchtop)
+        return 0;
+    int found = r->env->find_earlier != NULL
+                    ? r->env->find_earlier(r->env->persist_arg, r->rec->device_id, r->rec, r->err)
+                    : 0;
+    if (found < 0)
+        return -1;
+    if (found == 0) {
+        r->rec->blame = FLOW_BLAME_CHIP;
+        return ft_fail(r->err, FT_E_DEVICE,
+                       "the chip holds SECRET2 from an earlier run (it skipped the RMA prompt) "
+                       "and no record of this device with its wrapped RMA seed is in the record "
+                       "directory: quarantine the chip and find that record; without it the chip "
+                       "can never be RMA-unlocked");
+    }
+    return journal(r, STATE_SECRETS);
+}
+
 static int step_process(struct run *r)
 {
     begin(r, FLOW_STEP_PROCESS);
     struct pa_endorse_certs_request req = {0};
     struct pa_endorse_certs_response resp = {0};
     int rc = check_objects(r, &req);
+    if (rc == 0)
+        rc = recover_seed(r);
     if (rc == 0 && r->env->sku->benchtop_was)
         rc = check_was_locally(r, &req);
     if (rc == 0)
@@ -644,7 +761,7 @@ static int step_import(struct run *r)
     for (size_t i = 0; i < 32; i++)
         r->rec->certs_hash[i] = digest[31 - i];
     end(r);
-    return 0;
+    return journal(r, STATE_CERTS) == 0 ? 0 : failed(r, STATE_CERTS);
 }
 
 static X509 *parsed(const struct flow_record *rec, const char *name, struct ft_error *err)
@@ -719,7 +836,7 @@ static int step_done(struct run *r)
         }
     }
     end(r);
-    return 0;
+    return journal(r, STATE_DONE) == 0 ? 0 : failed(r, STATE_DONE);
 }
 
 /* ---- step 1: the ROM bootstrap ----------------------------------------------------------- */
@@ -910,7 +1027,7 @@ static int step_register(struct run *r)
     json_t *msg = NULL;
     struct pa_reply reply = {0};
     if (rc == 0 && (pa_registration_request_to_json(&req, &msg, r->err) != 0 ||
-                    pa_call(env->pa, "RegisterDevice", msg, &reply, r->err) != 0))
+                    pa_call(r, "RegisterDevice", msg, &reply) != 0))
         rc = -1;
     pa_reply_release(&reply);
     pa_registration_request_free(&req);
@@ -926,12 +1043,26 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
     snprintf(rec->sku, sizeof(rec->sku), "%s", env->sku->name);
     snprintf(rec->site, sizeof(rec->site), "%s", env->site ? env->site : "");
     rec->start_ms = unix_ms();
+    if (env->year || env->week || env->lot || env->wafer || env->x || env->y)
+        snprintf(rec->din, sizeof(rec->din), "Y%uW%uL%uF%uX%uY%u", env->year, env->week, env->lot,
+                 env->wafer, env->x, env->y);
     struct run *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return ft_fail(err, FT_E_NOMEM, "out of memory");
     r->env = env;
     r->rec = rec;
     r->err = err;
+    rec->running = true;
+    /* The record exists before anything reaches the chip: a run killed at any instant
+     * leaves it, with what the chip held. */
+    if (journal(r, STATE_UNTOUCHED) != 0) {
+        rec->running = false;
+        rec->failed_step = FLOW_STEP_RMA;
+        rec->error_code = err->code;
+        snprintf(rec->error, sizeof(rec->error), "%s", err->message);
+        free(r);
+        return -1;
+    }
     /* A new DUT: what the console held from before is no signal, and its boot is none. */
     console_watch(env->console, &chip_watch);
     console_expect_reset(env->console);
@@ -958,6 +1089,15 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
         rc = step_register(r);
     console_watch(env->console, NULL); /* the caller's console, as it came */
     rec->pass = rc == 0;
+    rec->running = false;
+    if (rc == 0 &&
+        journal(r, env->register_device ? "personalized and registered" : STATE_DONE) != 0) {
+        rc = -1;
+        rec->pass = false;
+        rec->failed_step = FLOW_STEP_REGISTER;
+        rec->error_code = err->code;
+        snprintf(rec->error, sizeof(rec->error), "%s", err->message);
+    }
     rec->end_ms = unix_ms();
     if (rc != 0)
         ft_error_prefix(err, "%s", flow_step_name(rec->failed_step));

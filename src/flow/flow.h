@@ -5,6 +5,7 @@
 #define FTHARNESS_FLOW_FLOW_H
 
 #include <openssl/x509.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,8 @@ typedef int (*flow_post_boot_fn)(void *arg, const struct flow_sku *sku, const ui
                                  const uint8_t *body, size_t len, size_t num_objs, char *text,
                                  size_t cap, struct ft_error *err);
 
+struct flow_record;
+
 struct flow_env {
     struct console *console;
     struct console *boot_console;  /* UART with reset for the boot check; NULL: none */
@@ -85,6 +88,19 @@ struct flow_env {
     /* Called as a bootstrap image goes out (bytes handled of total); may be NULL. */
     void (*upload_progress)(void *arg, size_t done, size_t total);
     void *progress_arg;
+    /* Durability (DESIGN §4): called with the record at every change of what the chip
+     * holds; a failure stops the run there. The wrapped RMA seed is in the record before
+     * the token hash goes to the chip: once SECRET2 is written it is the only way to
+     * RMA-unlock the chip. NULL only where nothing must survive (unit tests). */
+    int (*persist)(void *arg, const struct flow_record *rec, struct ft_error *err);
+    /* For a chip whose SECRET2 an earlier run wrote (it skips the RMA prompt): finds
+     * that run's record by device ID and copies its wrapped RMA seed and token hash into
+     * `into`. Returns 1 found, 0 none, -1 error. May be NULL (then none). */
+    int (*find_earlier)(void *arg, const uint8_t device_id[32], struct flow_record *into,
+                        struct ft_error *err);
+    void *persist_arg;
+    /* Set asynchronously (a signal handler) to end the run at its next wait. */
+    const volatile sig_atomic_t *abort_requested;
 };
 
 #define FLOW_CERTS_MAX 16u
@@ -92,6 +108,17 @@ struct flow_env {
 /* Who signed a certificate of the record: the endorsement service (from a TBS), the
  * chip itself, or nobody here (the SKU plugin added it after endorsement). */
 enum flow_cert_origin { FLOW_CERT_DEVICE, FLOW_CERT_HOST, FLOW_CERT_PLUGIN };
+
+/* Who a failure is owed to, for the exit class (exit 2..7). */
+enum flow_blame {
+    FLOW_BLAME_NONE,
+    FLOW_BLAME_CHIP,    /* the chip or its link */
+    FLOW_BLAME_SERVICE, /* the endorsement service, at whatever step */
+    FLOW_BLAME_PLUGIN,
+    FLOW_BLAME_CHECK, /* the chip's data failed a host check */
+    FLOW_BLAME_LOCAL, /* this host: the record directory, memory */
+    FLOW_BLAME_ABORT, /* stopped on request */
+};
 
 struct flow_cert {
     char name[PERSO_CERT_NAME_MAX_V1 + 1];
@@ -108,7 +135,14 @@ struct flow_record {
     enum flow_step failed_step;
     enum ft_code error_code;
     char error[FT_ERROR_MESSAGE_MAX];
-    const char *dut_state; /* what the chip holds after a failure */
+    enum flow_blame blame;
+    const char *dut_state; /* what the chip holds, as its words showed it */
+    bool running;          /* the run has not ended (a journal entry of a run) */
+    bool secret2_earlier;  /* the chip skipped the RMA prompt: an earlier run wrote it */
+    /* The DIN the tester gave ("Y<year>W<week>L<lot>F<wafer>X<x>Y<y>"), "" when none: what
+     * ties a run killed before the chip named itself to the chip it had. */
+    char din[48];
+    char earlier_record[256]; /* the record file (in the record dir) its seed came from */
     uint8_t device_id[32];
     bool has_device_id;
     uint8_t perso_fw_hash[32];

@@ -1,6 +1,6 @@
-/* The device record as JSON: upstream's PROVISIONING_DATA fields (device_id, certs by
- * name, rma_unlock_token, stats in microseconds) plus site, SKU, status, error, times and
- * versions (DESIGN.md §7, docs/record.schema.json). */
+/* The device record as JSON: upstream's PROVISIONING_DATA fields (device_id in the
+ * registry's form, certs by name, rma_unlock_token, stats in microseconds) plus site, SKU,
+ * status, error, times and versions (DESIGN.md §7, docs/record.schema.json). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,18 +59,20 @@ static json_t *stats_json(const struct flow_record *rec)
 
 char *flow_record_json(const struct flow_record *rec, bool pretty)
 {
-    char device_id[DEVICE_ID_HEX_LEN + 1] = "";
+    /* The registry's form, so the ID pastes into GET /ftpa/v1/devices/<id> and matches
+     * the service's logs and exports; "" when the chip never sent its ID. */
+    char device_id[DEVICE_ID_STRING_LEN + 1] = "";
     if (rec->has_device_id)
-        device_id_to_hex(rec->device_id, device_id);
-    for (char *p = device_id; *p; p++)
-        *p = (char)(*p >= 'a' && *p <= 'f' ? *p - 'a' + 'A' : *p); /* upstream prints upper case */
-    json_t *doc =
-        json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:s}", "status",
-                  rec->pass ? "PASS" : "FAIL", "sku", rec->sku, "site", rec->site, "device_id",
-                  device_id, "certs", certs_json(rec), "stats", stats_json(rec),
-                  "perso_fw_sha256_hash", hexs(rec->perso_fw_hash, 32), "certs_hash",
-                  hexs(rec->certs_hash, 32), "start_time_ms", (json_int_t)rec->start_ms,
-                  "end_time_ms", (json_int_t)rec->end_ms, "harness_version", FTHARNESS_VERSION);
+        device_id_to_string(rec->device_id, device_id);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:s}", "status",
+                            rec->running ? "RUNNING"
+                            : rec->pass  ? "PASS"
+                                         : "FAIL",
+                            "sku", rec->sku, "site", rec->site, "device_id", device_id, "certs",
+                            certs_json(rec), "stats", stats_json(rec), "perso_fw_sha256_hash",
+                            hexs(rec->perso_fw_hash, 32), "certs_hash", hexs(rec->certs_hash, 32),
+                            "start_time_ms", (json_int_t)rec->start_ms, "end_time_ms",
+                            (json_int_t)rec->end_ms, "harness_version", FTHARNESS_VERSION);
     if (rec->wrapped_rma_seed_len > 0)
         json_object_set_new(doc, "rma_unlock_token",
                             b64(rec->wrapped_rma_seed, rec->wrapped_rma_seed_len));
@@ -82,7 +84,16 @@ char *flow_record_json(const struct flow_record *rec, bool pretty)
         json_object_set_new(doc, "boot_check",
                             json_pack("{s:s, s:s}", "result", rec->boot_check, "rom_ext_version",
                                       rec->rom_ext_version));
-    if (!rec->pass)
+    /* What the chip holds as its words showed it: the recovery of a run that did not end
+     * (a journal entry) starts from here. */
+    if (rec->dut_state != NULL)
+        json_object_set_new(doc, "dut_state", json_string(rec->dut_state));
+    if (rec->din[0] != '\0')
+        json_object_set_new(doc, "din", json_string(rec->din));
+    if (rec->secret2_earlier)
+        json_object_set_new(doc, "secret2_earlier",
+                            json_pack("{s:s}", "seed_from", rec->earlier_record));
+    if (!rec->pass && !rec->running)
         json_object_set_new(doc, "error",
                             json_pack("{s:s, s:s, s:s, s:s}", "step",
                                       flow_step_name(rec->failed_step), "code",

@@ -93,6 +93,8 @@ static void usage(FILE *out)
         "  --upstream-der         certs keep upstream's explicit DEFAULT FALSE encodings\n"
         "                         (critical FALSE, cA FALSE), which strict DER parsers reject\n"
         "  --verbose              log the model's decisions on stderr\n"
+        "  --otp-state FILE       keep the first chip's OTP (SECRET2) in FILE across runs:\n"
+        "                         such a chip skips the RMA step, as silicon does\n"
         "  --help                 this text\n"
         "  --version              print the version and exit\n");
 }

@@ -143,6 +143,7 @@ static int step_rma(struct perso *p)
         return rc;
     memcpy(p->chip->rma_token_hash, hash.hash, sizeof(hash.hash));
     p->chip->secret2_done = true;
+    sim_chip_otp_save(p->fw->dev);
     sim_log(p, "SECRET2 written, software reset");
     return SIM_BOOT_SW_RESET;
 }

@@ -1,8 +1,10 @@
 #include "sim/sim_boot.h"
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim/perso_fw.h"
 #include "sim/rom_bootstrap.h"
@@ -33,6 +35,49 @@ void sim_chip_fresh(struct sim_device *dev, unsigned index)
         else
             sim_chip_secret(&dev->cfg, index, "perso-image", chip->perso_hash);
     }
+    if (index == 0)
+        sim_chip_otp_load(dev);
+}
+
+/* The state file: "secret2 <32 hex digits of the RMA token hash>\n" once SECRET2 is
+ * written; absent or empty before. */
+void sim_chip_otp_load(struct sim_device *dev)
+{
+    if (dev->cfg.otp_state[0] == '\0')
+        return;
+    FILE *f = fopen(dev->cfg.otp_state, "r");
+    char hex[33] = "";
+    if (f == NULL)
+        return;
+    if (fscanf(f, "secret2 %32s", hex) == 1 && strlen(hex) == 32) {
+        for (size_t i = 0; i < 16; i++) {
+            unsigned byte;
+            if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+                break;
+            dev->chip.rma_token_hash[i] = (uint8_t)byte;
+        }
+        dev->chip.secret2_done = true;
+    }
+    fclose(f);
+}
+
+void sim_chip_otp_save(struct sim_device *dev)
+{
+    if (dev->cfg.otp_state[0] == '\0' || dev->chip.index != 0)
+        return;
+    char tmp[sizeof(dev->cfg.otp_state) + 8];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", dev->cfg.otp_state);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return;
+    fprintf(f, "secret2 ");
+    for (size_t i = 0; i < 16; i++)
+        fprintf(f, "%02x", dev->chip.rma_token_hash[i]);
+    fprintf(f, "\n");
+    /* Durable before the chip answers, as OTP is. */
+    bool written = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) == 0 && written)
+        rename(tmp, dev->cfg.otp_state);
 }
 
 static bool straps_request_bootstrap(const struct sim_device *dev)

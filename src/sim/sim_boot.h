@@ -15,6 +15,11 @@ int sim_boot(struct fw_ctx *fw);
 /* Lock held: makes the chip in the socket a new, unpersonalized one. */
 void sim_chip_fresh(struct sim_device *dev, unsigned index);
 
+/* --otp-state: the first chip's OTP from the file (sim_chip_fresh calls it), and back to
+ * it once SECRET2 is written. */
+void sim_chip_otp_load(struct sim_device *dev);
+void sim_chip_otp_save(struct sim_device *dev);
+
 /* Lock held: puts the blocks back to their reset state (frame counter 0, FIFOs empty). */
 void sim_chip_power_on_reset(struct sim_device *dev);
 

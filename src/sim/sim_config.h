@@ -89,7 +89,10 @@ struct sim_config {
     bool perso_hash_set;
     uint8_t perso_hash[32]; /* PersoSha256Hash when not from a bootstrapped image */
     struct sim_faults faults;
-    bool verbose;      /* log the model's decisions on stderr */
+    bool verbose; /* log the model's decisions on stderr */
+    /* A file that keeps the first chip's OTP (SECRET2 and its RMA token hash) across
+     * ftsim runs, as silicon keeps it across test insertions; "" for none. */
+    char otp_state[256];
     bool upstream_der; /* certs keep upstream's explicit DEFAULT FALSE encodings */
 };
 

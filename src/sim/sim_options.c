@@ -120,6 +120,8 @@ int sim_options_set(struct sim_config *cfg, const char *name, const char *value,
         return copy_text(name, value, cfg->dice_ca_subject, SIM_DN_MAX, err);
     if (strcmp(name, "ext-ca-subject") == 0)
         return copy_text(name, value, cfg->ext_ca_subject, SIM_DN_MAX, err);
+    if (strcmp(name, "otp-state") == 0)
+        return copy_text(name, value, cfg->otp_state, sizeof(cfg->otp_state), err);
     if (strcmp(name, "was-diversifier") == 0)
         return copy_text(name, value, cfg->was_diversifier, SIM_DIVERSIFIER_SIZE + 1, err);
     bool *flag = strcmp(name, "blank") == 0          ? &cfg->blank

@@ -36,7 +36,8 @@
     {"step-delay", required_argument, NULL, SIM_OPTIONS_VAL}, \
     {"fault", required_argument, NULL, SIM_OPTIONS_VAL}, \
     {"verbose", no_argument, NULL, SIM_OPTIONS_VAL}, \
-    {"upstream-der", no_argument, NULL, SIM_OPTIONS_VAL}
+    {"upstream-der", no_argument, NULL, SIM_OPTIONS_VAL}, \
+    {"otp-state", required_argument, NULL, SIM_OPTIONS_VAL}
 /* clang-format on */
 
 /* --console spi|uart: where the perso console runs. */

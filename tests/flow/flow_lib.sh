@@ -11,6 +11,10 @@ fi
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
+# Device records of every run (ftharness --record-dir); they hold wrapped RMA seeds.
+mkdir -m 0700 journal
+FTHARNESS_RECORD_DIR="$work/journal"
+export FTHARNESS_RECORD_DIR
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
 passed=0

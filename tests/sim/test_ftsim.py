@@ -105,6 +105,7 @@ OPTION_SAMPLES = {
     "--step-delay": ["import=7"],
     "--fault": ["bad-crc=hash"],
     "--verbose": [],
+    "--otp-state": ["otp-state.txt"],
     "--upstream-der": [],
 }
 STEP_FAULTS = ["stall", "junk-frames", "wrong-frame-number", "reset", "disconnect",

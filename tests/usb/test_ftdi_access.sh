@@ -52,6 +52,8 @@ chmod 0644 "$child/sival.json"
 # an uninstalled ftharness looks for it) and a plugin dir the child may read.
 cp "$runner" "$child/ftharness-plugin-runner"
 chmod 0755 "$child/ftharness-plugin-runner"
+mkdir -m 0700 "$child/records"
+if [ "$(id -u)" -eq 0 ]; then chown 65534 "$child/records"; fi
 mkdir -m 0755 "$child/plugins"
 cp "$plugins/noop.so" "$child/plugins/noop.so"
 chmod 0644 "$child/plugins/noop.so"
@@ -74,7 +76,7 @@ deny() {
     (cd "$child" && timeout -k 5 60 "$testbed" --deny-access --adapter FTA1 --timing zero -- \
         $as_user "$child/ftharness" run --sku "$child/sival.json" --console "$1" \
         --pa "http://127.0.0.1:$port" --password-file "$child/pw" --user-id "ftdi/access" \
-        --plugin-dir "$child/plugins" \
+        --plugin-dir "$child/plugins" --record-dir "$child/records" \
         --json) >"$work/record-$2.out" 2>"$log" || status=$?
     elapsed=$(($(date +%s) - start))
 }

@@ -1,0 +1,135 @@
+#!/bin/sh
+# The RMA seed is never lost and a run's end is honest (DESIGN §4):
+#   - the record is in the record directory before the chip is touched, and holds the
+#     wrapped RMA seed before the token hash goes out;
+#   - SIGTERM mid-run ends the run at its next wait: exit 7, a record with code "aborted"
+#     and the state the chip showed;
+#   - a run killed with SIGKILL right after the hash was sent leaves a record with the
+#     seed; a rerun on that chip (which now skips the RMA prompt) finds it by device ID,
+#     passes, and says where the seed came from;
+#   - without that record, the rerun fails at once with quarantine advice.
+#   test_flow_recovery.sh FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR
+set -u
+ftharness=$1
+ftsim=$2
+ftpa=$3
+skus=$4
+work=$5
+plugins=$6
+. "$(dirname "$0")/flow_lib.sh"
+
+service_init
+service_start
+
+seed=0
+# chip [ftsim args...]: a sival chip on its own socket, with its OTP kept in otp-$seed.txt
+# (the same --seed gives the same device); sets $sock and $chip_pid.
+chip() {
+    rm -f sim-ready
+    mkfifo sim-ready
+    sock="$work/chip-$seed-$$.sock"
+    rm -f "$sock"
+    "$ftsim" --socket "$sock" --sku sival --seed $((300 + seed)) --y $seed --timing zero \
+        --otp-state "$work/otp-$seed.txt" --was-seed "$(cat pa/sival/was-seed.hex)" "$@" \
+        >sim-ready 2>>"ftsim-$seed.log" &
+    chip_pid=$!
+    pids="$pids $chip_pid"
+    read -r line <sim-ready
+    exec 3<sim-ready
+}
+
+# start_run RECORD_DIR [args...]: ftharness in the background; sets $run_pid, $record.
+start_run() {
+    records=$1
+    shift
+    mkdir -p -m 0700 "$records"
+    record="record-$seed-$(date +%s%N).json"
+    "$ftharness" run --sku "$skus/sival.json" --console "spi-sim:$sock" \
+        --pa "http://127.0.0.1:$port" --password-file pw --plugin-dir "$plugins" \
+        --record-dir "$records" --y $seed --json "$@" >"$record" 2>"$record.log" &
+    run_pid=$!
+}
+
+# journal_has DIR TEXT: a record in DIR says TEXT, within 10 s (the run writes it at every
+# change of the chip's state; this only watches for that write).
+journal_has() {
+    i=0
+    while [ $i -lt 200 ]; do
+        if grep -l -- "$2" "$1"/*.json >/dev/null 2>&1; then
+            return 0
+        fi
+        i=$((i + 1))
+        sleep 0.05
+    done
+    return 1
+}
+
+secret2='SECRET2 (RMA token hash) written'
+
+# 1. SIGTERM while the chip computes its certificate inputs prompt.
+seed=1
+chip --step-delay certgen=3000
+start_run journal-1
+if journal_has journal-1 "$secret2"; then
+    kill -TERM $run_pid
+    status=0
+    wait $run_pid || status=$?
+    if [ $status -eq 7 ] && [ "$(field code)" = aborted ] &&
+        field dut_state | grep -q "SECRET2" && grep -q '"code": "aborted"' journal-1/*.json; then
+        ok "SIGTERM mid-run: exit 7, the record says aborted and what the chip holds"
+    else
+        bad "SIGTERM: exit $status, code '$(field code)', state '$(field dut_state)': $(cat "$record.log")"
+    fi
+else
+    bad "SIGTERM: the record never showed SECRET2 written: $(cat "$record.log")"
+    kill $run_pid 2>/dev/null
+fi
+kill $chip_pid 2>/dev/null
+exec 3<&-
+
+# 2. SIGKILL right after the hash went out, then a rerun on the same chip.
+seed=2
+chip --step-delay certgen=3000
+start_run journal-2
+if journal_has journal-2 "$secret2" && grep -q '"rma_unlock_token"' journal-2/*.json; then
+    kill -KILL $run_pid
+    wait $run_pid 2>/dev/null
+    first=$(grep -l "$secret2" journal-2/*.json | head -n 1)
+    ok "SIGKILL after the hash: the record holds the wrapped RMA seed ($(basename "$first"))"
+else
+    bad "SIGKILL: no record with SECRET2 and the seed: $(cat "$record.log")"
+    kill -KILL $run_pid 2>/dev/null
+    first=""
+fi
+rm -f "$record" # the killed run printed nothing
+start_run journal-2 --reset
+status=0
+wait $run_pid || status=$?
+seed_before=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['rma_unlock_token'])" "$first" 2>/dev/null)
+seed_after=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['rma_unlock_token'])" "$record" 2>/dev/null)
+from=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['secret2_earlier']['seed_from'])" "$record" 2>/dev/null)
+if [ $status -eq 0 ] && [ -n "$seed_before" ] && [ "$seed_before" = "$seed_after" ] &&
+    [ "$from" = "$(basename "$first")" ]; then
+    ok "the rerun (--reset) skips the RMA prompt, reuses the journalled seed and passes"
+else
+    bad "rerun: exit $status, seed reused: $([ "$seed_before" = "$seed_after" ] && echo yes || echo no), from '$from': $(cat "$record.log")"
+fi
+kill $chip_pid 2>/dev/null
+exec 3<&-
+
+# 3. The same chip in a new ftsim (its OTP from the state file), without those records.
+chip
+start_run journal-3
+status=0
+wait $run_pid || status=$?
+if [ $status -eq 3 ] && grep -q "quarantine the chip" "$record.log" &&
+    [ "$(field step)" = perso-process-blobs ]; then
+    ok "a chip with SECRET2 and no record of its seed: exit 3, quarantine advice"
+else
+    bad "no earlier record: exit $status at '$(field step)': $(cat "$record.log")"
+fi
+kill $chip_pid 2>/dev/null
+exec 3<&-
+
+check_records 3
+finish
