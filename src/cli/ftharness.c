@@ -48,6 +48,7 @@ struct options {
     const char *ca_file, *cert_file, *key_file, *pin;
     const char *plugin_dir;
     const char *record_dir;
+    const char *record; /* register: the record file */
     unsigned lot, wafer, x, y, year, week;
     bool json, benchtop, no_register, reset;
     double timeout_scale;
@@ -64,6 +65,7 @@ static void usage(FILE *out)
             "                     --pa URL [--password-file F] [--user-id ID] [--lot N --wafer N\n"
             "                     --x N --y N] [--json] [--timeout-scale F] [options]\n"
             "       ftharness check OPTIONS   (the same checks as run, up to the chip)\n"
+            "       ftharness register --record FILE --pa URL [--password-file F] [TLS]\n"
             "       ftharness --version\n"
             "\n"
             "Personalizes one DUT: RMA token hash, certificate inputs, TBS export, checks,\n"
@@ -149,6 +151,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         O_PIN,
         O_PLUGIN_DIR,
         O_RECORD_DIR,
+        O_RECORD,
         O_LOT,
         O_WAFER,
         O_X,
@@ -175,6 +178,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                                          {"pin", required_argument, NULL, O_PIN},
                                          {"plugin-dir", required_argument, NULL, O_PLUGIN_DIR},
                                          {"record-dir", required_argument, NULL, O_RECORD_DIR},
+                                         {"record", required_argument, NULL, O_RECORD},
                                          {"lot", required_argument, NULL, O_LOT},
                                          {"wafer", required_argument, NULL, O_WAFER},
                                          {"x", required_argument, NULL, O_X},
@@ -225,6 +229,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case O_PIN:
             o->pin = optarg;
+            break;
+        case O_RECORD:
+            o->record = optarg;
             break;
         case O_RECORD_DIR:
             o->record_dir = optarg;
@@ -281,8 +288,11 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     if (rc != 0)
         return -1;
-    if (optind != argc || o->sku == NULL || o->console == NULL || o->pa_url == NULL) {
-        fprintf(stderr, "ftharness run: --sku, --console and --pa are required\n");
+    bool registering = o->record != NULL;
+    if (optind != argc || o->pa_url == NULL ||
+        (!registering && (o->sku == NULL || o->console == NULL))) {
+        fprintf(stderr, registering ? "ftharness register: --record and --pa are required\n"
+                                    : "ftharness run: --sku, --console and --pa are required\n");
         usage(stderr);
         return -1;
     }
@@ -615,7 +625,7 @@ static int check_sku(struct station *st, struct ft_error *err)
     return step_result(st, "SKU", rc, EXIT_USAGE, err, st->sku.name);
 }
 
-static int check_service(struct station *st, struct ft_error *err)
+static int check_service_session(struct station *st, struct ft_error *err)
 {
     st->password = read_password(st->o.password_file, err);
     int status = step_result(st, "SKU password", st->password ? 0 : -1, EXIT_USAGE, err, NULL);
@@ -641,9 +651,12 @@ static int check_service(struct station *st, struct ft_error *err)
         step_result(st, "--pa and its TLS options", rc ? -1 : 0, EXIT_USAGE, err, st->o.pa_url);
     if (status != EXIT_PASS)
         return status;
-    rc = flow_session_open(st->pa, &st->sku, st->password, &st->ca, err);
+    rc = st->sku.n_certs > 0 ? flow_session_open(st->pa, &st->sku, st->password, &st->ca, err)
+                             : flow_session_init(st->pa, st->sku.name, st->password, err);
     return step_result(st, "endorsement service", rc, EXIT_PA, err,
-                       "session open, CA certificates and subject keys fetched");
+                       st->sku.n_certs > 0
+                           ? "session open, CA certificates and subject keys fetched"
+                           : "session open");
 }
 
 static int check_records(struct station *st, struct ft_error *err)
@@ -708,7 +721,7 @@ static int prepare(struct station *st, int argc, char **argv, struct ft_error *e
     st->journal.dirfd = -1;
     if ((status = check_sku(st, err)) != EXIT_PASS ||
         (status = check_records(st, err)) != EXIT_PASS ||
-        (status = check_service(st, err)) != EXIT_PASS ||
+        (status = check_service_session(st, err)) != EXIT_PASS ||
         (status = check_plugin(st, err)) != EXIT_PASS ||
         (status = check_links(st, err)) != EXIT_PASS)
         return status;
@@ -801,6 +814,52 @@ static int cmd_run(int argc, char **argv)
     return status;
 }
 
+/* `ftharness register`: RegisterDevice for a personalized but unregistered chip, from its
+ * record (the run stopped at or before register-device, e.g. the service was down).
+ * Idempotent at the service: the same record again succeeds; different data for the same
+ * device is refused (409). */
+static int cmd_register(int argc, char **argv)
+{
+    struct station *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return EXIT_INTERNAL;
+    struct ft_error err = {0};
+    struct flow_record rec = {0};
+    int status = parse_options(argc, argv, &st->o) != 0 ? EXIT_USAGE : EXIT_PASS;
+    char *text = status == EXIT_PASS ? flow_journal_read(st->o.record, &err) : NULL;
+    if (status == EXIT_PASS &&
+        (text == NULL || flow_record_parse(text, strlen(text), &rec, &err) != 0)) {
+        fprintf(stderr, "ftharness register: %s: %s\n", st->o.record, err.message);
+        status = EXIT_USAGE;
+    } else if (status == EXIT_PASS && !rec.pass && rec.failed_step != FLOW_STEP_REGISTER) {
+        fprintf(stderr,
+                "ftharness register: %s: the run failed at %s, before the chip was "
+                "personalized: there is nothing to register\n",
+                st->o.record,
+                rec.failed_step < FLOW_STEP_COUNT ? flow_step_name(rec.failed_step) : "its start");
+        status = EXIT_USAGE;
+    }
+    free(text);
+    if (status == EXIT_PASS) {
+        snprintf(st->sku.name, sizeof(st->sku.name), "%s", rec.sku);
+        status = check_service_session(st, &err);
+    }
+    if (status == EXIT_PASS && flow_register(st->pa, &rec, &err) != 0) {
+        fprintf(stderr, "ftharness register: %s%s\n", err.message,
+                strstr(err.message, "ALREADY_EXISTS") != NULL
+                    ? " (409: the registry holds this device with other data: it was "
+                      "registered from another record; compare them before anything else)"
+                    : "");
+        status = EXIT_PA;
+    }
+    if (status == EXIT_PASS)
+        printf("ftharness register: %s registered (%s)\n", rec.sku, st->o.record);
+    flow_record_free(&rec);
+    release(st);
+    free(st);
+    return status;
+}
+
 /* `ftharness check`: the checks of `run` up to the chip, each reported, for station
  * bring-up; the chip is never touched. */
 static int cmd_check(int argc, char **argv)
@@ -824,6 +883,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "register") == 0)
+        return cmd_register(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
         return EXIT_PASS;

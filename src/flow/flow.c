@@ -961,78 +961,98 @@ static int step_boot_check(struct run *r)
 
 /* ---- step 13: registration ------------------------------------------------------------ */
 
-static int registry_blob(struct run *r, struct pa_bytes *out)
+/* The registry's perso blob: the record's certificates in blob order. */
+static int registry_blob(const struct flow_record *rec, struct pa_bytes *out, struct ft_error *err)
 {
     struct perso_blob *tlv = malloc(sizeof(*tlv));
     struct perso_tlv_writer w;
     if (tlv == NULL)
-        return ft_fail(r->err, FT_E_NOMEM, "out of memory");
-    int rc =
-        perso_tlv_writer_init(&w, tlv->body, sizeof(tlv->body), r->env->sku->blob_version, r->err);
+        return ft_fail(err, FT_E_NOMEM, "out of memory");
+    int rc = perso_tlv_writer_init(&w, tlv->body, sizeof(tlv->body), rec->blob_version, err);
     /* The plugin's certificates stay in the local record only: the service verifies every
      * certificate it registers against the SKU's CAs, and a plugin's need not chain there. */
-    for (size_t i = 0; rc == 0 && i < r->rec->n_certs; i++) {
-        const struct flow_cert *c = &r->rec->certs[i];
+    for (size_t i = 0; rc == 0 && i < rec->n_certs; i++) {
+        const struct flow_cert *c = &rec->certs[i];
         if (c->origin != FLOW_CERT_PLUGIN)
-            rc = perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, c->name, c->der, c->len, r->err);
+            rc = perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, c->name, c->der, c->len, err);
     }
     if (rc == 0 && (out->data = malloc(w.len)) != NULL) {
         memcpy(out->data, tlv->body, w.len);
         out->len = w.len;
     } else if (rc == 0) {
-        rc = ft_fail(r->err, FT_E_NOMEM, "out of memory");
+        rc = ft_fail(err, FT_E_NOMEM, "out of memory");
     }
     free(tlv);
+    return rc;
+}
+
+int flow_register(struct pa_client *pa, const struct flow_record *rec, struct ft_error *err)
+{
+    struct pa_registration_request req = {0};
+    struct pa_device_data *dd = &req.device_data;
+    req.has_device_data = true;
+    req.hash_type = PA_HASH_TYPE_SHA256;
+    memcpy(req.certs_hash.data, rec->certs_hash, 32);
+    req.certs_hash.len = 32;
+    snprintf(dd->sku, sizeof(dd->sku), "%s", rec->sku);
+    dd->has_device_id = pa_device_id_from_raw(rec->device_id, &dd->device_id, err) == 0;
+    dd->device_life_cycle = rec->lc_state;
+    dd->has_metadata = true;
+    dd->metadata.registration_state = PA_DEVICE_REGISTRATION_STATE_PROVISIONED;
+    /* From the record alone, so registering it again sends the same bytes (the service
+     * answers a byte-identical repeat with success, other data with 409). */
+    dd->metadata.create_time_ms = (uint64_t)rec->start_ms;
+    dd->metadata.update_time_ms = (uint64_t)rec->start_ms;
+    snprintf(dd->metadata.ate_id, sizeof(dd->metadata.ate_id), "%s", rec->site);
+    dd->metadata.year = rec->year;
+    dd->metadata.week = rec->week;
+    dd->metadata.lot_num = rec->lot;
+    dd->metadata.wafer_id = rec->wafer;
+    dd->metadata.x = rec->x;
+    dd->metadata.y = rec->y;
+    memcpy(dd->perso_fw_sha256_hash.data, rec->perso_fw_hash, 32);
+    dd->perso_fw_sha256_hash.len = 32;
+    dd->num_perso_tlv_objects = (uint32_t)rec->n_certs;
+    int rc = dd->has_device_id ? 0 : -1;
+    if (rc == 0 && rec->wrapped_rma_seed_len > 0) {
+        dd->wrapped_rma_unlock_token.data = malloc(rec->wrapped_rma_seed_len);
+        if (dd->wrapped_rma_unlock_token.data == NULL)
+            rc = ft_fail(err, FT_E_NOMEM, "out of memory");
+        else {
+            memcpy(dd->wrapped_rma_unlock_token.data, rec->wrapped_rma_seed,
+                   rec->wrapped_rma_seed_len);
+            dd->wrapped_rma_unlock_token.len = rec->wrapped_rma_seed_len;
+        }
+    }
+    if (rc == 0)
+        rc = registry_blob(rec, &dd->perso_tlv_data, err);
+    json_t *msg = NULL;
+    char *text = NULL;
+    struct pa_reply reply = {0};
+    if (rc == 0 && pa_registration_request_to_json(&req, &msg, err) == 0 &&
+        (text = json_dumps(msg, JSON_COMPACT)) == NULL)
+        rc = ft_fail(err, FT_E_NOMEM, "RegisterDevice: cannot encode the request");
+    json_decref(msg);
+    if (rc == 0 && text != NULL)
+        rc = pa_client_call(pa, "RegisterDevice", text, strlen(text), true, &reply, err);
+    else if (rc == 0)
+        rc = -1;
+    free(text);
+    pa_reply_release(&reply);
+    pa_registration_request_free(&req);
     return rc;
 }
 
 static int step_register(struct run *r)
 {
     begin(r, FLOW_STEP_REGISTER);
-    const struct flow_env *env = r->env;
-    struct pa_registration_request req = {0};
-    struct pa_device_data *dd = &req.device_data;
-    req.has_device_data = true;
-    req.hash_type = PA_HASH_TYPE_SHA256;
-    memcpy(req.certs_hash.data, r->rec->certs_hash, 32);
-    req.certs_hash.len = 32;
-    snprintf(dd->sku, sizeof(dd->sku), "%s", env->sku->name);
-    dd->has_device_id = pa_device_id_from_raw(r->rec->device_id, &dd->device_id, r->err) == 0;
-    dd->device_life_cycle = env->sku->lc_state;
-    dd->has_metadata = true;
-    dd->metadata.registration_state = PA_DEVICE_REGISTRATION_STATE_PROVISIONED;
-    dd->metadata.create_time_ms = (uint64_t)r->rec->start_ms;
-    dd->metadata.update_time_ms = (uint64_t)unix_ms();
-    snprintf(dd->metadata.ate_id, sizeof(dd->metadata.ate_id), "%s", env->site ? env->site : "");
-    dd->metadata.year = env->year;
-    dd->metadata.week = env->week;
-    dd->metadata.lot_num = env->lot;
-    dd->metadata.wafer_id = env->wafer;
-    dd->metadata.x = env->x;
-    dd->metadata.y = env->y;
-    memcpy(dd->perso_fw_sha256_hash.data, r->rec->perso_fw_hash, 32);
-    dd->perso_fw_sha256_hash.len = 32;
-    dd->num_perso_tlv_objects = (uint32_t)r->rec->n_certs;
-    int rc = dd->has_device_id ? 0 : -1;
-    if (rc == 0 && r->rec->wrapped_rma_seed_len > 0) {
-        dd->wrapped_rma_unlock_token.data = malloc(r->rec->wrapped_rma_seed_len);
-        if (dd->wrapped_rma_unlock_token.data != NULL) {
-            memcpy(dd->wrapped_rma_unlock_token.data, r->rec->wrapped_rma_seed,
-                   r->rec->wrapped_rma_seed_len);
-            dd->wrapped_rma_unlock_token.len = r->rec->wrapped_rma_seed_len;
-        }
-    }
-    if (rc == 0)
-        rc = registry_blob(r, &dd->perso_tlv_data);
-    json_t *msg = NULL;
-    struct pa_reply reply = {0};
-    if (rc == 0 && (pa_registration_request_to_json(&req, &msg, r->err) != 0 ||
-                    pa_call(r, "RegisterDevice", msg, &reply) != 0))
-        rc = -1;
-    pa_reply_release(&reply);
-    pa_registration_request_free(&req);
-    if (rc != 0)
+    if (aborted(r) != 0)
         return failed(r, STATE_DONE);
+    if (flow_register(r->env->pa, r->rec, r->err) != 0) {
+        if (r->err->code != FT_E_NOMEM && r->err->code != FT_E_INVALID)
+            r->rec->blame = FLOW_BLAME_SERVICE;
+        return failed(r, STATE_DONE);
+    }
     end(r);
     return 0;
 }
@@ -1043,6 +1063,14 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
     snprintf(rec->sku, sizeof(rec->sku), "%s", env->sku->name);
     snprintf(rec->site, sizeof(rec->site), "%s", env->site ? env->site : "");
     rec->start_ms = unix_ms();
+    rec->lc_state = env->sku->lc_state;
+    rec->blob_version = env->sku->blob_version;
+    rec->year = env->year;
+    rec->week = env->week;
+    rec->lot = env->lot;
+    rec->wafer = env->wafer;
+    rec->x = env->x;
+    rec->y = env->y;
     if (env->year || env->week || env->lot || env->wafer || env->x || env->y)
         snprintf(rec->din, sizeof(rec->din), "Y%uW%uL%uF%uX%uY%u", env->year, env->week, env->lot,
                  env->wafer, env->x, env->y);

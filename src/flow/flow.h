@@ -142,6 +142,10 @@ struct flow_record {
     /* The DIN the tester gave ("Y<year>W<week>L<lot>F<wafer>X<x>Y<y>"), "" when none: what
      * ties a run killed before the chip named itself to the chip it had. */
     char din[48];
+    /* What RegisterDevice needs besides the certificates (flow_register). */
+    int lc_state;
+    enum perso_blob_version blob_version;
+    unsigned year, week, lot, wafer, x, y;
     char earlier_record[256]; /* the record file (in the record dir) its seed came from */
     uint8_t device_id[32];
     bool has_device_id;
@@ -170,6 +174,19 @@ void flow_record_free(struct flow_record *rec);
 
 /* The record as NEW JSON text (docs/record.schema.json). */
 char *flow_record_json(const struct flow_record *rec, bool pretty);
+
+/* Reads back a record written by flow_record_json (a record file, for `ftharness
+ * register`): what RegisterDevice needs. Every field is checked for type and size; the
+ * error names it. The caller frees *rec with flow_record_free. */
+int flow_record_parse(const char *text, size_t len, struct flow_record *rec, struct ft_error *err);
+
+/* RegisterDevice for the personalized chip of `rec` (the session is open on `pa`): step 13
+ * of a run, or later from its record. Idempotent at the service. */
+int flow_register(struct pa_client *pa, const struct flow_record *rec, struct ft_error *err);
+
+/* InitSession alone, for a command that registers a record (no CA certificates). */
+int flow_session_init(struct pa_client *pa, const char *sku, const char *password,
+                      struct ft_error *err);
 
 /* Opens a SKU session on the endorsement service: InitSession, GetCaCerts (root, dice,
  * ext), GetCaSubjectKeys (UDS, EXT). The certificates are NEW (flow_ca_free). */

@@ -16,11 +16,11 @@ static int call_json(struct pa_client *pa, const char *rpc, const char *json,
     return pa_client_call(pa, rpc, json, strlen(json), true, reply, err);
 }
 
-static int init_session(struct pa_client *pa, const struct flow_sku *sku, const char *password,
-                        struct ft_error *err)
+int flow_session_init(struct pa_client *pa, const char *sku, const char *password,
+                      struct ft_error *err)
 {
     struct pa_init_session_request req = {0};
-    snprintf(req.sku, sizeof(req.sku), "%s", sku->name);
+    snprintf(req.sku, sizeof(req.sku), "%s", sku);
     if (strlen(password) >= sizeof(req.sku_auth))
         return ft_fail(err, FT_E_INVALID, "the SKU password is too long");
     snprintf(req.sku_auth, sizeof(req.sku_auth), "%s", password);
@@ -104,8 +104,8 @@ int flow_session_open(struct pa_client *pa, const struct flow_sku *sku, const ch
     bool ext = false;
     for (size_t i = 0; i < sku->n_certs; i++)
         ext = ext || sku->certs[i].ca == FLOW_CA_EXT;
-    if (init_session(pa, sku, password, err) != 0 || fetch_certs(pa, sku, ext, ca, err) != 0 ||
-        fetch_key_ids(pa, sku, ca, err) != 0) {
+    if (flow_session_init(pa, sku->name, password, err) != 0 ||
+        fetch_certs(pa, sku, ext, ca, err) != 0 || fetch_key_ids(pa, sku, ca, err) != 0) {
         flow_ca_free(ca);
         return -1;
     }

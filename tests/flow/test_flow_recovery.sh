@@ -131,5 +131,69 @@ fi
 kill $chip_pid 2>/dev/null
 exec 3<&-
 
-check_records 3
+# 4. Register later: a chip personalized without registration, registered from its record.
+seed=4
+chip
+start_run journal-4 --no-register
+status=0
+wait $run_pid || status=$?
+exec 3<&-
+kept=$(grep -l '"personalized, not registered' journal-4/*.json | head -n 1)
+device=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['device_id'])" "$record")
+if [ $status -eq 0 ] && [ -n "$kept" ] && ! "$ftpa" export --db registry.db 2>/dev/null | grep -q "$device"; then
+    ok "--no-register: PASS, the record says personalized, not registered"
+else
+    bad "--no-register: exit $status, record '$kept'"
+fi
+register() { # register RECORD: sets $status, output in register.out
+    status=0
+    "$ftharness" register --record "$1" --pa "http://127.0.0.1:$port" --password-file pw \
+        >register.out 2>&1 || status=$?
+}
+register "$kept"
+if [ $status -eq 0 ] && "$ftpa" export --db registry.db 2>/dev/null | grep -q "$device"; then
+    ok "ftharness register: the device is in the registry"
+else
+    bad "ftharness register: exit $status: $(cat register.out)"
+fi
+register "$kept"
+if [ $status -eq 0 ]; then ok "ftharness register again: idempotent (exit 0)"; else bad "register again: exit $status: $(cat register.out)"; fi
+sed 's/"perso_fw_sha256_hash": "\(..\)/"perso_fw_sha256_hash": "ff/' "$kept" >altered.json
+register altered.json
+if [ $status -eq 4 ] && grep -q "409" register.out && grep -q "compare them" register.out; then
+    ok "a record with other data for a registered device: exit 4, the 409 explained"
+else
+    bad "altered record: exit $status: $(cat register.out)"
+fi
+early=$(grep -l '"aborted"' journal-1/*.json | head -n 1)
+register "$early"
+if [ $status -eq 2 ] && grep -q "nothing to register" register.out; then
+    ok "a record of a chip never personalized: exit 2, nothing to register"
+else
+    bad "early record: exit $status: $(cat register.out)"
+fi
+
+# 5. The service killed while the chip computes: EndorseCerts fails, and that is the
+# service's class (exit 4), not the chip's.
+seed=5
+chip --step-delay certgen=2000
+start_run journal-5
+if journal_has journal-5 "$secret2"; then
+    for p in $pids; do
+        if [ "$p" != "$chip_pid" ]; then kill "$p" 2>/dev/null; fi
+    done
+    status=0
+    wait $run_pid || status=$?
+    if [ $status -eq 4 ] && [ "$(field step)" = perso-process-blobs ]; then
+        ok "service gone before EndorseCerts: exit 4 at perso-process-blobs"
+    else
+        bad "service gone: exit $status at '$(field step)': $(field message)"
+    fi
+else
+    bad "service gone: the record never showed SECRET2 written"
+fi
+kill $chip_pid 2>/dev/null
+exec 3<&-
+
+check_records 5
 finish
