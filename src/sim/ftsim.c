@@ -21,6 +21,7 @@
 #include "common/version.h"
 #include "sim/sim_device.h"
 #include "sim/sim_options.h"
+#include "sim/sim_sku_file.h"
 #include "wire/simlink.h"
 
 static int wake_pipe[2] = {-1, -1};
@@ -56,8 +57,10 @@ static void usage(FILE *out)
         "  --console spi|uart     where the perso console runs (default: spi with --socket,\n"
         "                         uart with --pty alone)\n"
         "Chip:\n"
-        "  --sku NAME             sival (default), emulation_tpm, sival_v1, emulation_tpm_v1,\n"
-        "                         sival_inject (an Ext1 slot for one plugin-injected cert)\n"
+        "  --sku NAME|PATH        sival (default), emulation_tpm, sival_v1, emulation_tpm_v1,\n"
+        "                         sival_inject (an Ext1 slot for one plugin-injected cert),\n"
+        "                         or a harness SKU file (skus/*.json): its ext certificates\n"
+        "                         and a slot per plugin.certs name\n"
         "  --dice-ca-subject DN   issuer of the UDS cert, e.g. /C=US/O=OpenTitan/CN=DICE ICA\n"
         "  --ext-ca-subject DN    issuer of SKU ext certs (TPM EK)\n"
         "  --was-seed HEX         32-byte WAS seed shared with the endorsement service\n"
@@ -137,7 +140,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->console_set = true;
             break;
         case SIM_OPTIONS_VAL:
-            if (sim_options_set(cfg, longopts[index].name, optarg, &err) != 0) {
+            if (strcmp(longopts[index].name, "sku") == 0 && sim_sku_is_path(optarg)
+                    ? sim_sku_from_file(cfg, optarg, &err) != 0
+                    : sim_options_set(cfg, longopts[index].name, optarg, &err) != 0) {
                 fprintf(stderr, "ftsim: %s\n", err.message);
                 return -1;
             }
