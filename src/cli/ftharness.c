@@ -394,6 +394,27 @@ static int open_boot_uart(const char *spec, struct links *l, struct ft_error *er
     return 0;
 }
 
+/* The console (and boot UART) texts name a known kind and a place: a typo is a usage
+ * error found before the service is asked for anything, not a link failure. */
+static int check_console_spec(const char *option, const char *spec, bool console,
+                              struct ft_error *err)
+{
+    static const char *const console_kinds[] = {"uart", "spi-sim",   "uart-sim",
+                                                "ftdi", "ftdi-uart", NULL};
+    static const char *const boot_kinds[] = {"uart", "ftdi-uart", NULL};
+    const char *const *kinds = console ? console_kinds : boot_kinds;
+    const char *colon = strchr(spec, ':');
+    for (size_t i = 0; colon != NULL && colon[1] != '\0' && kinds[i] != NULL; i++) {
+        if (strlen(kinds[i]) == (size_t)(colon - spec) &&
+            strncmp(spec, kinds[i], (size_t)(colon - spec)) == 0)
+            return 0;
+    }
+    return ft_fail(err, FT_E_INVALID, "%s %s: expected %s", option, spec,
+                   console ? "uart:TTY, spi-sim:SOCKET, uart-sim:SOCKET, ftdi:ADAPTER or "
+                             "ftdi-uart:ADAPTER"
+                           : "uart:TTY or ftdi-uart:ADAPTER");
+}
+
 static int open_console(const char *spec, struct links *l, struct ft_error *err)
 {
     const char *colon = strchr(spec, ':');
@@ -659,6 +680,14 @@ static int check_service_session(struct station *st, struct ft_error *err)
                            : "session open");
 }
 
+static int check_console_texts(struct station *st, struct ft_error *err)
+{
+    int rc = check_console_spec("--console", st->o.console, true, err);
+    if (rc == 0 && st->o.boot_uart != NULL)
+        rc = check_console_spec("--boot-uart", st->o.boot_uart, false, err);
+    return step_result(st, "console text", rc, EXIT_USAGE, err, st->o.console);
+}
+
 static int check_records(struct station *st, struct ft_error *err)
 {
     const char *dir = st->o.record_dir ? st->o.record_dir : getenv("FTHARNESS_RECORD_DIR");
@@ -720,6 +749,7 @@ static int prepare(struct station *st, int argc, char **argv, struct ft_error *e
     int status;
     st->journal.dirfd = -1;
     if ((status = check_sku(st, err)) != EXIT_PASS ||
+        (status = check_console_texts(st, err)) != EXIT_PASS ||
         (status = check_records(st, err)) != EXIT_PASS ||
         (status = check_service_session(st, err)) != EXIT_PASS ||
         (status = check_plugin(st, err)) != EXIT_PASS ||

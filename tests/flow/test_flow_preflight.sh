@@ -15,6 +15,7 @@ plugins=$6
 
 service_init
 service_start
+pa_pid=${pids##* }
 mkfifo sim-ready
 "$ftsim" --socket "$work/chip.sock" --sku sival --timing zero \
     --was-seed "$(cat pa/sival/was-seed.hex)" >sim-ready 2>ftsim.log &
@@ -64,6 +65,15 @@ refused() {
     fi
 }
 refused "no plugin dir" 5 "plugin dir /nonexistent" --plugin-dir /nonexistent
+status=0
+# shellcheck disable=SC2086
+"$ftharness" run $common --console "spi:$work/chip.sock" --plugin-dir "$plugins" >out.json \
+    2>out.txt || status=$?
+if [ $status -eq 2 ] && grep -q "console text: --console spi:" out.txt; then
+    ok "a --console typo (spi: for spi-sim:): exit 2 before the service is asked"
+else
+    bad "console typo: exit $status: $(cat out.txt)"
+fi
 mkdir -m 0755 open-plugins
 cp "$plugins/noop.so" open-plugins/
 chmod 0777 open-plugins
@@ -85,16 +95,50 @@ else
     bad "a refused run asked for tokens: $(grep DeriveTokens ftpa.log)"
 fi
 
-# The chip never moved: it personalizes now, from its first prompt.
-record=record-after.json
+# The service refuses DeriveTokens (the SKU's methods without it, reloaded with SIGHUP):
+# the service's class at the RMA step (exit 4), nothing written to the chip.
+cp pa/sku_auth.json sku_auth.keep
+"$python" - pa/sku_auth.json <<'PY'
+import json, sys
+auth = json.load(open(sys.argv[1]))
+auth["sku_auth_cfg_list"]["sival"]["methods"].remove("DeriveTokens")
+json.dump(auth, open(sys.argv[1], "w"))
+PY
+reload_service() {
+    before=$(grep -c "configuration reloaded" ftpa.log)
+    kill -HUP "$pa_pid"
+    i=0
+    while [ "$(grep -c "configuration reloaded" ftpa.log)" -eq "$before" ] && [ $i -lt 200 ]; do
+        i=$((i + 1))
+        sleep 0.05
+    done
+}
+reload_service
+record=record-denied.json
 status=0
 # shellcheck disable=SC2086
 "$ftharness" run $common --console "spi-sim:$work/chip.sock" --plugin-dir "$plugins" --json \
     >"$record" 2>run.log || status=$?
+if [ $status -eq 4 ] && [ "$(field step)" = send-rma-unlock-token ] &&
+    field dut_state | grep -q "no secrets written yet"; then
+    ok "DeriveTokens refused by the service: exit 4 at send-rma-unlock-token, no secrets written"
+else
+    bad "DeriveTokens refused: exit $status at '$(field step)': $(cat run.log)"
+fi
+cp sku_auth.keep pa/sku_auth.json
+reload_service
+
+# The chip never moved: it personalizes now (reset to its first prompt, which the refused
+# run had read).
+record=record-after.json
+status=0
+# shellcheck disable=SC2086
+"$ftharness" run $common --console "spi-sim:$work/chip.sock" --plugin-dir "$plugins" --json \
+    --reset >"$record" 2>run.log || status=$?
 if [ $status -eq 0 ]; then
     ok "the same chip then personalizes: PASS"
 else
     bad "the chip after the refused runs: exit $status at '$(field step)': $(field message)"
 fi
-check_records 1
+check_records 2
 finish
