@@ -3,7 +3,7 @@
 # (DESIGN §4): such a failure exits with its class's status, says "chip untouched", and the
 # same chip then personalizes normally. `ftharness check` runs the same checks and reports
 # each.
-#   test_flow_preflight.sh FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR
+#   test_flow_preflight.sh FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR TEST_PLUGIN_DIR
 set -u
 ftharness=$1
 ftsim=$2
@@ -11,6 +11,7 @@ ftpa=$3
 skus=$4
 work=$5
 plugins=$6
+test_plugins=$7
 . "$(dirname "$0")/flow_lib.sh"
 
 service_init
@@ -88,6 +89,25 @@ if [ $status -eq 5 ] && grep -q "nothere.so not found" out.txt && grep -q "chip 
     ok "a SKU naming a missing plugin: exit 5 before the chip is touched"
 else
     bad "missing plugin: exit $status: $(cat out.txt)"
+fi
+sed 's/"name": "noop"/"name": "nosym"/' "$skus/sival.json" >sku-nosym.json
+status=0
+"$ftharness" run --sku sku-nosym.json --pa "http://127.0.0.1:$port" --password-file pw \
+    --console "spi-sim:$work/chip.sock" --plugin-dir "$test_plugins" >out.json 2>out.txt || status=$?
+if [ $status -eq 5 ] && grep -q "does not export ft_ext" out.txt && grep -q "chip untouched" out.txt; then
+    ok "a plugin without ft_ext: exit 5 before the chip is touched"
+else
+    bad "plugin without ft_ext: exit $status: $(cat out.txt)"
+fi
+mkdir -p certs
+sed 's|"certs/extra.der"|"certs/missing.der"|' "$skus/sival_inject.json" >sku-noinput.json
+status=0
+"$ftharness" run --sku sku-noinput.json --pa "http://127.0.0.1:$port" --password-file pw \
+    --console "spi-sim:$work/chip.sock" --plugin-dir "$plugins" >out.json 2>out.txt || status=$?
+if [ $status -eq 5 ] && grep -q "input cert: .*missing.der" out.txt && grep -q "chip untouched" out.txt; then
+    ok "a missing plugin input: exit 5 before the chip is touched"
+else
+    bad "missing plugin input: exit $status: $(cat out.txt)"
 fi
 if ! grep -q "DeriveTokens" ftpa.log; then
     ok "no DeriveTokens reached the service for the refused runs"
