@@ -37,10 +37,11 @@ int sim_sku_from_file(struct sim_config *cfg, const char *path, struct ft_error 
         return -1;
     struct sim_sku *sku = &cfg->sku;
     memset(sku, 0, sizeof(*sku));
-    if (strlen(f.name) >= sizeof(sku->name))
+    size_t len = strlen(f.name);
+    if (len >= sizeof(sku->name))
         return ft_fail(err, FT_E_INVALID, "%s: name: ftsim takes at most %zu characters", path,
                        sizeof(sku->name) - 1);
-    snprintf(sku->name, sizeof(sku->name), "%s", f.name);
+    memcpy(sku->name, f.name, len + 1);
     sku->blob_version = f.blob_version;
     for (size_t i = 3; i < f.n_certs; i++) {
         const struct flow_sku_cert *c = &f.certs[i];
@@ -50,14 +51,15 @@ int sim_sku_from_file(struct sim_config *cfg, const char *path, struct ft_error 
                 "%s: certs[%zu] %s: ftsim models further certificates as ext "
                 "certificates the host endorses (\"ca\": \"ext\", \"endorse\": \"host\")",
                 path, i, c->name);
-        if (sku->n_ext == SIM_EXT_CERTS_MAX || strlen(c->name) >= SIM_NAME_MAX)
+        len = strlen(c->name);
+        if (sku->n_ext == SIM_EXT_CERTS_MAX || len >= SIM_NAME_MAX)
             return ft_fail(err, FT_E_INVALID,
                            "%s: certs[%zu] %s: ftsim holds at most %u ext certificates of names "
                            "under %u characters",
                            path, i, c->name, SIM_EXT_CERTS_MAX, SIM_NAME_MAX);
         struct sim_ext_cert *e = &sku->ext[sku->n_ext++];
-        snprintf(e->name, sizeof(e->name), "%s", c->name);
-        snprintf(e->group, sizeof(e->group), "%s", c->name);
+        memcpy(e->name, c->name, len + 1); /* both fit: len < SIM_NAME_MAX */
+        memcpy(e->group, c->name, len + 1);
     }
     sku->n_injected = (unsigned)f.n_plugin_certs;
     /* The device ID fields of the built-in SKUs (upstream's orchestrator values). */
