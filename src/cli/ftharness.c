@@ -24,6 +24,7 @@
 #include "link/ftdi_uart.h"
 #include "link/simsock.h"
 #include "pa/pa_client.h"
+#include "wire/device_id.h"
 
 /* Exit statuses (documented in ftharness(1)). */
 enum exit_status {
@@ -811,12 +812,19 @@ static int personalize(struct station *st, struct ft_error *err)
     };
     struct flow_record rec;
     int status;
-    if (flow_run(&env, &rec, err) == 0) {
+    int rc = flow_run(&env, &rec, err);
+    /* The device as the registry names it, and where its record is, on the result line. */
+    char device[DEVICE_ID_STRING_LEN + 1] = "unknown device";
+    if (rec.has_device_id)
+        device_id_to_string(rec.device_id, device);
+    if (rc == 0) {
         status = EXIT_PASS;
-        fprintf(stderr, "ftharness: PASS (%s)\n", st->sku.name);
+        fprintf(stderr, "ftharness: PASS (%s, %s, record %s/%s)\n", st->sku.name, device,
+                st->journal.dir, st->journal.name);
     } else {
         status = exit_status_for(&rec);
-        fprintf(stderr, "ftharness: FAIL: %s\nftharness: DUT state: %s\n", err->message,
+        fprintf(stderr, "ftharness: FAIL (%s, %s, record %s/%s): %s\nftharness: DUT state: %s\n",
+                st->sku.name, device, st->journal.dir, st->journal.name, err->message,
                 rec.dut_state ? rec.dut_state : "unknown");
     }
     if (o->json) {
