@@ -504,22 +504,7 @@ static int exit_status_for(const struct flow_record *rec)
     case FLOW_BLAME_NONE:
         break;
     }
-    switch (rec->error_code) {
-    case FT_E_PLUGIN:
-        return EXIT_PLUGIN;
-    case FT_E_TIMEOUT:
-    case FT_E_CONNECT:
-    case FT_E_DEVICE:
-        return rec->failed_step == FLOW_STEP_REGISTER ? EXIT_PA : EXIT_DEVICE;
-    case FT_E_TLS:
-    case FT_E_REMOTE:
-        return EXIT_PA;
-    default:
-        break;
-    }
-    if (rec->failed_step == FLOW_STEP_REGISTER)
-        return EXIT_PA;
-    return EXIT_VALIDATION;
+    return EXIT_INTERNAL; /* the flow failed before a step could say who (no memory) */
 }
 
 /* Reads a bootstrap image ("" = none: *data NULL, *len 0). */

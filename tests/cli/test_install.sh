@@ -9,23 +9,14 @@ build=$1
 work=$2
 ftsim=$3
 ftpa=$4
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work" || exit 1
-pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
-passed=0
-failed=0
+skus=$(cd "$(dirname "$0")/../../skus" && pwd)
+. "$(dirname "$0")/../flow/flow_lib.sh"
+# The installed ftharness must find its own record directory: no override.
+unset FTHARNESS_RECORD_DIR
 check() { # check DESCRIPTION COMMAND...
     what=$1
     shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok   $what"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $what"
-    fi
+    if "$@"; then ok "$what"; else bad "$what"; fi
 }
 
 prefix=/opt/ftharness
@@ -47,11 +38,8 @@ check "installed the udev rule" sh -c "ls '$root'/*/lib/udev/rules.d/99-ftharnes
 printf 'install-password\n' >pw
 chmod 600 pw
 "$ftpa" init --config-dir pa --sku sival --no-ext --password-file pw >/dev/null
-mkfifo pa-ready sim-ready
-"$ftpa" serve --config-dir pa --db registry.db >pa-ready 2>ftpa.log &
-pids="$pids $!"
-read -r line <pa-ready
-port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
+service_start
+mkfifo sim-ready
 "$ftsim" --socket "$work/chip.sock" --sku sival --timing zero \
     --was-seed "$(cat pa/sival/was-seed.hex)" >sim-ready 2>ftsim.log &
 pids="$pids $!"
@@ -73,5 +61,4 @@ check "  ... listing the installed SKUs" grep -q "SKUs in $top/etc/ftharness/sku
 check "--help names the installed directories" sh -c \
     "'$top/bin/ftharness' run --help | grep -q '$top/etc/ftharness/skus'"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

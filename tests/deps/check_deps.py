@@ -383,7 +383,7 @@ def main(argv):
             continue  # a project path
         path = cmd if cmd.startswith("/") else shutil.which(cmd)
         if path is None or not os.path.exists(path):
-            if "/" in cmd or cmd in dict((n, 1) for k, n in mapped if k == "tool"):
+            if "/" in cmd or ("tool", cmd) in mapped:
                 checked += 1
                 problems.append("command %s (run by %s) is not on this machine" % (cmd, where))
             continue  # a word in a string, not a command

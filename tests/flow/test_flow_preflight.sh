@@ -65,16 +65,10 @@ refused() {
         bad "$what: exit $status: $(cat out.txt)"
     fi
 }
+# (a later --sku, --console or --plugin-dir overrides refused's own)
 refused "no plugin dir" 5 "plugin dir /nonexistent" --plugin-dir /nonexistent
-status=0
-# shellcheck disable=SC2086
-"$ftharness" run $common --console "spi:$work/chip.sock" --plugin-dir "$plugins" >out.json \
-    2>out.txt || status=$?
-if [ $status -eq 2 ] && grep -q "console text: --console spi:" out.txt; then
-    ok "a --console typo (spi: for spi-sim:): exit 2 before the service is asked"
-else
-    bad "console typo: exit $status: $(cat out.txt)"
-fi
+refused "a --console typo (spi: for spi-sim:)" 2 "console text: --console spi:" \
+    --console "spi:$work/chip.sock" --plugin-dir "$plugins"
 mkdir -m 0755 open-plugins
 cp "$plugins/noop.so" open-plugins/
 chmod 0777 open-plugins
@@ -82,33 +76,14 @@ refused "a world-writable plugin dir" 5 "is world-writable (mode 0777)" \
     --plugin-dir "$work/open-plugins"
 chmod 0755 open-plugins
 sed 's/"name": "noop"/"name": "nothere"/' "$skus/sival.json" >sku-nothere.json
-status=0
-"$ftharness" run --sku sku-nothere.json --pa "http://127.0.0.1:$port" --password-file pw \
-    --console "spi-sim:$work/chip.sock" --plugin-dir "$plugins" >out.json 2>out.txt || status=$?
-if [ $status -eq 5 ] && grep -q "nothere.so not found" out.txt && grep -q "chip untouched" out.txt; then
-    ok "a SKU naming a missing plugin: exit 5 before the chip is touched"
-else
-    bad "missing plugin: exit $status: $(cat out.txt)"
-fi
+refused "a SKU naming a missing plugin" 5 "nothere.so not found" --sku sku-nothere.json \
+    --plugin-dir "$plugins"
 sed 's/"name": "noop"/"name": "nosym"/' "$skus/sival.json" >sku-nosym.json
-status=0
-"$ftharness" run --sku sku-nosym.json --pa "http://127.0.0.1:$port" --password-file pw \
-    --console "spi-sim:$work/chip.sock" --plugin-dir "$test_plugins" >out.json 2>out.txt || status=$?
-if [ $status -eq 5 ] && grep -q "does not export ft_ext" out.txt && grep -q "chip untouched" out.txt; then
-    ok "a plugin without ft_ext: exit 5 before the chip is touched"
-else
-    bad "plugin without ft_ext: exit $status: $(cat out.txt)"
-fi
-mkdir -p certs
+refused "a plugin without ft_ext" 5 "does not export ft_ext" --sku sku-nosym.json \
+    --plugin-dir "$test_plugins"
 sed 's|"certs/extra.der"|"certs/missing.der"|' "$skus/sival_inject.json" >sku-noinput.json
-status=0
-"$ftharness" run --sku sku-noinput.json --pa "http://127.0.0.1:$port" --password-file pw \
-    --console "spi-sim:$work/chip.sock" --plugin-dir "$plugins" >out.json 2>out.txt || status=$?
-if [ $status -eq 5 ] && grep -q "input cert: .*missing.der" out.txt && grep -q "chip untouched" out.txt; then
-    ok "a missing plugin input: exit 5 before the chip is touched"
-else
-    bad "missing plugin input: exit $status: $(cat out.txt)"
-fi
+refused "a missing plugin input" 5 "input cert: .*missing.der" --sku sku-noinput.json \
+    --plugin-dir "$plugins"
 if ! grep -q "DeriveTokens" ftpa.log; then
     ok "no DeriveTokens reached the service for the refused runs"
 else

@@ -64,6 +64,17 @@ journal_has() {
     return 1
 }
 
+# value FILE KEY...: a record's value at KEY (nested keys in turn), "" when absent.
+value() {
+    "$python" - "$@" <<'PY' 2>/dev/null
+import json, sys
+v = json.load(open(sys.argv[1]))
+for key in sys.argv[2:]:
+    v = v[key]
+print(v)
+PY
+}
+
 secret2='SECRET2 (RMA token hash) written'
 
 # 1. SIGTERM while the chip computes its certificate inputs prompt.
@@ -105,9 +116,9 @@ rm -f "$record" # the killed run printed nothing
 start_run journal-2 --reset
 status=0
 wait $run_pid || status=$?
-seed_before=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['rma_unlock_token'])" "$first" 2>/dev/null)
-seed_after=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['rma_unlock_token'])" "$record" 2>/dev/null)
-from=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['secret2_earlier']['seed_from'])" "$record" 2>/dev/null)
+seed_before=$(value "$first" rma_unlock_token)
+seed_after=$(value "$record" rma_unlock_token)
+from=$(value "$record" secret2_earlier seed_from)
 if [ $status -eq 0 ] && [ -n "$seed_before" ] && [ "$seed_before" = "$seed_after" ] &&
     [ "$from" = "$(basename "$first")" ]; then
     ok "the rerun (--reset) skips the RMA prompt, reuses the journalled seed and passes"
@@ -139,7 +150,7 @@ status=0
 wait $run_pid || status=$?
 exec 3<&-
 kept=$(grep -l '"personalized, not registered' journal-4/*.json | head -n 1)
-device=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['device_id'])" "$record")
+device=$(value "$record" device_id)
 if [ $status -eq 0 ] && [ -n "$kept" ] && ! "$ftpa" export --db registry.db 2>/dev/null | grep -q "$device"; then
     ok "--no-register: PASS, the record says personalized, not registered"
 else
