@@ -57,7 +57,6 @@ struct run {
     uint8_t was_tag[32];
     bool has_was_tag;
     uint8_t host_digest[32];
-    bool certgen_prompted; /* the certificate inputs prompt came instead of the RMA one */
     char line[CONSOLE_LINE_MAX];
     char json[UJSON_PERSO_BLOB_SIZE + 64];
 };
@@ -354,8 +353,7 @@ static int step_rma(struct run *r)
     if (earlier) {
         /* Nothing to send: the seed comes from that run's record once the export names
          * the device (step_process). */
-        r->rec->secret2_earlier = true;
-        r->certgen_prompted = true;
+        r->rec->secret2_earlier = true; /* its prompt was the certificate inputs one */
         end(r);
         return journal(r, STATE_SECRETS) == 0 ? 0 : failed(r, STATE_SECRETS);
     }
@@ -390,7 +388,7 @@ static int step_rma(struct run *r)
 static int step_certgen(struct run *r)
 {
     begin(r, FLOW_STEP_WAIT_READY);
-    if (!r->certgen_prompted && wait_for(r, SYNC_CERTGEN, FLOW_WAIT_CERTGEN) != 0)
+    if (!r->rec->secret2_earlier && wait_for(r, SYNC_CERTGEN, FLOW_WAIT_CERTGEN) != 0)
         return failed(r, chip_state(r, STATE_SECRETS, STATE_SECRETS));
     end(r);
     begin(r, FLOW_STEP_CERTGEN);
