@@ -35,13 +35,14 @@ trap cleanup EXIT INT TERM
 echo "== configuring the endorsement service (development PKI per SKU)"
 printf 'demo-password\n' >"$work/password"
 chmod 600 "$work/password"
-for sku in sival sival_v1 sival_inject; do
-    "$ftpa" init --config-dir "$work/pa" --sku $sku --no-ext --password-file "$work/password" >/dev/null
+for sku in sival sival_v1 sival_rc17 sival_v1_master sival_devseed; do
+    "$ftpa" init --config-dir "$work/pa" --sku $sku --no-ext --password-file "$work/password" \
+        --boot-message "Bare metal PASS!" >/dev/null
 done
-for sku in emulation_tpm emulation_tpm_v1; do
-    "$ftpa" init --config-dir "$work/pa" --sku $sku --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
-        --password-file "$work/password" >/dev/null
-done
+"$ftpa" init --config-dir "$work/pa" --sku sival_inject --no-ext --password-file "$work/password" \
+    --boot-message "PASS!" >/dev/null
+"$ftpa" init --config-dir "$work/pa" --sku emulation_tpm --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
+    --password-file "$work/password" --boot-message "Bare metal PASS!" >/dev/null
 mkfifo "$work/pa-ready"
 "$ftpa" serve --config-dir "$work/pa" --db "$work/registry.db" >"$work/pa-ready" 2>"$work/ftpa.log" &
 pids="$pids $!"
@@ -59,7 +60,7 @@ start_chip() { # start_chip SKU LINK SEED
         transport="--pty"
     fi
     # shellcheck disable=SC2086 # $transport is two words on purpose
-    "$ftsim" $transport --sku "$1" --seed "$3" --y "$3" --lot 42 --wafer 7 \
+    "$ftsim" $transport --sku "$root/skus/$1.json" --seed "$3" --y "$3" --lot 42 --wafer 7 \
         --was-seed "$(cat "$work/pa/$1/was-seed.hex")" >"$work/sim-ready" 2>"$work/ftsim-$3.log" &
     pids="$pids $!"
     read -r first <"$work/sim-ready"
@@ -69,7 +70,7 @@ start_chip() { # start_chip SKU LINK SEED
 
 echo "== personalizing simulated chips (ftsim, upstream-like timing)"
 seed=1
-for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
+for sku in sival_rc17 sival sival_v1 sival_devseed sival_inject emulation_tpm sival_v1_master; do
     for link in spi uart; do
         start_chip $sku $link $seed
         if [ $link = spi ]; then spec="spi-sim:$console"; else spec="uart:$console"; fi

@@ -19,9 +19,19 @@ int was_derive(const uint8_t *seed, size_t seed_len, const uint8_t *diversifier,
                        WAS_DIVERSIFIER_SIZE);
     uint8_t padded[WAS_DIVERSIFIER_SIZE] = {0};
     memcpy(padded, diversifier, diversifier_len);
+    return was_derive_exact(seed, seed_len, padded, sizeof(padded), was, err);
+}
+
+int was_derive_exact(const uint8_t *seed, size_t seed_len, const uint8_t *diversifier,
+                     size_t diversifier_len, uint8_t was[WAS_SIZE], struct ft_error *err)
+{
+    if (diversifier_len == 0 || diversifier_len > WAS_DIVERSIFIER_SIZE)
+        return ft_fail(err, FT_E_RANGE, "WAS diversifier of %zu bytes (1..%u)", diversifier_len,
+                       WAS_DIVERSIFIER_SIZE);
     uint8_t mac[WAS_SIZE];
     unsigned int mac_len = 0;
-    if (HMAC(EVP_sha256(), seed, (int)seed_len, padded, sizeof(padded), mac, &mac_len) == NULL ||
+    if (HMAC(EVP_sha256(), seed, (int)seed_len, diversifier, diversifier_len, mac, &mac_len) ==
+            NULL ||
         mac_len != WAS_SIZE)
         return ft_fail(err, FT_E_INVALID, "WAS derivation: HMAC-SHA256 failed");
     for (size_t w = 0; w < WAS_SIZE; w += 4) {

@@ -624,9 +624,18 @@ static int check_sku(struct station *st, struct ft_error *err)
             list_skus(st->o.sku_dir);
         return EXIT_USAGE;
     }
-    rc = read_image(st->sku.bootstrap_image, &st->image, &st->image_len, err) != 0 ||
-                 read_image(st->sku.bootstrap_second_image, &st->second_image,
-                            &st->second_image_len, err) != 0
+    /* Each image against its generation's ROM: size, programmable addresses and, for the
+     * FT bundle, a ROM_EXT in slot B (item 1 of docs/wire-formats.md's generation table). */
+    const struct flow_sku *sku = &st->sku;
+    rc = read_image(sku->bootstrap_image, &st->image, &st->image_len, err) != 0 ||
+                 read_image(sku->bootstrap_second_image, &st->second_image, &st->second_image_len,
+                            err) != 0 ||
+                 (st->image_len > 0 &&
+                  fw_gen_check_image(sku->firmware, sku->bootstrap_image, st->image, st->image_len,
+                                     false, err) != 0) ||
+                 (st->second_image_len > 0 &&
+                  fw_gen_check_image(sku->firmware, sku->bootstrap_second_image, st->second_image,
+                                     st->second_image_len, true, err) != 0)
              ? -1
              : 0;
     return step_result(st, "SKU", rc, EXIT_USAGE, err, st->sku.name);

@@ -84,3 +84,15 @@ const char *ft_code_name(enum ft_code code)
     }
     return "unknown";
 }
+
+int ft_error_suffix(struct ft_error *err, const char *fmt, ...)
+{
+    if (err == NULL)
+        return -1;
+    size_t used = strnlen(err->message, sizeof(err->message) - 1);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message + used, sizeof(err->message) - used, fmt, ap);
+    va_end(ap);
+    return -1;
+}

@@ -40,6 +40,11 @@ int ft_fail(struct ft_error *err, enum ft_code code, const char *fmt, ...)
 int ft_error_prefix(struct ft_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Appends formatted text to the message already in `err` (if not NULL), cut to fit;
+ * returns -1. */
+int ft_error_suffix(struct ft_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Resets `err` to FT_OK with an empty message. */
 void ft_error_clear(struct ft_error *err);
 

@@ -4,21 +4,50 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/endian.h"
 #include "wire/spi_flash.h"
 
-/* The ROM answers SFDP only in bootstrap: its "SFDP" signature says the straps worked. */
-static int check_sfdp(struct spi_bus *bus, struct ft_error *err)
+/* Reads `len` bytes of the SFDP space at `addr` (one dummy byte after the address). */
+static int read_sfdp(struct spi_bus *bus, uint32_t addr, uint8_t *out, size_t len,
+                     struct ft_error *err)
 {
-    uint8_t mosi[SPI_FLASH_CMD_SIZE + 1 + 4] = {0}, miso[sizeof(mosi)];
-    spi_flash_put_command(mosi, SPI_FLASH_READ_SFDP, 0);
-    if (spi_bus_xfer(bus, mosi, miso, sizeof(mosi), err) != 0)
+    uint8_t mosi[SPI_FLASH_CMD_SIZE + 1 + 16] = {0}, miso[sizeof(mosi)];
+    spi_flash_put_command(mosi, SPI_FLASH_READ_SFDP, addr);
+    size_t n = SPI_FLASH_CMD_SIZE + 1 + len;
+    if (spi_bus_xfer(bus, mosi, miso, n, err) != 0)
         return -1;
-    const uint8_t *sig = miso + SPI_FLASH_CMD_SIZE + 1; /* after the dummy byte */
-    if (memcmp(sig, "SFDP", 4) != 0)
+    memcpy(out, miso + SPI_FLASH_CMD_SIZE + 1, len);
+    return 0;
+}
+
+/* The ROM answers SFDP only in bootstrap: its "SFDP" signature says the straps worked.
+ * Its basic flash parameter table gives the NVM density, which tells the chip's
+ * generation apart (1 MiB of flash, or master's 2 MiB of RRAM) before anything is
+ * erased. */
+static int check_sfdp(struct spi_bus *bus, size_t nvm_size, struct ft_error *err)
+{
+    uint8_t head[16];
+    if (read_sfdp(bus, 0, head, sizeof(head), err) != 0)
+        return -1;
+    if (memcmp(head, "SFDP", 4) != 0)
         return ft_fail(err, FT_E_DEVICE,
                        "%s: the chip is not in ROM bootstrap (SFDP signature %02x %02x %02x %02x, "
                        "expected \"SFDP\"): check the strap pins",
-                       bus->name, sig[0], sig[1], sig[2], sig[3]);
+                       bus->name, head[0], head[1], head[2], head[3]);
+    if (nvm_size == 0)
+        return 0;
+    /* First parameter header (bytes 8..15): its table pointer, then the table's word 2. */
+    uint32_t table = load_le32(head + 12) & 0xffffffu;
+    uint8_t words[8];
+    if (read_sfdp(bus, table, words, sizeof(words), err) != 0)
+        return -1;
+    uint32_t density = load_le32(words + 4);
+    uint64_t bytes = density & 0x80000000u ? 0 : ((uint64_t)density + 1) / 8;
+    if (bytes != nvm_size)
+        return ft_fail(err, FT_E_DEVICE,
+                       "%s: the chip's ROM reports %llu KiB of NVM where the SKU's firmware "
+                       "generation has %zu KiB: the chip is of another generation than the SKU's",
+                       bus->name, (unsigned long long)(bytes / 1024), nvm_size / 1024);
     return 0;
 }
 
@@ -60,8 +89,8 @@ static bool all_erased(const uint8_t *data, size_t len)
     return true;
 }
 
-int bootstrap_program(struct spi_bus *bus, const uint8_t *image, size_t len, uint64_t deadline_ns,
-                      bootstrap_progress_fn progress, void *progress_arg,
+int bootstrap_program(struct spi_bus *bus, const uint8_t *image, size_t len, size_t nvm_size,
+                      uint64_t deadline_ns, bootstrap_progress_fn progress, void *progress_arg,
                       struct bootstrap_stats *stats, struct ft_error *err)
 {
     memset(stats, 0, sizeof(*stats));
@@ -74,7 +103,7 @@ int bootstrap_program(struct spi_bus *bus, const uint8_t *image, size_t len, uin
                        "page programs",
                        bus->name, bus->max_xfer);
     const uint8_t erase = SPI_FLASH_CHIP_ERASE;
-    if (check_sfdp(bus, err) != 0 || write_enabled(bus, &erase, 1, err) != 0 ||
+    if (check_sfdp(bus, nvm_size, err) != 0 || write_enabled(bus, &erase, 1, err) != 0 ||
         wait_not_busy(bus, "CHIP_ERASE", deadline_ns, stats, err) != 0)
         return -1;
     uint8_t cmd[SPI_FLASH_CMD_SIZE + BOOTSTRAP_PAGE_SIZE];

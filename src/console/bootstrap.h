@@ -14,8 +14,9 @@
 #include "link/spi_bus.h"
 
 #define BOOTSTRAP_PAGE_SIZE 256u
-/* Flash slot A of Earlgrey: the largest image the ROM accepts from address 0. */
-#define BOOTSTRAP_IMAGE_MAX (512u * 1024u)
+/* The largest NVM of any Earlgrey generation (master's 2 MiB of RRAM); the ROM of each
+ * generation accepts less (wire/fw_gen.h fw_gen_check_image). */
+#define BOOTSTRAP_IMAGE_MAX (2048u * 1024u)
 
 struct bootstrap_stats {
     size_t pages_programmed;
@@ -27,10 +28,11 @@ struct bootstrap_stats {
 typedef void (*bootstrap_progress_fn)(void *arg, size_t done, size_t total);
 
 /* Programs image[0 .. len) at flash address 0. Fails with FT_E_DEVICE when the chip is
- * not in ROM bootstrap (no SFDP signature), FT_E_TIMEOUT when BUSY outlasts the deadline,
- * FT_E_INVALID for an empty or oversized image, or the bus's own errors. */
-int bootstrap_program(struct spi_bus *bus, const uint8_t *image, size_t len, uint64_t deadline_ns,
-                      bootstrap_progress_fn progress, void *progress_arg,
+ * not in ROM bootstrap (no SFDP signature) or, when `nvm_size` is not 0, when its SFDP
+ * table reports another NVM size (a chip of another generation), FT_E_TIMEOUT when BUSY outlasts
+ * the deadline, FT_E_INVALID for an empty or oversized image, or the bus's own errors. */
+int bootstrap_program(struct spi_bus *bus, const uint8_t *image, size_t len, size_t nvm_size,
+                      uint64_t deadline_ns, bootstrap_progress_fn progress, void *progress_arg,
                       struct bootstrap_stats *stats, struct ft_error *err);
 
 #endif

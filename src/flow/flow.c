@@ -20,6 +20,7 @@
 #include "pa/pa_msg.h"
 #include "pa/pa_proto.h"
 #include "wire/devmsg.h"
+#include "wire/fw_gen.h"
 #include "wire/perso_blob.h"
 #include "wire/resp.h"
 #include "wire/ujson.h"
@@ -393,8 +394,11 @@ static int step_certgen(struct run *r)
     end(r);
     begin(r, FLOW_STEP_CERTGEN);
     const struct flow_ca *ca = r->env->ca;
+    const struct fw_gen_info *gen = fw_gen_info(r->env->sku->firmware);
     struct certgen_inputs in = {.dice_auth_key_key_id_len = 20,
-                                .blob_version = (uint16_t)r->env->sku->blob_version};
+                                .has_blob_version = gen->certgen_blob_version,
+                                .blob_version = (uint16_t)r->env->sku->blob_version,
+                                .padded_size = gen->certgen_size};
     memcpy(in.dice_auth_key_key_id, ca->dice_key_id, 20);
     if (ca->has_ext_key_id) {
         memcpy(in.ext_auth_key_key_id, ca->ext_key_id, 20);
@@ -409,14 +413,76 @@ static int step_certgen(struct run *r)
     return 0;
 }
 
+/* A chip of another firmware generation than the SKU's shows itself between the
+ * certificate inputs and the export: earlgrey-1.0.0 prints "Blob version: N" there, the
+ * others never do, and firmware older than earlgrey-1.0.0 refuses inputs that carry a
+ * blob_version (docs/wire-formats.md "Firmware generations"). */
+static int mismatch(struct run *r, const char *what)
+{
+    r->rec->blame = FLOW_BLAME_CHECK;
+    return ft_fail(r->err, FT_E_DEVICE,
+                   "%s: the chip does not run %s perso firmware, which the SKU's \"firmware\" "
+                   "names; check the SKU file against the chip's firmware",
+                   what, fw_gen_info(r->env->sku->firmware)->name);
+}
+
+static int wait_export(struct run *r)
+{
+    const struct fw_gen_info *gen = fw_gen_info(r->env->sku->firmware);
+    bool printed_version = false;
+    size_t len;
+    for (;;) {
+        if (aborted(r) != 0)
+            return -1;
+        if (console_read_line(r->env->console, r->line, sizeof(r->line), &len,
+                              deadline(r, FLOW_WAIT_EXPORT), r->err) != 0) {
+            ft_error_prefix(r->err, "waiting for \"%s\"", SYNC_EXPORT);
+            const struct console_signal_report *s = chip_signal(r);
+            if (s != NULL && s->kind != CONSOLE_SIGNAL_RESET && gen->certgen_blob_version)
+                ft_error_suffix(r->err,
+                                "; it refused the certificate inputs, as a2-rc17 and older "
+                                "firmware refuses their blob_version field: check the SKU's "
+                                "\"firmware\" (%s) against the chip's",
+                                gen->name);
+            return -1;
+        }
+        const char *v = strstr(r->line, "Blob version: ");
+        if (v != NULL) {
+            unsigned n = 0;
+            if (!gen->prints_blob_version)
+                return mismatch(r, "the chip printed \"Blob version\", as only earlgrey-1.0.0 "
+                                   "firmware does");
+            if (sscanf(v, "Blob version: %u", &n) != 1 || n != r->env->sku->blob_version)
+                return ft_fail(r->err, FT_E_DEVICE,
+                               "the chip printed \"%.40s\" for the blob version %u it was sent", v,
+                               (unsigned)r->env->sku->blob_version);
+            printed_version = true;
+        } else if (strstr(r->line, SYNC_EXPORT) != NULL) {
+            if (gen->prints_blob_version && !printed_version)
+                return mismatch(r, "the chip went on to the export without printing \"Blob "
+                                   "version\", which earlgrey-1.0.0 firmware prints");
+            return 0;
+        }
+    }
+}
+
+/* Iterates the chip's exported body as its firmware generation wrote it. */
+static void chip_blob_iter(const struct run *r, struct perso_tlv_iter *it)
+{
+    const struct flow_sku *sku = r->env->sku;
+    perso_tlv_iter_init(it, r->blob.body, r->blob.next_free, sku->blob_version, NULL);
+    perso_tlv_iter_allow_v0(it, fw_gen_info(sku->firmware)->v0_headed_in_v1);
+}
+
 static int step_export(struct run *r)
 {
     begin(r, FLOW_STEP_EXPORT);
+    const struct flow_sku *sku = r->env->sku;
     struct resp_line resp;
-    if (wait_for(r, SYNC_EXPORT, FLOW_WAIT_EXPORT) != 0 ||
-        recv_response(r, FLOW_WAIT_EXPORT, "TBS export", &resp) != 0 ||
+    if (wait_export(r) != 0 || recv_response(r, FLOW_WAIT_EXPORT, "TBS export", &resp) != 0 ||
         devmsg_decode_perso_blob(resp.json, resp.json_len, &r->blob, r->err) != 0 ||
-        perso_blob_validate(&r->blob, r->env->sku->blob_version, r->err) != 0)
+        perso_blob_validate_mixed(&r->blob, sku->blob_version,
+                                  fw_gen_info(sku->firmware)->v0_headed_in_v1, r->err) != 0)
         return failed(r, chip_state(r, STATE_SECRETS, STATE_SECRETS));
     end(r);
     return 0;
@@ -447,6 +513,19 @@ static int keep_cert(struct run *r, const char *name, const uint8_t *der, size_t
     return 0;
 }
 
+static int keep_seed(struct run *r, const struct perso_obj *obj)
+{
+    struct flow_record *rec = r->rec;
+    if (rec->n_seeds == FLOW_SEEDS_MAX)
+        return ft_fail(r->err, FT_E_INVALID, "the chip sent more than %u seed objects",
+                       FLOW_SEEDS_MAX);
+    struct flow_seed *seed = &rec->seeds[rec->n_seeds++];
+    seed->type = obj->type;
+    memcpy(seed->data, obj->payload, obj->payload_len); /* <= 128: the decoder's rule */
+    seed->len = obj->payload_len;
+    return 0;
+}
+
 /* Checks every object against the SKU before anything leaves the host. */
 static int check_objects(struct run *r, struct pa_endorse_certs_request *req)
 {
@@ -454,9 +533,15 @@ static int check_objects(struct run *r, struct pa_endorse_certs_request *req)
     bool seen[FLOW_SKU_CERTS_MAX] = {false};
     struct perso_tlv_iter it;
     struct perso_obj obj;
-    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, sku->blob_version, NULL);
+    chip_blob_iter(r, &it);
+    unsigned dev_seeds = 0;
     int rc;
     while ((rc = perso_tlv_iter_next(&it, &obj, r->err)) == 1) {
+        if (obj.type == PERSO_OBJ_DEV_SEED || obj.type == PERSO_OBJ_GENERIC_SEED) {
+            if (keep_seed(r, &obj) != 0)
+                return -1;
+            dev_seeds += obj.type == PERSO_OBJ_DEV_SEED;
+        }
         if (obj.type == PERSO_OBJ_WAS_TBS_HMAC) {
             memcpy(r->was_tag, obj.payload, 32);
             r->has_was_tag = true;
@@ -468,6 +553,12 @@ static int check_objects(struct run *r, struct pa_endorse_certs_request *req)
         }
         if (!perso_obj_type_is_cert(obj.type))
             continue;
+        if (obj.header_version != sku->blob_version)
+            return ft_fail(r->err, FT_E_INVALID,
+                           "the chip wrote \"%s\" with a V0 header in a V1 blob, and its "
+                           "firmware leaves such an object out of its WAS HMAC "
+                           "(tpm_personalize_ext.c): it cannot be endorsed; use blob_version 0",
+                           obj.name);
         const struct flow_sku_cert *want = flow_sku_find_cert(sku, obj.name);
         if (want == NULL)
             return ft_fail(r->err, FT_E_INVALID,
@@ -509,6 +600,9 @@ static int check_objects(struct run *r, struct pa_endorse_certs_request *req)
     }
     if (!r->has_was_tag || !r->rec->has_device_id)
         return ft_fail(r->err, FT_E_INVALID, "the blob lacks its WasTbsHmac or DeviceId object");
+    if (dev_seeds != sku->dev_seeds)
+        return ft_fail(r->err, FT_E_INVALID, "the chip sent %u DevSeed objects, the SKU expects %u",
+                       dev_seeds, sku->dev_seeds);
     return 0;
 }
 
@@ -568,7 +662,7 @@ static int build_back(struct run *r, const struct pa_endorse_certs_request *req,
         return -1;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    perso_tlv_iter_init(&it, r->blob.body, r->blob.next_free, sku->blob_version, NULL);
+    chip_blob_iter(r, &it);
     size_t k = 0;
     int rc = 0;
     while (rc == 0 && perso_tlv_iter_next(&it, &obj, NULL) == 1) {
@@ -848,8 +942,10 @@ static int bootstrap_one(struct run *r, enum flow_step step, const uint8_t *imag
     if ((step == FLOW_STEP_BOOTSTRAP2 &&
          wait_for(r, SYNC_BOOTSTRAP_REQUESTED, FLOW_WAIT_BOOTSTRAP) != 0) ||
         console_chip_reset(r->env->console, true, r->err) != 0 ||
-        bootstrap_program(r->env->bootstrap_bus, image, len, deadline(r, FLOW_WAIT_BOOTSTRAP),
-                          r->env->upload_progress, r->env->progress_arg, &stats, r->err) != 0 ||
+        bootstrap_program(r->env->bootstrap_bus, image, len,
+                          fw_gen_info(r->env->sku->firmware)->nvm_size,
+                          deadline(r, FLOW_WAIT_BOOTSTRAP), r->env->upload_progress,
+                          r->env->progress_arg, &stats, r->err) != 0 ||
         console_chip_reset(r->env->console, false, r->err) != 0)
         return failed(r, STATE_FIRMWARE);
     end(r);
@@ -912,7 +1008,7 @@ static int step_boot_check(struct run *r)
                           r->err) != 0)
         return failed(r, STATE_DONE);
     /* What must come next: the banner, the plugin's text (skipped when empty), the owner's. */
-    const char *expected[] = {"ROM_EXT:", plugin_text, sku->owner_success_text};
+    const char *expected[] = {"ROM_EXT:", plugin_text, r->env->ca->owner_boot_text};
     size_t stage = 0;
     uint64_t until = deadline(r, FLOW_WAIT_BOOT);
     /* The reset pin is on the console's link (SPI adapter or ftsim socket), which may not
@@ -959,9 +1055,14 @@ static int step_boot_check(struct run *r)
 
 /* ---- step 13: registration ------------------------------------------------------------ */
 
-/* The registry's perso blob: the record's certificates in blob order. */
-static int registry_blob(const struct flow_record *rec, struct pa_bytes *out, struct ft_error *err)
+/* The registry's perso blob as the ATE packs it (docs/wire-formats.md): the V1 version
+ * object, the certificates the chip signed, those the service endorsed, then the seeds,
+ * each group in blob order. The service hashes the certificates in the SKU's order and the
+ * DevSeeds after them, so the certs hash is the chip's. */
+static int registry_blob(const struct flow_record *rec, struct pa_bytes *out, uint32_t *num_objs,
+                         struct ft_error *err)
 {
+    static const enum flow_cert_origin groups[] = {FLOW_CERT_DEVICE, FLOW_CERT_HOST};
     struct perso_blob *tlv = malloc(sizeof(*tlv));
     struct perso_tlv_writer w;
     if (tlv == NULL)
@@ -969,14 +1070,20 @@ static int registry_blob(const struct flow_record *rec, struct pa_bytes *out, st
     int rc = perso_tlv_writer_init(&w, tlv->body, sizeof(tlv->body), rec->blob_version, err);
     /* The plugin's certificates stay in the local record only: the service verifies every
      * certificate it registers against the SKU's CAs, and a plugin's need not chain there. */
-    for (size_t i = 0; rc == 0 && i < rec->n_certs; i++) {
-        const struct flow_cert *c = &rec->certs[i];
-        if (c->origin != FLOW_CERT_PLUGIN)
-            rc = perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, c->name, c->der, c->len, err);
+    for (size_t g = 0; g < 2; g++) {
+        for (size_t i = 0; rc == 0 && i < rec->n_certs; i++) {
+            const struct flow_cert *c = &rec->certs[i];
+            if (c->origin == groups[g])
+                rc = perso_tlv_append_cert(&w, PERSO_OBJ_X509_CERT, c->name, c->der, c->len, err);
+        }
     }
+    for (size_t i = 0; rc == 0 && i < rec->n_seeds; i++)
+        rc = perso_tlv_append_data(&w, rec->seeds[i].type, rec->seeds[i].data, rec->seeds[i].len,
+                                   err);
     if (rc == 0 && (out->data = malloc(w.len)) != NULL) {
         memcpy(out->data, tlv->body, w.len);
         out->len = w.len;
+        *num_objs = (uint32_t)w.num_objs;
     } else if (rc == 0) {
         rc = ft_fail(err, FT_E_NOMEM, "out of memory");
     }
@@ -997,11 +1104,16 @@ int flow_register(struct pa_client *pa, const struct flow_record *rec, struct ft
     dd->device_life_cycle = rec->lc_state;
     dd->has_metadata = true;
     dd->metadata.registration_state = PA_DEVICE_REGISTRATION_STATE_PROVISIONED;
-    /* From the record alone, so registering it again sends the same bytes (the service
-     * answers a byte-identical repeat with success, other data with 409). */
-    dd->metadata.create_time_ms = (uint64_t)rec->start_ms;
-    dd->metadata.update_time_ms = (uint64_t)rec->start_ms;
-    snprintf(dd->metadata.ate_id, sizeof(dd->metadata.ate_id), "%s", rec->site);
+    /* The time of the first registration, from the record, so registering it again sends
+     * the same bytes (the service answers a byte-identical repeat with success, other data
+     * with 409). */
+    dd->metadata.create_time_ms = (uint64_t)rec->register_ms;
+    dd->metadata.update_time_ms = (uint64_t)rec->register_ms;
+    /* The ATE names itself by its client certificate's DNS name; without mTLS by the
+     * station and site that personalized the chip (upstream: "No ATE ID"). */
+    const char *ate_id = pa_client_ate_id(pa);
+    snprintf(dd->metadata.ate_id, sizeof(dd->metadata.ate_id), "%s",
+             ate_id != NULL ? ate_id : rec->site);
     dd->metadata.year = rec->year;
     dd->metadata.week = rec->week;
     dd->metadata.lot_num = rec->lot;
@@ -1010,8 +1122,9 @@ int flow_register(struct pa_client *pa, const struct flow_record *rec, struct ft
     dd->metadata.y = rec->y;
     memcpy(dd->perso_fw_sha256_hash.data, rec->perso_fw_hash, 32);
     dd->perso_fw_sha256_hash.len = 32;
-    dd->num_perso_tlv_objects = (uint32_t)rec->n_certs;
     int rc = dd->has_device_id ? 0 : -1;
+    if (rc == 0 && rec->register_ms <= 0)
+        rc = ft_fail(err, FT_E_INVALID, "the record has no registration time");
     if (rc == 0 && rec->wrapped_rma_seed_len > 0) {
         dd->wrapped_rma_unlock_token.data = malloc(rec->wrapped_rma_seed_len);
         if (dd->wrapped_rma_unlock_token.data == NULL)
@@ -1023,7 +1136,7 @@ int flow_register(struct pa_client *pa, const struct flow_record *rec, struct ft
         }
     }
     if (rc == 0)
-        rc = registry_blob(rec, &dd->perso_tlv_data, err);
+        rc = registry_blob(rec, &dd->perso_tlv_data, &dd->num_perso_tlv_objects, err);
     json_t *msg = NULL;
     char *text = NULL;
     struct pa_reply reply = {0};
@@ -1046,6 +1159,9 @@ static int step_register(struct run *r)
     begin(r, FLOW_STEP_REGISTER);
     if (aborted(r) != 0)
         return failed(r, STATE_DONE);
+    r->rec->register_ms = unix_ms();
+    if (journal(r, STATE_DONE) != 0)
+        return failed(r, STATE_DONE);
     if (flow_register(r->env->pa, r->rec, r->err) != 0) {
         if (r->err->code != FT_E_NOMEM && r->err->code != FT_E_INVALID)
             r->rec->blame = FLOW_BLAME_SERVICE;
@@ -1063,6 +1179,7 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
     rec->start_ms = unix_ms();
     rec->lc_state = env->sku->lc_state;
     rec->blob_version = env->sku->blob_version;
+    rec->firmware = env->sku->firmware;
     rec->year = env->year;
     rec->week = env->week;
     rec->lot = env->lot;
@@ -1113,6 +1230,8 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
         rc = step_boot_check(r);
     if (rc == 0 && env->register_device)
         rc = step_register(r);
+    else if (rc == 0)
+        rec->register_ms = unix_ms();  /* `ftharness register` sends this one */
     console_watch(env->console, NULL); /* the caller's console, as it came */
     rec->pass = rc == 0;
     rec->running = false;

@@ -44,6 +44,9 @@ struct flow_ca {
     uint8_t dice_key_id[20];
     uint8_t ext_key_id[20];
     bool has_ext_key_id;
+    /* The boot check's owner-firmware text: the service's GetOwnerFwBootMessage, or the
+     * SKU file's when the service has none for the SKU. */
+    char owner_boot_text[128];
 };
 
 #define FLOW_PLUGIN_VERSION_MAX 64u
@@ -104,6 +107,7 @@ struct flow_env {
 };
 
 #define FLOW_CERTS_MAX 16u
+#define FLOW_SEEDS_MAX 5u /* DevSeed and GenericSeed objects: the ATE's seed array */
 
 /* Who signed a certificate of the record: the endorsement service (from a TBS), the
  * chip itself, or nobody here (the SKU plugin added it after endorsement). */
@@ -127,6 +131,13 @@ struct flow_cert {
     enum flow_cert_origin origin;
 };
 
+/* A DevSeed or GenericSeed the chip sent: registered with its certificates. */
+struct flow_seed {
+    enum perso_obj_type type;
+    uint8_t data[PERSO_DEV_SEED_SIZE];
+    size_t len;
+};
+
 /* The device record (DESIGN.md §7), a superset of upstream's PROVISIONING_DATA. */
 struct flow_record {
     char sku[FLOW_SKU_NAME_MAX];
@@ -145,6 +156,7 @@ struct flow_record {
     /* What RegisterDevice needs besides the certificates (flow_register). */
     int lc_state;
     enum perso_blob_version blob_version;
+    enum fw_gen firmware;
     unsigned year, week, lot, wafer, x, y;
     char earlier_record[256]; /* the record file (in the record dir) its seed came from */
     uint8_t device_id[32];
@@ -157,6 +169,8 @@ struct flow_record {
     char boot_check[96];      /* "" (SKU has none), "PASS" or "skipped: <why>" */
     char rom_ext_version[64]; /* from the ROM_EXT banner of the boot check */
     size_t n_certs;
+    struct flow_seed seeds[FLOW_SEEDS_MAX]; /* blob order */
+    size_t n_seeds;
     uint8_t rma_token_hash[16];
     uint8_t *wrapped_rma_seed; /* owned; from DeriveTokens (KEYGEN, wrap_seed) */
     size_t wrapped_rma_seed_len;
@@ -164,6 +178,9 @@ struct flow_record {
     bool step_ran[FLOW_STEP_COUNT];
     int64_t start_ms; /* Unix time */
     int64_t end_ms;
+    /* When RegisterDevice was first sent (DeviceData create_time_ms); kept so that
+     * registering again from the record sends the same bytes. 0: not yet. */
+    int64_t register_ms;
 };
 
 /* Personalizes the DUT on env->console. Returns 0 for PASS; -1 with the record (and

@@ -97,6 +97,17 @@ char *flow_record_json(const struct flow_record *rec, bool pretty)
         json_object_set_new(doc, "device_id_raw", hexs(rec->device_id, 32));
     json_object_set_new(doc, "lc_state", json_integer(rec->lc_state));
     json_object_set_new(doc, "blob_version", json_integer((json_int_t)rec->blob_version));
+    json_object_set_new(doc, "firmware", json_string(fw_gen_info(rec->firmware)->name));
+    if (rec->n_seeds > 0) {
+        json_t *seeds = json_array();
+        for (size_t i = 0; i < rec->n_seeds; i++)
+            json_array_append_new(seeds, json_pack("{s:s, s:o}", "type",
+                                                   perso_obj_type_name(rec->seeds[i].type), "bytes",
+                                                   b64(rec->seeds[i].data, rec->seeds[i].len)));
+        json_object_set_new(doc, "seeds", seeds);
+    }
+    if (rec->register_ms > 0)
+        json_object_set_new(doc, "register_time_ms", json_integer((json_int_t)rec->register_ms));
     if (rec->secret2_earlier)
         json_object_set_new(doc, "secret2_earlier",
                             json_pack("{s:s}", "seed_from", rec->earlier_record));
@@ -210,6 +221,47 @@ static int din_of(json_t *doc, struct flow_record *rec, struct ft_error *err)
     return 0;
 }
 
+static int seed_of(json_t *v, struct flow_seed *out, struct ft_error *err)
+{
+    const char *type = json_string_value(json_object_get(v, "type"));
+    const char *bytes = json_string_value(json_object_get(v, "bytes"));
+    if (type == NULL || bytes == NULL || strlen(bytes) > 4 * sizeof(out->data))
+        return bad(err, "seeds", "an entry lacks type or bytes, or is too large");
+    if (strcmp(type, "DevSeed") == 0)
+        out->type = PERSO_OBJ_DEV_SEED;
+    else if (strcmp(type, "GenericSeed") == 0)
+        out->type = PERSO_OBJ_GENERIC_SEED;
+    else
+        return bad(err, "seeds", "type is not DevSeed or GenericSeed");
+    if (base64_decode(bytes, strlen(bytes), out->data, sizeof(out->data), &out->len, NULL) != 0 ||
+        out->len == 0)
+        return bad(err, "seeds", "bytes are not base64 of 1..128 bytes");
+    return 0;
+}
+
+/* "seeds" and "firmware", both optional. */
+static int seeds_of(json_t *doc, struct flow_record *rec, struct ft_error *err)
+{
+    json_t *fw = json_object_get(doc, "firmware");
+    if (fw != NULL &&
+        (!json_is_string(fw) || fw_gen_parse(json_string_value(fw), &rec->firmware, NULL) != 0))
+        return bad(err, "firmware", "not a firmware generation name");
+    json_t *seeds = json_object_get(doc, "seeds");
+    if (seeds == NULL)
+        return 0;
+    if (!json_is_array(seeds) || json_array_size(seeds) > FLOW_SEEDS_MAX)
+        return bad(err, "seeds", "not an array of at most 5 seeds");
+    size_t i;
+    json_t *v;
+    json_array_foreach(seeds, i, v)
+    {
+        if (seed_of(v, &rec->seeds[i], err) != 0)
+            return -1;
+        rec->n_seeds = i + 1;
+    }
+    return 0;
+}
+
 /* The failed step named in the record's error, FLOW_STEP_COUNT when none. */
 static enum flow_step failed_step_of(json_t *doc)
 {
@@ -233,15 +285,19 @@ static int fields_of(json_t *doc, struct flow_record *rec, struct ft_error *err)
         return 0;
     const char *sku = string_of(doc, "sku", FLOW_SKU_NAME_MAX - 1, err);
     const char *site = sku ? string_of(doc, "site", sizeof(rec->site) - 1, err) : NULL;
-    json_int_t lc = 0, version = 0, start = 0;
+    json_int_t lc = 0, version = 0, start = 0, registered = 0;
     if (site == NULL || hex_field(doc, "device_id_raw", rec->device_id, 32, err) != 0 ||
         hex_field(doc, "perso_fw_sha256_hash", rec->perso_fw_hash, 32, err) != 0 ||
         hex_field(doc, "certs_hash", rec->certs_hash, 32, err) != 0 ||
         int_field(doc, "lc_state", 0, 0x7fffffff, &lc, err) != 0 ||
         int_field(doc, "blob_version", 0, 1, &version, err) != 0 ||
         int_field(doc, "start_time_ms", 0, INT64_MAX, &start, err) != 0 ||
-        din_of(doc, rec, err) != 0 || certs_of(doc, rec, err) != 0)
+        din_of(doc, rec, err) != 0 || certs_of(doc, rec, err) != 0 ||
+        seeds_of(doc, rec, err) != 0 ||
+        (json_object_get(doc, "register_time_ms") != NULL &&
+         int_field(doc, "register_time_ms", 1, INT64_MAX, &registered, err) != 0))
         return -1;
+    rec->register_ms = registered;
     snprintf(rec->sku, sizeof(rec->sku), "%s", sku);
     snprintf(rec->site, sizeof(rec->site), "%s", site);
     rec->has_device_id = true;

@@ -97,6 +97,46 @@ static int fetch_key_ids(struct pa_client *pa, const struct flow_sku *sku, struc
     return rc;
 }
 
+/* The boot check's text comes from the service, as the ATE takes it; a SKU file that
+ * names one too must agree, so a floor never checks against two texts. */
+static int fetch_boot_message(struct pa_client *pa, const struct flow_sku *sku, struct flow_ca *ca,
+                              struct ft_error *err)
+{
+    if (!sku->boot_check)
+        return 0;
+    char json[128];
+    snprintf(json, sizeof(json), "{\"sku\":\"%s\"}", sku->name);
+    struct pa_reply reply = {0};
+    struct pa_get_owner_fw_boot_message_response resp = {0};
+    if (call_json(pa, "GetOwnerFwBootMessage", json, &reply, err) != 0) {
+        bool none = reply.grpc_code == PA_GRPC_NOT_FOUND && sku->owner_success_text[0] != '\0';
+        pa_reply_release(&reply);
+        if (!none)
+            return -1;
+        *err = (struct ft_error){0}; /* the service has none: the SKU file's */
+        memcpy(ca->owner_boot_text, sku->owner_success_text, sizeof(ca->owner_boot_text));
+        return 0;
+    }
+    int rc =
+        pa_get_owner_fw_boot_message_response_from_json(reply.body, reply.body_len, &resp, err);
+    pa_reply_release(&reply);
+    if (rc != 0)
+        return ft_error_prefix(err, "GetOwnerFwBootMessage");
+    const char *text = resp.boot_message;
+    if (text[0] == '\0' || strlen(text) >= sizeof(ca->owner_boot_text))
+        return ft_fail(err, FT_E_PROTOCOL,
+                       "GetOwnerFwBootMessage: the service's boot message for %s is %zu bytes "
+                       "(1..%zu allowed)",
+                       sku->name, strlen(text), sizeof(ca->owner_boot_text) - 1);
+    if (sku->owner_success_text[0] && strcmp(text, sku->owner_success_text) != 0)
+        return ft_fail(err, FT_E_INVALID,
+                       "the SKU file's boot_check.owner_success_text \"%s\" differs from the "
+                       "service's boot message for %s, \"%.100s\": make them agree",
+                       sku->owner_success_text, sku->name, text);
+    memcpy(ca->owner_boot_text, text, strlen(text) + 1);
+    return 0;
+}
+
 int flow_session_open(struct pa_client *pa, const struct flow_sku *sku, const char *password,
                       struct flow_ca *ca, struct ft_error *err)
 {
@@ -105,7 +145,8 @@ int flow_session_open(struct pa_client *pa, const struct flow_sku *sku, const ch
     for (size_t i = 0; i < sku->n_certs; i++)
         ext = ext || sku->certs[i].ca == FLOW_CA_EXT;
     if (flow_session_init(pa, sku->name, password, err) != 0 ||
-        fetch_certs(pa, sku, ext, ca, err) != 0 || fetch_key_ids(pa, sku, ca, err) != 0) {
+        fetch_certs(pa, sku, ext, ca, err) != 0 || fetch_key_ids(pa, sku, ca, err) != 0 ||
+        fetch_boot_message(pa, sku, ca, err) != 0) {
         flow_ca_free(ca);
         return -1;
     }

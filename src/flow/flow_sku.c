@@ -240,8 +240,9 @@ static int load_boot_check(struct ctx *c, json_t *obj, struct flow_sku *sku)
         return 0;
     if (!json_is_object(obj) || only_keys(c, obj, "boot_check", keys) != 0)
         return json_is_object(obj) ? -1 : bad(c, "boot_check", "must be an object");
-    if (copy_string(c, json_object_get(obj, "owner_success_text"), "boot_check.owner_success_text",
-                    sku->owner_success_text, sizeof(sku->owner_success_text)) != 0)
+    json_t *text = json_object_get(obj, "owner_success_text");
+    if (text != NULL && copy_string(c, text, "boot_check.owner_success_text",
+                                    sku->owner_success_text, sizeof(sku->owner_success_text)) != 0)
         return -1;
     sku->boot_check = true;
     return 0;
@@ -283,12 +284,58 @@ static int lc_state(struct ctx *c, json_t *v, int *out)
     return bad(c, "lc_state", "must be DEV, PROD or PROD_END");
 }
 
+/* "firmware" (required) and "dev_seeds", and what the generation cannot do at all. */
+static int load_firmware(struct ctx *c, json_t *root, struct flow_sku *sku)
+{
+    const char *name = json_string_value(json_object_get(root, "firmware"));
+    if (name == NULL || fw_gen_parse(name, &sku->firmware, NULL) != 0) {
+        char why[96];
+        snprintf(why, sizeof(why), "must name the perso firmware generation: %s", fw_gen_names());
+        return bad(c, "firmware", why);
+    }
+    const struct fw_gen_info *g = fw_gen_info(sku->firmware);
+    if (sku->blob_version == PERSO_BLOB_V1 && !g->has_v1)
+        return bad(c, "blob_version", "is 1, but a2-rc17 firmware has no V1 blobs");
+    json_t *seeds = json_object_get(root, "dev_seeds");
+    if (seeds == NULL)
+        return 0;
+    if (!json_is_integer(seeds) || json_integer_value(seeds) < 0 ||
+        json_integer_value(seeds) > FLOW_SKU_DEV_SEEDS_MAX)
+        return bad(c, "dev_seeds", "must be 0..5");
+    sku->dev_seeds = (unsigned)json_integer_value(seeds);
+    return 0;
+}
+
+/* Upstream defects that make a SKU impossible on a generation: refused here, before a
+ * chip is touched (docs/wire-formats.md "Firmware generations"). */
+static int check_firmware_defects(struct ctx *c, const struct flow_sku *sku)
+{
+    const struct fw_gen_info *g = fw_gen_info(sku->firmware);
+    if (sku->blob_version != PERSO_BLOB_V1 ||
+        !(g->v0_headed_in_v1 & FW_GEN_BIT(PERSO_OBJ_X509_TBS)))
+        return 0;
+    for (size_t i = 0; i < sku->n_certs; i++) {
+        const struct flow_sku_cert *cert = &sku->certs[i];
+        if (!cert->host_endorsed || strcmp(cert->name, "UDS") == 0)
+            continue;
+        char where[32], why[320];
+        snprintf(where, sizeof(where), "certs[%zu]", i);
+        snprintf(why, sizeof(why),
+                 "\"%s\" is an extension TBS, which %s firmware writes with a V0 header in a V1 "
+                 "blob and leaves out of its WAS HMAC (tpm_personalize_ext.c), so the endorsement "
+                 "service cannot verify it: use blob_version 0 for this SKU",
+                 cert->name, g->name);
+        return bad(c, where, why);
+    }
+    return 0;
+}
+
 /* Fills `sku` from the parsed document `root` (file names the source in messages). */
 static int sku_from_json(struct ctx *c, json_t *root, struct flow_sku *sku)
 {
-    static const char *const keys[] = {"name",        "blob_version", "certs",    "plugin",
-                                       "timeouts_ms", "lc_state",     "benchtop", "description",
-                                       "boot_check",  "bootstrap",    NULL};
+    static const char *const keys[] = {
+        "name",     "firmware", "blob_version", "dev_seeds",  "certs",     "plugin", "timeouts_ms",
+        "lc_state", "benchtop", "description",  "boot_check", "bootstrap", NULL};
     if (!json_is_object(root))
         return bad(c, "(top)", "must be an object");
     if (only_keys(c, root, "", keys) != 0 ||
@@ -299,6 +346,8 @@ static int sku_from_json(struct ctx *c, json_t *root, struct flow_sku *sku)
         json_integer_value(version) > 1)
         return bad(c, "blob_version", "must be 0 or 1");
     sku->blob_version = (enum perso_blob_version)json_integer_value(version);
+    if (load_firmware(c, root, sku) != 0)
+        return -1;
     json_t *certs = json_object_get(root, "certs");
     if (!json_is_array(certs) || json_array_size(certs) == 0 ||
         json_array_size(certs) > FLOW_SKU_CERTS_MAX)
@@ -318,7 +367,7 @@ static int sku_from_json(struct ctx *c, json_t *root, struct flow_sku *sku)
         load_bootstrap(c, json_object_get(root, "bootstrap"), sku) != 0 ||
         lc_state(c, json_object_get(root, "lc_state"), &sku->lc_state) != 0)
         return -1;
-    return 0;
+    return check_firmware_defects(c, sku);
 }
 
 /* Takes `root` (NULL when JSON decoding failed, described by `jerr`). */

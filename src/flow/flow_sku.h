@@ -1,6 +1,7 @@
 /* A SKU as the harness personalizes it (skus/<name>.json, docs/skus.md):
  *
  *   { "name": "emulation_tpm",
+ *     "firmware": "master",
  *     "blob_version": 0,
  *     "certs": [ {"name": "UDS",    "ca": "dice", "endorse": "host",   "max_size": 1024},
  *                {"name": "CDI_0",  "ca": "dice", "endorse": "device", "max_size": 1024},
@@ -11,6 +12,7 @@
  *     "timeouts_ms": {"default": 30000, "export": 10000},
  *     "lc_state": "PROD",
  *     "benchtop": {"was_seed": "<64 hex>", "was_diversifier": "was"},
+ *     "dev_seeds": 0,
  *     "boot_check": {"owner_success_text": "Bare metal PASS!"},
  *     "bootstrap": {"image": "images/perso.bin", "second_image": "images/bundle.bin"} }
  *
@@ -26,6 +28,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "wire/fw_gen.h"
 #include "wire/perso_tlv.h"
 
 #define FLOW_SKU_NAME_MAX 64u
@@ -33,6 +36,7 @@
 #define FLOW_SKU_INPUTS_MAX 8u
 #define FLOW_SKU_PLUGIN_CERTS_MAX 8u
 #define FLOW_PATH_MAX 512u
+#define FLOW_SKU_DEV_SEEDS_MAX 5u /* the ATE's seed array */
 
 enum flow_ca_kind {
     FLOW_CA_DICE,
@@ -63,7 +67,9 @@ enum flow_wait {
 struct flow_sku {
     char name[FLOW_SKU_NAME_MAX];
     char dir[FLOW_PATH_MAX]; /* the SKU file's directory; plugin inputs lie beneath it */
+    enum fw_gen firmware;    /* the perso firmware generation the SKU's chips run */
     enum perso_blob_version blob_version;
+    unsigned dev_seeds; /* DevSeed objects the chip sends after its certificates */
     struct flow_sku_cert certs[FLOW_SKU_CERTS_MAX]; /* in the order the chip sends them */
     size_t n_certs;
     char plugin[FLOW_SKU_NAME_MAX]; /* "noop" when not set */
@@ -82,7 +88,8 @@ struct flow_sku {
     uint8_t was_seed[32];
     char was_diversifier[49];
     /* Post-perso boot check (DESIGN §2 step 14): reset, then the UART must show the
-     * ROM_EXT banner and this owner-firmware text, with no boot failure before it. */
+     * ROM_EXT banner and the owner firmware's text, with no boot failure before it. The
+     * text is the service's GetOwnerFwBootMessage; the file's, when given, must agree. */
     bool boot_check;
     char owner_success_text[128];
     /* ROM bootstrap before perso (DESIGN §2 step 1): "" when the chip already holds the

@@ -11,7 +11,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include "common/base64.h"
 #include "pa/pa_msg.h"
@@ -62,6 +64,7 @@ struct pa_client {
     char *user_id_line; /* "user_id: <host>/<site>" */
     char *auth_line;    /* "authorization: <token>"; secret */
     char *next_line;    /* one-shot extra header; may be secret */
+    char *ate_id;       /* the client certificate's first DNS name; NULL without one */
     long connect_timeout_ms, total_timeout_ms, low_speed_limit_bps, low_speed_time_s;
     unsigned max_attempts;
     long backoff_initial_ms, backoff_max_ms;
@@ -561,6 +564,40 @@ static int setup_tls(struct pa_client *c, const struct pa_client_options *opt, s
     return 0;
 }
 
+/* The first DNS subjectAltName of the PEM certificate at `path`, as the ATE names
+ * itself in DeviceData.metadata.ate_id; NULL when it has none. */
+static int first_dns_name(const char *path, char **out, struct ft_error *err)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f != NULL)
+        fclose(f);
+    if (x == NULL)
+        return ft_fail(err, FT_E_INVALID, "pa_client: cert_file %s holds no PEM certificate", path);
+    GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    *out = NULL;
+    for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names) && *out == NULL; i++) {
+        const GENERAL_NAME *n = sk_GENERAL_NAME_value(names, i);
+        if (n->type != GEN_DNS)
+            continue;
+        const unsigned char *s = ASN1_STRING_get0_data(n->d.dNSName);
+        int len = ASN1_STRING_length(n->d.dNSName);
+        bool printable = len > 0 && len <= 253;
+        for (int k = 0; printable && k < len; k++)
+            printable = s[k] > 0x20 && s[k] < 0x7f;
+        if (printable)
+            *out = strndup((const char *)s, (size_t)len);
+    }
+    GENERAL_NAMES_free(names);
+    X509_free(x);
+    return 0;
+}
+
+const char *pa_client_ate_id(const struct pa_client *c)
+{
+    return c->ate_id;
+}
+
 struct pa_client *pa_client_new(const struct pa_client_options *opt, struct ft_error *err)
 {
     if (check_options(opt, err) != 0)
@@ -578,7 +615,8 @@ struct pa_client *pa_client_new(const struct pa_client_options *opt, struct ft_e
         ft_fail(err, FT_E_NOMEM, "pa_client: libcurl: cannot create a handle");
         goto fail;
     }
-    if (setup_transport(c, err) != 0 || setup_tls(c, opt, err) != 0)
+    if (setup_transport(c, err) != 0 || setup_tls(c, opt, err) != 0 ||
+        (opt->cert_file != NULL && first_dns_name(opt->cert_file, &c->ate_id, err) != 0))
         goto fail;
     return c;
 fail:
@@ -597,6 +635,7 @@ void pa_client_free(struct pa_client *c)
     free(c->url);
     free(c->endpoint);
     free(c->user_id_line);
+    free(c->ate_id);
     free(c->xfer.buf);
     free(c);
 }

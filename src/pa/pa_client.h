@@ -104,6 +104,10 @@ void pa_client_free(struct pa_client *c);
 
 /* Sets (copies) the session token sent as `authorization: <token>` on every later call;
  * NULL removes it (after CloseSession). The old token is wiped. */
+/* The first DNS name of the mTLS client certificate (DeviceData.metadata.ate_id, as the
+ * ATE fills it); NULL without a client certificate or a DNS name in it. */
+const char *pa_client_ate_id(const struct pa_client *c);
+
 int pa_client_set_token(struct pa_client *c, const char *token, struct ft_error *err);
 
 /* Sets one extra header (`name: value`, copied) sent on every attempt of the NEXT call

@@ -618,8 +618,12 @@ static int check_was(const struct pa_sku *sku, const struct pa_endorse_certs_req
     struct ft_error err = {0};
     if (req->diversifier.len > WAS_DIVERSIFIER_SIZE)
         return rpc_fail(e, PA_GRPC_INVALID_ARGUMENT, "diversifier longer than 48 bytes");
-    if (was_derive(sku->was_seed.bytes, sku->was_seed.len, req->diversifier.data,
-                   req->diversifier.len, was, &err) != 0)
+    /* As received, as upstream's SPM does: a diversifier other than the chip's 48-byte
+     * form derives another key and fails the signature check below. */
+    if (req->diversifier.len == 0)
+        return rpc_fail(e, PA_GRPC_INVALID_ARGUMENT, "invalid diversifier length: 0");
+    if (was_derive_exact(sku->was_seed.bytes, sku->was_seed.len, req->diversifier.data,
+                         req->diversifier.len, was, &err) != 0)
         return rpc_fail(e, PA_GRPC_INTERNAL, "could not derive the WAS: %s", err.message);
     struct was_hmac *h = was_hmac_new(was, &err);
     OPENSSL_cleanse(was, sizeof(was));

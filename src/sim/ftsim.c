@@ -57,10 +57,14 @@ static void usage(FILE *out)
         "  --console spi|uart     where the perso console runs (default: spi with --socket,\n"
         "                         uart with --pty alone)\n"
         "Chip:\n"
+        "  --firmware NAME        the perso firmware and ROM generation the chip runs:\n"
+        "                         a2-rc17, earlgrey-1.0.0 (default), master (2 MiB RRAM)\n"
+        "                         (default with a SKU file: its \"firmware\")\n"
         "  --sku NAME|PATH        sival (default), emulation_tpm, sival_v1, emulation_tpm_v1,\n"
         "                         sival_inject (an Ext1 slot for one plugin-injected cert),\n"
-        "                         or a harness SKU file (skus/*.json): its ext certificates\n"
-        "                         and a slot per plugin.certs name\n"
+        "                         sival_devseed (sival + one DevSeed object),\n"
+        "                         or a harness SKU file (skus/*.json): its ext certificates,\n"
+        "                         a slot per plugin.certs name, its dev_seeds\n"
         "  --dice-ca-subject DN   issuer of the UDS cert, e.g. /C=US/O=OpenTitan/CN=DICE ICA\n"
         "  --ext-ca-subject DN    issuer of SKU ext certs (TPM EK)\n"
         "  --was-seed HEX         32-byte WAS seed shared with the endorsement service\n"
@@ -140,9 +144,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->console_set = true;
             break;
         case SIM_OPTIONS_VAL:
-            if (strcmp(longopts[index].name, "sku") == 0 && sim_sku_is_path(optarg)
-                    ? sim_sku_from_file(cfg, optarg, &err) != 0
-                    : sim_options_set(cfg, longopts[index].name, optarg, &err) != 0) {
+            if (sim_options_set(cfg, longopts[index].name, optarg, &err) != 0) {
                 fprintf(stderr, "ftsim: %s\n", err.message);
                 return -1;
             }
@@ -521,8 +523,8 @@ int main(int argc, char **argv)
     }
     if (o.socket_path)
         printf("ftsim: socket %s\n", o.socket_path);
-    printf("ftsim: ready (sku %s, %s console)\n", o.cfg.sku.name,
-           o.cfg.console == SIM_CONSOLE_SPI ? "spi" : "uart");
+    printf("ftsim: ready (sku %s, %s console, firmware %s)\n", o.cfg.sku.name,
+           o.cfg.console == SIM_CONSOLE_SPI ? "spi" : "uart", fw_gen_info(o.cfg.firmware)->name);
     fflush(stdout);
 
     pthread_t watcher;

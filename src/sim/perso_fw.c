@@ -20,15 +20,23 @@
 #define PAGE_DIGEST_SIZE 32u
 #define CERT_READBACK_MAX 1024u /* ft_personalize.c cert_buffer */
 #define RESP_BUF_SIZE (UJSON_PERSO_BLOB_SIZE + 64u)
+/* The slot-B check of OTP finalization (check_next_slot_bootable): manifest_t.identifier
+ * sits at offset 820 (lib/manifest.h OT_ASSERT_MEMBER_OFFSET, E1:373, M:343, RC17:343) and
+ * must read CHIP_ROM_EXT_IDENTIFIER, ASCII "OTRE" (lib/base/chip.h:67 in all three). */
+#define MANIFEST_IDENTIFIER_OFFSET 820u
+#define CHIP_ROM_EXT_IDENTIFIER 0x4552544fu
 
 /* State of one run of the firmware, from boot to reset. */
 struct perso {
     struct fw_ctx *fw;
     const struct sim_config *cfg;
+    const struct fw_gen_info *gen; /* the firmware generation the chip runs */
     struct sim_chip *chip;
     struct dev_certgen_inputs inputs;
     enum perso_blob_version version;
     struct sim_cert_set certs;
+    uint8_t dev_seeds[SIM_DEV_SEEDS_MAX][PERSO_DEV_SEED_SIZE]; /* the extension's DevSeeds */
+    unsigned n_dev_seeds;
     struct perso_blob out_blob;
     struct dev_perso_blob in_blob;
     char resp[RESP_BUF_SIZE];
@@ -159,16 +167,25 @@ static int read_certgen_inputs(struct perso *p)
     memset(&p->inputs, 0, sizeof(p->inputs));
     ujson_de_init(&de, fw_getc, p->fw);
     fw_set_pins(p->fw, SIM_PIN_RX_READY, true);
-    enum ujson_de_status st = ujson_de_certgen_inputs(&de, &p->inputs, &err);
+    /* a2-rc17's struct has no blob_version: the key is unknown there (INVALID_ARGUMENT)
+     * and the blob is always V0. */
+    enum ujson_de_status st =
+        ujson_de_certgen_inputs_as(&de, p->gen->certgen_blob_version, &p->inputs, &err);
     fw_set_pins(p->fw, SIM_PIN_RX_READY, false);
     int rc = read_status(p, st, &err);
     if (rc != 0)
         return rc;
-    if (p->inputs.blob_version > PERSO_BLOB_V1)
+    if (p->gen->prints_blob_version) {
+        /* earlgrey_1.0.0 ft_personalize.c:563, before the version is checked. */
+        char line[32];
+        snprintf(line, sizeof(line), "Blob version: %u\n", (unsigned)p->inputs.blob_version);
+        if (fw_print(p->fw, line) != 0)
+            return FW_ABORT;
+    }
+    unsigned max = p->gen->has_v1 ? PERSO_BLOB_V1 : PERSO_BLOB_V0;
+    if (p->inputs.blob_version > max)
         return fail(p, "certgen inputs: unknown blob version");
     p->version = (enum perso_blob_version)p->inputs.blob_version;
-    if (p->version == PERSO_BLOB_V1 && fw_print(p->fw, "Blob version: 1\n") != 0)
-        return FW_ABORT;
     return 0;
 }
 
@@ -192,8 +209,33 @@ static int device_id(const struct perso *p, uint8_t id[DEVICE_ID_SIZE], struct f
     return device_id_encode(&f, id, err);
 }
 
-/* HMAC of the TBS bodies in blob order, keyed by this chip's WAS. */
-static int was_tag(const struct perso *p, uint8_t tag[32], struct ft_error *err)
+/* One object header as the device reads it with `version` (perso_tlv_object_type/size):
+ * V0 u16 BE type:4 size:12, V1 u32 BE type:8 size:24, whatever the object was written
+ * with. */
+static void read_header(const uint8_t *at, enum perso_blob_version version, unsigned *type,
+                        size_t *size)
+{
+    if (version == PERSO_BLOB_V1) {
+        *type = at[0];
+        *size = (size_t)at[1] << 16 | (size_t)at[2] << 8 | at[3];
+    } else {
+        *type = at[0] >> 4;
+        *size = (size_t)(at[0] & 0x0f) << 8 | at[1];
+    }
+}
+
+/* compute_tbs_was_hmac (E1 ft_personalize.c:688, loop :722-730; M:706, loop :737-745):
+ * walks the num_objs objects built so far with the blob's one header version, HMACs the
+ * body of each object whose type reads X509Tbs and steps by the size it read. An object
+ * written with a V0 header inside a V1 blob (the extension's TPM EK TBS on E1 and master)
+ * is misread: its type reads as size>>8 of the V0 header (1..15 for any TBS of 256 bytes
+ * or more, never X509Tbs) and its size as a 24-bit value far past the blob, so it is left
+ * out. Upstream then steps past the blob; when it was the last object (the only upstream
+ * extension has one) nothing more is read. ftsim stops the walk there, so anything after a
+ * misread object (a second ext cert, DevSeeds) is left out too, where upstream would read
+ * past the 5120-byte body (docs/ftsim.md). Keyed by this chip's WAS. */
+static int was_tag(const struct perso *p, const struct perso_tlv_writer *w, uint8_t tag[32],
+                   struct ft_error *err)
 {
     uint8_t was[WAS_SIZE];
     const struct sim_config *cfg = p->cfg;
@@ -203,18 +245,47 @@ static int was_tag(const struct perso *p, uint8_t tag[32], struct ft_error *err)
     struct was_hmac *h = was_hmac_new(was, err);
     if (h == NULL)
         return -1;
-    for (size_t i = 0; i < p->certs.count; i++) {
-        const struct sim_cert *c = &p->certs.certs[i];
-        if (c->type == PERSO_OBJ_X509_TBS && was_hmac_update(h, c->der, c->len, err) != 0) {
-            was_hmac_free(h);
-            return -1;
+    enum perso_blob_version v = w->version;
+    size_t hlen = perso_tlv_header_len(v);
+    size_t off = v == PERSO_BLOB_V1 ? PERSO_VERSION_OBJ_SIZE : 0;
+    size_t n = w->num_objs - (off > 0 ? 1 : 0);
+    for (size_t i = 0; i < n && off + hlen <= w->len; i++) {
+        unsigned type;
+        size_t size;
+        read_header(w->buf + off, v, &type, &size);
+        if (size < hlen || size > w->len - off)
+            break; /* upstream reads on past the blob here */
+        if (type == PERSO_OBJ_X509_TBS) {
+            struct perso_tlv_iter it;
+            struct perso_obj obj;
+            if (perso_tlv_iter_init_bare(&it, w->buf + off, size, v, err) != 0 ||
+                perso_tlv_iter_next(&it, &obj, err) != 1 ||
+                was_hmac_update(h, obj.cert, obj.cert_len, err) != 0) {
+                was_hmac_free(h);
+                return -1;
+            }
         }
+        off += size;
     }
     if (was_hmac_final(h, tag, err) != 0)
         return -1;
     if (cfg->faults.bad_was_hmac)
         tag[0] ^= 0x01;
     return 0;
+}
+
+/* The extension's DevSeed payloads (2 x {key u32[8], context u32[8]}, perso_tlv_data.h
+ * perso_tlv_dev_seed_set_t), from --seed and the chip's index. */
+static void make_dev_seeds(struct perso *p)
+{
+    p->n_dev_seeds = p->cfg->sku.dev_seeds;
+    for (unsigned k = 0; k < p->n_dev_seeds; k++) {
+        for (unsigned j = 0; j < PERSO_DEV_SEED_SIZE / 32; j++) {
+            char label[32];
+            snprintf(label, sizeof(label), "dev-seed-%u-%u", k, j);
+            sim_chip_secret(p->cfg, p->chip->index, label, p->dev_seeds[k] + 32 * j);
+        }
+    }
 }
 
 /* A DER SEQUENCE of `len` bytes standing for a certificate far larger than any the SKU
@@ -234,9 +305,15 @@ static int build_blob(struct perso *p, struct ft_error *err)
     struct perso_blob *blob = &p->out_blob;
     if (perso_tlv_writer_init(&w, blob->body, sizeof(blob->body), p->version, err) != 0)
         return -1;
+    /* The extension's TBS certs (after UDS, CDI_0, CDI_1) carry a V0 header inside a V1
+     * blob on E1 and master (tpm_personalize_ext.c: E1:82-84, M:62-64); never the UDS. */
+    bool ext_v0 = p->version == PERSO_BLOB_V1 &&
+                  (p->gen->v0_headed_in_v1 & FW_GEN_BIT(PERSO_OBJ_X509_TBS)) != 0;
     for (size_t i = 0; i < p->certs.count; i++) {
         const struct sim_cert *c = &p->certs.certs[i];
-        if (perso_tlv_append_cert(&w, c->type, c->name, c->der, c->len, err) != 0)
+        enum perso_blob_version header =
+            ext_v0 && i >= 3 && c->type == PERSO_OBJ_X509_TBS ? PERSO_BLOB_V0 : p->version;
+        if (perso_tlv_append_cert_as(&w, header, c->type, c->name, c->der, c->len, err) != 0)
             return -1;
     }
     if (p->cfg->faults.oversize_object) {
@@ -249,13 +326,26 @@ static int build_blob(struct perso *p, struct ft_error *err)
         if (perso_tlv_append_cert(&w, PERSO_OBJ_X509_TBS, "UDS", big, len, err) != 0)
             return -1;
     }
+    /* The extension's pre-endorse objects end with its DevSeeds, after every cert. */
+    make_dev_seeds(p);
+    for (unsigned k = 0; k < p->n_dev_seeds; k++)
+        if (perso_tlv_append_data(&w, PERSO_OBJ_DEV_SEED, p->dev_seeds[k], PERSO_DEV_SEED_SIZE,
+                                  err) != 0)
+            return -1;
+    /* master writes PersoSha256Hash with a hard-coded V0 header (M ft_personalize.c:236-242);
+     * E1 with the blob's version (E1:214-224). */
+    enum perso_blob_version hash_header =
+        p->version == PERSO_BLOB_V1 &&
+                (p->gen->v0_headed_in_v1 & FW_GEN_BIT(PERSO_OBJ_PERSO_SHA256_HASH)) != 0
+            ? PERSO_BLOB_V0
+            : p->version;
     uint8_t tag[32];
     uint8_t id[DEVICE_ID_SIZE];
-    if (was_tag(p, tag, err) != 0 || device_id(p, id, err) != 0 ||
+    if (was_tag(p, &w, tag, err) != 0 || device_id(p, id, err) != 0 ||
         perso_tlv_append_data(&w, PERSO_OBJ_WAS_TBS_HMAC, tag, sizeof(tag), err) != 0 ||
         perso_tlv_append_data(&w, PERSO_OBJ_DEVICE_ID, id, sizeof(id), err) != 0 ||
-        perso_tlv_append_data(&w, PERSO_OBJ_PERSO_SHA256_HASH, p->chip->perso_hash,
-                              sizeof(p->chip->perso_hash), err) != 0)
+        perso_tlv_append_data_as(&w, hash_header, PERSO_OBJ_PERSO_SHA256_HASH, p->chip->perso_hash,
+                                 sizeof(p->chip->perso_hash), err) != 0)
         return -1;
     if (perso_blob_from_writer(blob, &w, err) != 0)
         return -1;
@@ -381,9 +471,10 @@ static void page_seal(struct cert_page *page)
 }
 
 /* hash_all_certs: reads every TLV back from the pages, in layout order, and hashes the
- * certificate bodies. */
+ * certificate bodies; then the extension's post-endorse step feeds its DevSeed payloads
+ * into the same stream, in blob order (A.md §6). */
 static int hash_pages(const struct cert_page *pages, size_t n, enum perso_blob_version v,
-                      uint8_t digest[32], struct ft_error *err)
+                      const struct perso *p, uint8_t digest[32], struct ft_error *err)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
@@ -400,6 +491,8 @@ static int hash_pages(const struct cert_page *pages, size_t n, enum perso_blob_v
             EVP_DigestUpdate(md, obj.cert, obj.cert_len);
         }
     }
+    for (unsigned k = 0; k < p->n_dev_seeds; k++)
+        EVP_DigestUpdate(md, p->dev_seeds[k], PERSO_DEV_SEED_SIZE);
     unsigned int len = 32;
     int ok = EVP_DigestFinal_ex(md, digest, &len);
     EVP_MD_CTX_free(md);
@@ -522,7 +615,7 @@ static int step_import_and_hash(struct perso *p)
     size_t used = p->cfg->sku.n_injected ? PAGE_COUNT : p->cfg->sku.n_ext ? PAGE_EXT1 : PAGE_EXT0;
     size_t hashed = used > PAGE_EXT1 ? PAGE_EXT1 : used;
     rc = announce_pages(p, pages, used, &err);
-    if (rc == 0 && hash_pages(pages, hashed, p->version, digest, &err) != 0)
+    if (rc == 0 && hash_pages(pages, hashed, p->version, p, digest, &err) != 0)
         rc = 1;
     free(pages);
     if (rc == 1)
@@ -549,6 +642,17 @@ static int step_done(struct perso *p)
     int rc = begin_step(p, SIM_STEP_DONE);
     if (rc != 0)
         return rc;
+    /* finalize_otp_partitions starts with check_next_slot_bootable (RC17 ft_personalize.c
+     * :1058, E1:1125, M:1132): slot B must hold a ROM_EXT manifest. ftsim checks it on
+     * chips that take the FT bundle as their second image (--two-stage); other chips have
+     * no real image in slot B to check (docs/ftsim.md). */
+    if (p->cfg->sku.two_stage_bootstrap) {
+        const uint8_t *at = p->chip->flash + p->gen->slot_b + MANIFEST_IDENTIFIER_OFFSET;
+        uint32_t id =
+            (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 | (uint32_t)at[3] << 24;
+        if (id != CHIP_ROM_EXT_IDENTIFIER)
+            return fail(p, "OTP finalization: slot B holds no ROM_EXT manifest");
+    }
     if (p->cfg->faults.test_error)
         return fail(p, "OTP finalization failed (test-error fault)");
     p->chip->perso_done = true;
@@ -569,6 +673,7 @@ int perso_fw_run(struct fw_ctx *fw)
         return fw_halt(fw);
     p->fw = fw;
     p->cfg = &fw->dev->cfg;
+    p->gen = fw_gen_info(p->cfg->firmware);
     p->chip = &fw->dev->chip;
     fw_set_pins(fw, SIM_PIN_TEST_START, true);
 

@@ -4,27 +4,54 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- Flash data partition ---------------------------------------------------------------- */
+/* ---- Data NVM ------------------------------------------------------------------------------ */
+
+void rom_nvm_for(enum fw_gen gen, struct rom_nvm *out)
+{
+    const struct fw_gen_info *g = fw_gen_info(gen);
+    bool rram = g->slot_reserved != 0; /* only master's RRAM reserves slot tails */
+    *out = (struct rom_nvm){
+        .size = g->nvm_size,
+        .slot_size = g->slot_b,
+        .reserved = g->slot_reserved,
+        .prog_page = rram ? 512u : ROM_SPI_PROGRAM_PAGE,
+        .overwrite = rram,
+    };
+}
 
 static void flash_erase(uint8_t *flash, uint32_t addr, size_t len)
 {
     memset(flash + addr, ROM_FLASH_ERASED, len);
 }
 
-/* flash_ctrl_data_erase_verify over both banks. */
-static bool flash_all_erased(const uint8_t *flash)
+/* Whether `addr` lies in one of the slots' reserved tails. */
+static bool in_reserved(const struct rom_nvm *nvm, uint32_t addr)
 {
-    for (size_t i = 0; i < ROM_FLASH_DATA_SIZE; i++)
-        if (flash[i] != ROM_FLASH_ERASED)
+    if (nvm->reserved == 0)
+        return false;
+    size_t in_slot = addr % nvm->slot_size;
+    return in_slot >= nvm->slot_size - nvm->reserved;
+}
+
+/* flash_ctrl_data_erase_verify over both banks (a no-op on RRAM, master nvm_ctrl.c). */
+static bool flash_all_erased(const struct rom_bootstrap *bs)
+{
+    if (bs->nvm.overwrite)
+        return true;
+    for (size_t i = 0; i < bs->nvm.size; i++)
+        if (bs->flash[i] != ROM_FLASH_ERASED)
             return false;
     return true;
 }
 
-/* Programming can only clear bits: the flash macro writes `new & old`. */
-static void flash_program(uint8_t *flash, uint32_t addr, const uint8_t *data, size_t len)
+/* Programming can only clear bits on flash: the macro writes `new & old`. RRAM stores the
+ * bytes. */
+static void flash_program(const struct rom_bootstrap *bs, uint32_t addr, const uint8_t *data,
+                          size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        flash[addr + i] &= data[i];
+        bs->flash[addr + i] =
+            bs->nvm.overwrite ? data[i] : (uint8_t)(bs->flash[addr + i] & data[i]);
 }
 
 /* ---- Results ------------------------------------------------------------------------------ */
@@ -61,28 +88,45 @@ static uint32_t command_address(const struct spi_flash_cmd *cmd)
     return cmd->has_address ? cmd->address : ROM_SPI_NO_ADDRESS;
 }
 
-/* The bound both erase and program check: below slot B's end and outside slot A's
- * reserved tail (empty on flash, kept so the bound reads like upstream's). */
-static bool address_usable(uint32_t addr)
+/* The bound both erase and program check: below slot B's usable end and outside slot A's
+ * reserved tail (empty on flash, where the bound is the end of bank 1). */
+static bool address_usable(const struct rom_nvm *nvm, uint32_t addr)
 {
-    if (addr >= ROM_FLASH_SLOT_B_END)
+    if (addr >= nvm->size - nvm->reserved)
         return false;
-    return !(addr >= ROM_FLASH_SLOT_A_END && addr < ROM_FLASH_SLOT_B_START);
+    return !in_reserved(nvm, addr);
+}
+
+/* Both banks (flash), or every page below slot B's usable end but slot A's reserved tail
+ * (RRAM). */
+/* The ROM's answer to an address outside the usable NVM. */
+static int refuse_address(const struct rom_bootstrap *bs, struct rom_bootstrap_result *r,
+                          enum rom_error code, const char *op, uint32_t addr, struct ft_error *err)
+{
+    const struct rom_nvm *nvm = &bs->nvm;
+    size_t end = nvm->size - nvm->reserved;
+    if (addr >= end)
+        return shut_down(r, code, err, FT_E_RANGE,
+                         "%s address 0x%08x is at or above the usable end 0x%06zx", op,
+                         (unsigned)addr, end);
+    return shut_down(r, code, err, FT_E_RANGE,
+                     "%s address 0x%08x is in slot A's reserved tail [0x%06zx, 0x%06zx)", op,
+                     (unsigned)addr, nvm->slot_size - nvm->reserved, nvm->slot_size);
 }
 
 static void chip_erase(struct rom_bootstrap *bs)
 {
-    flash_erase(bs->flash, 0, ROM_FLASH_DATA_SIZE);
+    const struct rom_nvm *nvm = &bs->nvm;
+    flash_erase(bs->flash, 0, nvm->slot_size - nvm->reserved);
+    flash_erase(bs->flash, (uint32_t)nvm->slot_size, nvm->slot_size - nvm->reserved);
 }
 
 /* bootstrap_sector_erase: the 4 KiB region holding `addr`, as two 2 KiB page erases. */
 static int sector_erase(struct rom_bootstrap *bs, uint32_t addr, struct rom_bootstrap_result *r,
                         struct ft_error *err)
 {
-    if (!address_usable(addr))
-        return shut_down(r, ROM_ERROR_BOOTSTRAP_ERASE_ADDRESS, err, FT_E_RANGE,
-                         "SECTOR_ERASE address 0x%08x is at or above the usable end 0x%06x",
-                         (unsigned)addr, ROM_FLASH_SLOT_B_END);
+    if (!address_usable(&bs->nvm, addr))
+        return refuse_address(bs, r, ROM_ERROR_BOOTSTRAP_ERASE_ADDRESS, "SECTOR_ERASE", addr, err);
     uint32_t base = addr & ~(uint32_t)(ROM_SPI_SECTOR_SIZE - 1);
     flash_erase(bs->flash, base, ROM_SPI_SECTOR_SIZE);
     return 0;
@@ -96,10 +140,9 @@ static int page_program(struct rom_bootstrap *bs, uint32_t addr, const struct sp
     if (addr % ROM_FLASH_WORD_SIZE != 0)
         return shut_down(r, ROM_ERROR_BOOTSTRAP_PROGRAM_ADDRESS, err, FT_E_INVALID,
                          "PAGE_PROGRAM address 0x%08x is not 8-byte aligned", (unsigned)addr);
-    if (!address_usable(addr))
-        return shut_down(r, ROM_ERROR_BOOTSTRAP_PROGRAM_ADDRESS, err, FT_E_RANGE,
-                         "PAGE_PROGRAM address 0x%08x is at or above the usable end 0x%06x",
-                         (unsigned)addr, ROM_FLASH_SLOT_B_END);
+    if (!address_usable(&bs->nvm, addr))
+        return refuse_address(bs, r, ROM_ERROR_BOOTSTRAP_PROGRAM_ADDRESS, "PAGE_PROGRAM", addr,
+                              err);
 
     uint8_t data[ROM_SPI_PAYLOAD_MAX];
     size_t len = cmd->len; /* <= ROM_SPI_PAYLOAD_MAX, checked by the caller */
@@ -108,12 +151,12 @@ static int page_program(struct rom_bootstrap *bs, uint32_t addr, const struct sp
     while (len % ROM_FLASH_WORD_SIZE != 0)
         data[len++] = 0xff;
 
-    uint32_t page_base = addr & ~(uint32_t)(ROM_SPI_PROGRAM_PAGE - 1);
-    size_t first = ROM_SPI_PROGRAM_PAGE - (addr - page_base);
+    uint32_t page_base = addr & ~(uint32_t)(bs->nvm.prog_page - 1);
+    size_t first = bs->nvm.prog_page - (addr - page_base);
     if (first > len)
         first = len;
-    flash_program(bs->flash, addr, data, first);
-    flash_program(bs->flash, page_base, data + first, len - first);
+    flash_program(bs, addr, data, first);
+    flash_program(bs, page_base, data + first, len - first);
     return 0;
 }
 
@@ -129,7 +172,7 @@ static int handle_erase_state(struct rom_bootstrap *bs, const struct spi_flash_c
     /* Either erase opcode erases both banks, whatever the address. */
     chip_erase(bs);
     bs->state = ROM_BOOTSTRAP_ERASE_VERIFY;
-    if (!flash_all_erased(bs->flash))
+    if (!flash_all_erased(bs))
         return shut_down(r, ROM_ERROR_FLASH_CTRL_DATA_ERASE_VERIFY, err, FT_E_DEVICE,
                          "flash not blank after the erase of opcode 0x%02x", cmd->opcode);
     /* WIP and WEL are cleared only once the erase is verified. */
@@ -178,6 +221,20 @@ static bool write_enabled(const struct rom_bootstrap *bs, const struct spi_flash
     return bs->state == ROM_BOOTSTRAP_PROGRAM && cmd->opcode == ROM_OP_RESET;
 }
 
+int rom_bootstrap_init_nvm(struct rom_bootstrap *bs, uint8_t *flash, const struct rom_nvm *nvm,
+                           struct ft_error *err)
+{
+    if (flash == NULL || nvm->size == 0 || nvm->size > ROM_NVM_MAX_SIZE ||
+        nvm->slot_size * 2 != nvm->size || nvm->reserved >= nvm->slot_size || nvm->prog_page == 0 ||
+        (nvm->prog_page & (nvm->prog_page - 1)) != 0)
+        return ft_fail(err, FT_E_INVALID, "ROM bootstrap: bad data NVM (%zu bytes%s)", nvm->size,
+                       flash == NULL ? ", no buffer" : "");
+    bs->flash = flash;
+    bs->nvm = *nvm;
+    bs->state = ROM_BOOTSTRAP_ERASE;
+    return 0;
+}
+
 int rom_bootstrap_init(struct rom_bootstrap *bs, uint8_t *flash, size_t flash_size,
                        struct ft_error *err)
 {
@@ -185,9 +242,9 @@ int rom_bootstrap_init(struct rom_bootstrap *bs, uint8_t *flash, size_t flash_si
         return ft_fail(err, FT_E_INVALID,
                        "ROM bootstrap: flash data partition of %zu bytes, expected %u",
                        flash == NULL ? (size_t)0 : flash_size, ROM_FLASH_DATA_SIZE);
-    bs->flash = flash;
-    bs->state = ROM_BOOTSTRAP_ERASE;
-    return 0;
+    struct rom_nvm nvm;
+    rom_nvm_for(FW_GEN_EARLGREY_1_0_0, &nvm);
+    return rom_bootstrap_init_nvm(bs, flash, &nvm, err);
 }
 
 /* One command in a running ROM: overflow check, WEL gate, then the state's handler. */
@@ -241,7 +298,6 @@ enum {
     BFPT_WORDS = 23,
     BFPT_OFFSET = 16, /* right after the two 8-byte headers */
     BFPT_ID_MSB = 0xff,
-    FLASH_BITS = ROM_FLASH_DATA_SIZE * 8,
 };
 
 /* One BFPT field: bits hi..lo of word `word` (1-based as in JESD216F). Bits of a word that
@@ -266,7 +322,7 @@ static const struct bfpt_field bfpt_fields[] = {
     {1, 1, 0, 1},
     /* 2: density in bits, zero-based. */
     {2, 31, 31, 0},
-    {2, 30, 0, FLASH_BITS - 1},
+    {2, 30, 0, 0}, /* the NVM's density in bits, zero-based: filled in by bfpt_words */
     /* 3-7: no fast read modes. */
     {3, 31, 0, 0},
     {4, 31, 0, 0},
@@ -326,7 +382,7 @@ static void put_le32(uint8_t *out, uint32_t v)
         out[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void bfpt_words(uint32_t words[BFPT_WORDS])
+static void bfpt_words(uint32_t words[BFPT_WORDS], size_t nvm_size)
 {
     for (size_t i = 0; i < BFPT_WORDS; i++)
         words[i] = UINT32_MAX;
@@ -334,11 +390,17 @@ static void bfpt_words(uint32_t words[BFPT_WORDS])
         const struct bfpt_field *f = &bfpt_fields[i];
         unsigned width = (unsigned)(f->hi - f->lo + 1);
         uint32_t mask = (uint32_t)(((UINT64_C(1) << width) - 1) << f->lo);
-        words[f->word - 1] &= ~mask | ((f->value << f->lo) & mask);
+        uint32_t value = f->word == 2 && f->lo == 0 ? (uint32_t)(nvm_size * 8u - 1u) : f->value;
+        words[f->word - 1] &= ~mask | ((value << f->lo) & mask);
     }
 }
 
 void rom_sfdp_table(uint8_t out[ROM_SFDP_SIZE])
+{
+    rom_sfdp_table_nvm(out, ROM_FLASH_DATA_SIZE);
+}
+
+void rom_sfdp_table_nvm(uint8_t out[ROM_SFDP_SIZE], size_t nvm_size)
 {
     memset(out, 0xff, ROM_SFDP_SIZE);
     put_le32(out, SFDP_SIGNATURE);
@@ -356,22 +418,35 @@ void rom_sfdp_table(uint8_t out[ROM_SFDP_SIZE])
     out[14] = 0;
     out[15] = BFPT_ID_MSB;
     uint32_t words[BFPT_WORDS];
-    bfpt_words(words);
+    bfpt_words(words, nvm_size);
     for (size_t i = 0; i < BFPT_WORDS; i++)
         put_le32(out + BFPT_OFFSET + 4 * i, words[i]);
 }
 
 /* ---- JEDEC ID ------------------------------------------------------------------------------ */
 
+uint16_t rom_jedec_device_id_nvm(size_t nvm_size)
+{
+    unsigned density = 0;
+    while (((size_t)1 << (density + 1)) <= nvm_size)
+        density++;
+    return (uint16_t)((ROM_JEDEC_CHIP_REVISION & 0x7u) | (1u << 3) |
+                      ((ROM_JEDEC_CHIP_GENERATION & 0xfu) << 4) | (density << 8));
+}
+
 uint16_t rom_jedec_device_id(void)
 {
-    return (uint16_t)((ROM_JEDEC_CHIP_REVISION & 0x7u) | (1u << 3) |
-                      ((ROM_JEDEC_CHIP_GENERATION & 0xfu) << 4) | (ROM_JEDEC_DENSITY << 8));
+    return rom_jedec_device_id_nvm(ROM_FLASH_DATA_SIZE);
 }
 
 size_t rom_jedec_id(uint8_t *out, size_t cap)
 {
-    uint16_t device_id = rom_jedec_device_id();
+    return rom_jedec_id_nvm(out, cap, ROM_FLASH_DATA_SIZE);
+}
+
+size_t rom_jedec_id_nvm(uint8_t *out, size_t cap, size_t nvm_size)
+{
+    uint16_t device_id = rom_jedec_device_id_nvm(nvm_size);
     for (size_t i = 0; i < cap; i++) {
         if (i < ROM_JEDEC_CONT_COUNT)
             out[i] = ROM_JEDEC_CONT_CODE;

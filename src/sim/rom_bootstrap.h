@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "wire/fw_gen.h"
 
 /* Earlgrey embedded flash, data partition (flash_ctrl.hjson: RegNumBanks 2,
  * RegPagesPerBank 256, BytesPerPage 2048, BytesPerWord 8; top_earlgrey.h
@@ -41,6 +42,26 @@
 #define ROM_FLASH_SLOT_A_END ROM_FLASH_SLOT_SIZE
 #define ROM_FLASH_SLOT_B_START ROM_FLASH_SLOT_SIZE
 #define ROM_FLASH_SLOT_B_END (ROM_FLASH_SLOT_B_START + ROM_FLASH_SLOT_SIZE)
+
+/* The data NVM of a firmware generation (wire/fw_gen.h, docs/ftsim.md "Firmware profiles"):
+ *  - a2-rc17, earlgrey-1.0.0: the 1 MiB two-bank eflash above (top_earlgrey.h:942,947);
+ *    programming ANDs, the program page is 256 bytes, nothing is reserved;
+ *  - master: 2 MiB of RRAM (master top_earlgrey.h:875,880), two slots of 1 MiB whose last
+ *    32 KiB the ROM refuses (master lib/bootstrap.c:20-34, rram_ctrl.h:69); a program
+ *    writes the bytes as given (RRAM has no erase-before-write, master nvm_ctrl.c:351-400)
+ *    and wraps inside a 512-byte program page (master nvm_ctrl.h:170-174); a chip erase
+ *    skips the reserved tails (master nvm_ctrl.c:320-345). */
+#define ROM_NVM_MAX_SIZE 0x200000u
+struct rom_nvm {
+    size_t size;      /* data partition bytes */
+    size_t slot_size; /* size / 2: slot B starts here */
+    size_t reserved;  /* bytes at the end of each slot the ROM refuses */
+    size_t prog_page; /* PAGE_PROGRAM wraps inside this */
+    bool overwrite;   /* true: a program writes the bytes (RRAM); false: ANDs (flash) */
+};
+
+/* The geometry of `gen`, from fw_gen_info. */
+void rom_nvm_for(enum fw_gen gen, struct rom_nvm *out);
 
 /* SPI flash protocol as the ROM sets up the spi_device. */
 #define ROM_SPI_STATUS_BUSY 0x01u     /* bit 0, WIP: set by hardware on upload */
@@ -95,7 +116,8 @@ struct spi_flash_cmd {
 
 struct rom_bootstrap {
     enum rom_bootstrap_state state;
-    uint8_t *flash; /* borrowed: ROM_FLASH_DATA_SIZE bytes, the data partition */
+    uint8_t *flash; /* borrowed: nvm.size bytes, the data partition */
+    struct rom_nvm nvm;
 };
 
 /* What the ROM did with one command. */
@@ -113,6 +135,11 @@ struct rom_bootstrap_result {
  * with FT_E_INVALID when `flash` is NULL or `flash_size` is not ROM_FLASH_DATA_SIZE. */
 int rom_bootstrap_init(struct rom_bootstrap *bs, uint8_t *flash, size_t flash_size,
                        struct ft_error *err);
+
+/* The same over the data NVM `nvm` describes (`flash` holds nvm->size bytes): the address
+ * rules, erase, program page and program semantics of that generation. */
+int rom_bootstrap_init_nvm(struct rom_bootstrap *bs, uint8_t *flash, const struct rom_nvm *nvm,
+                           struct ft_error *err);
 
 /* The ROM's reaction to one uploaded command, given the status register `status` as the
  * hardware left it (BUSY set by the upload, WEL from WREN/WRDI):
@@ -144,6 +171,9 @@ int rom_bootstrap_handle(struct rom_bootstrap *bs, const struct spi_flash_cmd *c
  * bytes: SFDP header, one BFPT parameter header, 23 BFPT words; the rest 0xff). */
 #define ROM_SFDP_SIZE 256u
 void rom_sfdp_table(uint8_t out[ROM_SFDP_SIZE]);
+/* The same for a data NVM of `nvm_size` bytes: BFPT word 2 is its density in bits
+ * (master spi_device.c kNvmBitCount). */
+void rom_sfdp_table_nvm(uint8_t out[ROM_SFDP_SIZE], size_t nvm_size);
 
 /* JEDEC ID fields the ROM writes (spi_device_init): 12 continuation codes 0x7f,
  * manufacturer 0xef (lowRISC, JEP106), then the 16-bit device ID LSB first:
@@ -167,5 +197,10 @@ size_t rom_jedec_id(uint8_t *out, size_t cap);
 
 /* The 16-bit device ID alone (0x1429). */
 uint16_t rom_jedec_device_id(void);
+
+/* The same for a data NVM of `nvm_size` bytes (a power of two): density log2(nvm_size),
+ * 21 on master's 2 MiB RRAM (master spi_device.c kSpiDeviceJedecDensity), so 0x1529. */
+size_t rom_jedec_id_nvm(uint8_t *out, size_t cap, size_t nvm_size);
+uint16_t rom_jedec_device_id_nvm(size_t nvm_size);
 
 #endif

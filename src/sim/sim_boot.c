@@ -22,7 +22,8 @@ void sim_chip_fresh(struct sim_device *dev, unsigned index)
 {
     struct sim_chip *chip = &dev->chip;
     uint8_t *flash = chip->flash;
-    size_t flash_size = chip->flash_size;
+    /* The buffer holds ROM_NVM_MAX_SIZE bytes; the profile's NVM is what the chip has. */
+    size_t flash_size = fw_gen_info(dev->cfg.firmware)->nvm_size;
     memset(chip, 0, sizeof(*chip));
     chip->flash = flash;
     chip->flash_size = flash_size;
@@ -89,8 +90,10 @@ void sim_chip_power_on_reset(struct sim_device *dev)
 {
     spi_device_reset(&dev->spi,
                      straps_request_bootstrap(dev) ? SPI_DEVICE_BOOTSTRAP : SPI_DEVICE_CONSOLE);
-    rom_sfdp_table(dev->spi.sfdp);
-    dev->spi.jedec_len = rom_jedec_id(dev->spi.jedec, sizeof(dev->spi.jedec));
+    /* Density of the profile's NVM: 1 MiB eflash, or master's 2 MiB RRAM. */
+    size_t nvm_size = fw_gen_info(dev->cfg.firmware)->nvm_size;
+    rom_sfdp_table_nvm(dev->spi.sfdp, nvm_size);
+    dev->spi.jedec_len = rom_jedec_id_nvm(dev->spi.jedec, sizeof(dev->spi.jedec), nvm_size);
     dev->pins &= ~SIM_PIN_OUTPUTS;
     dev->frame_no = 0;
     dev->rx_len = 0;
@@ -114,10 +117,12 @@ bool sim_chip_completed(struct fw_ctx *fw)
     return more;
 }
 
-/* The measurement of the image in slot A: SHA-256 of its programmed extent. */
-static void measure_image(struct sim_chip *chip)
+/* The measurement of the image in slot A: SHA-256 of its programmed extent (slot A's
+ * usable part: a bundle's ROM_EXT and owner images lie in slot B). */
+static void measure_image(const struct sim_config *cfg, struct sim_chip *chip)
 {
-    size_t end = ROM_FLASH_SLOT_A_END;
+    const struct fw_gen_info *g = fw_gen_info(cfg->firmware);
+    size_t end = g->slot_b - g->slot_reserved;
     while (end > 0 && chip->flash[end - 1] == ROM_FLASH_ERASED)
         end--;
     chip->perso_image = end > 0;
@@ -138,10 +143,12 @@ static int rom_bootstrap_run(struct fw_ctx *fw)
 {
     struct sim_chip *chip = &fw->dev->chip;
     struct rom_bootstrap bs;
+    struct rom_nvm nvm;
     struct ft_error err = {0};
+    rom_nvm_for(fw->dev->cfg.firmware, &nvm);
     /* The spi_device came out of reset with status 0 (sim_chip_power_on_reset), so a
      * host that starts talking at once loses nothing. */
-    if (rom_bootstrap_init(&bs, chip->flash, chip->flash_size, &err) != 0)
+    if (nvm.size != chip->flash_size || rom_bootstrap_init_nvm(&bs, chip->flash, &nvm, &err) != 0)
         return fw_halt(fw);
     for (;;) {
         struct spi_upload up;
@@ -200,11 +207,13 @@ int sim_boot(struct fw_ctx *fw)
         /* Flash keeps what the bootstrap wrote, however the bootstrap ended. */
         struct sim_chip *chip = &dev->chip;
         chip->flash_written = false;
-        measure_image(chip);
+        measure_image(&dev->cfg, chip);
         if (chip->secret1_done)
             chip->second_image = true;
     }
     if (dev->chip.perso_done) {
+        /* ROM_EXT from slot B (a two-stage chip only got here with a ROM_EXT manifest
+         * there), then the owner firmware. */
         const char *owner = fw->dev->cfg.faults.bad_boot ? BOOT_FAULT : OWNER_SUCCESS;
         if (fw_print_uart(fw, ROM_EXT_BANNER) != 0 || fw_print_uart(fw, owner) != 0)
             return FW_ABORT;

@@ -53,6 +53,7 @@ void sim_config_defaults(struct sim_config *cfg)
     cfg->lot = 1;
     cfg->wafer = 1;
     cfg->console = SIM_CONSOLE_SPI;
+    cfg->firmware = FW_GEN_DEFAULT;
 }
 
 struct sku_profile {
@@ -60,12 +61,13 @@ struct sku_profile {
     enum perso_blob_version version;
     bool tpm;
     unsigned injected;
+    unsigned dev_seeds;
 };
 
 static const struct sku_profile profiles[] = {
-    {"sival", PERSO_BLOB_V0, false, 0},        {"emulation_tpm", PERSO_BLOB_V0, true, 0},
-    {"sival_v1", PERSO_BLOB_V1, false, 0},     {"emulation_tpm_v1", PERSO_BLOB_V1, true, 0},
-    {"sival_inject", PERSO_BLOB_V0, false, 1},
+    {"sival", PERSO_BLOB_V0, false, 0, 0},        {"emulation_tpm", PERSO_BLOB_V0, true, 0, 0},
+    {"sival_v1", PERSO_BLOB_V1, false, 0, 0},     {"emulation_tpm_v1", PERSO_BLOB_V1, true, 0, 0},
+    {"sival_inject", PERSO_BLOB_V0, false, 1, 0}, {"sival_devseed", PERSO_BLOB_V0, false, 0, 1},
 };
 
 int sim_config_set_sku(struct sim_config *cfg, const char *name, struct ft_error *err)
@@ -78,13 +80,14 @@ int sim_config_set_sku(struct sim_config *cfg, const char *name, struct ft_error
     if (p == NULL)
         return ft_fail(err, FT_E_INVALID,
                        "unknown SKU \"%s\" (sival, emulation_tpm, sival_v1, emulation_tpm_v1, "
-                       "sival_inject)",
+                       "sival_inject, sival_devseed)",
                        name);
     struct sim_sku *sku = &cfg->sku;
     memset(sku, 0, sizeof(*sku));
     snprintf(sku->name, sizeof(sku->name), "%s", p->name);
     sku->blob_version = p->version;
     sku->n_injected = p->injected;
+    sku->dev_seeds = p->dev_seeds;
     if (p->tpm) {
         sku->n_ext = 1;
         snprintf(sku->ext[0].name, sizeof(sku->ext[0].name), "TPM EK");

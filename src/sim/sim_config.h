@@ -8,12 +8,14 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "wire/fw_gen.h"
 #include "wire/perso_tlv.h"
 
 #define SIM_NAME_MAX 32u
 #define SIM_DN_MAX 256u
 #define SIM_EXT_CERTS_MAX 4u
 #define SIM_DIVERSIFIER_SIZE 48u
+#define SIM_DEV_SEEDS_MAX 2u /* DevSeed objects a sim SKU may emit */
 
 /* Steps of the perso firmware, used to place delays and faults. */
 enum sim_step {
@@ -47,6 +49,9 @@ struct sim_sku {
     struct sim_ext_cert ext[SIM_EXT_CERTS_MAX]; /* host-endorsed SKU certs (Ext0 layout) */
     unsigned n_injected;      /* certs a host plugin adds (Ext1 layout, not hashed) */
     bool two_stage_bootstrap; /* print "Bootstrap requested." and wait for a second image */
+    /* DevSeed objects (128-byte payloads) the SKU's extension emits after the certs, before
+     * WasTbsHmac, and feeds into the final certs hash (no upstream SKU does; docs/ftsim.md). */
+    unsigned dev_seeds;
     /* Device ID fields (reference §10.1). */
     uint16_t si_creator_id;
     uint16_t product_id;
@@ -76,6 +81,9 @@ struct sim_faults {
 
 struct sim_config {
     struct sim_sku sku;
+    /* Which generation of the perso firmware and ROM the chip runs (--firmware). */
+    enum fw_gen firmware;
+    bool firmware_set; /* given by --firmware: a SKU file's "firmware" does not override it */
     char dice_ca_subject[SIM_DN_MAX]; /* issuer of UDS */
     char ext_ca_subject[SIM_DN_MAX];  /* issuer of SKU ext certs */
     uint8_t was_seed[32];             /* the endorsement service's WAS seed */
@@ -99,7 +107,8 @@ struct sim_config {
 /* Defaults: SKU sival, V0, SPI console, upstream-like timing (about 375 ms per chip). */
 void sim_config_defaults(struct sim_config *cfg);
 
-/* Loads a built-in SKU profile: sival, emulation_tpm, sival_v1, emulation_tpm_v1. */
+/* Loads a built-in SKU profile: sival, emulation_tpm, sival_v1, emulation_tpm_v1,
+ * sival_inject, sival_devseed. */
 int sim_config_set_sku(struct sim_config *cfg, const char *name, struct ft_error *err);
 
 /* Sets all step delays: "upstream" (default), "zero". */

@@ -6,10 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "sim/rom_bootstrap.h"
 #include "sim/sim_boot.h"
 
 #define UART_QUEUE_CAP (1u << 20)
-#define FLASH_SIZE (1u << 20)
+#define FLASH_SIZE ROM_NVM_MAX_SIZE /* the largest profile's NVM (master's 2 MiB RRAM) */
 
 /* ---- byte queue (a ring buffer of fixed capacity) -------------------------------- */
 

@@ -42,8 +42,8 @@ struct sim_chip {
     uint8_t rma_token_hash[16];
     bool fault_reset_done; /* the reset fault fires once per chip */
     bool flash_written;    /* the ROM bootstrap erased or programmed since the last boot */
-    uint8_t *flash;        /* data partition, for the ROM bootstrap */
-    size_t flash_size;
+    uint8_t *flash;        /* data NVM, for the ROM bootstrap (ROM_NVM_MAX_SIZE bytes) */
+    size_t flash_size;     /* the profile's NVM size (fw_gen_info nvm_size) */
 };
 
 struct sim_device {

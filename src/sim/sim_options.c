@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/hex.h"
+#include "sim/sim_sku_file.h"
 
 static int parse_uint(const char *name, const char *arg, unsigned long max, unsigned *out,
                       struct ft_error *err)
@@ -103,7 +104,14 @@ int sim_options_set(struct sim_config *cfg, const char *name, const char *value,
         return 0;
     }
     if (strcmp(name, "sku") == 0)
-        return sim_config_set_sku(cfg, value, err);
+        return sim_sku_is_path(value) ? sim_sku_from_file(cfg, value, err)
+                                      : sim_config_set_sku(cfg, value, err);
+    if (strcmp(name, "firmware") == 0) {
+        if (fw_gen_parse(value, &cfg->firmware, err) != 0)
+            return ft_error_prefix(err, "--firmware");
+        cfg->firmware_set = true;
+        return 0;
+    }
     if (strcmp(name, "timing") == 0)
         return sim_config_set_timing(cfg, value, err);
     if (strcmp(name, "fault") == 0)

@@ -17,6 +17,7 @@
 /* clang-format off */
 #define SIM_OPTIONS_GETOPT \
     {"sku", required_argument, NULL, SIM_OPTIONS_VAL}, \
+    {"firmware", required_argument, NULL, SIM_OPTIONS_VAL}, \
     {"dice-ca-subject", required_argument, NULL, SIM_OPTIONS_VAL}, \
     {"ext-ca-subject", required_argument, NULL, SIM_OPTIONS_VAL}, \
     {"was-seed", required_argument, NULL, SIM_OPTIONS_VAL}, \
@@ -43,7 +44,8 @@
 /* --console spi|uart: where the perso console runs. */
 int sim_options_set_console(struct sim_config *cfg, const char *value, struct ft_error *err);
 
-/* Applies the chip option `name` (without the dashes) with `value` (NULL for a flag).
+/* Applies the chip option `name` (without the dashes) with `value` (NULL for a flag);
+ * --sku takes a built-in name or a harness SKU file's path (sim_sku_file.h).
  * 0, or -1 with FT_E_INVALID naming "--NAME" and what was wrong. */
 int sim_options_set(struct sim_config *cfg, const char *name, const char *value,
                     struct ft_error *err);

@@ -62,6 +62,14 @@ int sim_sku_from_file(struct sim_config *cfg, const char *path, struct ft_error 
         memcpy(e->group, c->name, len + 1);
     }
     sku->n_injected = (unsigned)f.n_plugin_certs;
+    if (f.dev_seeds > SIM_DEV_SEEDS_MAX)
+        return ft_fail(err, FT_E_INVALID, "%s: dev_seeds: ftsim emits at most %u DevSeed objects",
+                       path, SIM_DEV_SEEDS_MAX);
+    sku->dev_seeds = f.dev_seeds;
+    /* The file names the generation its chips run; --firmware, given before or after
+     * --sku, wins. */
+    if (!cfg->firmware_set)
+        cfg->firmware = f.firmware;
     /* The device ID fields of the built-in SKUs (upstream's orchestrator values). */
     sku->si_creator_id = 0x4001;
     sku->product_id = 0x0002;

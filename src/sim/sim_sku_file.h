@@ -13,8 +13,9 @@
 /* True when `value` of --sku names a file rather than a built-in SKU. */
 bool sim_sku_is_path(const char *value);
 
-/* Loads `path` (the harness's SKU parser and its checks) into cfg->sku. Errors name the
- * file and what ftsim cannot model. */
+/* Loads `path` (the harness's SKU parser and its checks) into cfg->sku, and its
+ * "firmware" into cfg->firmware unless --firmware set it. Errors name the file and what
+ * ftsim cannot model. */
 int sim_sku_from_file(struct sim_config *cfg, const char *path, struct ft_error *err);
 
 #endif

@@ -60,6 +60,10 @@ static const struct type_desc lc_token_hash_type =
     TYPE_DESC("lc_token_hash_t", lc_token_hash_fields);
 static const struct type_desc certgen_inputs_type =
     TYPE_DESC("manuf_certgen_inputs_t", certgen_inputs_fields);
+/* a2-rc17's manuf_certgen_inputs_t: the two key-ID arrays only (RC17 provisioning_data.h
+ * :112-116), so "blob_version" is an unknown key there. */
+static const struct type_desc certgen_inputs_rc17_type = {"manuf_certgen_inputs_t",
+                                                          certgen_inputs_fields, 2};
 static const struct type_desc perso_blob_type = TYPE_DESC("perso_blob_t", perso_blob_fields);
 static const struct type_desc ft_individualize_type =
     TYPE_DESC("manuf_ft_individualize_data_t", ft_individualize_fields);
@@ -553,6 +557,14 @@ enum ujson_de_status ujson_de_certgen_inputs(struct ujson_de *de, struct dev_cer
                                              struct ft_error *err)
 {
     return read_struct(de, &certgen_inputs_type, out, err);
+}
+
+enum ujson_de_status ujson_de_certgen_inputs_as(struct ujson_de *de, bool with_blob_version,
+                                                struct dev_certgen_inputs *out,
+                                                struct ft_error *err)
+{
+    return read_struct(de, with_blob_version ? &certgen_inputs_type : &certgen_inputs_rc17_type,
+                       out, err);
 }
 
 enum ujson_de_status ujson_de_perso_blob(struct ujson_de *de, struct dev_perso_blob *out,

@@ -33,6 +33,7 @@
 #ifndef FTHARNESS_SIM_UJSON_DE_H
 #define FTHARNESS_SIM_UJSON_DE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,6 +108,12 @@ enum ujson_de_status ujson_de_lc_token_hash(struct ujson_de *de, struct dev_lc_t
                                             struct ft_error *err);
 enum ujson_de_status ujson_de_certgen_inputs(struct ujson_de *de, struct dev_certgen_inputs *out,
                                              struct ft_error *err);
+/* The same with the struct of a firmware generation: without blob_version (a2-rc17), a
+ * "blob_version" key is an unknown key (INVALID_ARGUMENT) and out->blob_version is not
+ * written. The padded size (210 or 215) plays no part: the device reads to the '}'. */
+enum ujson_de_status ujson_de_certgen_inputs_as(struct ujson_de *de, bool with_blob_version,
+                                                struct dev_certgen_inputs *out,
+                                                struct ft_error *err);
 enum ujson_de_status ujson_de_perso_blob(struct ujson_de *de, struct dev_perso_blob *out,
                                          struct ft_error *err);
 enum ujson_de_status ujson_de_ft_individualize(struct ujson_de *de,

@@ -5,11 +5,17 @@
 int perso_blob_validate(const struct perso_blob *blob, enum perso_blob_version version,
                         struct ft_error *err)
 {
+    return perso_blob_validate_mixed(blob, version, 0, err);
+}
+
+int perso_blob_validate_mixed(const struct perso_blob *blob, enum perso_blob_version version,
+                              unsigned v0_types, struct ft_error *err)
+{
     if (blob->next_free > PERSO_BLOB_BODY_MAX)
         return ft_fail(err, FT_E_RANGE, "perso blob: next_free %u exceeds the body size %u",
                        blob->next_free, PERSO_BLOB_BODY_MAX);
     size_t count;
-    if (perso_tlv_count(blob->body, blob->next_free, version, &count, err) != 0)
+    if (perso_tlv_count_mixed(blob->body, blob->next_free, version, v0_types, &count, err) != 0)
         return ft_error_prefix(err, "perso blob");
     if (count != blob->num_objs)
         return ft_fail(err, FT_E_INVALID,

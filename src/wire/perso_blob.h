@@ -18,6 +18,11 @@ struct perso_blob {
 int perso_blob_validate(const struct perso_blob *blob, enum perso_blob_version version,
                         struct ft_error *err);
 
+/* As perso_blob_validate, for a body whose objects of `v0_types` may carry V0 headers in
+ * a V1 body (perso_tlv_iter_allow_v0). */
+int perso_blob_validate_mixed(const struct perso_blob *blob, enum perso_blob_version version,
+                              unsigned v0_types, struct ft_error *err);
+
 /* Fills `blob` from a finished writer (num_objs, next_free and body); fails when the
  * writer holds more than a blob body. */
 int perso_blob_from_writer(struct perso_blob *blob, const struct perso_tlv_writer *w,

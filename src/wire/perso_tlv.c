@@ -194,6 +194,7 @@ int perso_tlv_iter_init_bare(struct perso_tlv_iter *it, const uint8_t *body, siz
     it->pos = 0;
     it->index = 0;
     it->version = version;
+    it->v0_types = 0;
     return 0;
 }
 
@@ -227,15 +228,15 @@ int perso_tlv_iter_init(struct perso_tlv_iter *it, const uint8_t *body, size_t l
     return 0;
 }
 
-static int decode_cert(const struct perso_tlv_iter *it, struct perso_obj *obj, struct ft_error *err)
+static int decode_cert(enum perso_blob_version hv, struct perso_obj *obj, struct ft_error *err)
 {
-    size_t hl = perso_tlv_header_len(it->version);
+    size_t hl = perso_tlv_header_len(hv);
     if (obj->payload_len < hl)
         return ft_fail(err, FT_E_TRUNCATED, "%s object too small for its %zu-byte cert header",
                        perso_obj_type_name(obj->type), hl);
     unsigned name_len;
     size_t wrapped;
-    read_header(obj->payload, it->version, &name_len, &wrapped);
+    read_header(obj->payload, hv, &name_len, &wrapped);
     if (wrapped != obj->payload_len)
         return ft_fail(err, FT_E_INVALID,
                        "cert header wrapped size %zu does not match the %zu bytes after the "
@@ -245,7 +246,7 @@ static int decode_cert(const struct perso_tlv_iter *it, struct perso_obj *obj, s
         return ft_fail(err, FT_E_TRUNCATED, "cert name of %u bytes runs past the object end",
                        name_len);
     const char *name = (const char *)obj->payload + hl;
-    if (check_cert_name(name, name_len, it->version, err) != 0)
+    if (check_cert_name(name, name_len, hv, err) != 0)
         return -1;
     memcpy(obj->name, name, name_len);
     obj->name[name_len] = '\0';
@@ -257,53 +258,70 @@ static int decode_cert(const struct perso_tlv_iter *it, struct perso_obj *obj, s
     return 0;
 }
 
-int perso_tlv_iter_next(struct perso_tlv_iter *it, struct perso_obj *obj, struct ft_error *err)
+/* Decodes the object at it->pos with headers of version `hv`; names no position. */
+static int decode_object(const struct perso_tlv_iter *it, enum perso_blob_version hv,
+                         struct perso_obj *obj, struct ft_error *err)
 {
     size_t remaining = it->len - it->pos;
-    if (remaining == 0)
-        return 0;
-
-    size_t hl = perso_tlv_header_len(it->version);
-    size_t offset = it->pos;
+    size_t hl = perso_tlv_header_len(hv);
     memset(obj, 0, sizeof(*obj));
     if (remaining < hl)
-        return ft_fail(err, FT_E_TRUNCATED,
-                       "object %zu at offset %zu: %zu bytes left, the header needs %zu", it->index,
-                       offset, remaining, hl);
-
+        return ft_fail(err, FT_E_TRUNCATED, "%zu bytes left, the header needs %zu", remaining, hl);
     unsigned type;
     size_t size;
-    read_header(it->body + offset, it->version, &type, &size);
+    read_header(it->body + it->pos, hv, &type, &size);
     if (size < hl)
-        return ft_fail(err, FT_E_INVALID,
-                       "object %zu at offset %zu: declared size %zu is smaller than its "
-                       "%zu-byte header",
-                       it->index, offset, size, hl);
+        return ft_fail(err, FT_E_INVALID, "declared size %zu is smaller than its %zu-byte header",
+                       size, hl);
     if (size > remaining)
-        return ft_fail(err, FT_E_TRUNCATED,
-                       "object %zu at offset %zu: declared size %zu exceeds the %zu bytes left",
-                       it->index, offset, size, remaining);
+        return ft_fail(err, FT_E_TRUNCATED, "declared size %zu exceeds the %zu bytes left", size,
+                       remaining);
     if (type == PERSO_OBJ_BLOB_VERSION)
-        return ft_fail(err, FT_E_INVALID,
-                       "object %zu at offset %zu: a version object may only open a V1 body",
-                       it->index, offset);
+        return ft_fail(err, FT_E_INVALID, "a version object may only open a V1 body");
     if (!perso_obj_type_is_cert((enum perso_obj_type)type) && !type_is_data(type))
-        return ft_fail(err, FT_E_INVALID, "object %zu at offset %zu: unknown object type %u",
-                       it->index, offset, type);
+        return ft_fail(err, FT_E_INVALID, "unknown object type %u", type);
 
     obj->type = (enum perso_obj_type)type;
     obj->index = it->index;
-    obj->offset = offset;
+    obj->offset = it->pos;
     obj->size = size;
-    obj->payload = it->body + offset + hl;
+    obj->payload = it->body + it->pos + hl;
     obj->payload_len = size - hl;
-    int rc = perso_obj_type_is_cert(obj->type)
-                 ? decode_cert(it, obj, err)
-                 : check_data_payload(obj->type, obj->payload_len, err);
-    if (rc != 0)
-        return ft_error_prefix(err, "object %zu at offset %zu", it->index, offset);
+    obj->header_version = hv;
+    return perso_obj_type_is_cert(obj->type) ? decode_cert(hv, obj, err)
+                                             : check_data_payload(obj->type, obj->payload_len, err);
+}
 
-    it->pos += size;
+void perso_tlv_iter_allow_v0(struct perso_tlv_iter *it, unsigned types_mask)
+{
+    it->v0_types = it->version == PERSO_BLOB_V1 ? types_mask : 0;
+}
+
+int perso_tlv_iter_next(struct perso_tlv_iter *it, struct perso_obj *obj, struct ft_error *err)
+{
+    if (it->pos == it->len)
+        return 0;
+    int rc = decode_object(it, it->version, obj, err);
+    if (it->v0_types != 0) {
+        /* A V0 header is a different reading of the same bytes: take it only when it is
+         * the one valid reading, for a type the firmware is known to write that way. */
+        struct perso_obj alt;
+        bool alt_ok = decode_object(it, PERSO_BLOB_V0, &alt, NULL) == 0 &&
+                      (it->v0_types & (1u << (unsigned)alt.type)) != 0;
+        if (rc == 0 && alt_ok)
+            return ft_fail(err, FT_E_INVALID,
+                           "object %zu at offset %zu: ambiguous header, valid both as a V1 %s "
+                           "and as a V0 %s object",
+                           it->index, it->pos, perso_obj_type_name(obj->type),
+                           perso_obj_type_name(alt.type));
+        if (rc != 0 && alt_ok) {
+            *obj = alt;
+            rc = 0;
+        }
+    }
+    if (rc != 0)
+        return ft_error_prefix(err, "object %zu at offset %zu", it->index, it->pos);
+    it->pos += obj->size;
     it->index++;
     return 1;
 }
@@ -311,9 +329,16 @@ int perso_tlv_iter_next(struct perso_tlv_iter *it, struct perso_obj *obj, struct
 int perso_tlv_count(const uint8_t *body, size_t len, enum perso_blob_version version,
                     size_t *num_objs, struct ft_error *err)
 {
+    return perso_tlv_count_mixed(body, len, version, 0, num_objs, err);
+}
+
+int perso_tlv_count_mixed(const uint8_t *body, size_t len, enum perso_blob_version version,
+                          unsigned v0_types, size_t *num_objs, struct ft_error *err)
+{
     struct perso_tlv_iter it;
     if (perso_tlv_iter_init(&it, body, len, version, err) != 0)
         return -1;
+    perso_tlv_iter_allow_v0(&it, v0_types);
     struct perso_obj obj;
     int rc;
     while ((rc = perso_tlv_iter_next(&it, &obj, err)) == 1)
@@ -353,14 +378,14 @@ int perso_tlv_writer_init(struct perso_tlv_writer *w, uint8_t *buf, size_t cap,
     return 0;
 }
 
-/* Checks that an object of `size` bytes can be expressed and fits. */
-static int reserve(const struct perso_tlv_writer *w, const char *what, size_t size,
-                   struct ft_error *err)
+/* Checks that an object of `size` bytes can be expressed in `header` and fits. */
+static int reserve(const struct perso_tlv_writer *w, enum perso_blob_version header,
+                   const char *what, size_t size, struct ft_error *err)
 {
-    size_t max = object_size_max(w->version);
+    size_t max = object_size_max(header);
     if (size > max)
         return ft_fail(err, FT_E_RANGE, "object %zu (%s): size %zu exceeds the V%d limit of %zu",
-                       w->num_objs, what, size, (int)w->version, max);
+                       w->num_objs, what, size, (int)header, max);
     if (size > w->cap - w->len)
         return ft_fail(err, FT_E_CAPACITY,
                        "object %zu (%s): %zu bytes do not fit, %zu of %zu bytes left", w->num_objs,
@@ -368,28 +393,47 @@ static int reserve(const struct perso_tlv_writer *w, const char *what, size_t si
     return 0;
 }
 
+/* A V0 header in a V1 body is a defect some firmware has; never anything else. */
+static int check_header(const struct perso_tlv_writer *w, enum perso_blob_version header,
+                        struct ft_error *err)
+{
+    if (header == w->version || (header == PERSO_BLOB_V0 && w->version == PERSO_BLOB_V1))
+        return 0;
+    return ft_fail(err, FT_E_INVALID, "object %zu: V%d headers in a V%d body", w->num_objs,
+                   (int)header, (int)w->version);
+}
+
 int perso_tlv_append_cert(struct perso_tlv_writer *w, enum perso_obj_type type, const char *name,
                           const uint8_t *cert, size_t cert_len, struct ft_error *err)
 {
+    return perso_tlv_append_cert_as(w, w->version, type, name, cert, cert_len, err);
+}
+
+int perso_tlv_append_cert_as(struct perso_tlv_writer *w, enum perso_blob_version header,
+                             enum perso_obj_type type, const char *name, const uint8_t *cert,
+                             size_t cert_len, struct ft_error *err)
+{
+    if (check_header(w, header, err) != 0)
+        return -1;
     if (!perso_obj_type_is_cert(type))
         return ft_fail(err, FT_E_INVALID, "object %zu: type %u is not a cert object", w->num_objs,
                        (unsigned)type);
     size_t name_len = strnlen(name, PERSO_CERT_NAME_MAX_V1 + 1);
-    if (check_cert_name(name, name_len, w->version, err) != 0 ||
+    if (check_cert_name(name, name_len, header, err) != 0 ||
         check_cert_body(type, cert, cert_len, err) != 0)
         return ft_error_prefix(err, "object %zu", w->num_objs);
 
-    size_t hl = perso_tlv_header_len(w->version);
+    size_t hl = perso_tlv_header_len(header);
     if (cert_len > SIZE_MAX / 2)
         return ft_fail(err, FT_E_RANGE, "object %zu: cert of %zu bytes", w->num_objs, cert_len);
     size_t wrapped = hl + name_len + cert_len;
     size_t size = hl + wrapped;
-    if (reserve(w, name, size, err) != 0)
+    if (reserve(w, header, name, size, err) != 0)
         return -1;
 
     uint8_t *p = w->buf + w->len;
-    write_header(p, w->version, type, size);
-    write_header(p + hl, w->version, (unsigned)name_len, wrapped);
+    write_header(p, header, type, size);
+    write_header(p + hl, header, (unsigned)name_len, wrapped);
     memcpy(p + 2 * hl, name, name_len);
     memcpy(p + 2 * hl + name_len, cert, cert_len);
     w->len += size;
@@ -400,17 +444,26 @@ int perso_tlv_append_cert(struct perso_tlv_writer *w, enum perso_obj_type type, 
 int perso_tlv_append_data(struct perso_tlv_writer *w, enum perso_obj_type type,
                           const uint8_t *payload, size_t payload_len, struct ft_error *err)
 {
+    return perso_tlv_append_data_as(w, w->version, type, payload, payload_len, err);
+}
+
+int perso_tlv_append_data_as(struct perso_tlv_writer *w, enum perso_blob_version header,
+                             enum perso_obj_type type, const uint8_t *payload, size_t payload_len,
+                             struct ft_error *err)
+{
+    if (check_header(w, header, err) != 0)
+        return -1;
     if (!type_is_data(type))
         return ft_fail(err, FT_E_INVALID, "object %zu: type %u is not a data object", w->num_objs,
                        (unsigned)type);
     if (check_data_payload(type, payload_len, err) != 0)
         return ft_error_prefix(err, "object %zu", w->num_objs);
 
-    size_t hl = perso_tlv_header_len(w->version);
+    size_t hl = perso_tlv_header_len(header);
     size_t size = hl + payload_len;
-    if (reserve(w, perso_obj_type_name(type), size, err) != 0)
+    if (reserve(w, header, perso_obj_type_name(type), size, err) != 0)
         return -1;
-    write_header(w->buf + w->len, w->version, type, size);
+    write_header(w->buf + w->len, header, type, size);
     memcpy(w->buf + w->len + hl, payload, payload_len);
     w->len += size;
     w->num_objs++;

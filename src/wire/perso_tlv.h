@@ -28,7 +28,7 @@
 /* DevSeed payload: 2 x {key u32[8], context u32[8]}. */
 #define PERSO_DEV_SEED_SIZE 128u
 /* GenericSeed payloads longer than this do not fit the ATE's seed buffer. */
-#define PERSO_GENERIC_SEED_MAX 32u
+#define PERSO_GENERIC_SEED_MAX 128u
 /* The V1 version object: type 15, size 4, version 1, always with a V0 header. */
 #define PERSO_VERSION_OBJ_SIZE 4u
 
@@ -62,6 +62,9 @@ struct perso_obj {
     size_t name_len;
     const uint8_t *cert;
     size_t cert_len;
+    /* The header encoding the object carried: the blob's version, or V0 for an object a
+     * firmware wrote with a V0 header inside a V1 body (perso_tlv_iter_allow_v0). */
+    enum perso_blob_version header_version;
 };
 
 /* Iterates a body; does not own it. */
@@ -71,6 +74,7 @@ struct perso_tlv_iter {
     size_t pos;
     size_t index;
     enum perso_blob_version version;
+    unsigned v0_types; /* V1 only: types that may carry a V0 header (a bit per type) */
 };
 
 bool perso_obj_type_is_cert(enum perso_obj_type type);
@@ -94,6 +98,12 @@ int perso_tlv_iter_init(struct perso_tlv_iter *it, const uint8_t *body, size_t l
 int perso_tlv_iter_init_bare(struct perso_tlv_iter *it, const uint8_t *body, size_t len,
                              enum perso_blob_version version, struct ft_error *err);
 
+/* V1 bodies only: lets objects of the types in `types_mask` (a bit per perso_obj_type)
+ * carry a V0 header, as some firmware writes them (wire/fw_gen.h). Each object is then
+ * read both ways and taken only when exactly one reading is a whole valid object under
+ * every decoder rule; when both are, the object is refused as ambiguous. */
+void perso_tlv_iter_allow_v0(struct perso_tlv_iter *it, unsigned types_mask);
+
 /* Decodes the next object into *obj. Returns 1 for an object, 0 at the end of the body,
  * -1 on a malformed object (the message names its index, offset and the rule). */
 int perso_tlv_iter_next(struct perso_tlv_iter *it, struct perso_obj *obj, struct ft_error *err);
@@ -102,6 +112,10 @@ int perso_tlv_iter_next(struct perso_tlv_iter *it, struct perso_obj *obj, struct
  * perso_blob_t.num_objs). */
 int perso_tlv_count(const uint8_t *body, size_t len, enum perso_blob_version version,
                     size_t *num_objs, struct ft_error *err);
+
+/* As perso_tlv_count, with perso_tlv_iter_allow_v0(`v0_types`). */
+int perso_tlv_count_mixed(const uint8_t *body, size_t len, enum perso_blob_version version,
+                          unsigned v0_types, size_t *num_objs, struct ft_error *err);
 
 /* Builds a body in a caller-owned buffer. */
 struct perso_tlv_writer {
@@ -129,6 +143,16 @@ int perso_tlv_append_cert(struct perso_tlv_writer *w, enum perso_obj_type type, 
 /* Appends a non-cert object (DevSeed, WasTbsHmac, DeviceId, GenericSeed, PersoSha256Hash). */
 int perso_tlv_append_data(struct perso_tlv_writer *w, enum perso_obj_type type,
                           const uint8_t *payload, size_t payload_len, struct ft_error *err);
+
+/* As perso_tlv_append_cert and perso_tlv_append_data, with the object's headers in
+ * `header` rather than the writer's version: what firmware with a mixed-header defect
+ * emits (ftsim's profiles, tests). */
+int perso_tlv_append_cert_as(struct perso_tlv_writer *w, enum perso_blob_version header,
+                             enum perso_obj_type type, const char *name, const uint8_t *cert,
+                             size_t cert_len, struct ft_error *err);
+int perso_tlv_append_data_as(struct perso_tlv_writer *w, enum perso_blob_version header,
+                             enum perso_obj_type type, const uint8_t *payload, size_t payload_len,
+                             struct ft_error *err);
 
 /* Appends a decoded object (from any blob version) in the writer's version. */
 int perso_tlv_append_obj(struct perso_tlv_writer *w, const struct perso_obj *obj,

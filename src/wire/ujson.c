@@ -98,11 +98,13 @@ int ujson_certgen_inputs(struct strbuf *out, const struct certgen_inputs *in, st
     append_u8_array(out, in->dice_auth_key_key_id, in->dice_auth_key_key_id_len);
     strbuf_puts(out, ",\"ext_auth_key_key_id\":");
     append_u8_array(out, in->ext_auth_key_key_id, in->ext_auth_key_key_id_len);
-    strbuf_printf(out, ",\"blob_version\":%u}", in->blob_version);
+    if (in->has_blob_version)
+        strbuf_printf(out, ",\"blob_version\":%u", in->blob_version);
+    strbuf_puts(out, "}");
     if (out->overflow)
         return rollback(out, start, "ManufCertgenInputs", err);
     size_t len = out->len - start;
-    size_t size = len > UJSON_CERTGEN_INPUTS_SIZE ? len : UJSON_CERTGEN_INPUTS_SIZE;
+    size_t size = len > in->padded_size ? len : in->padded_size;
     return finish(out, start, size, "ManufCertgenInputs", err);
 }
 

@@ -10,6 +10,7 @@
 #ifndef FTHARNESS_WIRE_UJSON_H
 #define FTHARNESS_WIRE_UJSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,9 +20,10 @@
 
 /* Padded sizes from provisioning_data.h and ottf.h. */
 #define UJSON_LC_TOKEN_HASH_SIZE 52u
-#define UJSON_CRC_OBJ_SIZE 18u         /* strlen("{\"crc\":4294967295}") */
-#define UJSON_CERTGEN_INPUTS_SIZE 215u /* upstream constant; see ujson_certgen_inputs */
-#define UJSON_CERTGEN_INPUTS_MAX 227u  /* true maximum with all-255 key IDs */
+#define UJSON_CRC_OBJ_SIZE 18u              /* strlen("{\"crc\":4294967295}") */
+#define UJSON_CERTGEN_INPUTS_SIZE 215u      /* upstream constant; see ujson_certgen_inputs */
+#define UJSON_CERTGEN_INPUTS_SIZE_RC17 210u /* a2-rc17: no blob_version field */
+#define UJSON_CERTGEN_INPUTS_MAX 227u       /* true maximum with all-255 key IDs */
 #define UJSON_PERSO_BLOB_SIZE 20535u
 #define UJSON_SHA256_HASH_SIZE 98u
 #define UJSON_FT_INDIVIDUALIZE_MAX 62u /* not padded; the longest possible message */
@@ -32,13 +34,16 @@ enum ujson_array_form {
     UJSON_DEVICE_FORM, /* fixed arrays emitted in full */
 };
 
-/* manuf_certgen_inputs_t. A key ID is either absent (len 0, sent as []) or 20 bytes. */
+/* manuf_certgen_inputs_t. A key ID is either absent (len 0, sent as []) or 20 bytes.
+ * Firmware before earlgrey-1.0.0 has no blob_version field and refuses it. */
 struct certgen_inputs {
     uint8_t dice_auth_key_key_id[UJSON_KEY_ID_SIZE];
     size_t dice_auth_key_key_id_len;
     uint8_t ext_auth_key_key_id[UJSON_KEY_ID_SIZE];
     size_t ext_auth_key_key_id_len;
+    bool has_blob_version;
     uint16_t blob_version;
+    size_t padded_size; /* the generation's: 215, or 210 without blob_version */
 };
 
 /* Inserts spaces before the final '}' of the JSON object that starts at `start` in `out`
@@ -52,9 +57,10 @@ int ujson_crc_object(struct strbuf *out, uint32_t crc, struct ft_error *err);
  * RMA token hash step's send_with_padding_and_crc. */
 int ujson_lc_token_hash(struct strbuf *out, const uint64_t hash[2], struct ft_error *err);
 
-/* manuf_certgen_inputs_t padded to max(215, length). Upstream pads to 215, which is less
- * than the longest possible message (227); padding to the larger of the two keeps every
- * message that fits upstream byte-identical and never truncates one that does not. */
+/* manuf_certgen_inputs_t padded to max(padded_size, length). Upstream pads to 215, which
+ * is less than the longest possible message with blob_version (227); padding to the larger
+ * of the two keeps every message that fits upstream byte-identical and never truncates
+ * one that does not. Without blob_version the longest message is exactly 210. */
 int ujson_certgen_inputs(struct strbuf *out, const struct certgen_inputs *in, struct ft_error *err);
 
 /* perso_blob_t padded to 20535. Host form emits body[0..next_free). */

@@ -37,7 +37,8 @@ check "installed the udev rule" sh -c "ls '$root'/*/lib/udev/rules.d/99-ftharnes
 # The service and a chip, from the build tree.
 printf 'install-password\n' >pw
 chmod 600 pw
-"$ftpa" init --config-dir pa --sku sival --no-ext --password-file pw >/dev/null
+"$ftpa" init --config-dir pa --sku sival --no-ext --password-file pw \
+    --boot-message "Bare metal PASS!" >/dev/null
 service_start
 mkfifo sim-ready
 "$ftsim" --socket "$work/chip.sock" --sku sival --timing zero \

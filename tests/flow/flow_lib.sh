@@ -32,13 +32,14 @@ bad() {
 service_init() {
     printf 'e2e-password\n' >pw
     chmod 600 pw
-    for sku in sival sival_v1 sival_inject; do
-        "$ftpa" init --config-dir pa --sku $sku --no-ext --password-file pw >/dev/null
+    for sku in sival sival_v1 sival_rc17 sival_v1_master sival_devseed; do
+        "$ftpa" init --config-dir pa --sku $sku --no-ext --password-file pw \
+            --boot-message "Bare metal PASS!" >/dev/null
     done
-    for sku in emulation_tpm emulation_tpm_v1; do
-        "$ftpa" init --config-dir pa --sku $sku --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
-            --password-file pw >/dev/null
-    done
+    "$ftpa" init --config-dir pa --sku sival_inject --no-ext --password-file pw \
+        --boot-message "PASS!" >/dev/null
+    "$ftpa" init --config-dir pa --sku emulation_tpm --hash-order "UDS,CDI_0,CDI_1,TPM EK" \
+        --password-file pw --boot-message "Bare metal PASS!" >/dev/null
 }
 
 # service_start: ftpa serving ./pa on a free loopback port; sets $port.

@@ -19,7 +19,8 @@ fi
 
 service_init
 # A service SKU that expects fewer certificates than the chip holds (registration faults).
-"$ftpa" init --config-dir pa --sku sival_short --no-ext --hash-order UDS,CDI_0 --password-file pw >/dev/null
+"$ftpa" init --config-dir pa --sku sival_short --no-ext --hash-order UDS,CDI_0 --password-file pw \
+    --boot-message "Bare metal PASS!" >/dev/null
 service_start
 
 seed=100
@@ -32,8 +33,11 @@ chip() {
     rm -f sim-ready
     mkfifo sim-ready
     if [ "$link" = spi ]; then transport="--socket $work/chip-$seed.sock"; else transport="--pty"; fi
+    # The chip takes the SKU's layout and firmware generation from its file.
+    sku_arg=$sku
+    if [ -f "$skus/$sku.json" ]; then sku_arg="$skus/$sku.json"; fi
     # shellcheck disable=SC2086
-    "$ftsim" $transport --sku "$sku" --seed $seed --y $((seed % 1000)) --timing zero \
+    "$ftsim" $transport --sku "$sku_arg" --seed $seed --y $((seed % 1000)) --timing zero \
         --was-seed "$(cat pa/$sku/was-seed.hex)" "$@" >sim-ready 2>"ftsim-$seed.log" &
     pids="$pids $!"
     read -r first <sim-ready
@@ -129,7 +133,8 @@ else:
 PY
 }
 
-for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
+# Every shipped SKU on the firmware generation it names (a2-rc17, earlgrey-1.0.0, master).
+for sku in sival_rc17 sival sival_v1 sival_devseed sival_inject emulation_tpm sival_v1_master; do
     for link in spi uart; do
         chip $sku $link
         run $sku
@@ -142,11 +147,40 @@ for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
     done
 done
 
+# A SKU against a chip of another firmware generation fails with a message that says so,
+# never at a deadline: earlgrey-1.0.0 prints "Blob version" after the certificate inputs,
+# the others do not, and a2-rc17 refuses inputs that carry blob_version.
+cross() { # cross SKU FIRMWARE TEXT: the chip runs FIRMWARE; the run must fail naming TEXT
+    chip "$1" spi --firmware "$2"
+    run "$1"
+    if [ $status -ne 0 ] && [ "$(field code)" != timeout ] && field message | grep -q "$3"; then
+        ok "$1 against a $2 chip: exit $status, $3"
+    else
+        bad "$1 against a $2 chip: exit $status, $(field code): $(field message)"
+    fi
+}
+cross sival_rc17 earlgrey-1.0.0 "does not run a2-rc17"
+cross sival a2-rc17 "refused the certificate inputs"
+cross sival master "without printing \"Blob version\""
+cross emulation_tpm a2-rc17 "refused the certificate inputs"
+cross emulation_tpm earlgrey-1.0.0 "does not run master"
+cross sival_v1_master earlgrey-1.0.0 "does not run master"
+
 # The ROM bootstrap (DESIGN step 1): a blank chip gets the perso image over SPI; a
 # two-stage chip asks for a second image. The chip measures what was programmed, so its
 # PersoSha256Hash must be the SHA-256 of the (last) image sent.
-head -c 70000 /dev/urandom >perso.bin
-head -c 20000 /dev/urandom >bundle.bin
+# The chip measures slot A up to its last programmed byte: the image ends in a non-FF one.
+head -c 69999 /dev/urandom >perso.bin
+printf '\001' >>perso.bin
+# The FT bundle as upstream assembles it for earlgrey-1.0.0: perso firmware at 0, ROM_EXT
+# at 0x80000, owner firmware at 0x90000, so more than 576 KiB.
+"$python" "$(dirname "$0")/../sim/make_bundle.py" --firmware earlgrey-1.0.0 --perso perso.bin \
+    -o bundle.bin
+if [ "$(wc -c <bundle.bin)" -gt 589824 ]; then
+    ok "the earlgrey-1.0.0 FT bundle is $(wc -c <bundle.bin) bytes (owner firmware at 0x90000)"
+else
+    bad "the FT bundle is only $(wc -c <bundle.bin) bytes"
+fi
 sed 's|"lc_state": "PROD",|"lc_state": "PROD", "bootstrap": {"image": "perso.bin"},|' \
     "$skus/sival.json" >sku-bootstrap.json
 sed 's|"lc_state": "PROD",|"lc_state": "PROD", "bootstrap": {"image": "perso.bin", "second_image": "bundle.bin"},|' \
@@ -183,10 +217,22 @@ else
 fi
 chip sival spi --blank --two-stage
 run "$work/sku-bootstrap2.json"
-if [ $status -eq 0 ] && check_bootstrap bundle.bin first-bootstrap second-bootstrap; then
+if [ $status -eq 0 ] && check_bootstrap perso.bin first-bootstrap second-bootstrap; then
     ok "two-stage chip: both images bootstrapped, then PASS"
 else
     bad "two-stage bootstrap: exit $status $(field message)"
+fi
+# a2-rc17 and master speak the same console bytes for a V0 SKU; what tells them apart is
+# the chip itself: master's ROM reports 2 MiB of RRAM before anything is erased.
+sed 's|"lc_state": "PROD",|"lc_state": "PROD", "bootstrap": {"image": "perso.bin"},|' \
+    "$skus/sival_rc17.json" >sku-rc17-bootstrap.json
+chip sival_rc17 spi --blank --firmware master
+run "$work/sku-rc17-bootstrap.json"
+if [ $status -ne 0 ] && [ "$(field step)" = first-bootstrap ] &&
+    field message | grep -q "reports 2048 KiB of NVM"; then
+    ok "a2-rc17 SKU, blank master chip: refused at first-bootstrap before erasing (exit $status)"
+else
+    bad "a2-rc17 SKU, master chip: exit $status at '$(field step)': $(field message)"
 fi
 chip sival spi --blank --two-stage
 run "$work/sku-bootstrap.json" --timeout-scale 0.01

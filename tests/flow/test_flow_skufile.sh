@@ -18,7 +18,8 @@ cp "$skus/certs/extra.der" certs/
 cat >acme.json <<'JSON'
 {
   "name": "acme",
-  "blob_version": 1,
+  "firmware": "earlgrey-1.0.0",
+  "blob_version": 0,
   "certs": [
     {"name": "UDS", "ca": "dice", "endorse": "host", "max_size": 1024},
     {"name": "CDI_0", "ca": "dice", "endorse": "device", "max_size": 1024},

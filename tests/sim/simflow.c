@@ -22,6 +22,8 @@ void simflow_init(struct simflow *f, struct sim_device *dev, const struct test_c
     f->dice_ca = dice_ca;
     f->ext_ca = ext_ca;
     f->version = version;
+    f->gen = fw_gen_info(dev->cfg.firmware);
+    f->v0_types = version == PERSO_BLOB_V1 ? f->gen->v0_headed_in_v1 : 0;
 }
 
 void simflow_next_chip(struct simflow *f)
@@ -54,7 +56,9 @@ bool simflow_certgen(struct simflow *f)
         return failed(f, "certgen", "no prompt");
     struct certgen_inputs in = {.dice_auth_key_key_id_len = 20,
                                 .ext_auth_key_key_id_len = 20,
-                                .blob_version = (uint16_t)f->version};
+                                .has_blob_version = f->gen->certgen_blob_version,
+                                .blob_version = (uint16_t)f->version,
+                                .padded_size = f->gen->certgen_size};
     memcpy(in.dice_auth_key_key_id, f->dice_ca->key_id, 20);
     memcpy(in.ext_auth_key_key_id, f->ext_ca->key_id, 20);
     char buf[256];
@@ -62,8 +66,10 @@ bool simflow_certgen(struct simflow *f)
     strbuf_init(&sb, buf, sizeof(buf));
     if (ujson_certgen_inputs(&sb, &in, NULL) != 0 || !simhost_write(&f->host, buf, sb.len))
         return failed(f, "certgen", "sending the inputs");
-    if (f->version == PERSO_BLOB_V1 && !simhost_wait_for(&f->host, "Blob version: 1\n", NULL, 0))
-        return failed(f, "certgen", "no \"Blob version: 1\"");
+    char line[32];
+    snprintf(line, sizeof(line), "Blob version: %u\n", (unsigned)f->version);
+    if (f->gen->prints_blob_version && !simhost_wait_for(&f->host, line, NULL, 0))
+        return failed(f, "certgen", "no \"Blob version\" line");
     return true;
 }
 
@@ -77,7 +83,7 @@ bool simflow_export(struct simflow *f)
     struct ft_error err = {0};
     if (resp_parse_line(f->line, strlen(f->line) - 1, RESP_CRC_NONE, &resp, &err) != 1 ||
         devmsg_decode_perso_blob(resp.json, resp.json_len, &f->blob, &err) != 0 ||
-        perso_blob_validate(&f->blob, f->version, &err) != 0)
+        perso_blob_validate_mixed(&f->blob, f->version, f->v0_types, &err) != 0)
         return failed(f, "export", err.message[0] ? err.message : "not a RESP_OK line");
     if (resp.json_len != UJSON_PERSO_BLOB_SIZE)
         return failed(f, "export", "blob JSON is not padded to 20535");
@@ -101,9 +107,11 @@ bool simflow_import(struct simflow *f)
     struct perso_obj obj;
     perso_tlv_writer_init(&w, out.body, sizeof(out.body), f->version, NULL);
     perso_tlv_iter_init(&it, f->blob.body, f->blob.next_free, f->version, NULL);
+    perso_tlv_iter_allow_v0(&it, f->v0_types);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     f->n_certs = 0;
+    f->dev_seeds = 0;
     while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
         if (obj.type == PERSO_OBJ_X509_TBS) {
             uint8_t cert[4096];
@@ -119,6 +127,10 @@ bool simflow_import(struct simflow *f)
         } else if (obj.type == PERSO_OBJ_X509_CERT) {
             EVP_DigestUpdate(md, obj.cert, obj.cert_len);
             keep_cert(f, obj.name, obj.cert, obj.cert_len);
+        } else if (obj.type == PERSO_OBJ_DEV_SEED) {
+            /* upstream ft_lib process_dev_seeds: the payload joins the certs hash */
+            EVP_DigestUpdate(md, obj.payload, obj.payload_len);
+            f->dev_seeds++;
         }
     }
     unsigned int dlen = 32;

@@ -14,10 +14,13 @@ struct simflow {
     const struct test_ca *dice_ca;
     const struct test_ca *ext_ca;
     enum perso_blob_version version;
-    struct perso_blob blob; /* exported by the chip */
+    const struct fw_gen_info *gen; /* the chip's firmware generation (its --firmware) */
+    unsigned v0_types;             /* objects the chip writes with V0 headers in this blob */
+    struct perso_blob blob;        /* exported by the chip */
     char line[32768];
-    char text[4096]; /* console text before "Finished importing certificates." */
-    uint8_t host_digest[32];
+    char text[4096];         /* console text before "Finished importing certificates." */
+    uint8_t host_digest[32]; /* cert bodies, then DevSeed payloads, in blob order */
+    size_t dev_seeds;        /* DevSeed objects in the exported blob */
     uint8_t device_digest[32];
     /* Final certificates in blob order: endorsed TBS and device-signed certs. */
     char names[SIMFLOW_CERTS_MAX][PERSO_CERT_NAME_MAX_V1 + 1];

@@ -86,6 +86,7 @@ OPTION_SAMPLES = {
     "--version": None,
     "--console": ["uart"],
     "--sku": ["emulation_tpm"],
+    "--firmware": ["master"],
     "--dice-ca-subject": ["/C=US/O=Test/CN=DICE"],
     "--ext-ca-subject": ["/C=US/O=Test/CN=EXT"],
     "--was-seed": ["11" * 32],
@@ -516,8 +517,11 @@ def der_ok(cert):
     return 2 + n + int.from_bytes(cert[2:2 + n], "big") == len(cert)
 
 
-def walk_tlv(body, version):
-    """Decodes a perso TLV body (opentitan-ft-flow.md section 4); raises on any defect."""
+def walk_tlv(body, version, v0_types=()):
+    """Decodes a perso TLV body (opentitan-ft-flow.md section 4); raises on any defect.
+    In a V1 body, an object of a type in v0_types may carry a V0 header (what the
+    earlgrey-1.0.0 and master firmware write for the extension's TBS certs): it is taken as
+    V0 when its V1 reading runs past the body."""
     objs = []
     pos = 0
     hl = 2 if version == 0 else 4
@@ -531,19 +535,25 @@ def walk_tlv(body, version):
             raise TestError("object header at %d runs past next_free" % pos)
         hdr = int.from_bytes(body[pos:pos + hl], "big")
         typ, size = (hdr >> 12, hdr & 0xFFF) if version == 0 else (hdr >> 24, hdr & 0xFFFFFF)
-        if size < hl or pos + size > len(body):
+        ohl = hl
+        if version == 1 and (size < hl or pos + size > len(body)):
+            h0 = int.from_bytes(body[pos:pos + 2], "big")
+            if h0 >> 12 in v0_types:
+                typ, size, ohl = h0 >> 12, h0 & 0xFFF, 2
+        if size < ohl or pos + size > len(body):
             raise TestError("object at %d: size %d, %d bytes left" % (pos, size, len(body) - pos))
-        obj = {"type": typ, "offset": pos, "size": size, "payload": body[pos + hl:pos + size]}
+        obj = {"type": typ, "offset": pos, "size": size, "payload": body[pos + ohl:pos + size],
+               "header": body[pos:pos + ohl]}
         if typ in (0, 1, 3):
             p = obj["payload"]
-            crth = int.from_bytes(p[:hl], "big")
-            name_len, wrapped = ((crth >> 12, crth & 0xFFF) if version == 0
+            crth = int.from_bytes(p[:ohl], "big")
+            name_len, wrapped = ((crth >> 12, crth & 0xFFF) if ohl == 2
                                  else (crth >> 24, crth & 0xFFFFFF))
-            if wrapped != len(p) or hl + name_len > len(p):
+            if wrapped != len(p) or ohl + name_len > len(p):
                 raise TestError("cert object at %d: wrapped %d, payload %d, name %d"
                                 % (pos, wrapped, len(p), name_len))
-            obj["name"] = p[hl:hl + name_len].decode("ascii")
-            obj["cert"] = p[hl + name_len:]
+            obj["name"] = p[ohl:ohl + name_len].decode("ascii")
+            obj["cert"] = p[ohl + name_len:]
             if typ != 3 and not der_ok(obj["cert"]):
                 raise TestError("%s: not one DER SEQUENCE" % obj["name"])
         objs.append(obj)
@@ -551,7 +561,7 @@ def walk_tlv(body, version):
     return objs
 
 
-def decode_export(line, version):
+def decode_export(line, version, v0_types=()):
     """Parses the exported RESP_OK line; returns (json length, crc, blob dict, objects)."""
     text, crc = parse_resp_ok(line)
     blob = json.loads(text.decode())
@@ -560,7 +570,7 @@ def decode_export(line, version):
         raise TestError("body has %d bytes" % len(body))
     if not 0 < blob["next_free"] <= BODY_SIZE:
         raise TestError("next_free %d" % blob["next_free"])
-    objs = walk_tlv(body[:blob["next_free"]], version)
+    objs = walk_tlv(body[:blob["next_free"]], version, v0_types)
     blob["body"] = body
     return len(text), crc, blob, objs
 
@@ -696,8 +706,8 @@ def section_pty():
         R.check("pty: ManufCertgenInputs padded to 215", len(inputs) == 215)
         con.write(inputs)
         before = con.wait_for(EXPORT_PROMPT)
-        R.check("pty: no Blob version line for V0", b"Blob version" not in before,
-                repr(before))
+        R.check("pty: earlgrey-1.0.0 (default) prints \"Blob version: 0\" for V0",
+                before == b"Blob version: 0\n", repr(before))
         line = con.read_line()
         n, crc_text, blob, objs = decode_export(line, 0)
         R.check("pty: RESP_OK json is exactly %d bytes" % PERSO_BLOB_JSON_SIZE,
@@ -779,7 +789,7 @@ def section_socket():
     R.check("socket: \"Blob version: 1\\n\" before the export", before == b"Blob version: 1\n",
             repr(before))
     first_resp_frame = len(con.frames)
-    n, crc_text, blob, objs = decode_export(con.read_line(), 1)
+    n, crc_text, blob, objs = decode_export(con.read_line(), 1, v0_types=(0,))
     resp_frames = con.frames[first_resp_frame:]
     R.check("socket: RESP_OK json is exactly %d bytes, CRC:0" % PERSO_BLOB_JSON_SIZE,
             n == PERSO_BLOB_JSON_SIZE and crc_text == "0", "%d bytes, CRC %s" % (n, crc_text))
@@ -802,6 +812,9 @@ def section_socket():
     tpm = find_cert(objs, "TPM EK")
     R.check("socket: TPM EK is a TBS carrying the ext key id as its AKI",
             tpm is not None and tpm["type"] == 0 and b"\x80\x14" + EXT_KEY_ID in tpm["cert"])
+    R.check("socket: earlgrey-1.0.0 writes the TPM EK TBS with a V0 header in the V1 blob",
+            tpm is not None and len(tpm["header"]) == 2 and tpm["header"][0] >> 4 == 0,
+            tpm and tpm["header"].hex())
     uds = find_cert(objs, "UDS")
     R.check("socket: UDS TBS carries the DICE key id as its AKI",
             uds is not None and b"\x80\x14" + DICE_KEY_ID in uds["cert"])
@@ -1029,8 +1042,47 @@ def section_duts():
                 "rc %s, stderr %r" % (rc, err.strip()[:160]))
 
 
+def section_firmware():
+    """--firmware: the ready line names the profile, a bad name lists the known ones, the
+    ROM's JEDEC ID carries the profile's NVM density, and make_bundle.py lays out a bundle
+    at the profile's slots."""
+    rc, _, err = run_cli(["--pty", "--firmware", "a2-rc18"])
+    R.check("firmware: an unknown --firmware fails naming the known profiles",
+            rc not in (0, None) and "a2-rc17, earlgrey-1.0.0, master" in err, repr(err))
+    for name, jedec in (("a2-rc17", b"\x29\x14"), ("earlgrey-1.0.0", b"\x29\x14"),
+                        ("master", b"\x29\x15")):
+        sock = os.path.join(WORK, "fw-%s.sock" % name[0])
+        sim = Ftsim("firmware " + name, ["--socket", sock, "--timing", "zero", "--blank",
+                                         "--firmware", name])
+        R.check("firmware %s: the ready line names it" % name,
+                any(("firmware %s)" % name) in line for line in sim.lines), repr(sim.lines))
+        link = Link(sock)
+        link.pin_reset(PIN_STRAPS)
+        miso = link.xfer([0x9F] + [0] * 15)
+        R.check("firmware %s: JEDEC device id %s" % (name, jedec.hex()), miso[14:16] == jedec,
+                miso.hex())
+        link.close()
+        sim.terminate()
+    here = os.path.dirname(os.path.abspath(__file__))
+    perso = os.path.join(WORK, "perso.bin")
+    with open(perso, "wb") as f:
+        f.write(bytes((i * 7 + 1) & 0xFF for i in range(5000)))
+    for name, slot_b, owner_b in (("earlgrey-1.0.0", 0x80000, 0x90000),
+                                  ("master", 0x100000, 0x110000)):
+        out = os.path.join(WORK, "bundle-%s.bin" % name)
+        p = subprocess.run([sys.executable, os.path.join(here, "make_bundle.py"), "--firmware",
+                            name, "--perso", perso, "-o", out], stderr=subprocess.PIPE)
+        img = open(out, "rb").read() if p.returncode == 0 else b""
+        R.check("make_bundle %s: perso at 0, OTRE at slot B + 820, owner at 0x%x" % (name, owner_b),
+                img[:5000] == open(perso, "rb").read()
+                and img[slot_b + 820:slot_b + 824] == b"OTRE"
+                and img[owner_b:owner_b + 5] == b"owner" and len(img) > owner_b,
+                p.stderr.decode(errors="replace"))
+
+
 SECTIONS = [
     ("command line", section_cli),
+    ("firmware", section_firmware),
     ("pty", section_pty),
     ("socket", section_socket),
     ("bootstrap", section_bootstrap),

@@ -86,7 +86,7 @@ START_TEST(programs_image_and_skips_erased_pages)
     struct bootstrap_stats stats;
     struct ft_error err = {0};
     size_t last = 0;
-    ck_assert_int_eq(bootstrap_program(&bus, image, sizeof(image), link_deadline_ms(1000),
+    ck_assert_int_eq(bootstrap_program(&bus, image, sizeof(image), 0, link_deadline_ms(1000),
                                        count_progress, &last, &stats, &err),
                      0);
     ck_assert_uint_eq(last, sizeof(image));
@@ -108,7 +108,7 @@ START_TEST(refuses_a_chip_not_in_bootstrap)
     uint8_t image[16] = {1};
     struct bootstrap_stats stats;
     struct ft_error err = {0};
-    ck_assert_int_eq(bootstrap_program(&bus, image, sizeof(image), link_deadline_ms(1000), NULL,
+    ck_assert_int_eq(bootstrap_program(&bus, image, sizeof(image), 0, link_deadline_ms(1000), NULL,
                                        NULL, &stats, &err),
                      -1);
     ck_assert_error(err, FT_E_DEVICE, "not in ROM bootstrap");
@@ -123,8 +123,8 @@ START_TEST(busy_forever_times_out)
     uint8_t image[16] = {1};
     struct bootstrap_stats stats;
     struct ft_error err = {0};
-    ck_assert_int_eq(bootstrap_program(&bus, image, sizeof(image), link_deadline_ms(20), NULL, NULL,
-                                       &stats, &err),
+    ck_assert_int_eq(bootstrap_program(&bus, image, sizeof(image), 0, link_deadline_ms(20), NULL,
+                                       NULL, &stats, &err),
                      -1);
     ck_assert_error(err, FT_E_TIMEOUT, "CHIP_ERASE");
 }
@@ -137,12 +137,12 @@ START_TEST(rejects_bad_sizes)
     static uint8_t big[BOOTSTRAP_IMAGE_MAX + 1];
     struct bootstrap_stats stats;
     struct ft_error err = {0};
-    ck_assert_int_eq(bootstrap_program(&bus, big, 0, 0, NULL, NULL, &stats, &err), -1);
+    ck_assert_int_eq(bootstrap_program(&bus, big, 0, 0, 0, NULL, NULL, &stats, &err), -1);
     ck_assert_error(err, FT_E_INVALID, "0 bytes");
-    ck_assert_int_eq(bootstrap_program(&bus, big, sizeof(big), 0, NULL, NULL, &stats, &err), -1);
-    ck_assert_error(err, FT_E_INVALID, "524289 bytes");
+    ck_assert_int_eq(bootstrap_program(&bus, big, sizeof(big), 0, 0, NULL, NULL, &stats, &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "2097153 bytes");
     bus.max_xfer = 64;
-    ck_assert_int_eq(bootstrap_program(&bus, big, 16, 0, NULL, NULL, &stats, &err), -1);
+    ck_assert_int_eq(bootstrap_program(&bus, big, 16, 0, 0, NULL, NULL, &stats, &err), -1);
     ck_assert_error(err, FT_E_INVALID, "too short");
 }
 END_TEST

@@ -6,8 +6,16 @@
 #include "testutil.h"
 
 #define MINIMAL                                                                                    \
-    "{\"name\": \"t\", \"blob_version\": 0, \"certs\": [{\"name\": \"UDS\", \"ca\": \"dice\", "    \
-    "\"endorse\": \"host\", \"max_size\": 1024}]"
+    "{\"name\": \"t\", \"firmware\": \"earlgrey-1.0.0\", \"blob_version\": 0, \"certs\": "         \
+    "[{\"name\": \"UDS\", \"ca\": \"dice\", \"endorse\": \"host\", \"max_size\": 1024}]"
+
+/* A SKU with a host-endorsed ext certificate, as emulation_tpm (%s: firmware, %d: blob). */
+#define TPM_SKU                                                                                    \
+    "{\"name\": \"t\", \"firmware\": \"%s\", \"blob_version\": %d, \"certs\": [{\"name\": "        \
+    "\"UDS\", "                                                                                    \
+    "\"ca\": \"dice\", \"endorse\": \"host\", \"max_size\": 1024}, {\"name\": \"TPM EK\", "        \
+    "\"ca\": "                                                                                     \
+    "\"ext\", \"endorse\": \"host\", \"max_size\": 1024}]}"
 
 static int parse(const char *text, struct flow_sku *sku, struct ft_error *err)
 {
@@ -16,8 +24,9 @@ static int parse(const char *text, struct flow_sku *sku, struct ft_error *err)
 
 START_TEST(shipped_skus_load)
 {
-    static const char *const names[] = {"sival", "emulation_tpm", "sival_v1", "emulation_tpm_v1",
-                                        "sival_inject"};
+    static const char *const names[] = {"sival",        "emulation_tpm", "sival_v1",
+                                        "sival_inject", "sival_rc17",    "sival_v1_master",
+                                        "sival_devseed"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         struct flow_sku sku;
         struct ft_error err = {0};
@@ -74,10 +83,19 @@ START_TEST(rejections_name_file_and_key)
         {MINIMAL ", \"name\": \"u\"}", "duplicate"},
         {"{\"name\": \"\", \"blob_version\": 0, \"certs\": []}", "name"},
         {"{\"name\": \"a\\u0000b\", \"blob_version\": 0, \"certs\": []}", "NUL"},
-        {"{\"name\": \"t\", \"blob_version\": 2, \"certs\": []}", "blob_version"},
-        {"{\"name\": \"t\", \"blob_version\": 0, \"certs\": []}", "certs"},
-        {"{\"name\": \"t\", \"blob_version\": 0, \"certs\": [{\"name\": \"UDS\", \"ca\": "
-         "\"nope\", \"endorse\": \"host\", \"max_size\": 1}]}",
+        {"{\"name\": \"t\", \"firmware\": \"master\", \"blob_version\": 2, \"certs\": []}",
+         "blob_version"},
+        {"{\"name\": \"t\", \"blob_version\": 0, \"certs\": []}",
+         "firmware: must name the perso firmware generation: a2-rc17, earlgrey-1.0.0, master"},
+        {"{\"name\": \"t\", \"firmware\": \"earlgrey_1.0.0\", \"blob_version\": 0, \"certs\": []}",
+         "firmware"},
+        {"{\"name\": \"t\", \"firmware\": \"a2-rc17\", \"blob_version\": 1, \"certs\": []}",
+         "blob_version: is 1, but a2-rc17 firmware has no V1 blobs"},
+        {MINIMAL ", \"dev_seeds\": 6}", "dev_seeds: must be 0..5"},
+        {"{\"name\": \"t\", \"firmware\": \"master\", \"blob_version\": 0, \"certs\": []}",
+         "certs"},
+        {"{\"name\": \"t\", \"firmware\": \"master\", \"blob_version\": 0, \"certs\": [{\"name\": "
+         "\"UDS\", \"ca\": \"nope\", \"endorse\": \"host\", \"max_size\": 1}]}",
          "certs[0]"},
         {MINIMAL ", \"plugin\": {\"name\": \"../evil\"}}", "plugin.name"},
         {MINIMAL ", \"plugin\": {\"name\": \"x\", \"inputs\": [{\"name\": \"a\"}]}}",
@@ -98,7 +116,6 @@ START_TEST(rejections_name_file_and_key)
         {MINIMAL ", \"timeouts_ms\": {\"later\": 5}}", "later"},
         {MINIMAL ", \"lc_state\": \"RMA\"}", "lc_state"},
         {MINIMAL ", \"benchtop\": {\"was_seed\": \"00\"}}", "benchtop.was_seed"},
-        {MINIMAL ", \"boot_check\": {}}", "boot_check.owner_success_text"},
         {MINIMAL ", \"boot_check\": {\"owner_success_text\": \"\"}}",
          "boot_check.owner_success_text"},
         {MINIMAL ", \"boot_check\": true}", "boot_check"},
@@ -110,6 +127,33 @@ START_TEST(rejections_name_file_and_key)
         ck_assert_error(err, FT_E_INVALID, cases[i].needle);
         ck_assert_msg(strstr(err.message, "t.json") != NULL, "case %zu: %s", i, err.message);
     }
+}
+END_TEST
+
+/* The TPM extension writes its TBS with a V0 header in a V1 blob and leaves it out of the
+ * WAS HMAC on earlgrey-1.0.0 and master: such a SKU is refused before a chip is touched;
+ * V0 is fine everywhere. */
+START_TEST(firmware_defects_refused)
+{
+    static const char *const gens[] = {"earlgrey-1.0.0", "master"};
+    char text[512];
+    for (size_t i = 0; i < 2; i++) {
+        struct flow_sku sku;
+        struct ft_error err = {0};
+        snprintf(text, sizeof(text), TPM_SKU, gens[i], 1);
+        ck_assert_int_eq(parse(text, &sku, &err), -1);
+        ck_assert_error(err, FT_E_INVALID, "certs[1]: \"TPM EK\" is an extension TBS");
+        ck_assert_msg(strstr(err.message, gens[i]) && strstr(err.message, "WAS HMAC"), "%s",
+                      err.message);
+        snprintf(text, sizeof(text), TPM_SKU, gens[i], 0);
+        ck_assert_msg(parse(text, &sku, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(sku.firmware, i == 0 ? FW_GEN_EARLGREY_1_0_0 : FW_GEN_MASTER);
+    }
+    struct flow_sku sku;
+    struct ft_error err = {0};
+    ck_assert_int_eq(parse(MINIMAL ", \"dev_seeds\": 2, \"boot_check\": {}}", &sku, &err), 0);
+    ck_assert_uint_eq(sku.dev_seeds, 2);
+    ck_assert(sku.boot_check && sku.owner_success_text[0] == '\0');
 }
 END_TEST
 
@@ -128,6 +172,7 @@ static Suite *flow_sku_suite(void)
     TCase *tc = tcase_create("all");
     tcase_add_test(tc, shipped_skus_load);
     tcase_add_test(tc, defaults_and_full_form);
+    tcase_add_test(tc, firmware_defects_refused);
     tcase_add_test(tc, rejections_name_file_and_key);
     tcase_add_test(tc, missing_file_is_named);
     suite_add_tcase(s, tc);

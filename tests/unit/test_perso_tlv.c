@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "wire/fw_gen.h"
 #include "wire/perso_blob.h"
 #include "wire/perso_tlv.h"
 
@@ -329,9 +330,55 @@ START_TEST(reject_data_sizes)
     body[0] = 0x60;
     body[1] = 2;
     expect_reject(body, 2, PERSO_BLOB_V0, FT_E_INVALID,
-                  "GenericSeed payload is 0 bytes, must be 1..32");
-    body[1] = 2 + 33;
-    expect_reject(body, 35, PERSO_BLOB_V0, FT_E_INVALID, "GenericSeed payload is 33 bytes");
+                  "GenericSeed payload is 0 bytes, must be 1..128");
+    body[1] = 2 + 129; /* the ATE's seed buffer holds 128 (ate_perso_blob.cc) */
+    expect_reject(body, 131, PERSO_BLOB_V0, FT_E_INVALID, "GenericSeed payload is 129 bytes");
+}
+END_TEST
+
+/* master writes PersoSha256Hash with a V0 header in a V1 blob (ft_personalize.c); the
+ * TPM extension its TBS (both earlgrey-1.0.0 and master). Taken only for the types the
+ * generation is known to write that way, and only when the V1 reading is invalid. */
+START_TEST(mixed_headers_in_v1)
+{
+    uint8_t body[128];
+    struct perso_tlv_writer w;
+    const uint8_t digest[32] = {1, 2, 3};
+    ck_assert_int_eq(perso_tlv_writer_init(&w, body, sizeof(body), PERSO_BLOB_V1, NULL), 0);
+    ck_assert_int_eq(perso_tlv_append_data(&w, PERSO_OBJ_DEVICE_ID, digest, 32, NULL), 0);
+    ck_assert_int_eq(
+        perso_tlv_append_data_as(&w, PERSO_BLOB_V0, PERSO_OBJ_PERSO_SHA256_HASH, digest, 32, NULL),
+        0);
+    ck_assert_uint_eq(body[4 + 36], 0x70); /* V0 header 70 22 */
+    ck_assert_uint_eq(body[4 + 37], 0x22);
+    struct ft_error err = {0};
+    size_t count;
+    /* Strict V1: the V0 header reads as type 0x70. */
+    ck_assert_int_eq(perso_tlv_count(body, w.len, PERSO_BLOB_V1, &count, &err), -1);
+    ck_assert_error(err, FT_E_TRUNCATED, "object 2 at offset 40");
+    /* Allowed for another type only: still refused. */
+    ck_assert_int_eq(perso_tlv_count_mixed(body, w.len, PERSO_BLOB_V1,
+                                           FW_GEN_BIT(PERSO_OBJ_X509_TBS), &count, NULL),
+                     -1);
+    ck_assert_int_eq(perso_tlv_count_mixed(body, w.len, PERSO_BLOB_V1,
+                                           FW_GEN_BIT(PERSO_OBJ_PERSO_SHA256_HASH), &count, &err),
+                     0);
+    ck_assert_uint_eq(count, 3);
+    struct perso_tlv_iter it;
+    struct perso_obj obj;
+    perso_tlv_iter_init(&it, body, w.len, PERSO_BLOB_V1, NULL);
+    perso_tlv_iter_allow_v0(&it, FW_GEN_BIT(PERSO_OBJ_PERSO_SHA256_HASH));
+    ck_assert_int_eq(perso_tlv_iter_next(&it, &obj, NULL), 1);
+    ck_assert_int_eq(obj.header_version, PERSO_BLOB_V1);
+    ck_assert_int_eq(perso_tlv_iter_next(&it, &obj, NULL), 1);
+    ck_assert_int_eq(obj.type, PERSO_OBJ_PERSO_SHA256_HASH);
+    ck_assert_int_eq(obj.header_version, PERSO_BLOB_V0);
+    ck_assert_uint_eq(obj.payload[0], 1);
+    /* The writer puts V0 headers in V1 bodies only, never V1 in V0. */
+    ck_assert_int_eq(perso_tlv_writer_init(&w, body, sizeof(body), PERSO_BLOB_V0, NULL), 0);
+    ck_assert_int_eq(
+        perso_tlv_append_data_as(&w, PERSO_BLOB_V1, PERSO_OBJ_DEVICE_ID, digest, 32, &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "V1 headers in a V0 body");
 }
 END_TEST
 
@@ -582,6 +629,7 @@ static Suite *perso_tlv_suite(void)
     tcase_add_test(reject, reject_bad_der);
     tcase_add_test(reject, reject_empty_cwt);
     tcase_add_test(reject, reject_data_sizes);
+    tcase_add_test(reject, mixed_headers_in_v1);
     tcase_add_test(reject, reject_error_names_position);
     tcase_add_test(reject, reject_blob_counts);
     tcase_add_test(reject, writer_limits);

@@ -95,6 +95,7 @@ static void assert_blob_objects(struct run *r, const char *const *names, size_t 
     struct perso_tlv_iter it;
     struct perso_obj obj;
     perso_tlv_iter_init(&it, r->flow.blob.body, r->flow.blob.next_free, r->flow.version, NULL);
+    perso_tlv_iter_allow_v0(&it, r->flow.v0_types);
     for (size_t i = 0; i < n_certs; i++) {
         ck_assert_int_eq(perso_tlv_iter_next(&it, &obj, NULL), 1);
         ck_assert_str_eq(obj.name, names[i]);

@@ -155,7 +155,10 @@ END_TEST
 
 START_TEST(certgen_inputs_from_host_encoder)
 {
-    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20, .blob_version = 1};
+    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20,
+                                .has_blob_version = true,
+                                .blob_version = 1,
+                                .padded_size = UJSON_CERTGEN_INPUTS_SIZE};
     for (int i = 0; i < 20; i++)
         in.dice_auth_key_key_id[i] = (uint8_t)(200 + i);
     struct strbuf sb = fresh();

@@ -3,6 +3,7 @@
 
 #include "common/crc32.h"
 #include "testutil.h"
+#include "wire/fw_gen.h"
 #include "wire/ujson.h"
 
 static char text[32768];
@@ -68,7 +69,10 @@ END_TEST
 
 START_TEST(certgen_inputs_padded_to_215)
 {
-    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20, .blob_version = 1};
+    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20,
+                                .has_blob_version = true,
+                                .blob_version = 1,
+                                .padded_size = UJSON_CERTGEN_INPUTS_SIZE};
     for (int i = 0; i < 20; i++)
         in.dice_auth_key_key_id[i] = (uint8_t)i;
     struct strbuf sb = fresh();
@@ -81,10 +85,45 @@ START_TEST(certgen_inputs_padded_to_215)
 }
 END_TEST
 
+/* a2-rc17: manuf_certgen_inputs_t has no blob_version (provisioning_data.h:112-116 at
+ * Earlgrey-A2-Provisioning-RC17) and its serialized maximum is 210 (:30); the host pads
+ * to it. The longest such message (all key-ID bytes 255) is exactly 210. */
+START_TEST(certgen_inputs_rc17_without_blob_version)
+{
+    const struct fw_gen_info *g = fw_gen_info(FW_GEN_A2_RC17);
+    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20,
+                                .has_blob_version = g->certgen_blob_version,
+                                .padded_size = g->certgen_size};
+    struct strbuf sb = fresh();
+    ck_assert_int_eq(ujson_certgen_inputs(&sb, &in, NULL), 0);
+    ck_assert_uint_eq(sb.len, UJSON_CERTGEN_INPUTS_SIZE_RC17);
+    ck_assert_ptr_null(strstr(text, "blob_version"));
+    assert_padded(&sb, 0,
+                  "{\"dice_auth_key_key_id\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"
+                  "\"ext_auth_key_key_id\":[]}",
+                  210);
+    in.ext_auth_key_key_id_len = 20;
+    memset(in.dice_auth_key_key_id, 255, 20);
+    memset(in.ext_auth_key_key_id, 255, 20);
+    sb = fresh();
+    ck_assert_int_eq(ujson_certgen_inputs(&sb, &in, NULL), 0);
+    ck_assert_uint_eq(sb.len, 210);
+    ck_assert_int_eq(text[sb.len - 2], ']'); /* exactly full: no padding */
+    /* earlgrey-1.0.0 and master both carry blob_version, padded to 215. */
+    for (enum fw_gen gen = FW_GEN_EARLGREY_1_0_0; gen <= FW_GEN_MASTER; gen++) {
+        ck_assert(fw_gen_info(gen)->certgen_blob_version);
+        ck_assert_uint_eq(fw_gen_info(gen)->certgen_size, 215);
+    }
+}
+END_TEST
+
 START_TEST(certgen_inputs_longest_is_227_unpadded)
 {
-    struct certgen_inputs in = {
-        .dice_auth_key_key_id_len = 20, .ext_auth_key_key_id_len = 20, .blob_version = 1};
+    struct certgen_inputs in = {.dice_auth_key_key_id_len = 20,
+                                .ext_auth_key_key_id_len = 20,
+                                .has_blob_version = true,
+                                .blob_version = 1,
+                                .padded_size = UJSON_CERTGEN_INPUTS_SIZE};
     memset(in.dice_auth_key_key_id, 255, 20);
     memset(in.ext_auth_key_key_id, 255, 20);
     struct strbuf sb = fresh();
@@ -205,6 +244,7 @@ static Suite *ujson_suite(void)
     tcase_add_test(tc, crc_object_sizes);
     tcase_add_test(tc, certgen_inputs_padded_to_215);
     tcase_add_test(tc, certgen_inputs_longest_is_227_unpadded);
+    tcase_add_test(tc, certgen_inputs_rc17_without_blob_version);
     tcase_add_test(tc, perso_blob_host_and_device_forms);
     tcase_add_test(tc, ft_individualize_unpadded);
     tcase_add_test(tc, sha256_hash_max_is_98);

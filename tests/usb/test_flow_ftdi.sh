@@ -32,7 +32,12 @@ run() {
     record="record-$seed.json"
     status=0
     # shellcheck disable=SC2086 # $adapters and $extra are several words on purpose
-    "$testbed" $adapters --sku "$sku" --seed $seed \
+    # The built-in chip of the SKU's layout, on the firmware generation its file names.
+    chip_sku=$sku
+    case $sku in sival_rc17) chip_sku=sival ;; sival_v1_master) chip_sku=sival_v1 ;; esac
+    firmware=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["firmware"])' \
+        "$file")
+    "$testbed" $adapters --sku "$chip_sku" --firmware "$firmware" --seed $seed \
         --y $((seed % 1000)) --timing zero --was-seed "$(cat "pa/$sku/was-seed.hex")" "$@" -- \
         "$ftharness" run --sku "$file" --console "$console" --pa "http://127.0.0.1:$port" \
         --password-file pw --user-id "ftdi/$seed" --y $((seed % 1000)) --plugin-dir "$plugins" \
@@ -52,7 +57,7 @@ usb_line() { # the emulator's USB counters for this run
     grep "ftdi_testbed: USB" "ftharness-$seed.log" | head -n 1
 }
 
-for sku in sival emulation_tpm sival_v1 emulation_tpm_v1 sival_inject; do
+for sku in sival_rc17 sival sival_v1 sival_devseed sival_inject emulation_tpm sival_v1_master; do
     run $sku "$skus/$sku.json" ftdi:FTA1
     if [ $status -eq 0 ] && grep -q '"status": "PASS"' "$record"; then
         ok "$sku over ftdi:FTA1: PASS ($(usb_line))"

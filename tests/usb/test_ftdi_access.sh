@@ -60,7 +60,8 @@ chmod 0644 "$child/plugins/noop.so"
 
 # The session with the service comes before the console is opened, so ftpa serves sival.
 printf 'e2e-password\n' >pw
-"$ftpa" init --config-dir pa --sku sival --no-ext --password-file pw >/dev/null
+"$ftpa" init --config-dir pa --sku sival --no-ext --password-file pw \
+    --boot-message "Bare metal PASS!" >/dev/null
 cp pw "$child/pw"
 chmod 0600 "$child/pw" # ftharness refuses a password file others may read
 if [ "$(id -u)" -eq 0 ]; then chown 65534 "$child/pw"; fi
