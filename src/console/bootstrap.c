@@ -81,14 +81,6 @@ static int write_enabled(struct spi_bus *bus, const uint8_t *cmd, size_t len, st
     return spi_bus_xfer(bus, cmd, NULL, len, err);
 }
 
-static bool all_erased(const uint8_t *data, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (data[i] != 0xff)
-            return false;
-    return true;
-}
-
 int bootstrap_program(struct spi_bus *bus, const uint8_t *image, size_t len, size_t nvm_size,
                       uint64_t deadline_ns, bootstrap_progress_fn progress, void *progress_arg,
                       struct bootstrap_stats *stats, struct ft_error *err)
@@ -109,7 +101,7 @@ int bootstrap_program(struct spi_bus *bus, const uint8_t *image, size_t len, siz
     uint8_t cmd[SPI_FLASH_CMD_SIZE + BOOTSTRAP_PAGE_SIZE];
     for (size_t offset = 0; offset < len; offset += BOOTSTRAP_PAGE_SIZE) {
         size_t n = len - offset < BOOTSTRAP_PAGE_SIZE ? len - offset : BOOTSTRAP_PAGE_SIZE;
-        if (all_erased(image + offset, n)) {
+        if (spi_flash_erased(image + offset, n)) {
             stats->pages_skipped++;
         } else {
             spi_flash_put_command(cmd, SPI_FLASH_PAGE_PROGRAM, (uint32_t)offset);

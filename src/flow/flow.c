@@ -928,6 +928,10 @@ static int step_done(struct run *r)
         }
     }
     end(r);
+    /* Registrable from here: DeviceData's create_time_ms, kept in the record so that
+     * registering again, now or later, sends the same bytes. Upstream's ATE registers at
+     * this point, before the boot check. */
+    r->rec->register_ms = unix_ms();
     return journal(r, STATE_DONE) == 0 ? 0 : failed(r, STATE_DONE);
 }
 
@@ -1104,9 +1108,8 @@ int flow_register(struct pa_client *pa, const struct flow_record *rec, struct ft
     dd->device_life_cycle = rec->lc_state;
     dd->has_metadata = true;
     dd->metadata.registration_state = PA_DEVICE_REGISTRATION_STATE_PROVISIONED;
-    /* The time of the first registration, from the record, so registering it again sends
-     * the same bytes (the service answers a byte-identical repeat with success, other data
-     * with 409). */
+    /* From the record (step_done), so registering it again sends the same bytes (the
+     * service answers a byte-identical repeat with success, other data with 409). */
     dd->metadata.create_time_ms = (uint64_t)rec->register_ms;
     dd->metadata.update_time_ms = (uint64_t)rec->register_ms;
     /* The ATE names itself by its client certificate's DNS name; without mTLS by the
@@ -1158,9 +1161,6 @@ static int step_register(struct run *r)
 {
     begin(r, FLOW_STEP_REGISTER);
     if (aborted(r) != 0)
-        return failed(r, STATE_DONE);
-    r->rec->register_ms = unix_ms();
-    if (journal(r, STATE_DONE) != 0)
         return failed(r, STATE_DONE);
     if (flow_register(r->env->pa, r->rec, r->err) != 0) {
         if (r->err->code != FT_E_NOMEM && r->err->code != FT_E_INVALID)
@@ -1230,8 +1230,6 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
         rc = step_boot_check(r);
     if (rc == 0 && env->register_device)
         rc = step_register(r);
-    else if (rc == 0)
-        rec->register_ms = unix_ms();  /* `ftharness register` sends this one */
     console_watch(env->console, NULL); /* the caller's console, as it came */
     rec->pass = rc == 0;
     rec->running = false;

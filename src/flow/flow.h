@@ -178,7 +178,7 @@ struct flow_record {
     bool step_ran[FLOW_STEP_COUNT];
     int64_t start_ms; /* Unix time */
     int64_t end_ms;
-    /* When RegisterDevice was first sent (DeviceData create_time_ms); kept so that
+    /* When the chip finished personalization (DeviceData create_time_ms); kept so that
      * registering again from the record sends the same bytes. 0: not yet. */
     int64_t register_ms;
 };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/base64.h"
+#include "common/fdio.h"
 #include "common/trust.h"
 #include "flow/flow.h"
 #include "wire/device_id.h"
@@ -41,20 +42,6 @@ void flow_journal_close(struct flow_journal *j)
     j->dirfd = -1;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int flow_journal_persist(void *arg, const struct flow_record *rec, struct ft_error *err)
 {
     struct flow_journal *j = arg;
@@ -68,8 +55,8 @@ int flow_journal_persist(void *arg, const struct flow_record *rec, struct ft_err
     snprintf(tmp, sizeof(tmp), ".%s.tmp", j->name);
     /* 0600: the record holds the wrapped RMA seed. */
     int fd = openat(j->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = fd >= 0 && write_all(fd, text, strlen(text)) == 0 && write_all(fd, "\n", 1) == 0 &&
-                     fsync(fd) == 0
+    int rc = fd >= 0 && fd_write_all(fd, text, strlen(text)) == 0 &&
+                     fd_write_all(fd, "\n", 1) == 0 && fsync(fd) == 0
                  ? 0
                  : -1;
     int e = errno;

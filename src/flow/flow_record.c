@@ -240,7 +240,7 @@ static int seed_of(json_t *v, struct flow_seed *out, struct ft_error *err)
 }
 
 /* "seeds" and "firmware", both optional. */
-static int seeds_of(json_t *doc, struct flow_record *rec, struct ft_error *err)
+static int firmware_and_seeds_of(json_t *doc, struct flow_record *rec, struct ft_error *err)
 {
     json_t *fw = json_object_get(doc, "firmware");
     if (fw != NULL &&
@@ -293,7 +293,7 @@ static int fields_of(json_t *doc, struct flow_record *rec, struct ft_error *err)
         int_field(doc, "blob_version", 0, 1, &version, err) != 0 ||
         int_field(doc, "start_time_ms", 0, INT64_MAX, &start, err) != 0 ||
         din_of(doc, rec, err) != 0 || certs_of(doc, rec, err) != 0 ||
-        seeds_of(doc, rec, err) != 0 ||
+        firmware_and_seeds_of(doc, rec, err) != 0 ||
         (json_object_get(doc, "register_time_ms") != NULL &&
          int_field(doc, "register_time_ms", 1, INT64_MAX, &registered, err) != 0))
         return -1;

@@ -51,7 +51,8 @@ add_executable(ftharness-plugin-runner
   ${FTPLUGIN_SRC}/runner.c
   ${FTPLUGIN_SRC}/plugin_proto.c
   ${CMAKE_CURRENT_LIST_DIR}/../wire/perso_tlv.c
-  ${CMAKE_CURRENT_LIST_DIR}/../common/error.c)
+  ${CMAKE_CURRENT_LIST_DIR}/../common/error.c
+  ${CMAKE_CURRENT_LIST_DIR}/../common/fdio.c)
 target_include_directories(ftharness-plugin-runner PRIVATE ${PROJECT_SOURCE_DIR}/include
                            ${CMAKE_CURRENT_LIST_DIR}/..)
 target_link_libraries(ftharness-plugin-runner PRIVATE PkgConfig::SECCOMP ${CMAKE_DL_LIBS})

@@ -55,6 +55,7 @@
 
 #include <ftharness/ft_ext.h>
 
+#include "common/fdio.h"
 #include "plugin/plugin_proto.h"
 #include "wire/perso_tlv.h"
 
@@ -66,16 +67,7 @@
 /* Writes a whole buffer; the parent drains the channel while it waits. */
 static int write_all(const uint8_t *buf, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = write(CHAN, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return fd_write_all(CHAN, buf, len);
 }
 
 static void send_text_frame(enum plugin_msg_type type, uint32_t nr, bool with_nr, const char *text)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cert/was.h"
+#include "common/endian.h"
 #include "common/strbuf.h"
 #include "sim/sim_boot.h"
 #include "sim/sim_certs.h"
@@ -20,11 +21,6 @@
 #define PAGE_DIGEST_SIZE 32u
 #define CERT_READBACK_MAX 1024u /* ft_personalize.c cert_buffer */
 #define RESP_BUF_SIZE (UJSON_PERSO_BLOB_SIZE + 64u)
-/* The slot-B check of OTP finalization (check_next_slot_bootable): manifest_t.identifier
- * sits at offset 820 (lib/manifest.h OT_ASSERT_MEMBER_OFFSET, E1:373, M:343, RC17:343) and
- * must read CHIP_ROM_EXT_IDENTIFIER, ASCII "OTRE" (lib/base/chip.h:67 in all three). */
-#define MANIFEST_IDENTIFIER_OFFSET 820u
-#define CHIP_ROM_EXT_IDENTIFIER 0x4552544fu
 
 /* State of one run of the firmware, from boot to reset. */
 struct perso {
@@ -170,7 +166,7 @@ static int read_certgen_inputs(struct perso *p)
     /* a2-rc17's struct has no blob_version: the key is unknown there (INVALID_ARGUMENT)
      * and the blob is always V0. */
     enum ujson_de_status st =
-        ujson_de_certgen_inputs_as(&de, p->gen->certgen_blob_version, &p->inputs, &err);
+        ujson_de_certgen_inputs(&de, p->gen->certgen_blob_version, &p->inputs, &err);
     fw_set_pins(p->fw, SIM_PIN_RX_READY, false);
     int rc = read_status(p, st, &err);
     if (rc != 0)
@@ -209,21 +205,6 @@ static int device_id(const struct perso *p, uint8_t id[DEVICE_ID_SIZE], struct f
     return device_id_encode(&f, id, err);
 }
 
-/* One object header as the device reads it with `version` (perso_tlv_object_type/size):
- * V0 u16 BE type:4 size:12, V1 u32 BE type:8 size:24, whatever the object was written
- * with. */
-static void read_header(const uint8_t *at, enum perso_blob_version version, unsigned *type,
-                        size_t *size)
-{
-    if (version == PERSO_BLOB_V1) {
-        *type = at[0];
-        *size = (size_t)at[1] << 16 | (size_t)at[2] << 8 | at[3];
-    } else {
-        *type = at[0] >> 4;
-        *size = (size_t)(at[0] & 0x0f) << 8 | at[1];
-    }
-}
-
 /* compute_tbs_was_hmac (E1 ft_personalize.c:688, loop :722-730; M:706, loop :737-745):
  * walks the num_objs objects built so far with the blob's one header version, HMACs the
  * body of each object whose type reads X509Tbs and steps by the size it read. An object
@@ -252,7 +233,7 @@ static int was_tag(const struct perso *p, const struct perso_tlv_writer *w, uint
     for (size_t i = 0; i < n && off + hlen <= w->len; i++) {
         unsigned type;
         size_t size;
-        read_header(w->buf + off, v, &type, &size);
+        perso_tlv_read_header(w->buf + off, v, &type, &size); /* whatever it was written as */
         if (size < hlen || size > w->len - off)
             break; /* upstream reads on past the blob here */
         if (type == PERSO_OBJ_X509_TBS) {
@@ -299,6 +280,14 @@ static void bloated_der(uint8_t *der, size_t len)
     der[3] = (uint8_t)(len - 4);
 }
 
+/* The header an object of `type` gets: a V0 one inside a V1 blob where the generation
+ * writes it so (wire/fw_gen.h v0_headed_in_v1), else the blob's. */
+static enum perso_blob_version header_of(const struct perso *p, enum perso_obj_type type)
+{
+    bool v0 = p->version == PERSO_BLOB_V1 && (p->gen->v0_headed_in_v1 & FW_GEN_BIT(type)) != 0;
+    return v0 ? PERSO_BLOB_V0 : p->version;
+}
+
 static int build_blob(struct perso *p, struct ft_error *err)
 {
     struct perso_tlv_writer w;
@@ -307,12 +296,9 @@ static int build_blob(struct perso *p, struct ft_error *err)
         return -1;
     /* The extension's TBS certs (after UDS, CDI_0, CDI_1) carry a V0 header inside a V1
      * blob on E1 and master (tpm_personalize_ext.c: E1:82-84, M:62-64); never the UDS. */
-    bool ext_v0 = p->version == PERSO_BLOB_V1 &&
-                  (p->gen->v0_headed_in_v1 & FW_GEN_BIT(PERSO_OBJ_X509_TBS)) != 0;
     for (size_t i = 0; i < p->certs.count; i++) {
         const struct sim_cert *c = &p->certs.certs[i];
-        enum perso_blob_version header =
-            ext_v0 && i >= 3 && c->type == PERSO_OBJ_X509_TBS ? PERSO_BLOB_V0 : p->version;
+        enum perso_blob_version header = i >= 3 ? header_of(p, c->type) : p->version;
         if (perso_tlv_append_cert_as(&w, header, c->type, c->name, c->der, c->len, err) != 0)
             return -1;
     }
@@ -334,11 +320,7 @@ static int build_blob(struct perso *p, struct ft_error *err)
             return -1;
     /* master writes PersoSha256Hash with a hard-coded V0 header (M ft_personalize.c:236-242);
      * E1 with the blob's version (E1:214-224). */
-    enum perso_blob_version hash_header =
-        p->version == PERSO_BLOB_V1 &&
-                (p->gen->v0_headed_in_v1 & FW_GEN_BIT(PERSO_OBJ_PERSO_SHA256_HASH)) != 0
-            ? PERSO_BLOB_V0
-            : p->version;
+    enum perso_blob_version hash_header = header_of(p, PERSO_OBJ_PERSO_SHA256_HASH);
     uint8_t tag[32];
     uint8_t id[DEVICE_ID_SIZE];
     if (was_tag(p, &w, tag, err) != 0 || device_id(p, id, err) != 0 ||
@@ -647,10 +629,10 @@ static int step_done(struct perso *p)
      * chips that take the FT bundle as their second image (--two-stage); other chips have
      * no real image in slot B to check (docs/ftsim.md). */
     if (p->cfg->sku.two_stage_bootstrap) {
-        const uint8_t *at = p->chip->flash + p->gen->slot_b + MANIFEST_IDENTIFIER_OFFSET;
-        uint32_t id =
-            (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 | (uint32_t)at[3] << 24;
-        if (id != CHIP_ROM_EXT_IDENTIFIER)
+        /* manifest_t.identifier (lib/manifest.h: E1:373, M:343, RC17:343) must read
+         * CHIP_ROM_EXT_IDENTIFIER (lib/base/chip.h:67 in all three). */
+        const uint8_t *at = p->chip->flash + p->gen->slot_b + FW_MANIFEST_IDENTIFIER_OFFSET;
+        if (load_le32(at) != FW_ROM_EXT_IDENTIFIER)
             return fail(p, "OTP finalization: slot B holds no ROM_EXT manifest");
     }
     if (p->cfg->faults.test_error)

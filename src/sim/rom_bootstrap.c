@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wire/spi_flash.h"
+
 /* ---- Data NVM ------------------------------------------------------------------------------ */
 
-void rom_nvm_for(enum fw_gen gen, struct rom_nvm *out)
+/* The geometry of `gen`, from fw_gen_info. */
+static void rom_nvm_for(enum fw_gen gen, struct rom_nvm *out)
 {
     const struct fw_gen_info *g = fw_gen_info(gen);
     bool rram = g->slot_reserved != 0; /* only master's RRAM reserves slot tails */
@@ -36,12 +39,7 @@ static bool in_reserved(const struct rom_nvm *nvm, uint32_t addr)
 /* flash_ctrl_data_erase_verify over both banks (a no-op on RRAM, master nvm_ctrl.c). */
 static bool flash_all_erased(const struct rom_bootstrap *bs)
 {
-    if (bs->nvm.overwrite)
-        return true;
-    for (size_t i = 0; i < bs->nvm.size; i++)
-        if (bs->flash[i] != ROM_FLASH_ERASED)
-            return false;
-    return true;
+    return bs->nvm.overwrite || spi_flash_erased(bs->flash, bs->nvm.size);
 }
 
 /* Programming can only clear bits on flash: the macro writes `new & old`. RRAM stores the
@@ -221,30 +219,18 @@ static bool write_enabled(const struct rom_bootstrap *bs, const struct spi_flash
     return bs->state == ROM_BOOTSTRAP_PROGRAM && cmd->opcode == ROM_OP_RESET;
 }
 
-int rom_bootstrap_init_nvm(struct rom_bootstrap *bs, uint8_t *flash, const struct rom_nvm *nvm,
-                           struct ft_error *err)
-{
-    if (flash == NULL || nvm->size == 0 || nvm->size > ROM_NVM_MAX_SIZE ||
-        nvm->slot_size * 2 != nvm->size || nvm->reserved >= nvm->slot_size || nvm->prog_page == 0 ||
-        (nvm->prog_page & (nvm->prog_page - 1)) != 0)
-        return ft_fail(err, FT_E_INVALID, "ROM bootstrap: bad data NVM (%zu bytes%s)", nvm->size,
-                       flash == NULL ? ", no buffer" : "");
-    bs->flash = flash;
-    bs->nvm = *nvm;
-    bs->state = ROM_BOOTSTRAP_ERASE;
-    return 0;
-}
-
-int rom_bootstrap_init(struct rom_bootstrap *bs, uint8_t *flash, size_t flash_size,
+int rom_bootstrap_init(struct rom_bootstrap *bs, uint8_t *flash, size_t flash_size, enum fw_gen gen,
                        struct ft_error *err)
 {
-    if (flash == NULL || flash_size != ROM_FLASH_DATA_SIZE)
-        return ft_fail(err, FT_E_INVALID,
-                       "ROM bootstrap: flash data partition of %zu bytes, expected %u",
-                       flash == NULL ? (size_t)0 : flash_size, ROM_FLASH_DATA_SIZE);
     struct rom_nvm nvm;
-    rom_nvm_for(FW_GEN_EARLGREY_1_0_0, &nvm);
-    return rom_bootstrap_init_nvm(bs, flash, &nvm, err);
+    rom_nvm_for(gen, &nvm);
+    if (flash == NULL || flash_size != nvm.size)
+        return ft_fail(err, FT_E_INVALID, "ROM bootstrap: data NVM of %zu bytes, %s has %zu",
+                       flash == NULL ? (size_t)0 : flash_size, fw_gen_info(gen)->name, nvm.size);
+    bs->flash = flash;
+    bs->nvm = nvm;
+    bs->state = ROM_BOOTSTRAP_ERASE;
+    return 0;
 }
 
 /* One command in a running ROM: overflow check, WEL gate, then the state's handler. */
@@ -395,12 +381,7 @@ static void bfpt_words(uint32_t words[BFPT_WORDS], size_t nvm_size)
     }
 }
 
-void rom_sfdp_table(uint8_t out[ROM_SFDP_SIZE])
-{
-    rom_sfdp_table_nvm(out, ROM_FLASH_DATA_SIZE);
-}
-
-void rom_sfdp_table_nvm(uint8_t out[ROM_SFDP_SIZE], size_t nvm_size)
+void rom_sfdp_table(uint8_t out[ROM_SFDP_SIZE], size_t nvm_size)
 {
     memset(out, 0xff, ROM_SFDP_SIZE);
     put_le32(out, SFDP_SIGNATURE);
@@ -425,7 +406,7 @@ void rom_sfdp_table_nvm(uint8_t out[ROM_SFDP_SIZE], size_t nvm_size)
 
 /* ---- JEDEC ID ------------------------------------------------------------------------------ */
 
-uint16_t rom_jedec_device_id_nvm(size_t nvm_size)
+uint16_t rom_jedec_device_id(size_t nvm_size)
 {
     unsigned density = 0;
     while (((size_t)1 << (density + 1)) <= nvm_size)
@@ -434,19 +415,9 @@ uint16_t rom_jedec_device_id_nvm(size_t nvm_size)
                       ((ROM_JEDEC_CHIP_GENERATION & 0xfu) << 4) | (density << 8));
 }
 
-uint16_t rom_jedec_device_id(void)
+size_t rom_jedec_id(uint8_t *out, size_t cap, size_t nvm_size)
 {
-    return rom_jedec_device_id_nvm(ROM_FLASH_DATA_SIZE);
-}
-
-size_t rom_jedec_id(uint8_t *out, size_t cap)
-{
-    return rom_jedec_id_nvm(out, cap, ROM_FLASH_DATA_SIZE);
-}
-
-size_t rom_jedec_id_nvm(uint8_t *out, size_t cap, size_t nvm_size)
-{
-    uint16_t device_id = rom_jedec_device_id_nvm(nvm_size);
+    uint16_t device_id = rom_jedec_device_id(nvm_size);
     for (size_t i = 0; i < cap; i++) {
         if (i < ROM_JEDEC_CONT_COUNT)
             out[i] = ROM_JEDEC_CONT_CODE;

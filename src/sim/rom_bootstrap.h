@@ -60,9 +60,6 @@ struct rom_nvm {
     bool overwrite;   /* true: a program writes the bytes (RRAM); false: ANDs (flash) */
 };
 
-/* The geometry of `gen`, from fw_gen_info. */
-void rom_nvm_for(enum fw_gen gen, struct rom_nvm *out);
-
 /* SPI flash protocol as the ROM sets up the spi_device. */
 #define ROM_SPI_STATUS_BUSY 0x01u     /* bit 0, WIP: set by hardware on upload */
 #define ROM_SPI_STATUS_WEL 0x02u      /* bit 1: set by WREN, cleared by WRDI */
@@ -129,17 +126,13 @@ struct rom_bootstrap_result {
     enum rom_error rom_error; /* ROM_ERROR_OK unless shutdown */
 };
 
-/* Enters bootstrap (spi_device_init_bootstrap + state Erase) over `flash`, which must be
- * ROM_FLASH_DATA_SIZE bytes and keeps its contents (flash is non-volatile). The caller's
- * spi_device model must also set its FLASH_STATUS to 0 here, as the ROM does. Fails
- * with FT_E_INVALID when `flash` is NULL or `flash_size` is not ROM_FLASH_DATA_SIZE. */
-int rom_bootstrap_init(struct rom_bootstrap *bs, uint8_t *flash, size_t flash_size,
+/* Enters bootstrap (spi_device_init_bootstrap + state Erase) over `flash`, the data NVM
+ * of firmware generation `gen` (its size, address rules, erase, program page and program
+ * semantics), which keeps its contents (NVM is non-volatile). The caller's spi_device
+ * model must also set its FLASH_STATUS to 0 here, as the ROM does. Fails with
+ * FT_E_INVALID when `flash` is NULL or `flash_size` is not the generation's NVM size. */
+int rom_bootstrap_init(struct rom_bootstrap *bs, uint8_t *flash, size_t flash_size, enum fw_gen gen,
                        struct ft_error *err);
-
-/* The same over the data NVM `nvm` describes (`flash` holds nvm->size bytes): the address
- * rules, erase, program page and program semantics of that generation. */
-int rom_bootstrap_init_nvm(struct rom_bootstrap *bs, uint8_t *flash, const struct rom_nvm *nvm,
-                           struct ft_error *err);
 
 /* The ROM's reaction to one uploaded command, given the status register `status` as the
  * hardware left it (BUSY set by the upload, WEL from WREN/WRDI):
@@ -170,37 +163,32 @@ int rom_bootstrap_handle(struct rom_bootstrap *bs, const struct spi_flash_cmd *c
 /* The 256-byte SFDP area the ROM loads into the spi_device (kSpiDeviceSfdpTable, 108
  * bytes: SFDP header, one BFPT parameter header, 23 BFPT words; the rest 0xff). */
 #define ROM_SFDP_SIZE 256u
-void rom_sfdp_table(uint8_t out[ROM_SFDP_SIZE]);
-/* The same for a data NVM of `nvm_size` bytes: BFPT word 2 is its density in bits
- * (master spi_device.c kNvmBitCount). */
-void rom_sfdp_table_nvm(uint8_t out[ROM_SFDP_SIZE], size_t nvm_size);
+/* For a data NVM of `nvm_size` bytes: BFPT word 2 is its density in bits
+ * (spi_device.c kFlashBitCount, master kNvmBitCount). */
+void rom_sfdp_table(uint8_t out[ROM_SFDP_SIZE], size_t nvm_size);
 
 /* JEDEC ID fields the ROM writes (spi_device_init): 12 continuation codes 0x7f,
  * manufacturer 0xef (lowRISC, JEP106), then the 16-bit device ID LSB first:
  *   bits 2:0 chip revision = LC_CTRL revision_id (1, earlgrey_1.0.0 top_earlgrey.hjson),
  *   bit 3 ROM bootstrap = 1,
  *   bits 7:4 chip generation = LC_CTRL product_id (2, "Earlgrey PROD"),
- *   bits 15:8 density = log2(1 MiB) = 20.
- * So the bytes are 7f x12, ef, 29, 14. */
+ *   bits 15:8 density = log2(data NVM size): 20 for 1 MiB.
+ * So the bytes are 7f x12, ef, 29, 14 on a 1 MiB part. */
 #define ROM_JEDEC_CONT_CODE 0x7fu
 #define ROM_JEDEC_CONT_COUNT 12u
 #define ROM_JEDEC_MANUF_ID 0xefu
 #define ROM_JEDEC_CHIP_REVISION 1u
 #define ROM_JEDEC_CHIP_GENERATION 2u
-#define ROM_JEDEC_DENSITY 20u
 #define ROM_JEDEC_ID_SIZE 15u
 
 /* Fills out[0..cap) with what the spi_device clocks out for a JEDEC ID read of `cap`
- * bytes: the 15 ID bytes, then 0x00 (hw/ip/spi_device/rtl/spid_jedec.sv). Returns
- * ROM_JEDEC_ID_SIZE, the number of meaningful bytes. */
-size_t rom_jedec_id(uint8_t *out, size_t cap);
+ * bytes on a chip with `nvm_size` bytes of data NVM (a power of two): the 15 ID bytes,
+ * then 0x00 (hw/ip/spi_device/rtl/spid_jedec.sv). Returns ROM_JEDEC_ID_SIZE, the number
+ * of meaningful bytes. */
+size_t rom_jedec_id(uint8_t *out, size_t cap, size_t nvm_size);
 
-/* The 16-bit device ID alone (0x1429). */
-uint16_t rom_jedec_device_id(void);
-
-/* The same for a data NVM of `nvm_size` bytes (a power of two): density log2(nvm_size),
- * 21 on master's 2 MiB RRAM (master spi_device.c kSpiDeviceJedecDensity), so 0x1529. */
-size_t rom_jedec_id_nvm(uint8_t *out, size_t cap, size_t nvm_size);
-uint16_t rom_jedec_device_id_nvm(size_t nvm_size);
+/* The 16-bit device ID alone: density log2(nvm_size), so 0x1429 for 1 MiB of eflash and
+ * 0x1529 for master's 2 MiB of RRAM (master spi_device.c kSpiDeviceJedecDensity). */
+uint16_t rom_jedec_device_id(size_t nvm_size);
 
 #endif

@@ -92,8 +92,8 @@ void sim_chip_power_on_reset(struct sim_device *dev)
                      straps_request_bootstrap(dev) ? SPI_DEVICE_BOOTSTRAP : SPI_DEVICE_CONSOLE);
     /* Density of the profile's NVM: 1 MiB eflash, or master's 2 MiB RRAM. */
     size_t nvm_size = fw_gen_info(dev->cfg.firmware)->nvm_size;
-    rom_sfdp_table_nvm(dev->spi.sfdp, nvm_size);
-    dev->spi.jedec_len = rom_jedec_id_nvm(dev->spi.jedec, sizeof(dev->spi.jedec), nvm_size);
+    rom_sfdp_table(dev->spi.sfdp, nvm_size);
+    dev->spi.jedec_len = rom_jedec_id(dev->spi.jedec, sizeof(dev->spi.jedec), nvm_size);
     dev->pins &= ~SIM_PIN_OUTPUTS;
     dev->frame_no = 0;
     dev->rx_len = 0;
@@ -143,12 +143,10 @@ static int rom_bootstrap_run(struct fw_ctx *fw)
 {
     struct sim_chip *chip = &fw->dev->chip;
     struct rom_bootstrap bs;
-    struct rom_nvm nvm;
     struct ft_error err = {0};
-    rom_nvm_for(fw->dev->cfg.firmware, &nvm);
     /* The spi_device came out of reset with status 0 (sim_chip_power_on_reset), so a
      * host that starts talking at once loses nothing. */
-    if (nvm.size != chip->flash_size || rom_bootstrap_init_nvm(&bs, chip->flash, &nvm, &err) != 0)
+    if (rom_bootstrap_init(&bs, chip->flash, chip->flash_size, fw->dev->cfg.firmware, &err) != 0)
         return fw_halt(fw);
     for (;;) {
         struct spi_upload up;

@@ -553,15 +553,8 @@ enum ujson_de_status ujson_de_lc_token_hash(struct ujson_de *de, struct dev_lc_t
     return read_struct(de, &lc_token_hash_type, out, err);
 }
 
-enum ujson_de_status ujson_de_certgen_inputs(struct ujson_de *de, struct dev_certgen_inputs *out,
-                                             struct ft_error *err)
-{
-    return read_struct(de, &certgen_inputs_type, out, err);
-}
-
-enum ujson_de_status ujson_de_certgen_inputs_as(struct ujson_de *de, bool with_blob_version,
-                                                struct dev_certgen_inputs *out,
-                                                struct ft_error *err)
+enum ujson_de_status ujson_de_certgen_inputs(struct ujson_de *de, bool with_blob_version,
+                                             struct dev_certgen_inputs *out, struct ft_error *err)
 {
     return read_struct(de, with_blob_version ? &certgen_inputs_type : &certgen_inputs_rc17_type,
                        out, err);

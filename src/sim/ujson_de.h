@@ -106,14 +106,11 @@ void ujson_de_init(struct ujson_de *de, ujson_getc_fn getc, void *ctx);
  * offset within the message; `out` may then be partly written. */
 enum ujson_de_status ujson_de_lc_token_hash(struct ujson_de *de, struct dev_lc_token_hash *out,
                                             struct ft_error *err);
-enum ujson_de_status ujson_de_certgen_inputs(struct ujson_de *de, struct dev_certgen_inputs *out,
-                                             struct ft_error *err);
-/* The same with the struct of a firmware generation: without blob_version (a2-rc17), a
+/* manuf_certgen_inputs_t of a firmware generation: without blob_version (a2-rc17), a
  * "blob_version" key is an unknown key (INVALID_ARGUMENT) and out->blob_version is not
  * written. The padded size (210 or 215) plays no part: the device reads to the '}'. */
-enum ujson_de_status ujson_de_certgen_inputs_as(struct ujson_de *de, bool with_blob_version,
-                                                struct dev_certgen_inputs *out,
-                                                struct ft_error *err);
+enum ujson_de_status ujson_de_certgen_inputs(struct ujson_de *de, bool with_blob_version,
+                                             struct dev_certgen_inputs *out, struct ft_error *err);
 enum ujson_de_status ujson_de_perso_blob(struct ujson_de *de, struct dev_perso_blob *out,
                                          struct ft_error *err);
 enum ujson_de_status ujson_de_ft_individualize(struct ujson_de *de,

@@ -3,14 +3,15 @@
 #include <string.h>
 
 #include "common/endian.h"
+#include "wire/spi_flash.h"
+#include "wire/ujson.h"
 
 static const struct fw_gen_info generations[FW_GEN_COUNT] = {
     [FW_GEN_A2_RC17] =
         {
             .name = "a2-rc17",
-            .upstream_ref = "Earlgrey-A2-Provisioning-RC17",
             .certgen_blob_version = false,
-            .certgen_size = 210,
+            .certgen_size = UJSON_CERTGEN_INPUTS_SIZE_RC17,
             .has_v1 = false,
             .prints_blob_version = false,
             .v0_headed_in_v1 = 0,
@@ -22,9 +23,8 @@ static const struct fw_gen_info generations[FW_GEN_COUNT] = {
     [FW_GEN_EARLGREY_1_0_0] =
         {
             .name = "earlgrey-1.0.0",
-            .upstream_ref = "earlgrey_1.0.0",
             .certgen_blob_version = true,
-            .certgen_size = 215,
+            .certgen_size = UJSON_CERTGEN_INPUTS_SIZE,
             .has_v1 = true,
             .prints_blob_version = true,
             /* tpm_personalize_ext.c writes the TPM EK TBS with a V0 header */
@@ -37,9 +37,8 @@ static const struct fw_gen_info generations[FW_GEN_COUNT] = {
     [FW_GEN_MASTER] =
         {
             .name = "master",
-            .upstream_ref = "master",
             .certgen_blob_version = true,
-            .certgen_size = 215,
+            .certgen_size = UJSON_CERTGEN_INPUTS_SIZE,
             .has_v1 = true,
             .prints_blob_version = false,
             /* the TPM EK TBS as above, and ft_personalize.c's PersoSha256Hash */
@@ -87,14 +86,6 @@ bool fw_gen_bootstrap_addr_ok(enum fw_gen gen, size_t addr, size_t len)
     return addr + len <= slot_end;
 }
 
-static bool chunk_erased(const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (p[i] != 0xff)
-            return false;
-    return true;
-}
-
 int fw_gen_check_image(enum fw_gen gen, const char *what, const uint8_t *image, size_t len,
                        bool bundle, struct ft_error *err)
 {
@@ -105,7 +96,7 @@ int fw_gen_check_image(enum fw_gen gen, const char *what, const uint8_t *image, 
                        g->name, g->nvm_size);
     for (size_t at = 0; at < len; at += 256) {
         size_t n = len - at < 256 ? len - at : 256;
-        if (!chunk_erased(image + at, n) && !fw_gen_bootstrap_addr_ok(gen, at, n))
+        if (!spi_flash_erased(image + at, n) && !fw_gen_bootstrap_addr_ok(gen, at, n))
             return ft_fail(err, FT_E_INVALID,
                            "%s: data at 0x%zx, where the %s ROM refuses to program (the last "
                            "0x%zx bytes of each slot)",

@@ -20,8 +20,7 @@ enum fw_gen {
 };
 
 struct fw_gen_info {
-    const char *name;         /* "a2-rc17", "earlgrey-1.0.0", "master" */
-    const char *upstream_ref; /* the tag or branch it was read from */
+    const char *name; /* "a2-rc17", "earlgrey-1.0.0", "master" */
     /* ManufCertgenInputs: whether it has the blob_version field, and its padded size. */
     bool certgen_blob_version;
     size_t certgen_size;

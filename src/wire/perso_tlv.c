@@ -58,9 +58,8 @@ static size_t object_size_max(enum perso_blob_version version)
     return version == PERSO_BLOB_V1 ? V1_SIZE_MAX : V0_SIZE_MAX;
 }
 
-/* Reads a header as (high field, size field): type|size or name_len|wrapped. */
-static void read_header(const uint8_t *p, enum perso_blob_version version, unsigned *high,
-                        size_t *low)
+void perso_tlv_read_header(const uint8_t *p, enum perso_blob_version version, unsigned *high,
+                           size_t *low)
 {
     if (version == PERSO_BLOB_V1) {
         uint32_t h = load_be32(p);
@@ -213,7 +212,7 @@ int perso_tlv_iter_init(struct perso_tlv_iter *it, const uint8_t *body, size_t l
                        len);
     unsigned type;
     size_t size;
-    read_header(body, PERSO_BLOB_V0, &type, &size);
+    perso_tlv_read_header(body, PERSO_BLOB_V0, &type, &size);
     if (type != PERSO_OBJ_BLOB_VERSION || size != PERSO_VERSION_OBJ_SIZE)
         return ft_fail(err, FT_E_INVALID,
                        "object 0 at offset 0: a V1 body must start with the version object "
@@ -236,7 +235,7 @@ static int decode_cert(enum perso_blob_version hv, struct perso_obj *obj, struct
                        perso_obj_type_name(obj->type), hl);
     unsigned name_len;
     size_t wrapped;
-    read_header(obj->payload, hv, &name_len, &wrapped);
+    perso_tlv_read_header(obj->payload, hv, &name_len, &wrapped);
     if (wrapped != obj->payload_len)
         return ft_fail(err, FT_E_INVALID,
                        "cert header wrapped size %zu does not match the %zu bytes after the "
@@ -269,7 +268,7 @@ static int decode_object(const struct perso_tlv_iter *it, enum perso_blob_versio
         return ft_fail(err, FT_E_TRUNCATED, "%zu bytes left, the header needs %zu", remaining, hl);
     unsigned type;
     size_t size;
-    read_header(it->body + it->pos, hv, &type, &size);
+    perso_tlv_read_header(it->body + it->pos, hv, &type, &size);
     if (size < hl)
         return ft_fail(err, FT_E_INVALID, "declared size %zu is smaller than its %zu-byte header",
                        size, hl);

@@ -85,6 +85,12 @@ const char *perso_obj_type_name(enum perso_obj_type type);
 /* Object/cert header length of a blob version: 2 for V0, 4 for V1. */
 size_t perso_tlv_header_len(enum perso_blob_version version);
 
+/* Reads the header at `p` as `version` encodes it, as (high field, size field): type and
+ * size for an object header, name length and wrapped size for a cert sub-header. No
+ * checks: `p` must hold perso_tlv_header_len(version) bytes. */
+void perso_tlv_read_header(const uint8_t *p, enum perso_blob_version version, unsigned *high,
+                           size_t *low);
+
 /* Longest cert name a blob version can carry. */
 size_t perso_tlv_name_max(enum perso_blob_version version);
 

@@ -4,6 +4,8 @@
 #ifndef FTHARNESS_WIRE_SPI_FLASH_H
 #define FTHARNESS_WIRE_SPI_FLASH_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum spi_flash_op {
@@ -25,6 +27,16 @@ enum spi_flash_op {
 /* Status register 1. */
 #define SPI_FLASH_STATUS_BUSY 0x01u /* WIP: the device has not taken the last command yet */
 #define SPI_FLASH_STATUS_WEL 0x02u  /* write enabled */
+
+/* Whether `len` bytes are all 0xFF, what erased NVM reads: a page program of them
+ * changes nothing, so bootstraps skip such chunks. */
+static inline bool spi_flash_erased(const uint8_t *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (data[i] != 0xff)
+            return false;
+    return true;
+}
 
 /* Opcode and 24-bit address, big-endian. */
 #define SPI_FLASH_CMD_SIZE 4u

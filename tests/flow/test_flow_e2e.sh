@@ -396,27 +396,24 @@ else
     bad "plugin badabi: exit $status: $(cat "ftharness-$seed.log")"
 fi
 rm -f "$record"
-for plugin in crash hang garbage overflow exit network write baderr; do
-    sed "s/\"name\": \"noop\"/\"name\": \"$plugin\"/" "$skus/sival.json" >"sku-$plugin.json"
-    chip sival spi
-    run "$work/sku-$plugin.json"
-    if [ $status -eq 5 ] && [ "$(field step)" = perso-ft-ext ] && field message | grep -q "$plugin"; then
-        ok "plugin $plugin: FAIL at perso-ft-ext naming it (exit 5)"
-    else
-        bad "plugin $plugin: exit $status at '$(field step)': $(field message)"
-    fi
-done
-# Output that breaches what the host holds fails at perso-ft-ext before the chip sees it.
-plugin_dir=$test_plugins
-output_refused() { # output_refused PLUGIN EXPECTED-TEXT
+# plugin_fails PLUGIN TEXT WHAT: a sival chip under PLUGIN fails at perso-ft-ext (exit 5)
+# with TEXT in the message, before the chip sees the body.
+plugin_fails() {
     sed "s/\"name\": \"noop\"/\"name\": \"$1\"/" "$skus/sival.json" >"sku-$1.json"
     chip sival spi
     run "$work/sku-$1.json"
     if [ $status -eq 5 ] && [ "$(field step)" = perso-ft-ext ] && field message | grep -q "$2"; then
-        ok "plugin $1: output refused at perso-ft-ext (exit 5): $2"
+        ok "plugin $1: $3"
     else
         bad "plugin $1: exit $status at '$(field step)': $(field message)"
     fi
+}
+for plugin in crash hang garbage overflow exit network write baderr; do
+    plugin_fails $plugin $plugin "FAIL at perso-ft-ext naming it (exit 5)"
+done
+# Output that breaches what the host holds is refused.
+output_refused() { # output_refused PLUGIN EXPECTED-TEXT
+    plugin_fails "$1" "$2" "output refused at perso-ft-ext (exit 5): $2"
 }
 output_refused impostor "appended certificate UDS takes the name of an endorsed certificate"
 output_refused flipbit "endorsed certificate UDS was changed"

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct dev_lc_token_hash hash;
     struct dev_certgen_inputs inputs;
     struct dev_ft_individualize_data ft;
-    for (int which = 0; which < 4; which++) {
+    for (int which = 0; which < 5; which++) {
         struct source src = {copy, size, 0};
         struct ujson_de de;
         ujson_de_init(&de, next_byte, &src);
@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ujson_de_lc_token_hash_with_crc(&de, &hash, NULL);
             break;
         case 1:
-            ujson_de_certgen_inputs(&de, &inputs, NULL);
+        case 4: /* a2-rc17's struct, without blob_version */
+            ujson_de_certgen_inputs(&de, which == 1, &inputs, NULL);
             break;
         case 2:
             ujson_de_perso_blob(&de, &blob, NULL);

@@ -23,7 +23,7 @@ void simflow_init(struct simflow *f, struct sim_device *dev, const struct test_c
     f->ext_ca = ext_ca;
     f->version = version;
     f->gen = fw_gen_info(dev->cfg.firmware);
-    f->v0_types = version == PERSO_BLOB_V1 ? f->gen->v0_headed_in_v1 : 0;
+    f->v0_types = f->gen->v0_headed_in_v1; /* iterators apply it to V1 bodies only */
 }
 
 void simflow_next_chip(struct simflow *f)

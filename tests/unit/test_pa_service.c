@@ -249,18 +249,26 @@ START_TEST(content_type_must_be_json)
 }
 END_TEST
 
+/* A second service on the test configuration that logs to `log`, its registry in
+ * `db_name` under the test directory. */
+static struct pa_service *service_logging_to(FILE *log, const char *db_name)
+{
+    char db[600];
+    snprintf(db, sizeof(db), "%s/%s", dir, db_name);
+    struct pa_service_options so = {.config_dir = dir, .db_path = db, .log = log};
+    struct pa_service *logged;
+    struct ft_error err = {0};
+    ck_assert_msg(pa_service_new(&so, &logged, &err) == 0, "%s", err.message);
+    return logged;
+}
+
 /* Caller text reaches the log escaped: no terminal escape codes, no forged lines. */
 START_TEST(log_escapes_caller_text)
 {
     char *text = NULL;
     size_t size = 0;
     FILE *log = open_memstream(&text, &size);
-    char db[600];
-    snprintf(db, sizeof(db), "%s/registry-log.db", dir);
-    struct pa_service_options so = {.config_dir = dir, .db_path = db, .log = log};
-    struct pa_service *logged;
-    struct ft_error err = {0};
-    ck_assert_msg(pa_service_new(&so, &logged, &err) == 0, "%s", err.message);
+    struct pa_service *logged = service_logging_to(log, "registry-log.db");
     struct pa_caller caller = {.user_id = "evil\x1b[2J\n<6>ftpa: forged", .peer = "127.0.0.1"};
     const char *body = "{\"sku\":\"no\\u001bsuch\",\"sku_auth\":\"x\"}";
     struct pa_response resp;
@@ -982,12 +990,7 @@ START_TEST(log_names_the_device_as_the_record_does)
     char *text = NULL;
     size_t size = 0;
     FILE *log = open_memstream(&text, &size);
-    char db[600];
-    snprintf(db, sizeof(db), "%s/registry-devlog.db", dir);
-    struct pa_service_options so = {.config_dir = dir, .db_path = db, .log = log};
-    struct pa_service *logged;
-    struct ft_error err = {0};
-    ck_assert_msg(pa_service_new(&so, &logged, &err) == 0, "%s", err.message);
+    struct pa_service *logged = service_logging_to(log, "registry-devlog.db");
     struct pa_caller caller = {.user_id = "host/devlog", .peer = "127.0.0.1"};
     struct pa_response resp;
     const char *init = "{\"sku\":\"sival\",\"sku_auth\":\"" PASSWORD "\"}";

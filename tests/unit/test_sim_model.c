@@ -8,79 +8,11 @@
 
 #include "cert/was.h"
 #include "common/crc32.h"
-#include "simflow.h"
-#include "testutil.h"
+#include "sim_run.h"
 #include "wire/devmsg.h"
 #include "wire/perso_blob.h"
 #include "wire/resp.h"
 #include "wire/ujson.h"
-
-#define DICE_DN "/C=US/O=OpenTitan/CN=Test DICE ICA"
-#define EXT_DN "/C=US/O=OpenTitan/CN=Test EXT ICA"
-
-static struct test_ca dice_ca, ext_ca;
-
-static void setup_cas(void)
-{
-    ck_assert(test_ca_init(&dice_ca, DICE_DN));
-    ck_assert(test_ca_init(&ext_ca, EXT_DN));
-}
-
-static void teardown_cas(void)
-{
-    test_ca_free(&dice_ca);
-    test_ca_free(&ext_ca);
-}
-
-static void test_config(struct sim_config *cfg, const char *sku)
-{
-    sim_config_defaults(cfg);
-    ck_assert_int_eq(sim_config_set_sku(cfg, sku, NULL), 0);
-    sim_config_set_timing(cfg, "zero", NULL);
-    snprintf(cfg->dice_ca_subject, sizeof(cfg->dice_ca_subject), "%s", DICE_DN);
-    snprintf(cfg->ext_ca_subject, sizeof(cfg->ext_ca_subject), "%s", EXT_DN);
-    for (int i = 0; i < 32; i++)
-        cfg->was_seed[i] = (uint8_t)(0x50 + i);
-}
-
-struct run {
-    struct sim_device dev;
-    struct simflow flow;
-};
-
-static struct run *run_start(const struct sim_config *cfg)
-{
-    struct run *r = calloc(1, sizeof(*r));
-    ck_assert_ptr_nonnull(r);
-    ck_assert_int_eq(sim_device_init(&r->dev, cfg, NULL), 0);
-    simflow_init(&r->flow, &r->dev, &dice_ca, &ext_ca, cfg->sku.blob_version);
-    ck_assert_int_eq(sim_device_start(&r->dev, NULL), 0);
-    return r;
-}
-
-static void run_free(struct run *r)
-{
-    sim_device_stop(&r->dev);
-    sim_device_fini(&r->dev);
-    free(r);
-}
-
-#define STEP(r, step) ck_assert_msg(simflow_##step(&(r)->flow), "%s", (r)->flow.why)
-
-static void run_to_export(struct run *r)
-{
-    STEP(r, rma);
-    STEP(r, certgen);
-    STEP(r, export);
-}
-
-static void run_full(struct run *r)
-{
-    run_to_export(r);
-    STEP(r, import);
-    STEP(r, hash);
-    STEP(r, done);
-}
 
 static void assert_pins(struct run *r, uint32_t set, uint32_t clear)
 {
@@ -332,9 +264,7 @@ END_TEST
 START_TEST(fault_oversize_object)
 {
     struct run *r = start_with_fault("sival", "oversize-object");
-    STEP(r, rma);
-    STEP(r, certgen);
-    STEP(r, export);
+    run_to_export(r);
     struct perso_tlv_iter it;
     struct perso_obj obj;
     size_t biggest = 0;
@@ -495,23 +425,6 @@ END_TEST
 
 /* ---- ROM bootstrap ------------------------------------------------------------------ */
 
-static void wren(struct run *r)
-{
-    uint8_t op = 0x06;
-    simhost_xfer(&r->flow.host, &op, NULL, 1);
-}
-
-static void wait_idle(struct run *r)
-{
-    for (int i = 0; i < 1000000; i++) {
-        uint8_t mosi[2] = {0x05, 0}, miso[2];
-        simhost_xfer(&r->flow.host, mosi, miso, 2);
-        if (!(miso[1] & 1))
-            return;
-    }
-    ck_abort_msg("BUSY never cleared");
-}
-
 START_TEST(bootstrap_image_then_perso)
 {
     struct sim_config cfg;
@@ -528,45 +441,29 @@ START_TEST(bootstrap_image_then_perso)
     simhost_xfer(&r->flow.host, sfdp, sfdp_out, 9);
     ck_assert_mem_eq(sfdp_out + 5, "SFDP", 4);
 
-    wren(r);
-    uint8_t erase = 0xC7;
-    simhost_xfer(&r->flow.host, &erase, NULL, 1);
-    wait_idle(r);
-
     static uint8_t image[1000];
     for (size_t i = 0; i < sizeof(image); i++)
         image[i] = (uint8_t)(i * 7 + 1);
-    for (size_t off = 0; off < sizeof(image); off += 256) {
-        size_t n = sizeof(image) - off < 256 ? sizeof(image) - off : 256;
-        wren(r);
-        mosi[0] = 0x02;
-        mosi[1] = (uint8_t)(off >> 16);
-        mosi[2] = (uint8_t)(off >> 8);
-        mosi[3] = (uint8_t)off;
-        memcpy(mosi + 4, image + off, n);
-        simhost_xfer(&r->flow.host, mosi, NULL, 4 + n);
-        wait_idle(r);
-    }
-    uint8_t reset_enable = 0x66, reset = 0x99;
-    simhost_xfer(&r->flow.host, &reset_enable, NULL, 1);
-    simhost_xfer(&r->flow.host, &reset, NULL, 1);
+    program_image(r, image, sizeof(image));
     ck_assert_mem_eq(r->dev.chip.flash, image, sizeof(image));
 
     /* Straps off, reset: the perso firmware boots and reports the image's hash. */
     simhost_reset_chip(&r->flow.host, 0);
-    STEP(r, rma);
-    STEP(r, certgen);
-    STEP(r, export);
+    run_to_export(r);
     uint8_t want[32];
     unsigned int len = 32;
     EVP_Digest(image, sizeof(image), want, &len, EVP_sha256(), NULL);
     struct perso_tlv_iter it;
     struct perso_obj obj;
+    bool measured = false;
     perso_tlv_iter_init(&it, r->flow.blob.body, r->flow.blob.next_free, PERSO_BLOB_V0, NULL);
     while (perso_tlv_iter_next(&it, &obj, NULL) == 1) {
-        if (obj.type == PERSO_OBJ_PERSO_SHA256_HASH)
+        if (obj.type == PERSO_OBJ_PERSO_SHA256_HASH) {
             ck_assert_mem_eq(obj.payload, want, 32);
+            measured = true;
+        }
     }
+    ck_assert_msg(measured, "the exported blob holds no PersoSha256Hash");
     run_free(r);
 }
 END_TEST

@@ -7,78 +7,23 @@
 #include <stdio.h>
 
 #include "cert/was.h"
+#include "common/endian.h"
 #include "sim/rom_bootstrap.h"
 #include "sim/sim_options.h"
 #include "sim/ujson_de.h"
-#include "simflow.h"
-#include "testutil.h"
+#include "sim_run.h"
 #include "wire/perso_blob.h"
 #include "wire/ujson.h"
 
-#define DICE_DN "/C=US/O=OpenTitan/CN=Test DICE ICA"
-#define EXT_DN "/C=US/O=OpenTitan/CN=Test EXT ICA"
 #define CERTGEN_PROMPT "Waiting for certificate inputs ...\n"
 #define EXPORT_PROMPT "Exporting TBS certificates ...\n"
 #define DONE_LINE "Personalization done.\n"
 
-static struct test_ca dice_ca, ext_ca;
-
-static void setup_cas(void)
+/* The sim_run.h configuration on firmware generation `gen`. */
+static void profile_config(struct sim_config *cfg, const char *sku, enum fw_gen gen)
 {
-    ck_assert(test_ca_init(&dice_ca, DICE_DN));
-    ck_assert(test_ca_init(&ext_ca, EXT_DN));
-}
-
-static void teardown_cas(void)
-{
-    test_ca_free(&dice_ca);
-    test_ca_free(&ext_ca);
-}
-
-static void test_config(struct sim_config *cfg, const char *sku, enum fw_gen gen)
-{
-    sim_config_defaults(cfg);
-    ck_assert_int_eq(sim_config_set_sku(cfg, sku, NULL), 0);
+    test_config(cfg, sku);
     cfg->firmware = gen;
-    sim_config_set_timing(cfg, "zero", NULL);
-    snprintf(cfg->dice_ca_subject, sizeof(cfg->dice_ca_subject), "%s", DICE_DN);
-    snprintf(cfg->ext_ca_subject, sizeof(cfg->ext_ca_subject), "%s", EXT_DN);
-    for (int i = 0; i < 32; i++)
-        cfg->was_seed[i] = (uint8_t)(0x50 + i);
-}
-
-struct run {
-    struct sim_device dev;
-    struct simflow flow;
-};
-
-static struct run *run_start(const struct sim_config *cfg)
-{
-    struct run *r = calloc(1, sizeof(*r));
-    ck_assert_ptr_nonnull(r);
-    ck_assert_int_eq(sim_device_init(&r->dev, cfg, NULL), 0);
-    simflow_init(&r->flow, &r->dev, &dice_ca, &ext_ca, cfg->sku.blob_version);
-    ck_assert_int_eq(sim_device_start(&r->dev, NULL), 0);
-    return r;
-}
-
-static void run_free(struct run *r)
-{
-    sim_device_stop(&r->dev);
-    sim_device_fini(&r->dev);
-    free(r);
-}
-
-#define STEP(r, step) ck_assert_msg(simflow_##step(&(r)->flow), "%s", (r)->flow.why)
-
-static void run_full(struct run *r)
-{
-    STEP(r, rma);
-    STEP(r, certgen);
-    STEP(r, export);
-    STEP(r, import);
-    STEP(r, hash);
-    STEP(r, done);
 }
 
 /* ---- ManufCertgenInputs ------------------------------------------------------------ */
@@ -125,7 +70,7 @@ static enum ujson_de_status decode_certgen(const char *msg, size_t len, bool wit
     struct ujson_de de;
     ujson_de_init(&de, text_getc, &src);
     memset(out, 0, sizeof(*out));
-    enum ujson_de_status st = ujson_de_certgen_inputs_as(&de, with_version, out, NULL);
+    enum ujson_de_status st = ujson_de_certgen_inputs(&de, with_version, out, NULL);
     if (st == UJSON_DE_OK)
         ck_assert_uint_eq(src.pos, len); /* read to the '}', padding included */
     return st;
@@ -157,32 +102,30 @@ START_TEST(certgen_inputs_per_generation)
 }
 END_TEST
 
-/* After the RMA step, sends `msg` as the certificate inputs; returns the console text up
- * to "Exporting TBS certificates ...\n" or "Personalization done.\n", whichever comes. */
+/* After the RMA step, sends `msg` as the certificate inputs; returns the console lines
+ * before "Exporting TBS certificates ...\n" or "Personalization done.\n", whichever comes
+ * first. */
 static void certgen_exchange(struct run *r, const char *msg, size_t len, char *text, size_t cap,
                              bool *exported)
 {
+    struct simhost *h = &r->flow.host;
     STEP(r, rma);
-    ck_assert(simhost_wait_for(&r->flow.host, CERTGEN_PROMPT, NULL, 0));
-    ck_assert(simhost_write(&r->flow.host, msg, len));
-    /* Read until one of the two lines is in the stream. */
-    for (int i = 0; i < 200; i++) {
-        struct simhost *h = &r->flow.host;
-        h->stream[h->len] = '\0';
-        char *exp = strstr(h->stream, EXPORT_PROMPT);
-        char *done = strstr(h->stream, DONE_LINE);
-        if (exp != NULL || done != NULL) {
-            char *end = exp != NULL ? exp : done;
-            *exported = exp != NULL;
-            snprintf(text, cap, "%.*s", (int)(end - h->stream), h->stream);
+    ck_assert(simhost_wait_for(h, CERTGEN_PROMPT, NULL, 0));
+    ck_assert(simhost_write(h, msg, len));
+    size_t used = 0;
+    char line[256];
+    text[0] = '\0';
+    for (;;) {
+        ck_assert_msg(simhost_read_line(h, line, sizeof(line)),
+                      "neither the export nor the closing line after \"%s\"", text);
+        *exported = strcmp(line, EXPORT_PROMPT) == 0;
+        if (*exported || strcmp(line, DONE_LINE) == 0)
             return;
-        }
-        unsigned saved = h->timeout_ms;
-        h->timeout_ms = 50;
-        simhost_wait_for(h, "\x01never", NULL, 0);
-        h->timeout_ms = saved;
+        size_t n = strlen(line);
+        ck_assert_uint_lt(used + n, cap);
+        memcpy(text + used, line, n + 1);
+        used += n;
     }
-    ck_abort_msg("neither the export nor the closing line");
 }
 
 struct certgen_case {
@@ -213,7 +156,7 @@ START_TEST(certgen_console_per_generation)
 {
     const struct certgen_case *c = &certgen_cases[_i];
     struct sim_config cfg;
-    test_config(&cfg, "sival", c->gen);
+    profile_config(&cfg, "sival", c->gen);
     struct run *r = run_start(&cfg);
     char msg[300], text[512];
     size_t n = certgen_message(msg, sizeof(msg), c->blob_version, c->size);
@@ -242,32 +185,26 @@ START_TEST(perso_hash_header_per_generation)
 {
     struct sim_config cfg;
     /* master V1: a V0 header 70 22 (type 7, size 34; M ft_personalize.c:236-242). */
-    test_config(&cfg, "sival_v1", FW_GEN_MASTER);
+    profile_config(&cfg, "sival_v1", FW_GEN_MASTER);
     struct run *r = run_start(&cfg);
-    STEP(r, rma);
-    STEP(r, certgen);
-    STEP(r, export);
+    run_to_export(r);
     const uint8_t *h = hash_object(r, 2);
     ck_assert_uint_eq(h[0], 0x70);
     ck_assert_uint_eq(h[1], 0x22);
     ck_assert_mem_eq(h + 2, r->dev.chip.perso_hash, 32);
     run_free(r);
     /* earlgrey-1.0.0 V1: the blob's V1 header 07 00 00 24 (E1 ft_personalize.c:214-224). */
-    test_config(&cfg, "sival_v1", FW_GEN_EARLGREY_1_0_0);
+    profile_config(&cfg, "sival_v1", FW_GEN_EARLGREY_1_0_0);
     r = run_start(&cfg);
-    STEP(r, rma);
-    STEP(r, certgen);
-    STEP(r, export);
+    run_to_export(r);
     h = hash_object(r, 4);
     ck_assert_mem_eq(h, "\x07\x00\x00\x24", 4);
     ck_assert_mem_eq(h + 4, r->dev.chip.perso_hash, 32);
     run_free(r);
     /* master V0: a V0 blob throughout. */
-    test_config(&cfg, "sival", FW_GEN_MASTER);
+    profile_config(&cfg, "sival", FW_GEN_MASTER);
     r = run_start(&cfg);
-    STEP(r, rma);
-    STEP(r, certgen);
-    STEP(r, export);
+    run_to_export(r);
     h = hash_object(r, 2);
     ck_assert_mem_eq(h, "\x70\x22", 2);
     run_free(r);
@@ -312,7 +249,7 @@ START_TEST(tpm_ek_v0_header_and_was_coverage)
     static const enum fw_gen gens[] = {FW_GEN_EARLGREY_1_0_0, FW_GEN_MASTER};
     enum fw_gen gen = gens[_i];
     struct sim_config cfg;
-    test_config(&cfg, "emulation_tpm_v1", gen);
+    profile_config(&cfg, "emulation_tpm_v1", gen);
     struct run *r = run_start(&cfg);
     run_full(r);
     const struct perso_blob *b = &r->flow.blob;
@@ -358,7 +295,7 @@ END_TEST
 START_TEST(v0_was_covers_tpm_ek)
 {
     struct sim_config cfg;
-    test_config(&cfg, "emulation_tpm", (enum fw_gen)_i);
+    profile_config(&cfg, "emulation_tpm", (enum fw_gen)_i);
     struct run *r = run_start(&cfg);
     run_full(r);
     struct perso_tlv_iter it;
@@ -394,7 +331,7 @@ START_TEST(dev_seed_placement_and_hash)
         {"sival_v1", FW_GEN_MASTER, 2},
     };
     struct sim_config cfg;
-    test_config(&cfg, cases[_i].sku, cases[_i].gen);
+    profile_config(&cfg, cases[_i].sku, cases[_i].gen);
     cfg.sku.dev_seeds = cases[_i].seeds;
     struct run *r = run_start(&cfg);
     run_full(r);
@@ -455,9 +392,7 @@ static int erase_at(struct rom_bootstrap *bs, uint32_t addr)
 /* Enters state Program (a first chip erase) over the generation's NVM. */
 static void enter(struct rom_bootstrap *bs, uint8_t *nvm_buf, enum fw_gen gen)
 {
-    struct rom_nvm nvm;
-    rom_nvm_for(gen, &nvm);
-    ck_assert_int_eq(rom_bootstrap_init_nvm(bs, nvm_buf, &nvm, NULL), 0);
+    ck_assert_int_eq(rom_bootstrap_init(bs, nvm_buf, fw_gen_info(gen)->nvm_size, gen, NULL), 0);
     struct spi_flash_cmd cmd = {ROM_OP_CHIP_ERASE, false, 0, NULL, 0};
     struct rom_bootstrap_result res;
     ck_assert_int_eq(rom_bootstrap_handle(bs, &cmd, ROM_SPI_STATUS_WEL, &res, NULL), 0);
@@ -511,66 +446,23 @@ START_TEST(sfdp_and_jedec_density)
 {
     uint8_t t[ROM_SFDP_SIZE];
     /* BFPT word 2 (offset 16 + 4): density in bits, zero-based. */
-    rom_sfdp_table_nvm(t, fw_gen_info(FW_GEN_MASTER)->nvm_size);
-    uint32_t w2 =
-        (uint32_t)t[20] | (uint32_t)t[21] << 8 | (uint32_t)t[22] << 16 | (uint32_t)t[23] << 24;
-    ck_assert_uint_eq(w2 & 0x7fffffffu, 0x200000u * 8 - 1);
-    rom_sfdp_table_nvm(t, fw_gen_info(FW_GEN_A2_RC17)->nvm_size);
-    w2 = (uint32_t)t[20] | (uint32_t)t[21] << 8 | (uint32_t)t[22] << 16 | (uint32_t)t[23] << 24;
-    ck_assert_uint_eq(w2 & 0x7fffffffu, 0x100000u * 8 - 1);
+    rom_sfdp_table(t, fw_gen_info(FW_GEN_MASTER)->nvm_size);
+    ck_assert_uint_eq(load_le32(t + 20) & 0x7fffffffu, 0x200000u * 8 - 1);
+    rom_sfdp_table(t, fw_gen_info(FW_GEN_A2_RC17)->nvm_size);
+    ck_assert_uint_eq(load_le32(t + 20) & 0x7fffffffu, 0x100000u * 8 - 1);
     /* JEDEC device ID: density log2(NVM size) in the high byte. */
-    ck_assert_uint_eq(rom_jedec_device_id_nvm(0x100000), 0x1429);
-    ck_assert_uint_eq(rom_jedec_device_id_nvm(0x200000), 0x1529);
+    ck_assert_uint_eq(rom_jedec_device_id(0x100000), 0x1429);
+    ck_assert_uint_eq(rom_jedec_device_id(0x200000), 0x1529);
 }
 END_TEST
 
 /* ---- two-stage bootstrap: the slot-B ROM_EXT check ---------------------------------- */
 
-static void wren(struct run *r)
-{
-    uint8_t op = 0x06;
-    simhost_xfer(&r->flow.host, &op, NULL, 1);
-}
-
-static void wait_idle(struct run *r)
-{
-    for (int i = 0; i < 1000000; i++) {
-        uint8_t mosi[2] = {0x05, 0}, miso[2];
-        simhost_xfer(&r->flow.host, mosi, miso, 2);
-        if (!(miso[1] & 1))
-            return;
-    }
-    ck_abort_msg("BUSY never cleared");
-}
-
-/* Bootstraps `image` as a host does: chip erase, 256-byte programs of the chunks that are
- * not all 0xFF, reset. */
+/* Bootstraps `image` as a host does, then boots the chip out of bootstrap. */
 static void bootstrap(struct run *r, const uint8_t *image, size_t len)
 {
     simhost_reset_chip(&r->flow.host, SIM_PIN_STRAPS);
-    wren(r);
-    uint8_t erase = 0xC7;
-    simhost_xfer(&r->flow.host, &erase, NULL, 1);
-    wait_idle(r);
-    static uint8_t mosi[4 + 256];
-    for (size_t off = 0; off < len; off += 256) {
-        size_t n = len - off < 256 ? len - off : 256;
-        bool blank = true;
-        for (size_t i = 0; i < n && blank; i++)
-            blank = image[off + i] == 0xFF;
-        if (blank)
-            continue;
-        wren(r);
-        mosi[0] = 0x02;
-        mosi[1] = (uint8_t)(off >> 16);
-        mosi[2] = (uint8_t)(off >> 8);
-        mosi[3] = (uint8_t)off;
-        memcpy(mosi + 4, image + off, n);
-        simhost_xfer(&r->flow.host, mosi, NULL, 4 + n);
-        wait_idle(r);
-    }
-    uint8_t reset = 0x99;
-    simhost_xfer(&r->flow.host, &reset, NULL, 1);
+    program_image(r, image, len);
     simhost_reset_chip(&r->flow.host, 0);
 }
 
@@ -606,7 +498,7 @@ START_TEST(two_stage_slot_b_rom_ext_check)
 {
     enum fw_gen gen = slot_b_cases[_i].gen;
     struct sim_config cfg;
-    test_config(&cfg, "sival", gen);
+    profile_config(&cfg, "sival", gen);
     cfg.blank = true;
     cfg.sku.two_stage_bootstrap = true;
     struct run *r = run_start(&cfg);
@@ -623,9 +515,7 @@ START_TEST(two_stage_slot_b_rom_ext_check)
     else
         ck_assert_uint_gt(len, 1024 * 1024);
     bootstrap(r, bundle_img, len);
-    STEP(r, rma);
-    STEP(r, certgen);
-    STEP(r, export);
+    run_to_export(r);
     STEP(r, import);
     STEP(r, hash); /* the hash goes out before OTP finalization */
     STEP(r, done);

@@ -15,7 +15,8 @@ static void setup(void)
     flash = malloc(ROM_FLASH_DATA_SIZE);
     ck_assert_ptr_nonnull(flash);
     memset(flash, 0x3c, ROM_FLASH_DATA_SIZE); /* an old image */
-    ck_assert_int_eq(rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, &err), 0);
+    ck_assert_int_eq(
+        rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, FW_GEN_EARLGREY_1_0_0, &err), 0);
     status = 0; /* spi_device_init writes 0 */
     ft_error_clear(&err);
 }
@@ -134,7 +135,8 @@ START_TEST(full_host_sequence)
     wren();
     ck_assert_int_eq(chip_erase(), -1);
     ck_assert_error(err, FT_E_INVALID, "not running");
-    ck_assert_int_eq(rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, &err), 0);
+    ck_assert_int_eq(
+        rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, FW_GEN_EARLGREY_1_0_0, &err), 0);
     status = 0;
     ck_assert_mem_eq(flash, image, IMAGE);
     ck_assert_int_eq(bs.state, ROM_BOOTSTRAP_ERASE);
@@ -273,7 +275,8 @@ START_TEST(sector_erase_out_of_range_shuts_down)
     ck_assert_uint_eq(status & ROM_SPI_STATUS_BUSY, ROM_SPI_STATUS_BUSY);
 
     /* A sector erase whose address phase was missing reads as kSpiDeviceNoAddress. */
-    ck_assert_int_eq(rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, &err), 0);
+    ck_assert_int_eq(
+        rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, FW_GEN_EARLGREY_1_0_0, &err), 0);
     erase_first();
     wren();
     ck_assert_int_eq(upload(ROM_OP_SECTOR_ERASE, false, 0, NULL, 0), -1);
@@ -385,13 +388,15 @@ START_TEST(out_of_range_program_shuts_down)
     ck_assert_int_eq(res.rom_error, ROM_ERROR_BOOTSTRAP_PROGRAM_ADDRESS);
     ck_assert_error(err, FT_E_RANGE, "at or above the usable end 0x100000");
     /* 3-byte addresses reach 16 MiB. */
-    ck_assert_int_eq(rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, &err), 0);
+    ck_assert_int_eq(
+        rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, FW_GEN_EARLGREY_1_0_0, &err), 0);
     erase_first();
     wren();
     ck_assert_int_eq(page_program(0xfffff8, pattern, 8), -1);
     ck_assert_int_eq(res.rom_error, ROM_ERROR_BOOTSTRAP_PROGRAM_ADDRESS);
     /* Missing address phase: kSpiDeviceNoAddress, which is not aligned. */
-    ck_assert_int_eq(rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, &err), 0);
+    ck_assert_int_eq(
+        rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, FW_GEN_EARLGREY_1_0_0, &err), 0);
     erase_first();
     wren();
     ck_assert_int_eq(upload(ROM_OP_PAGE_PROGRAM, false, 0, pattern, 8), -1);
@@ -415,10 +420,13 @@ END_TEST
 START_TEST(bad_arguments)
 {
     uint8_t small[16];
-    ck_assert_int_eq(rom_bootstrap_init(&bs, small, sizeof(small), &err), -1);
+    ck_assert_int_eq(rom_bootstrap_init(&bs, small, sizeof(small), FW_GEN_EARLGREY_1_0_0, &err),
+                     -1);
     ck_assert_error(err, FT_E_INVALID, "16 bytes");
-    ck_assert_int_eq(rom_bootstrap_init(&bs, NULL, ROM_FLASH_DATA_SIZE, &err), -1);
-    ck_assert_int_eq(rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, &err), 0);
+    ck_assert_int_eq(
+        rom_bootstrap_init(&bs, NULL, ROM_FLASH_DATA_SIZE, FW_GEN_EARLGREY_1_0_0, &err), -1);
+    ck_assert_int_eq(
+        rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, FW_GEN_EARLGREY_1_0_0, &err), 0);
     wren();
     ck_assert_int_eq(page_program(0, NULL, 4), -1);
     ck_assert(!res.shutdown);
@@ -452,11 +460,15 @@ START_TEST(random_command_streams)
         if (rc != 0) {
             ck_assert(res.shutdown);
             ck_assert_int_ne(res.rom_error, ROM_ERROR_OK);
-            ck_assert_int_eq(rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, &err), 0);
+            ck_assert_int_eq(
+                rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, FW_GEN_EARLGREY_1_0_0, &err),
+                0);
             status = 0;
         }
         if (res.chip_reset) {
-            ck_assert_int_eq(rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, &err), 0);
+            ck_assert_int_eq(
+                rom_bootstrap_init(&bs, flash, ROM_FLASH_DATA_SIZE, FW_GEN_EARLGREY_1_0_0, &err),
+                0);
             status = 0;
         }
     }
@@ -474,7 +486,7 @@ START_TEST(sfdp_table)
 {
     uint8_t t[ROM_SFDP_SIZE];
     memset(t, 0, sizeof(t));
-    rom_sfdp_table(t);
+    rom_sfdp_table(t, ROM_FLASH_DATA_SIZE);
     static const uint8_t headers[16] = {'S',  'F',  'D',  'P', 0x0a, 0x01, 0x00, 0xff,
                                         0x00, 0x07, 0x01, 23,  16,   0,    0,    0xff};
     ck_assert_mem_eq(t, headers, 16);
@@ -503,7 +515,7 @@ START_TEST(jedec_id)
 {
     uint8_t id[20];
     memset(id, 0xaa, sizeof(id));
-    ck_assert_uint_eq(rom_jedec_id(id, sizeof(id)), ROM_JEDEC_ID_SIZE);
+    ck_assert_uint_eq(rom_jedec_id(id, sizeof(id), ROM_FLASH_DATA_SIZE), ROM_JEDEC_ID_SIZE);
     for (int i = 0; i < 12; i++)
         ck_assert_uint_eq(id[i], 0x7f);
     ck_assert_uint_eq(id[12], 0xef);
@@ -511,11 +523,11 @@ START_TEST(jedec_id)
     ck_assert_uint_eq(id[14], 0x14); /* density log2(1 MiB) = 20 */
     for (size_t i = 15; i < sizeof(id); i++)
         ck_assert_uint_eq(id[i], 0x00);
-    ck_assert_uint_eq(rom_jedec_device_id(), 0x1429);
+    ck_assert_uint_eq(rom_jedec_device_id(ROM_FLASH_DATA_SIZE), 0x1429);
 
     /* A short read gets the first bytes only. */
     uint8_t few[3] = {0, 0, 0xaa};
-    ck_assert_uint_eq(rom_jedec_id(few, 2), ROM_JEDEC_ID_SIZE);
+    ck_assert_uint_eq(rom_jedec_id(few, 2, ROM_FLASH_DATA_SIZE), ROM_JEDEC_ID_SIZE);
     ck_assert(few[0] == 0x7f && few[1] == 0x7f && few[2] == 0xaa);
 }
 END_TEST

@@ -168,7 +168,7 @@ START_TEST(certgen_inputs_from_host_encoder)
     /* The host sends "ext_auth_key_key_id":[]: the firmware's bytes stay as they were. */
     struct dev_certgen_inputs out;
     memset(&out, 0xaa, sizeof(out));
-    ck_assert_int_eq(ujson_de_certgen_inputs(&de, &out, &err), UJSON_DE_OK);
+    ck_assert_int_eq(ujson_de_certgen_inputs(&de, true, &out, &err), UJSON_DE_OK);
     for (int i = 0; i < 20; i++) {
         ck_assert_uint_eq(out.dice_auth_key_key_id[i], 200 + i);
         ck_assert_uint_eq(out.ext_auth_key_key_id[i], 0xaa);
@@ -189,7 +189,7 @@ START_TEST(certgen_inputs_longest_message)
     feed(text, sb.len);
     struct dev_certgen_inputs out;
     memset(&out, 0, sizeof(out));
-    ck_assert_int_eq(ujson_de_certgen_inputs(&de, &out, &err), UJSON_DE_OK);
+    ck_assert_int_eq(ujson_de_certgen_inputs(&de, true, &out, &err), UJSON_DE_OK);
     ck_assert_uint_eq(out.dice_auth_key_key_id[19], 255);
     ck_assert_uint_eq(out.ext_auth_key_key_id[0], 254);
 }
@@ -275,7 +275,7 @@ START_TEST(literal_padded_messages)
     feed(msg, n);
     struct dev_certgen_inputs in;
     memset(&in, 0, sizeof(in));
-    ck_assert_int_eq(ujson_de_certgen_inputs(&de, &in, &err), UJSON_DE_OK);
+    ck_assert_int_eq(ujson_de_certgen_inputs(&de, true, &in, &err), UJSON_DE_OK);
     ck_assert_uint_eq(in.dice_auth_key_key_id[19], 19);
     ck_assert_uint_eq(in.blob_version, 1);
     ck_assert_uint_eq(src.pos, 215);
@@ -299,7 +299,7 @@ START_TEST(keys_in_any_order_with_whitespace_everywhere)
              " , \"dice_auth_key_key_id\":[]\n}");
     struct dev_certgen_inputs out;
     memset(&out, 0, sizeof(out));
-    ck_assert_int_eq(ujson_de_certgen_inputs(&de, &out, &err), UJSON_DE_OK);
+    ck_assert_int_eq(ujson_de_certgen_inputs(&de, true, &out, &err), UJSON_DE_OK);
     ck_assert_uint_eq(out.blob_version, 1);
     ck_assert_uint_eq(out.ext_auth_key_key_id[0], 1);
     ck_assert_uint_eq(out.ext_auth_key_key_id[1], 2);
@@ -370,7 +370,7 @@ START_TEST(integers_truncate_to_the_field_width)
     struct dev_certgen_inputs out;
     memset(&out, 0, sizeof(out));
     feed_str("{\"dice_auth_key_key_id\":[256,257,-1,-256,511],\"blob_version\":65537}");
-    ck_assert_int_eq(ujson_de_certgen_inputs(&de, &out, &err), UJSON_DE_OK);
+    ck_assert_int_eq(ujson_de_certgen_inputs(&de, true, &out, &err), UJSON_DE_OK);
     ck_assert_uint_eq(out.dice_auth_key_key_id[0], 0);
     ck_assert_uint_eq(out.dice_auth_key_key_id[1], 1);
     ck_assert_uint_eq(out.dice_auth_key_key_id[2], 0xff);
