@@ -32,12 +32,8 @@ run() {
     record="record-$seed.json"
     status=0
     # shellcheck disable=SC2086 # $adapters and $extra are several words on purpose
-    # The built-in chip of the SKU's layout, on the firmware generation its file names.
-    chip_sku=$sku
-    case $sku in sival_rc17) chip_sku=sival ;; sival_v1_master) chip_sku=sival_v1 ;; esac
-    firmware=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["firmware"])' \
-        "$file")
-    "$testbed" $adapters --sku "$chip_sku" --firmware "$firmware" --seed $seed \
+    # The chip takes the SKU file's layout and firmware generation.
+    "$testbed" $adapters --sku "$file" --seed $seed \
         --y $((seed % 1000)) --timing zero --was-seed "$(cat "pa/$sku/was-seed.hex")" "$@" -- \
         "$ftharness" run --sku "$file" --console "$console" --pa "http://127.0.0.1:$port" \
         --password-file pw --user-id "ftdi/$seed" --y $((seed % 1000)) --plugin-dir "$plugins" \
