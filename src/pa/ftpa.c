@@ -41,7 +41,7 @@ static void usage(FILE *out)
         "                  [--tls-cert PEM --tls-key PEM --client-ca PEM] [--max-body BYTES]\n"
         "                  [--threads N] [--reader-token-file F] [--max-connections N]\n"
         "                  [--max-connections-per-peer N] [--idle-timeout-s S]\n"
-        "                  [--request-timeout-s S]\n"
+        "                  [--request-timeout-s S] [--no-endpoint-check]\n"
         "       ftpa export --db FILE\n"
         "       ftpa --version\n"
         "       ftpa call  --url URL [--user-id ID] [--token T | --token-file F] [--ca PEM]\n"
@@ -60,7 +60,10 @@ static void usage(FILE *out)
         "       SIGHUP reloads sku_auth.json and the SKU files (new SKUs included): all of\n"
         "       them or, when one is bad, none (the log says which file and key).\n"
         "       Default --listen 127.0.0.1:0 (a free port: written to --port-file and stdout).\n"
-        "       With --tls-* every client must present a certificate from --client-ca.\n"
+        "       With --tls-* every client must present a certificate from --client-ca, and\n"
+        "       an RPC is refused (UNKNOWN) unless the certificate's IP subjectAltName is the\n"
+        "       client's address or a DNS one is the first label of its reverse-DNS name;\n"
+        "       --no-endpoint-check turns that off (for clients behind NAT).\n"
         "       GET /ftpa/v1/registry and /ftpa/v1/devices/ID need \"authorization: Bearer\n"
         "       TOKEN\" with the token in --reader-token-file (16 characters or more);\n"
         "       without it they are refused.\n"
@@ -237,6 +240,7 @@ static int cmd_serve(int argc, char **argv)
                                          {"max-connections-per-peer", required_argument, NULL, 'p'},
                                          {"idle-timeout-s", required_argument, NULL, 'I'},
                                          {"request-timeout-s", required_argument, NULL, 'R'},
+                                         {"no-endpoint-check", no_argument, NULL, 'E'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct pa_service_options so = {.log = stderr};
@@ -286,6 +290,9 @@ static int cmd_serve(int argc, char **argv)
                 return 2;
             }
             ho.reader_token = reader_token;
+            break;
+        case 'E':
+            ho.no_endpoint_check = true;
             break;
         case 'C':
             if (parse_positive("--max-connections", optarg, &ho.max_connections) != 0)

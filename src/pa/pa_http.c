@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "pa/pa_auth.h"
+#include "pa/pa_endpoint.h"
 #include "pa/pa_msg.h"
 
 #define RPC_PREFIX "/pa.ProvisioningApplianceService/"
@@ -85,6 +86,7 @@ struct pa_http {
     struct pa_service *svc;
     size_t max_body;
     bool tls;
+    bool endpoint_check;                  /* tls and not --no-endpoint-check */
     char *tls_cert, *tls_key, *client_ca; /* PEM text; MHD keeps pointers to them */
     char *reader_token;                   /* NULL: registry reads are refused */
     unsigned max_connections, max_per_peer, idle_timeout_s;
@@ -185,6 +187,23 @@ static const struct sockaddr *client_sockaddr(struct MHD_Connection *conn)
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     return info ? info->client_addr : NULL;
+}
+
+/* The verified client certificate (client_verified) names the peer it came from. */
+static bool client_endpoint_matches(struct MHD_Connection *conn, char *why, size_t cap)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    unsigned int n = 0;
+    const gnutls_datum_t *chain =
+        info != NULL && info->tls_session != NULL
+            ? gnutls_certificate_get_peers((gnutls_session_t)info->tls_session, &n)
+            : NULL;
+    if (chain == NULL || n == 0) {
+        snprintf(why, cap, "no client certificate");
+        return false;
+    }
+    return pa_endpoint_check_peer(chain[0].data, chain[0].size, client_sockaddr(conn), why, cap);
 }
 
 /* The key and printable form of a client address. Families other than IPv4 and IPv6
@@ -521,8 +540,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(message, sizeof(message), "request body larger than %zu bytes", http->max_body);
         return send_status(conn, 413, PA_GRPC_RESOURCE_EXHAUSTED, message, false);
     }
-    if (strcmp(method, "POST") == 0 && strncmp(url, RPC_PREFIX, strlen(RPC_PREFIX)) == 0)
+    if (strcmp(method, "POST") == 0 && strncmp(url, RPC_PREFIX, strlen(RPC_PREFIX)) == 0) {
+        char why[256];
+        if (http->endpoint_check && !client_endpoint_matches(conn, why, sizeof(why)))
+            return send_error(conn, PA_GRPC_UNKNOWN, why);
         return handle_rpc(http, conn, url + strlen(RPC_PREFIX), req);
+    }
     if (strcmp(method, "GET") == 0)
         return handle_get(http, conn, url);
     return send_error(conn, PA_GRPC_UNIMPLEMENTED, "unsupported method or path");
@@ -670,6 +693,7 @@ int pa_http_start(struct pa_service *svc, const struct pa_http_options *o, struc
             return -1;
         }
         flags |= MHD_USE_TLS;
+        http->endpoint_check = !o->no_endpoint_check;
     }
     if (set_limits(http, o, err) != 0 || conns_init(http, err) != 0) {
         pa_http_stop(http);

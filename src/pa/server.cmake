@@ -4,6 +4,7 @@ pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
 pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
 find_package(Threads REQUIRED)
 add_library(ftpa_server STATIC
+  ${CMAKE_CURRENT_SOURCE_DIR}/pa_endpoint.c
   ${CMAKE_CURRENT_SOURCE_DIR}/pa_http.c
   ${CMAKE_CURRENT_SOURCE_DIR}/pa_registry.c
   ${CMAKE_CURRENT_SOURCE_DIR}/pa_service.c)

@@ -5,3 +5,6 @@ ft_unit_test(test_pa_service ftpa_server ftpa_client ftsim_testhost CURL::libcur
 set_tests_properties(test_pa_service PROPERTIES TIMEOUT 300
                      ENVIRONMENT "TEST_TMP=${CMAKE_CURRENT_BINARY_DIR};CK_FORK=no"
                      FIXTURES_SETUP endorsed)
+
+# The endpoint check of mTLS clients (certificate names against the peer).
+ft_unit_test(test_pa_endpoint ftpa_server)
