@@ -12,31 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/plugin_flow.h"
 #include "common/install_paths.h"
 #include "common/version.h"
-#include "console/bootstrap.h"
 #include "console/console.h"
 #include "flow/flow.h"
 #include "flow/flow_journal.h"
-#include "link/ftdi_spec.h"
-#include "link/ftdi_spi.h"
-#include "link/ftdi_uart.h"
-#include "link/simsock.h"
 #include "pa/pa_client.h"
+#include "station/links.h"
+#include "station/plugin_flow.h"
+#include "station/station_inputs.h"
 #include "wire/device_id.h"
-
-/* Exit statuses (documented in ftharness(1)). */
-enum exit_status {
-    EXIT_PASS = 0,
-    EXIT_INTERNAL = 1,
-    EXIT_USAGE = 2,
-    EXIT_DEVICE = 3,     /* the chip or its link: timeouts, link down, TestError */
-    EXIT_PA = 4,         /* the endorsement service */
-    EXIT_PLUGIN = 5,     /* the SKU plugin */
-    EXIT_VALIDATION = 6, /* the chip's data failed a check: TBS, certificates, hashes */
-    EXIT_ABORTED = 7,    /* stopped by SIGTERM or SIGINT */
-};
 
 struct options {
     const char *sku;
@@ -122,18 +107,13 @@ static int parse_uint(const char *opt, const char *arg, unsigned max, unsigned *
 
 /* An FTDI adapter text is checked here, so a typo is a usage error before the service
  * or the chip is touched; the links parse it again when they open. */
-static int check_link_spec(const char *opt, const char *spec)
+static int check_link_spec(const char *opt, const char *spec, bool console)
 {
-    struct ftdi_spec parsed;
     struct ft_error err = {0};
-    int rc = 0;
-    if (strncmp(spec, "ftdi:", 5) == 0)
-        rc = ftdi_spec_parse(spec + 5, FTDI_SPEC_SPI, &parsed, &err);
-    else if (strncmp(spec, "ftdi-uart:", 10) == 0)
-        rc = ftdi_spec_parse(spec + 10, FTDI_SPEC_UART, &parsed, &err);
-    if (rc != 0)
-        fprintf(stderr, "ftharness: %s %s: %s\n", opt, spec, err.message);
-    return rc;
+    if (strncmp(spec, "ftdi", 4) != 0 || station_links_check_spec(opt, spec, console, &err) == 0)
+        return 0;
+    fprintf(stderr, "ftharness: %s\n", err.message);
+    return -1;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -204,11 +184,11 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case O_CONSOLE:
             o->console = optarg;
-            rc = check_link_spec("--console", optarg);
+            rc = check_link_spec("--console", optarg, true);
             break;
         case O_BOOT_UART:
             o->boot_uart = optarg;
-            rc = check_link_spec("--boot-uart", optarg);
+            rc = check_link_spec("--boot-uart", optarg, false);
             break;
         case O_PA:
             o->pa_url = optarg;
@@ -281,7 +261,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         }
         case O_HELP:
             usage(stdout);
-            exit(EXIT_PASS);
+            exit(STATION_EXIT_PASS);
         default:
             usage(stderr);
             return -1;
@@ -298,170 +278,6 @@ static int parse_options(int argc, char **argv, struct options *o)
         return -1;
     }
     return 0;
-}
-
-/* Reads the SKU password: the file's first line, or $FTHARNESS_SKU_PASSWORD. A file that
- * others may read is refused: the password opens the SKU's CA and seeds. */
-static char *read_password(const char *path, struct ft_error *err)
-{
-    if (path == NULL) {
-        const char *env = getenv("FTHARNESS_SKU_PASSWORD");
-        if (env == NULL)
-            ft_fail(err, FT_E_INVALID,
-                    "no SKU password: give --password-file or set FTHARNESS_SKU_PASSWORD");
-        return env ? strdup(env) : NULL;
-    }
-    FILE *f = fopen(path, "r");
-    struct stat st;
-    char *line = NULL;
-    size_t cap = 0;
-    if (f == NULL || fstat(fileno(f), &st) != 0)
-        ft_fail(err, FT_E_INVALID, "--password-file %s: %s", path, strerror(errno));
-    else if (st.st_mode & S_IRWXO)
-        ft_fail(err, FT_E_INVALID,
-                "--password-file %s is open to others (mode %04o): make it 0600, or 0640 for a "
-                "group",
-                path, (unsigned)(st.st_mode & 07777));
-    else if (getline(&line, &cap, f) <= 0)
-        ft_fail(err, FT_E_INVALID, "--password-file %s is empty", path);
-    if (f != NULL)
-        fclose(f);
-    if (err->code != FT_OK) {
-        free(line);
-        return NULL;
-    }
-    line[strcspn(line, "\r\n")] = '\0';
-    return line;
-}
-
-struct links {
-    struct simsock *sock;
-    struct ftdi_spi *ftdi;
-    struct spi_bus *bus; /* the chip's SPI (console and ROM bootstrap); NULL on a tty */
-    struct console *console;
-    /* The chip's UART with a reset pin, for the post-perso boot check; NULL when the link
-     * has none (a plain tty). May be `console` itself. */
-    struct console *boot;
-};
-
-/* The adapter text after "ftdi:" / "ftdi-uart:" (link/ftdi_spec.h). */
-static int ftdi_spec_of(const char *kind, const char *where, enum ftdi_spec_use use,
-                        struct ftdi_spec *spec, struct ft_error *err)
-{
-    if (ftdi_spec_parse(where, use, spec, err) != 0)
-        return ft_error_prefix(err, "%s:%s", kind, where);
-    return 0;
-}
-
-static int open_ftdi(const char *where, struct links *l, struct ft_error *err)
-{
-    struct ftdi_spec spec;
-    struct ftdi_spi_config cfg;
-    if (ftdi_spec_of("ftdi", where, FTDI_SPEC_SPI, &spec, err) != 0)
-        return -1;
-    ftdi_spec_spi_config(&spec, &cfg);
-    if ((l->ftdi = ftdi_spi_open(&cfg, err)) == NULL)
-        return -1;
-    l->bus = ftdi_spi_bus(l->ftdi);
-    l->console = console_open_spi(l->bus, err);
-    return l->console ? 0 : -1;
-}
-
-static int open_ftdi_uart(const char *where, struct links *l, struct ft_error *err)
-{
-    struct ftdi_spec spec;
-    struct ftdi_uart_config cfg;
-    if (ftdi_spec_of("ftdi-uart", where, FTDI_SPEC_UART, &spec, err) != 0)
-        return -1;
-    ftdi_spec_uart_config(&spec, &cfg);
-    l->console = console_open_ftdi_uart(&cfg, err);
-    return l->console ? 0 : -1;
-}
-
-static int open_console(const char *spec, struct links *l, struct ft_error *err);
-
-/* --boot-uart: a UART console of its own (a tty or an FTDI channel) for the boot check. */
-static int open_boot_uart(const char *spec, struct links *l, struct ft_error *err)
-{
-    if (strncmp(spec, "uart:", 5) != 0 && strncmp(spec, "ftdi-uart:", 10) != 0)
-        return ft_fail(err, FT_E_INVALID, "--boot-uart %s: expected uart:TTY or ftdi-uart:ADAPTER",
-                       spec);
-    struct links uart = {0};
-    if (open_console(spec, &uart, err) != 0)
-        return -1;
-    if (l->boot != l->console)
-        console_close(l->boot);
-    l->boot = uart.console;
-    return 0;
-}
-
-/* The console (and boot UART) texts name a known kind and a place: a typo is a usage
- * error found before the service is asked for anything, not a link failure. */
-static int check_console_spec(const char *option, const char *spec, bool console,
-                              struct ft_error *err)
-{
-    static const char *const console_kinds[] = {"uart", "spi-sim",   "uart-sim",
-                                                "ftdi", "ftdi-uart", NULL};
-    static const char *const boot_kinds[] = {"uart", "ftdi-uart", NULL};
-    const char *const *kinds = console ? console_kinds : boot_kinds;
-    const char *colon = strchr(spec, ':');
-    for (size_t i = 0; colon != NULL && colon[1] != '\0' && kinds[i] != NULL; i++) {
-        if (strlen(kinds[i]) == (size_t)(colon - spec) &&
-            strncmp(spec, kinds[i], (size_t)(colon - spec)) == 0)
-            return 0;
-    }
-    return ft_fail(err, FT_E_INVALID, "%s %s: expected %s", option, spec,
-                   console ? "uart:TTY, spi-sim:SOCKET, uart-sim:SOCKET, ftdi:ADAPTER or "
-                             "ftdi-uart:ADAPTER"
-                           : "uart:TTY or ftdi-uart:ADAPTER");
-}
-
-static int open_console(const char *spec, struct links *l, struct ft_error *err)
-{
-    const char *colon = strchr(spec, ':');
-    if (colon == NULL)
-        return ft_fail(err, FT_E_INVALID, "--console %s: expected KIND:WHERE", spec);
-    size_t kind = (size_t)(colon - spec);
-    const char *where = colon + 1;
-    if (kind == 4 && strncmp(spec, "uart", 4) == 0) {
-        l->console = console_open_uart(where, err);
-    } else if (kind == 7 && strncmp(spec, "spi-sim", 7) == 0) {
-        if ((l->sock = simsock_open(where, err)) == NULL)
-            return -1;
-        l->bus = simsock_bus(l->sock);
-        l->console = console_open_spi(l->bus, err);
-        if (l->console != NULL && (l->boot = console_open_sim_uart(l->sock, err)) == NULL)
-            return -1;
-    } else if (kind == 8 && strncmp(spec, "uart-sim", 8) == 0) {
-        if ((l->sock = simsock_open(where, err)) == NULL)
-            return -1;
-        l->bus = simsock_bus(l->sock);
-        l->boot = l->console = console_open_sim_uart(l->sock, err);
-    } else if (kind == 4 && strncmp(spec, "ftdi", 4) == 0) {
-        return open_ftdi(where, l, err);
-    } else if (kind == 9 && strncmp(spec, "ftdi-uart", 9) == 0) {
-        return open_ftdi_uart(where, l, err);
-    } else {
-        return ft_fail(err, FT_E_INVALID,
-                       "--console %s: unknown kind (uart, ftdi, ftdi-uart, spi-sim, uart-sim)",
-                       spec);
-    }
-    return l->console ? 0 : -1;
-}
-
-/* Whether the link has an SPI bus with all of `pins` wired. */
-static bool link_has(const struct links *l, uint32_t pins)
-{
-    return l->bus != NULL && (l->bus->unwired & pins) == 0;
-}
-
-static void close_links(struct links *l)
-{
-    if (l->boot != l->console)
-        console_close(l->boot);
-    console_close(l->console);
-    simsock_close(l->sock);
-    ftdi_spi_close(l->ftdi);
 }
 
 /* One progress line per step on a terminal. */
@@ -484,60 +300,6 @@ static void upload_progress(void *arg, size_t done, size_t total)
     bar[WIDTH] = '\0';
     fprintf(stderr, "\r  bootstrap [%s] %3zu%% %zu/%zu bytes%s", bar,
             total ? done * 100 / total : 100, done, total, done == total ? "\n" : "");
-}
-
-static int exit_status_for(const struct flow_record *rec)
-{
-    switch (rec->blame) {
-    case FLOW_BLAME_CHIP:
-        return EXIT_DEVICE;
-    case FLOW_BLAME_SERVICE:
-        return EXIT_PA;
-    case FLOW_BLAME_PLUGIN:
-        return EXIT_PLUGIN;
-    case FLOW_BLAME_CHECK:
-        return EXIT_VALIDATION;
-    case FLOW_BLAME_LOCAL:
-        return EXIT_USAGE;
-    case FLOW_BLAME_ABORT:
-        return EXIT_ABORTED;
-    case FLOW_BLAME_NONE:
-        break;
-    }
-    return EXIT_INTERNAL; /* the flow failed before a step could say who (no memory) */
-}
-
-/* Reads a bootstrap image ("" = none: *data NULL, *len 0). */
-static int read_image(const char *path, uint8_t **data, size_t *len, struct ft_error *err)
-{
-    *data = NULL;
-    *len = 0;
-    if (path[0] == '\0')
-        return 0;
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (f == NULL || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (f != NULL)
-            fclose(f);
-        return ft_fail(err, FT_E_INVALID, "bootstrap image %s: %s", path,
-                       f == NULL ? strerror(errno) : "not a regular file");
-    }
-    int rc = 0;
-    if (st.st_size <= 0 || (uint64_t)st.st_size > BOOTSTRAP_IMAGE_MAX)
-        rc = ft_fail(err, FT_E_INVALID, "bootstrap image %s: %lld bytes (1..%u allowed)", path,
-                     (long long)st.st_size, BOOTSTRAP_IMAGE_MAX);
-    else if ((*data = malloc((size_t)st.st_size)) == NULL)
-        rc = ft_fail(err, FT_E_NOMEM, "out of memory");
-    else if (fread(*data, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
-        rc = ft_fail(err, FT_E_INVALID, "bootstrap image %s: short read", path);
-    else
-        *len = (size_t)st.st_size;
-    fclose(f);
-    if (rc != 0) {
-        free(*data);
-        *data = NULL;
-    }
-    return rc;
 }
 
 /* After a SKU name that was not found: what the SKU directory offers. */
@@ -594,7 +356,7 @@ struct station {
     struct pa_client *pa;
     struct pa_client_options po;
     struct flow_ca ca;
-    struct links links;
+    struct station_links links;
     struct plugin_flow_ctx plugin;
     char default_records[PATH_MAX];
     struct flow_journal journal;
@@ -612,7 +374,7 @@ static int step_result(const struct station *st, const char *step, int rc, int s
     }
     if (st->report)
         printf("ok   %s%s%s\n", step, detail ? ": " : "", detail ? detail : "");
-    return EXIT_PASS;
+    return STATION_EXIT_PASS;
 }
 
 static int check_sku(struct station *st, struct ft_error *err)
@@ -622,30 +384,22 @@ static int check_sku(struct station *st, struct ft_error *err)
         fprintf(stderr, "ftharness: SKU: %s (chip untouched)\n", err->message);
         if (strchr(st->o.sku, '/') == NULL && strstr(st->o.sku, ".json") == NULL)
             list_skus(st->o.sku_dir);
-        return EXIT_USAGE;
+        return STATION_EXIT_USAGE;
     }
     /* Each image against its generation's ROM: size, programmable addresses and, for the
      * FT bundle, a ROM_EXT in slot B (item 1 of docs/wire-formats.md's generation table). */
     const struct flow_sku *sku = &st->sku;
-    rc = read_image(sku->bootstrap_image, &st->image, &st->image_len, err) != 0 ||
-                 read_image(sku->bootstrap_second_image, &st->second_image, &st->second_image_len,
-                            err) != 0 ||
-                 (st->image_len > 0 &&
-                  fw_gen_check_image(sku->firmware, sku->bootstrap_image, st->image, st->image_len,
-                                     false, err) != 0) ||
-                 (st->second_image_len > 0 &&
-                  fw_gen_check_image(sku->firmware, sku->bootstrap_second_image, st->second_image,
-                                     st->second_image_len, true, err) != 0)
-             ? -1
-             : 0;
-    return step_result(st, "SKU", rc, EXIT_USAGE, err, st->sku.name);
+    rc = station_read_sku_images(sku, &st->image, &st->image_len, &st->second_image,
+                                 &st->second_image_len, err);
+    return step_result(st, "SKU", rc, STATION_EXIT_USAGE, err, st->sku.name);
 }
 
 static int check_service_session(struct station *st, struct ft_error *err)
 {
-    st->password = read_password(st->o.password_file, err);
-    int status = step_result(st, "SKU password", st->password ? 0 : -1, EXIT_USAGE, err, NULL);
-    if (status != EXIT_PASS)
+    st->password = station_read_password("--password-file", st->o.password_file, err);
+    int status =
+        step_result(st, "SKU password", st->password ? 0 : -1, STATION_EXIT_USAGE, err, NULL);
+    if (status != STATION_EXIT_PASS)
         return status;
     char host[64];
     if (gethostname(host, sizeof(host)) != 0)
@@ -663,13 +417,13 @@ static int check_service_session(struct station *st, struct ft_error *err)
     /* A URL, TLS file or pin that cannot work is local configuration (exit 2); only a
      * service that does not answer as it should is the service's class (exit 4). */
     int rc = pa_client_global_init(err) != 0 || (st->pa = pa_client_new(&st->po, err)) == NULL;
-    status =
-        step_result(st, "--pa and its TLS options", rc ? -1 : 0, EXIT_USAGE, err, st->o.pa_url);
-    if (status != EXIT_PASS)
+    status = step_result(st, "--pa and its TLS options", rc ? -1 : 0, STATION_EXIT_USAGE, err,
+                         st->o.pa_url);
+    if (status != STATION_EXIT_PASS)
         return status;
     rc = st->sku.n_certs > 0 ? flow_session_open(st->pa, &st->sku, st->password, &st->ca, err)
                              : flow_session_init(st->pa, st->sku.name, st->password, err);
-    return step_result(st, "endorsement service", rc, EXIT_PA, err,
+    return step_result(st, "endorsement service", rc, STATION_EXIT_PA, err,
                        st->sku.n_certs > 0
                            ? "session open, CA certificates and subject keys fetched"
                            : "session open");
@@ -677,10 +431,10 @@ static int check_service_session(struct station *st, struct ft_error *err)
 
 static int check_console_texts(struct station *st, struct ft_error *err)
 {
-    int rc = check_console_spec("--console", st->o.console, true, err);
+    int rc = station_links_check_spec("--console", st->o.console, true, err);
     if (rc == 0 && st->o.boot_uart != NULL)
-        rc = check_console_spec("--boot-uart", st->o.boot_uart, false, err);
-    return step_result(st, "console text", rc, EXIT_USAGE, err, st->o.console);
+        rc = station_links_check_spec("--boot-uart", st->o.boot_uart, false, err);
+    return step_result(st, "console text", rc, STATION_EXIT_USAGE, err, st->o.console);
 }
 
 static int check_records(struct station *st, struct ft_error *err)
@@ -691,7 +445,7 @@ static int check_records(struct station *st, struct ft_error *err)
         dir = st->default_records;
     }
     int rc = flow_journal_open(&st->journal, dir, err);
-    return step_result(st, "record directory", rc, EXIT_USAGE, err, st->journal.dir);
+    return step_result(st, "record directory", rc, STATION_EXIT_USAGE, err, st->journal.dir);
 }
 
 static int check_plugin(struct station *st, struct ft_error *err)
@@ -702,33 +456,23 @@ static int check_plugin(struct station *st, struct ft_error *err)
     char detail[FLOW_SKU_NAME_MAX + 64];
     snprintf(detail, sizeof(detail), "%s loads in the sandbox", st->sku.plugin);
     int rc = plugin_flow_check(&st->plugin, &st->sku, err);
-    return step_result(st, "SKU plugin", rc, EXIT_PLUGIN, err, detail);
+    return step_result(st, "SKU plugin", rc, STATION_EXIT_PLUGIN, err, detail);
 }
 
 static int check_links(struct station *st, struct ft_error *err)
 {
-    int rc =
-        open_console(st->o.console, &st->links, err) != 0 ||
-                (st->o.boot_uart != NULL && open_boot_uart(st->o.boot_uart, &st->links, err) != 0)
-            ? -1
-            : 0;
-    int status = step_result(st, "console", rc, EXIT_DEVICE, err, st->o.console);
-    if (status != EXIT_PASS)
+    int rc = station_links_open(&st->links, st->o.console, st->o.boot_uart, err);
+    int status = step_result(st, "console", rc, STATION_EXIT_DEVICE, err, st->o.console);
+    if (status != STATION_EXIT_PASS)
         return status;
     /* What the options and the SKU ask of the link. */
-    const uint32_t bootstrap_pins = SPI_BUS_PIN_RESET_N | SPI_BUS_PIN_STRAPS;
-    const char *lacking = st->image_len > 0 && !link_has(&st->links, bootstrap_pins)
-                              ? "the SKU bootstraps an image, which needs the SPI bus, RESET_N "
-                                "and STRAP0..2"
-                          : st->o.reset && !link_has(&st->links, SPI_BUS_PIN_RESET_N)
-                              ? "--reset needs a RESET_N pin"
-                              : NULL;
+    const char *lacking = station_links_lacking(&st->links, st->image_len > 0, st->o.reset);
     if (lacking != NULL) {
         fprintf(stderr, "ftharness: %s: --console %s %s (chip untouched)\n", lacking, st->o.console,
                 st->links.bus == NULL ? "has no SPI bus or GPIO" : "does not wire them");
-        return EXIT_USAGE;
+        return STATION_EXIT_USAGE;
     }
-    return EXIT_PASS;
+    return STATION_EXIT_PASS;
 }
 
 /* Parses the options and runs every check that needs no chip, in order. */
@@ -740,23 +484,23 @@ static int prepare(struct station *st, int argc, char **argv, struct ft_error *e
     st->o.sku_dir = st->default_skus;
     st->o.plugin_dir = st->default_plugins;
     if (parse_options(argc, argv, &st->o) != 0)
-        return EXIT_USAGE;
+        return STATION_EXIT_USAGE;
     int status;
     st->journal.dirfd = -1;
-    if ((status = check_sku(st, err)) != EXIT_PASS ||
-        (status = check_console_texts(st, err)) != EXIT_PASS ||
-        (status = check_records(st, err)) != EXIT_PASS ||
-        (status = check_service_session(st, err)) != EXIT_PASS ||
-        (status = check_plugin(st, err)) != EXIT_PASS ||
-        (status = check_links(st, err)) != EXIT_PASS)
+    if ((status = check_sku(st, err)) != STATION_EXIT_PASS ||
+        (status = check_console_texts(st, err)) != STATION_EXIT_PASS ||
+        (status = check_records(st, err)) != STATION_EXIT_PASS ||
+        (status = check_service_session(st, err)) != STATION_EXIT_PASS ||
+        (status = check_plugin(st, err)) != STATION_EXIT_PASS ||
+        (status = check_links(st, err)) != STATION_EXIT_PASS)
         return status;
-    return EXIT_PASS;
+    return STATION_EXIT_PASS;
 }
 
 static void release(struct station *st)
 {
     flow_journal_close(&st->journal);
-    close_links(&st->links);
+    station_links_close(&st->links);
     flow_ca_free(&st->ca);
     pa_client_free(st->pa);
     if (st->password)
@@ -771,7 +515,7 @@ static int personalize(struct station *st, struct ft_error *err)
     const struct options *o = &st->o;
     if (o->reset && console_chip_reset(st->links.console, false, err) != 0) {
         fprintf(stderr, "ftharness: console: %s\n", err->message);
-        return EXIT_DEVICE;
+        return STATION_EXIT_DEVICE;
     }
     struct flow_env env = {
         .console = st->links.console,
@@ -812,11 +556,11 @@ static int personalize(struct station *st, struct ft_error *err)
     if (rec.has_device_id)
         device_id_to_string(rec.device_id, device);
     if (rc == 0) {
-        status = EXIT_PASS;
+        status = STATION_EXIT_PASS;
         fprintf(stderr, "ftharness: PASS (%s, %s, record %s/%s)\n", st->sku.name, device,
                 st->journal.dir, st->journal.name);
     } else {
-        status = exit_status_for(&rec);
+        status = (int)station_exit_for(&rec);
         fprintf(stderr, "ftharness: FAIL (%s, %s, record %s/%s): %s\nftharness: DUT state: %s\n",
                 st->sku.name, device, st->journal.dir, st->journal.name, err->message,
                 rec.dut_state ? rec.dut_state : "unknown");
@@ -835,11 +579,11 @@ static int cmd_run(int argc, char **argv)
 {
     struct station *st = calloc(1, sizeof(*st));
     if (st == NULL)
-        return EXIT_INTERNAL;
+        return STATION_EXIT_INTERNAL;
     catch_stop_signals();
     struct ft_error err = {0};
     int status = prepare(st, argc, argv, &err);
-    if (status == EXIT_PASS)
+    if (status == STATION_EXIT_PASS)
         status = personalize(st, &err);
     release(st);
     free(st);
@@ -854,37 +598,37 @@ static int cmd_register(int argc, char **argv)
 {
     struct station *st = calloc(1, sizeof(*st));
     if (st == NULL)
-        return EXIT_INTERNAL;
+        return STATION_EXIT_INTERNAL;
     struct ft_error err = {0};
     struct flow_record rec = {0};
-    int status = parse_options(argc, argv, &st->o) != 0 ? EXIT_USAGE : EXIT_PASS;
-    char *text = status == EXIT_PASS ? flow_journal_read(st->o.record, &err) : NULL;
-    if (status == EXIT_PASS &&
+    int status = parse_options(argc, argv, &st->o) != 0 ? STATION_EXIT_USAGE : STATION_EXIT_PASS;
+    char *text = status == STATION_EXIT_PASS ? flow_journal_read(st->o.record, &err) : NULL;
+    if (status == STATION_EXIT_PASS &&
         (text == NULL || flow_record_parse(text, strlen(text), &rec, &err) != 0)) {
         fprintf(stderr, "ftharness register: %s: %s\n", st->o.record, err.message);
-        status = EXIT_USAGE;
-    } else if (status == EXIT_PASS && !rec.pass && rec.failed_step != FLOW_STEP_REGISTER) {
+        status = STATION_EXIT_USAGE;
+    } else if (status == STATION_EXIT_PASS && !rec.pass && rec.failed_step != FLOW_STEP_REGISTER) {
         fprintf(stderr,
                 "ftharness register: %s: the run failed at %s, before the chip was "
                 "personalized: there is nothing to register\n",
                 st->o.record,
                 rec.failed_step < FLOW_STEP_COUNT ? flow_step_name(rec.failed_step) : "its start");
-        status = EXIT_USAGE;
+        status = STATION_EXIT_USAGE;
     }
     free(text);
-    if (status == EXIT_PASS) {
+    if (status == STATION_EXIT_PASS) {
         snprintf(st->sku.name, sizeof(st->sku.name), "%s", rec.sku);
         status = check_service_session(st, &err);
     }
-    if (status == EXIT_PASS && flow_register(st->pa, &rec, &err) != 0) {
+    if (status == STATION_EXIT_PASS && flow_register(st->pa, &rec, &err) != 0) {
         fprintf(stderr, "ftharness register: %s%s\n", err.message,
                 strstr(err.message, "ALREADY_EXISTS") != NULL
                     ? " (409: the registry holds this device with other data: it was "
                       "registered from another record; compare them before anything else)"
                     : "");
-        status = EXIT_PA;
+        status = STATION_EXIT_PA;
     }
-    if (status == EXIT_PASS)
+    if (status == STATION_EXIT_PASS)
         printf("ftharness register: %s registered (%s)\n", rec.sku, st->o.record);
     flow_record_free(&rec);
     release(st);
@@ -898,12 +642,12 @@ static int cmd_check(int argc, char **argv)
 {
     struct station *st = calloc(1, sizeof(*st));
     if (st == NULL)
-        return EXIT_INTERNAL;
+        return STATION_EXIT_INTERNAL;
     st->report = true;
     struct ft_error err = {0};
     int status = prepare(st, argc, argv, &err);
-    printf("%s\n", status == EXIT_PASS ? "check: ready (chip untouched)"
-                                       : "check: not ready (chip untouched)");
+    printf("%s\n", status == STATION_EXIT_PASS ? "check: ready (chip untouched)"
+                                               : "check: not ready (chip untouched)");
     release(st);
     free(st);
     return status;
@@ -919,12 +663,12 @@ int main(int argc, char **argv)
         return cmd_register(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
-        return EXIT_PASS;
+        return STATION_EXIT_PASS;
     }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("ftharness %s\n", FTHARNESS_VERSION);
-        return EXIT_PASS;
+        return STATION_EXIT_PASS;
     }
     fprintf(stderr, "ftharness: unknown command (try: ftharness run --help)\n");
-    return EXIT_USAGE;
+    return STATION_EXIT_USAGE;
 }

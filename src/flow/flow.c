@@ -803,21 +803,19 @@ static int certs_after_plugin(struct run *r)
 static int step_ft_ext(struct run *r)
 {
     begin(r, FLOW_STEP_FT_EXT);
-    if (r->env->plugin != NULL) {
-        const char *plugin = r->env->sku->plugin;
-        size_t len = r->back.next_free, num = r->back.num_objs;
-        snprintf(r->rec->plugin, sizeof(r->rec->plugin), "%s", plugin);
-        if (r->env->plugin(r->env->plugin_arg, r->env->sku, r->rec->device_id, r->back.body, &len,
-                           sizeof(r->back.body), &num, r->rec->plugin_version, r->err) != 0)
-            return failed(r, STATE_SECRETS);
-        r->back.next_free = (uint32_t)len;
-        r->back.num_objs = (uint32_t)num;
-        if (perso_blob_validate(&r->back, r->env->sku->blob_version, r->err) != 0 ||
-            certs_after_plugin(r) != 0) {
-            ft_error_prefix(r->err, "plugin %s output", plugin);
-            r->err->code = FT_E_PLUGIN;
-            return failed(r, STATE_SECRETS);
-        }
+    const char *plugin = r->env->sku->plugin;
+    size_t len = r->back.next_free, num = r->back.num_objs;
+    snprintf(r->rec->plugin, sizeof(r->rec->plugin), "%s", plugin);
+    if (r->env->plugin(r->env->plugin_arg, r->env->sku, r->rec->device_id, r->back.body, &len,
+                       sizeof(r->back.body), &num, r->rec->plugin_version, r->err) != 0)
+        return failed(r, STATE_SECRETS);
+    r->back.next_free = (uint32_t)len;
+    r->back.num_objs = (uint32_t)num;
+    if (perso_blob_validate(&r->back, r->env->sku->blob_version, r->err) != 0 ||
+        certs_after_plugin(r) != 0) {
+        ft_error_prefix(r->err, "plugin %s output", plugin);
+        r->err->code = FT_E_PLUGIN;
+        return failed(r, STATE_SECRETS);
     }
     end(r);
     return 0;
@@ -1189,6 +1187,18 @@ int flow_run(const struct flow_env *env, struct flow_record *rec, struct ft_erro
     if (env->year || env->week || env->lot || env->wafer || env->x || env->y)
         snprintf(rec->din, sizeof(rec->din), "Y%uW%uL%uF%uX%uY%u", env->year, env->week, env->lot,
                  env->wafer, env->x, env->y);
+    /* Every SKU names a plugin ("noop" at least): a run without the plugin step would put
+     * certificates on the chip that the SKU's policy never saw. */
+    if (env->plugin == NULL) {
+        rec->blame = FLOW_BLAME_LOCAL;
+        rec->failed_step = FLOW_STEP_FT_EXT;
+        rec->error_code = FT_E_INVALID;
+        rec->dut_state = STATE_UNTOUCHED;
+        ft_fail(err, FT_E_INVALID, "SKU %s: no plugin step to run its plugin %s (chip untouched)",
+                env->sku->name, env->sku->plugin);
+        snprintf(rec->error, sizeof(rec->error), "%s", err->message);
+        return -1;
+    }
     struct run *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return ft_fail(err, FT_E_NOMEM, "out of memory");

@@ -1,4 +1,4 @@
-#include "cli/plugin_flow.h"
+#include "station/plugin_flow.h"
 
 #include <stdio.h>
 #include <stdlib.h>

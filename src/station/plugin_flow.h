@@ -1,6 +1,6 @@
 /* The flow's plugin step (flow_plugin_fn) on the sandboxed plugin runner (src/plugin). */
-#ifndef FTHARNESS_CLI_PLUGIN_FLOW_H
-#define FTHARNESS_CLI_PLUGIN_FLOW_H
+#ifndef FTHARNESS_STATION_PLUGIN_FLOW_H
+#define FTHARNESS_STATION_PLUGIN_FLOW_H
 
 #include "flow/flow.h"
 
