@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/control_client.h"
 #include "common/install_paths.h"
 #include "common/version.h"
 #include "console/console.h"
@@ -52,6 +53,8 @@ static void usage(FILE *out)
             "                     --x N --y N] [--json] [--timeout-scale F] [options]\n"
             "       ftharness check OPTIONS   (the same checks as run, up to the chip)\n"
             "       ftharness register --record FILE --pa URL [--password-file F] [TLS]\n"
+            "       ftharness provision|status|sites|skus|abort|reload|records ...  (the\n"
+            "                     daemon's client: ftharness provision --help)\n"
             "       ftharness --version\n"
             "\n"
             "Personalizes one DUT: RMA token hash, certificate inputs, TBS export, checks,\n"
@@ -661,6 +664,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "register") == 0)
         return cmd_register(argc - 1, argv + 1);
+    if (argc >= 2 && control_client_verb(argv[1]))
+        return control_client_main(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
         return STATION_EXIT_PASS;

@@ -170,6 +170,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     if (!o->console_set)
         cfg->console = o->socket_path ? SIM_CONSOLE_SPI : SIM_CONSOLE_UART;
+    cfg->handler = o->socket_path != NULL;
     if (cfg->console == SIM_CONSOLE_SPI && o->socket_path == NULL) {
         fprintf(stderr, "ftsim: --console spi needs --socket\n");
         return -1;

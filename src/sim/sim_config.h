@@ -93,6 +93,9 @@ struct sim_config {
     unsigned duts;                         /* chips served in a row (0 = unlimited) */
     unsigned year, week, lot, wafer, x, y; /* first chip's DIN; y advances per chip */
     enum sim_console console;
+    /* A socket link: the handler puts each next chip in (NEXT_CHIP). Without one (a pty
+     * alone) the next chip of a row follows a finished one at once. */
+    bool handler;
     bool blank; /* no perso firmware until it is bootstrapped */
     bool perso_hash_set;
     uint8_t perso_hash[32]; /* PersoSha256Hash when not from a bootstrapped image */

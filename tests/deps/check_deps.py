@@ -402,6 +402,9 @@ def main(argv):
                 continue
             seen.add(mod)
             checked += 1
+            # The project's own helper modules sit beside the scripts that import them.
+            if os.path.exists(os.path.join(source, os.path.dirname(where), mod + ".py")):
+                continue
             origin = module_file(mod)
             if origin is None:
                 problems.append("python module %s (imported by %s) is not installed" % (mod, where))

@@ -1,0 +1,16 @@
+# ftharnessd: the parsers of its outside bytes (station config, control requests, site
+# messages), then the supervisor, the site workers and the uploader.
+add_library(ftdaemon_proto STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/control_proto.c
+  ${CMAKE_CURRENT_LIST_DIR}/site_msg.c
+  ${CMAKE_CURRENT_LIST_DIR}/station_config.c)
+target_link_libraries(ftdaemon_proto PUBLIC ftcommon PkgConfig::JANSSON)
+
+add_executable(ftharnessd
+  ${CMAKE_CURRENT_LIST_DIR}/ftharnessd.c
+  ${CMAKE_CURRENT_LIST_DIR}/sd_notify.c
+  ${CMAKE_CURRENT_LIST_DIR}/supervisor.c
+  ${CMAKE_CURRENT_LIST_DIR}/uploader.c
+  ${CMAKE_CURRENT_LIST_DIR}/worker.c)
+target_link_libraries(ftharnessd PRIVATE ftdaemon_proto ftstation)
+install(TARGETS ftharnessd RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})

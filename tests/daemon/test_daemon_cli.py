@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""ftharness's client verbs against a running ftharnessd: provision (with and without
+--wait), status, sites, skus, abort, reload and records, human and --json output, and the
+exit statuses of a refusal and of an unreachable daemon.
+
+usage: test_daemon_cli.py FTHARNESSD FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR TEST_PLUGIN_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_lib import Results, Station  # noqa: E402
+
+t = Results()
+st = Station(sys.argv[1:])
+
+
+def cli(*args):
+    env = dict(os.environ, FTHARNESS_CONTROL_SOCKET=st.path("ctl.sock"))
+    return subprocess.run([st.ftharness] + list(args), capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+try:
+    st.service_init(("sival",))
+    st.service_start()
+    st.sku_dir()
+    console = st.chip("s0", "spi-sim", seed=11)
+    st.write_config([{"name": "s0", "console": console, "reset": True},
+                     {"name": "s1", "console": "uart:/dev/null"}])
+    st.start_daemon(wait_ready=False)
+    st.wait_sites(lambda s: s["name"] != "s0" or s["state"] == "idle")
+
+    r = cli("sites")
+    t.check("sites: one line per site with its console",
+            r.returncode == 0 and r.stdout.splitlines()[0].split() == ["s0", console], r)
+    r = cli("skus", "--json")
+    reply = json.loads(r.stdout.splitlines()[-1]) if r.stdout else {}
+    t.check("skus --json: the daemon's reply line",
+            sorted(reply.get("skus", [])) == ["emulation_tpm", "sival"], r)
+
+    st.next_chip("s0")
+    r = cli("provision", "--site", "s0", "--sku", "sival", "--wait", "--lot", "7", "--y", "3")
+    t.check("provision --wait: each step on stderr, PASS, exit 0",
+            r.returncode == 0 and "perso-tbs-export" in r.stderr and "PASS (site s0" in r.stderr,
+            r.stderr)
+    device = r.stderr.split("PASS (site s0, sival, ")[1].split(")")[0] if r.returncode == 0 else ""
+
+    st.next_chip("s0")
+    r = cli("provision", "--site", "s0", "--sku", "sival", "--json", "--wait",
+            "--request-id", "cli-1")
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    t.check("provision --json --wait: accepted, progress events, one result",
+            r.returncode == 0 and events[0]["event"] == "accepted" and
+            events[-1]["event"] == "result" and
+            any(e["event"] == "progress" for e in events), r.stdout[-500:])
+
+    st.next_chip("s0")
+    r = cli("provision", "--site", "s0", "--sku", "sival")
+    t.check("provision without --wait returns once the site accepted the DUT",
+            r.returncode == 0 and "accepted" in r.stderr, r)
+    r2 = cli("provision", "--site", "s0", "--sku", "sival")
+    t.check("... a second one while it runs is refused: exit 2 naming the busy site",
+            r2.returncode == 2 and "site s0 is busy" in r2.stderr, r2)
+    st.wait_sites(lambda s: s["name"] != "s0" or s["state"] == "idle")
+
+    r = cli("status")
+    t.check("status: a table of sites with their state and counts",
+            r.returncode == 0 and any(l.split()[:4] == ["s0", "idle", "3", "0"]
+                                      for l in r.stdout.splitlines()) and
+            "registration: spool" in r.stdout, r.stdout)
+    r = cli("status", "--json")
+    t.check("status --json: the daemon's reply",
+            r.returncode == 0 and json.loads(r.stdout)["cmd"] == "status", r.stdout)
+    r = cli("records", "--device-id", device)
+    t.check("records --device-id: that device's result",
+            r.returncode == 0 and len(r.stdout.splitlines()) == 1 and device in r.stdout, r)
+    r = cli("abort", "--site", "s0")
+    t.check("abort with no DUT in progress: exit 2 saying so",
+            r.returncode == 2 and "no DUT in progress" in r.stderr, r)
+    r = cli("reload")
+    t.check("reload: exit 0", r.returncode == 0 and "reload" in r.stdout, r)
+    r = cli("provision", "--site", "nowhere", "--sku", "sival")
+    t.check("provision to an unknown site: exit 2 naming it",
+            r.returncode == 2 and "unknown site" in r.stderr, r)
+    r = cli("provision", "--site", "s0")
+    t.check("provision without --sku: usage, exit 2", r.returncode == 2 and "--sku" in r.stderr, r)
+    r = subprocess.run([st.ftharness, "status", "--socket", st.path("none.sock")],
+                       capture_output=True, text=True)
+    t.check("an unreachable daemon: exit 1 naming the socket",
+            r.returncode == 1 and "none.sock" in r.stderr, r)
+    st.daemon.terminate()
+    st.daemon.wait(60)
+finally:
+    st.close()
+t.finish()
