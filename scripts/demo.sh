@@ -8,7 +8,9 @@
 #      where the link has a reset pin (the SPI socket), resets the chip and checks that it
 #      boots to the owner firmware (the "boot" column);
 #   4. prints a summary table and verifies every chain with the openssl CLI;
-#   5. stops everything it started.
+#   5. personalizes a batch of chips through the daemon, ftharnessd (three sites at once,
+#      driven with `ftharness provision`), registering them from its spool;
+#   6. stops everything it started.
 set -eu
 BUILD_DIR=${BUILD_DIR:-build}
 root=$(pwd)
@@ -153,6 +155,86 @@ for name in sorted(os.listdir(os.path.join(work, "records"))):
     print("   %-24s %s" % (name[:-5], ", ".join(results)))
 sys.exit(0 if ok else 1)
 PY
+echo
+echo "== personalizing a batch through the daemon (ftharnessd: 3 sites, 3 chips each)"
+# Two SPI-socket sites and a pty site; the script plays the handler, putting the next
+# chip in each socket site (ftsim's NEXT_CHIP) before asking for its DUT.
+ftharnessd="$root/$dir/src/ftharnessd"
+mkdir -m 0700 "$work/daemon-records" "$work/daemon-records/spool"
+sites=""
+for i in 0 1 2; do
+    if [ $i -lt 2 ]; then link=spi; else link=uart; fi
+    seed=$((50 + i))
+    if [ $link = spi ]; then transport="--socket $work/chip-$seed.sock"; else transport="--pty"; fi
+    # shellcheck disable=SC2086 # $transport is two words on purpose
+    "$ftsim" $transport --sku "$root/skus/sival.json" --seed $seed --lot 42 --wafer 8 --x $seed --duts 0 \
+        --was-seed "$(cat "$work/pa/sival/was-seed.hex")" >"$work/chip-$seed.out" \
+        2>"$work/ftsim-$seed.log" &
+    pids="$pids $!"
+    tries=0
+    until [ -s "$work/chip-$seed.out" ]; do
+        tries=$((tries + 1))
+        [ $tries -lt 100 ] || { echo "ftsim did not start: $(cat "$work/ftsim-$seed.log")"; exit 1; }
+        sleep 0.05
+    done
+    console=$(head -n 1 "$work/chip-$seed.out" | awk '{print $3}')
+    if [ $link = spi ]; then spec="spi-sim:$console"; else spec="uart:$console"; fi
+    sites="$sites${sites:+,}{\"name\": \"d$i\", \"console\": \"$spec\"}"
+done
+cat >"$work/ftharnessd.json" <<CONFIG
+{"sites": [$sites],
+ "service": {"url": "http://127.0.0.1:$port", "password_file": "$work/password"},
+ "sku_dir": "$root/skus", "plugin_dir": "$root/$dir/plugins",
+ "runner": "$root/$dir/src/ftharness-plugin-runner",
+ "record_dir": "$work/daemon-records", "control": {"socket": "$work/control.sock"}}
+CONFIG
+"$ftharnessd" --config "$work/ftharnessd.json" --check-config | sed 's/^/   /'
+"$ftharnessd" --config "$work/ftharnessd.json" 2>"$work/ftharnessd.log" &
+daemon=$!
+pids="$pids $daemon"
+FTHARNESS_CONTROL_SOCKET="$work/control.sock"
+export FTHARNESS_CONTROL_SOCKET
+tries=0
+until "$ftharness" status >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    [ $tries -lt 100 ] || { echo "ftharnessd did not start: $(cat "$work/ftharnessd.log")"; exit 1; }
+    sleep 0.1
+done
+next_chip() { # next_chip SOCKET: the handler puts the next chip in
+    /usr/bin/python3 -c 'import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(struct.pack("<IB", 1, 8))
+sys.exit(0 if len(s.recv(5)) == 5 else 1)' "$1"
+}
+batch=""
+for i in 0 1 2; do
+    (
+        for dut in 1 2 3; do
+            if [ $i -lt 2 ]; then next_chip "$work/chip-$((50 + i)).sock"; fi
+            "$ftharness" provision --site d$i --sku sival --wait --lot 42 --wafer 8 \
+                --x $((50 + i)) --y $dut 2>&1 | tail -n 1
+        done
+    ) >"$work/daemon-site-$i.log" &
+    batch="$batch $!"
+done
+for job in $batch; do wait "$job"; done
+sed 's/^/   /' "$work"/daemon-site-*.log
+passed=$(cat "$work"/daemon-site-*.log | grep -c "PASS (site" || true)
+tries=0
+until [ "$("$ftharness" status --json | /usr/bin/python3 -c 'import json, sys
+print(json.load(sys.stdin)["spool"]["depth"])')" = 0 ]; do
+    tries=$((tries + 1))
+    [ $tries -lt 300 ] || { echo "the registration spool did not drain"; exit 1; }
+    sleep 0.1
+done
+"$ftharness" status | sed 's/^/   /'
+rejected=$("$ftharness" status --json | /usr/bin/python3 -c 'import json, sys
+print(json.load(sys.stdin)["spool"]["rejected"])')
+kill -TERM "$daemon"
+wait "$daemon" || true
+echo "   ftharnessd: $passed of 9 DUTs PASS, each registered from the spool ($rejected refused)"
+[ "$passed" -eq 9 ] && [ "$rejected" -eq 0 ] ||
+    { echo "demo: the daemon batch failed (see $work/ftharnessd.log)"; exit 1; }
+
 echo
 echo "registry: $("$ftpa" export --db "$work/registry.db" 2>&1 >/dev/null)"
 echo "demo: done (records, certificates and logs in $work)"

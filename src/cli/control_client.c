@@ -226,9 +226,10 @@ static void print_status(json_t *reply)
                num(site, "passes"), num(site, "fails"), num(site, "restarts"), what);
     }
     json_t *spool = json_object_get(reply, "spool");
-    printf("registration: %s, spool depth %lld, oldest %lld s%s%s\n", str(spool, "register"),
-           num(spool, "depth"), num(spool, "oldest_age_s"),
-           str(spool, "last_error")[0] ? ", last error: " : "", str(spool, "last_error"));
+    printf("registration: %s, spool depth %lld, oldest %lld s, refused %lld%s%s\n",
+           str(spool, "register"), num(spool, "depth"), num(spool, "oldest_age_s"),
+           num(spool, "rejected"), str(spool, "last_error")[0] ? ", last error: " : "",
+           str(spool, "last_error"));
 }
 
 static void print_reply(const char *verb, json_t *reply)
@@ -285,12 +286,11 @@ static int converse(int fd, const char *verb, const struct client_opts *o)
         } else if (provision && strcmp(event, "result") == 0) {
             status = (int)num(ev, "exit_class");
             if (!o->json)
-                fprintf(stderr, "ftharness: %s (site %s, %s, %s%s%s%s)\n", str(ev, "status"),
+                fprintf(stderr, "ftharness: %s (site %s, %s, %s%s)%s%s\n", str(ev, "status"),
                         str(ev, "site"), str(ev, "sku"),
                         str(ev, "device_id")[0] ? str(ev, "device_id") : "unknown device",
                         json_is_true(json_object_get(ev, "replayed")) ? ", replayed" : "",
-                        str(ev, "error")[0] ? "): " : "",
-                        str(ev, "error")[0] ? str(ev, "error") : ")");
+                        str(ev, "error")[0] ? ": " : "", str(ev, "error"));
         } else if (strcmp(event, "reply") == 0) {
             if (!o->json)
                 print_reply(verb, ev);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,10 +85,20 @@ struct worker {
     size_t image_len, second_image_len;
     struct flow_ca ca;
     int spool_dirfd;
+    /* DeriveTokens ahead: while a DUT runs, a thread fetches the next DUT's RMA token on a
+     * second connection of the same session, so the next DUT's only critical-path call is
+     * EndorseCerts. */
+    struct pa_client *pa_ahead;
+    struct flow_rma_token token; /* for the next DUT; empty when none */
+    struct flow_rma_token fetched;
+    struct ft_error fetch_err;
+    pthread_t fetcher;
+    bool fetching;
 };
 
 static void drop_sku(struct worker *w)
 {
+    flow_rma_token_discard(&w->token);
     flow_ca_free(&w->ca);
     memset(&w->ca, 0, sizeof(w->ca));
     free(w->image);
@@ -116,13 +127,60 @@ static int prepare_sku(struct worker *w, const char *name, int *cls, struct ft_e
     *cls = STATION_EXIT_PA;
     int rc = w->sku.n_certs > 0 ? flow_session_open(w->pa, &w->sku, w->password, &w->ca, err)
                                 : flow_session_init(w->pa, w->sku.name, w->password, err);
-    if (rc != 0) {
+    if (rc != 0 || pa_client_copy_token(w->pa_ahead, w->pa, err) != 0) {
         drop_sku(w);
         return ft_error_prefix(err, "endorsement service");
     }
     snprintf(w->sku_key, sizeof(w->sku_key), "%s", name);
     w->have_sku = true;
     return 0;
+}
+
+static void *fetch_token(void *arg)
+{
+    struct worker *w = arg;
+    ft_error_clear(&w->fetch_err);
+    flow_rma_token_fetch(w->pa_ahead, &w->sku, &w->fetched, &w->fetch_err);
+    return NULL;
+}
+
+static void fetch_ahead_start(struct worker *w)
+{
+    w->fetching = pthread_create(&w->fetcher, NULL, fetch_token, w) == 0;
+}
+
+/* The token fetched during this DUT becomes the next DUT's; one left unused is discarded. */
+static void fetch_ahead_finish(struct worker *w)
+{
+    if (!w->fetching)
+        return;
+    pthread_join(w->fetcher, NULL);
+    w->fetching = false;
+    flow_rma_token_discard(&w->token);
+    w->token = w->fetched;
+    memset(&w->fetched, 0, sizeof(w->fetched));
+    if (w->token.wrapped_seed == NULL)
+        fprintf(stderr, "<4>site %s: DeriveTokens ahead: %s\n", w->site->name,
+                w->fetch_err.message);
+}
+
+/* A token for this DUT before the chip is touched: the one fetched ahead, else one now.
+ * A failure may mean the session is gone: it is opened again once, transparently. */
+static int ensure_token(struct worker *w, const char *sku, int *cls, struct ft_error *err)
+{
+    if (w->token.wrapped_seed != NULL && strcmp(w->token.sku, w->sku.name) == 0)
+        return 0;
+    flow_rma_token_discard(&w->token);
+    if (flow_rma_token_fetch(w->pa, &w->sku, &w->token, err) == 0)
+        return 0;
+    drop_sku(w);
+    if (prepare_sku(w, sku, cls, err) != 0)
+        return -1;
+    *cls = STATION_EXIT_PA;
+    if (flow_rma_token_fetch(w->pa, &w->sku, &w->token, err) == 0)
+        return 0;
+    drop_sku(w);
+    return ft_error_prefix(err, "endorsement service");
 }
 
 static void send_step(void *arg, enum flow_step step, bool done, uint64_t us)
@@ -187,7 +245,8 @@ static int run_dut(struct worker *w, const struct site_msg *req)
     struct ft_error err = {0};
     int cls = 0;
     abort_dut = stopping;
-    if (prepare_sku(w, req->sku, &cls, &err) != 0)
+    if (prepare_sku(w, req->sku, &cls, &err) != 0 ||
+        (!req->benchtop && ensure_token(w, req->sku, &cls, &err) != 0))
         return send_refusal(w, cls, &err);
     struct station_links links;
     if (station_links_open(&links, w->site->console,
@@ -216,6 +275,7 @@ static int run_dut(struct worker *w, const struct site_msg *req)
         .bootstrap_second_image = w->second_image,
         .bootstrap_second_image_len = w->second_image_len,
         .pa = w->pa,
+        .rma_token = &w->token,
         .sku = &w->sku,
         .ca = &w->ca,
         .benchtop = req->benchtop,
@@ -240,7 +300,9 @@ static int run_dut(struct worker *w, const struct site_msg *req)
     };
     w->journal.name[0] = '\0'; /* a record file per DUT */
     struct flow_record rec;
+    fetch_ahead_start(w);
     int rc = flow_run(&env, &rec, &err);
+    fetch_ahead_finish(w);
     station_links_close(&links);
     if (rc == 0 && !w->cfg->service.register_sync && spool_record(w, &err) != 0) {
         rec.pass = false;
@@ -273,7 +335,8 @@ static int worker_init(struct worker *w, struct ft_error *err)
     if ((w->password = station_read_password("service.password_file", w->cfg->service.password_file,
                                              err)) == NULL ||
         flow_journal_open(&w->journal, w->cfg->record_dir, err) != 0 ||
-        pa_client_global_init(err) != 0 || (w->pa = pa_client_new(&po, err)) == NULL)
+        pa_client_global_init(err) != 0 || (w->pa = pa_client_new(&po, err)) == NULL ||
+        (w->pa_ahead = pa_client_new(&po, err)) == NULL)
         return -1;
     if (!w->cfg->service.register_sync &&
         (w->spool_dirfd = open(w->cfg->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -331,6 +394,7 @@ int worker_main(const struct station_config *cfg, int site, int fd)
     drop_sku(w);
     flow_journal_close(&w->journal);
     pa_client_free(w->pa);
+    pa_client_free(w->pa_ahead);
     if (w->password != NULL)
         memset(w->password, 0, strlen(w->password));
     free(w->password);

@@ -65,6 +65,24 @@ typedef int (*flow_post_boot_fn)(void *arg, const struct flow_sku *sku, const ui
 
 struct flow_record;
 
+/* An RMA token from DeriveTokens (a fresh KEYGEN seed, wrapped to the SKU's RMA key): the
+ * hash for the chip, the wrapped seed for the record. A daemon worker fetches the next
+ * DUT's while the current one runs, taking DeriveTokens off the critical path; one token
+ * serves one DUT at most and is discarded when unused. */
+struct flow_rma_token {
+    char sku[FLOW_SKU_NAME_MAX]; /* the SKU it was derived for */
+    uint8_t hash[16];
+    uint8_t *wrapped_seed; /* owned; NULL: no token */
+    size_t wrapped_seed_len;
+};
+
+/* DeriveTokens for one RMA token of `sku` on the open session of `pa`. */
+int flow_rma_token_fetch(struct pa_client *pa, const struct flow_sku *sku,
+                         struct flow_rma_token *tok, struct ft_error *err);
+
+/* Wipes and frees the token (an unused one is never given to another chip). */
+void flow_rma_token_discard(struct flow_rma_token *tok);
+
 struct flow_env {
     struct console *console;
     struct console *boot_console;  /* UART with reset for the boot check; NULL: none */
@@ -76,6 +94,9 @@ struct flow_env {
     const uint8_t *bootstrap_second_image;
     size_t bootstrap_second_image_len;
     struct pa_client *pa; /* endorsement and registration */
+    /* The RMA token fetched ahead for this DUT, or NULL (or none in it, or one of another
+     * SKU): DeriveTokens in the flow. The flow takes it: its seed moves into the record. */
+    struct flow_rma_token *rma_token;
     const struct flow_sku *sku;
     const struct flow_ca *ca;
     bool benchtop;        /* RMA token made here instead of DeriveTokens */

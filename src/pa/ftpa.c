@@ -41,7 +41,7 @@ static void usage(FILE *out)
         "                  [--tls-cert PEM --tls-key PEM --client-ca PEM] [--max-body BYTES]\n"
         "                  [--threads N] [--reader-token-file F] [--max-connections N]\n"
         "                  [--max-connections-per-peer N] [--idle-timeout-s S]\n"
-        "                  [--request-timeout-s S] [--no-endpoint-check]\n"
+        "                  [--request-timeout-s S] [--no-endpoint-check] [--latency-ms N]\n"
         "       ftpa export --db FILE\n"
         "       ftpa --version\n"
         "       ftpa call  --url URL [--user-id ID] [--token T | --token-file F] [--ca PEM]\n"
@@ -64,6 +64,8 @@ static void usage(FILE *out)
         "       an RPC is refused (UNKNOWN) unless the certificate's IP subjectAltName is the\n"
         "       client's address or a DNS one is the first label of its reverse-DNS name;\n"
         "       --no-endpoint-check turns that off (for clients behind NAT).\n"
+        "       --latency-ms N delays every RPC's answer by N ms (a service far away, for\n"
+        "       benchmarks and tests; give --threads for the calls in flight at once).\n"
         "       GET /ftpa/v1/registry and /ftpa/v1/devices/ID need \"authorization: Bearer\n"
         "       TOKEN\" with the token in --reader-token-file (16 characters or more);\n"
         "       without it they are refused.\n"
@@ -241,6 +243,7 @@ static int cmd_serve(int argc, char **argv)
                                          {"idle-timeout-s", required_argument, NULL, 'I'},
                                          {"request-timeout-s", required_argument, NULL, 'R'},
                                          {"no-endpoint-check", no_argument, NULL, 'E'},
+                                         {"latency-ms", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct pa_service_options so = {.log = stderr};
@@ -293,6 +296,13 @@ static int cmd_serve(int argc, char **argv)
             break;
         case 'E':
             ho.no_endpoint_check = true;
+            break;
+        case 'L':
+            if (parse_positive("--latency-ms", optarg, &ho.latency_ms) != 0 ||
+                ho.latency_ms > 60000) {
+                fprintf(stderr, "ftpa: --latency-ms: at most 60000\n");
+                return 2;
+            }
             break;
         case 'C':
             if (parse_positive("--max-connections", optarg, &ho.max_connections) != 0)

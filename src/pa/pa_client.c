@@ -652,6 +652,16 @@ int pa_client_set_token(struct pa_client *c, const char *token, struct ft_error 
     return 0;
 }
 
+int pa_client_copy_token(struct pa_client *dst, const struct pa_client *src, struct ft_error *err)
+{
+    char *line = NULL;
+    if (src->auth_line != NULL && (line = strdup(src->auth_line)) == NULL)
+        return ft_fail(err, FT_E_NOMEM, "pa_client: out of memory");
+    free_secret(&dst->auth_line);
+    dst->auth_line = line;
+    return 0;
+}
+
 int pa_client_set_next_header(struct pa_client *c, const char *name, const char *value,
                               struct ft_error *err)
 {

@@ -110,6 +110,10 @@ const char *pa_client_ate_id(const struct pa_client *c);
 
 int pa_client_set_token(struct pa_client *c, const char *token, struct ft_error *err);
 
+/* Gives `dst` the session token of `src` (none when src has none): a second connection on
+ * the same session, e.g. for calls made while another is in flight. */
+int pa_client_copy_token(struct pa_client *dst, const struct pa_client *src, struct ft_error *err);
+
 /* Sets one extra header (`name: value`, copied) sent on every attempt of the NEXT call
  * only, then forgotten, so an idempotency key cannot leak into an unrelated RPC. Another
  * call before that replaces it; value NULL removes it. Rejects names that are not HTTP

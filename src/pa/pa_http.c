@@ -1,6 +1,7 @@
 #include "pa/pa_http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -87,6 +88,7 @@ struct pa_http {
     size_t max_body;
     bool tls;
     bool endpoint_check;                  /* tls and not --no-endpoint-check */
+    unsigned latency_ms;                  /* --latency-ms */
     char *tls_cert, *tls_key, *client_ca; /* PEM text; MHD keeps pointers to them */
     char *reader_token;                   /* NULL: registry reads are refused */
     unsigned max_connections, max_per_peer, idle_timeout_s;
@@ -544,6 +546,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         char why[256];
         if (http->endpoint_check && !client_endpoint_matches(conn, why, sizeof(why)))
             return send_error(conn, PA_GRPC_UNKNOWN, why);
+        if (http->latency_ms > 0) {
+            struct timespec delay = {.tv_sec = http->latency_ms / 1000,
+                                     .tv_nsec = (long)(http->latency_ms % 1000) * 1000000L};
+            while (nanosleep(&delay, &delay) != 0 && errno == EINTR)
+                ;
+        }
         return handle_rpc(http, conn, url + strlen(RPC_PREFIX), req);
     }
     if (strcmp(method, "GET") == 0)
@@ -695,6 +703,7 @@ int pa_http_start(struct pa_service *svc, const struct pa_http_options *o, struc
         flags |= MHD_USE_TLS;
         http->endpoint_check = !o->no_endpoint_check;
     }
+    http->latency_ms = o->latency_ms;
     if (set_limits(http, o, err) != 0 || conns_init(http, err) != 0) {
         pa_http_stop(http);
         return -1;

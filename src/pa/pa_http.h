@@ -24,6 +24,9 @@ struct pa_http_options {
      * unless this is set: for test setups behind NAT, where the peer address is not the
      * tester's. A mismatch is answered with UNKNOWN, as upstream. */
     bool no_endpoint_check;
+    /* Added before answering every RPC, to model a service far away (benchmarks, tests);
+     * it holds one of the `threads`. 0: none. */
+    unsigned latency_ms;
     size_t max_body; /* larger requests get 413 */
     unsigned threads;
     /* The read-only credential of GET /ftpa/v1/registry and /ftpa/v1/devices/<id>

@@ -5,6 +5,7 @@ exit statuses of a refusal and of an unreachable daemon.
 
 usage: test_daemon_cli.py FTHARNESSD FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR TEST_PLUGIN_DIR
 """
+import importlib.util
 import json
 import os
 import subprocess
@@ -67,9 +68,23 @@ try:
             r2.returncode == 2 and "site s0 is busy" in r2.stderr, r2)
     st.wait_sites(lambda s: s["name"] != "s0" or s["state"] == "idle")
 
+    # The example client of docs/control-api.md, as a tester program would use it.
+    spec = importlib.util.spec_from_file_location(
+        "example", os.path.join(os.path.dirname(st.skus), "docs", "examples",
+                                "ftharnessd_client.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    st.next_chip("s0")
+    res = example.provision("s0", "sival", request_id="example-1", din={"lot": 42, "y": 9},
+                            path=st.path("ctl.sock"))
+    again = example.provision("s0", "sival", request_id="example-1", path=st.path("ctl.sock"))
+    t.check("the documented example client personalizes, and replays by request_id",
+            res["status"] == "PASS" and again.get("replayed") is True and
+            again["device_id"] == res["device_id"], (res.get("error"), again.get("error")))
+
     r = cli("status")
     t.check("status: a table of sites with their state and counts",
-            r.returncode == 0 and any(l.split()[:4] == ["s0", "idle", "3", "0"]
+            r.returncode == 0 and any(l.split()[:4] == ["s0", "idle", "4", "0"]
                                       for l in r.stdout.splitlines()) and
             "registration: spool" in r.stdout, r.stdout)
     r = cli("status", "--json")
