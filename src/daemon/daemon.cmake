@@ -7,10 +7,11 @@ add_library(ftdaemon_proto STATIC
 target_link_libraries(ftdaemon_proto PUBLIC ftcommon PkgConfig::JANSSON)
 
 add_executable(ftharnessd
+  ${CMAKE_CURRENT_LIST_DIR}/dut_marker.c
   ${CMAKE_CURRENT_LIST_DIR}/ftharnessd.c
   ${CMAKE_CURRENT_LIST_DIR}/sd_notify.c
   ${CMAKE_CURRENT_LIST_DIR}/supervisor.c
   ${CMAKE_CURRENT_LIST_DIR}/uploader.c
   ${CMAKE_CURRENT_LIST_DIR}/worker.c)
-target_link_libraries(ftharnessd PRIVATE ftdaemon_proto ftstation)
+target_link_libraries(ftharnessd PRIVATE ftdaemon_proto ftstation OpenSSL::Crypto)
 install(TARGETS ftharnessd RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})

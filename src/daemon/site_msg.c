@@ -59,7 +59,7 @@ static int parse_din(json_t *obj, struct control_din *din, struct ft_error *err)
 
 static int parse_result(json_t *obj, struct site_msg *msg, struct ft_error *err)
 {
-    uint64_t cls;
+    uint64_t cls = 0;
     if (take_bool(obj, "pass", &msg->pass, err) != 0 ||
         take_uint(obj, "class", 7, &cls, err) != 0 ||
         take_string(obj, "error", false, msg->error, sizeof(msg->error), err) != 0 ||

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,14 +26,17 @@
 
 #include "common/version.h"
 #include "daemon/control_proto.h"
+#include "daemon/dut_marker.h"
 #include "daemon/sd_notify.h"
 #include "daemon/site_msg.h"
 #include "daemon/worker.h"
+#include "flow/flow_journal.h"
 #include "station/station_inputs.h"
 
 #define CLIENTS_MAX 64
 #define CLIENT_OUT_MAX (8u << 20) /* a client that reads nothing is dropped past this */
 #define RECENT_MAX 1000
+#define REQUESTS_MAX 10000 /* request ids remembered for idempotency */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 
@@ -87,6 +91,7 @@ struct sup {
     struct client clients[CLIENTS_MAX];
     uint64_t next_serial;
     int listen_fd, sig_fd;
+    int record_dirfd;
     bool draining;
     int64_t started_ms;
     json_t *recent[RECENT_MAX]; /* results, oldest overwritten first */
@@ -258,10 +263,19 @@ static void close_channel(struct child *ch)
     ch->ready = false;
 }
 
+/* What is kept of a result: all but the record itself, which its file holds (a few KB
+ * each, times RECENT_MAX, would be most of the supervisor's memory). */
+static json_t *kept(json_t *result)
+{
+    json_t *copy = json_copy(result);
+    json_object_del(copy, "record");
+    return copy;
+}
+
 static void remember(struct sup *s, json_t *result)
 {
     json_decref(s->recent[s->recent_next]);
-    s->recent[s->recent_next] = json_incref(result);
+    s->recent[s->recent_next] = kept(result);
     s->recent_next = (s->recent_next + 1) % RECENT_MAX;
     if (s->recent_count < RECENT_MAX)
         s->recent_count++;
@@ -290,9 +304,14 @@ static void finish_dut(struct sup *s, int index, json_t *result)
             pass ? "" : ": ", pass ? "" : error);
     remember(s, result);
     struct request *r = find_request(s, site->request_id);
-    if (r != NULL) {
+    /* A DUT refused before the chip was touched did nothing: its request id may run again. */
+    const char *record_file = json_string_value(json_object_get(result, "record_file"));
+    if (r != NULL && (record_file == NULL || record_file[0] == '\0')) {
         r->site = -1;
-        r->result = json_incref(result);
+        r->request_id[0] = '\0';
+    } else if (r != NULL) {
+        r->site = -1;
+        r->result = kept(result);
     }
     /* A copy goes out: the event gets the asker's id, the kept result does not. */
     send_event(client_by_serial(s, site->client_serial), site->id, json_copy(result));
@@ -624,12 +643,157 @@ static void cmd_reload(struct sup *s, struct client *c, const struct control_req
                              "next DUT"));
 }
 
+/* The table of request ids is bounded: the oldest finished one goes first. */
+static void forget_oldest_request(struct sup *s)
+{
+    for (size_t i = 0; i < s->n_requests; i++) {
+        if (s->requests[i].site >= 0)
+            continue;
+        json_decref(s->requests[i].result);
+        memmove(&s->requests[i], &s->requests[i + 1],
+                (s->n_requests - i - 1) * sizeof(*s->requests));
+        s->n_requests--;
+        return;
+    }
+}
+
+static const char *member(json_t *obj, const char *key)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : "";
+}
+
+/* The chip's last known state, from the record a marker names ("" when unreadable). */
+static void record_state(struct sup *s, const char *record_file, char *state, size_t state_size,
+                         char *device, size_t device_size)
+{
+    state[0] = device[0] = '\0';
+    size_t n = strlen(record_file);
+    if (n < 6 || n > 100 || strchr(record_file, '/') != NULL ||
+        strcmp(record_file + n - 5, ".json") != 0)
+        return;
+    char path[4096 + 128];
+    snprintf(path, sizeof(path), "%s/%s", s->cfg->record_dir, record_file);
+    struct ft_error err = {0};
+    char *text = flow_journal_read(path, &err);
+    json_t *rec = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    snprintf(state, state_size, "%s", member(rec, "dut_state"));
+    snprintf(device, device_size, "%s", member(rec, "device_id"));
+    json_decref(rec);
+}
+
+/* A result event from a DUT marker (daemon/dut_marker.h). A marker without an outcome is a
+ * DUT that was running when the daemon stopped: interrupted, with the chip's last known
+ * state from its record. */
+static json_t *result_from_marker(struct sup *s, json_t *m)
+{
+    json_t *cls = json_object_get(m, "exit_class");
+    bool ended = member(m, "status")[0] != '\0' && json_is_integer(cls) &&
+                 json_integer_value(cls) >= 0 && json_integer_value(cls) <= 7;
+    char state[256], device[80];
+    record_state(s, member(m, "record_file"), state, sizeof(state), device, sizeof(device));
+    int exit_class = ended ? (int)json_integer_value(cls) : STATION_EXIT_INTERNAL;
+    json_t *ev = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:b}", "event", "result", "site",
+        member(m, "site"), "sku", member(m, "sku"), "request_id", member(m, "request_id"), "status",
+        ended ? member(m, "status") : "FAIL", "exit_class", exit_class, "class",
+        station_exit_name((enum station_exit)exit_class), "error",
+        ended ? member(m, "error")
+              : "interrupted: ftharnessd stopped while this DUT ran; its record holds the "
+                "chip's last known state",
+        "dut_state",
+        ended      ? member(m, "dut_state")
+        : state[0] ? state
+                   : "unknown",
+        "device_id", ended ? member(m, "device_id") : device, "record_file",
+        member(m, "record_file"), "recovered", 1);
+    return ev;
+}
+
+/* A request id unknown in memory may be one from before a restart: its marker. */
+static json_t *recovered_request(struct sup *s, const char *request_id)
+{
+    char name[DUT_MARKER_NAME_MAX];
+    dut_marker_request_name(request_id, name);
+    struct ft_error err = {0};
+    json_t *m = dut_marker_read(s->record_dirfd, "requests", name, &err);
+    if (m == NULL)
+        return NULL;
+    json_t *ev = strcmp(member(m, "request_id"), request_id) == 0 ? result_from_marker(s, m) : NULL;
+    json_decref(m);
+    return ev;
+}
+
+/* Waits for a worker of an earlier supervisor (orphaned by its kill -9) to finish its DUT:
+ * two workers must never drive one site. One that outlives the DUT deadline is killed. */
+static void wait_orphan(struct sup *s, pid_t pid)
+{
+    char path[64], cmd[256] = "";
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(cmd, 1, sizeof(cmd) - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    cmd[n] = '\0';
+    int fd = strstr(cmd, "ftharnessd") != NULL ? pidfd_open(pid, 0) : -1;
+    if (fd < 0)
+        return;
+    fprintf(stderr, "<5>waiting for worker %d of the earlier daemon to finish its DUT\n", (int)pid);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, (int)s->cfg->dut_deadline_s * 1000) == 0) {
+        kill(pid, SIGKILL);
+        poll(&p, 1, 5000);
+    }
+    close(fd);
+}
+
+/* At start: each site's DUT that was in flight when the daemon stopped is reported in
+ * `records` (and its request id answered) with the outcome its worker wrote, or as
+ * interrupted. */
+static void recover(struct sup *s)
+{
+    for (size_t i = 0; i < s->cfg->n_sites; i++) {
+        char name[STATION_NAME_MAX + 8];
+        snprintf(name, sizeof(name), "%s.json", s->cfg->sites[i].name);
+        struct ft_error err = {0};
+        json_t *m = dut_marker_read(s->record_dirfd, "inflight", name, &err);
+        if (m == NULL) {
+            if (err.code != FT_OK)
+                fprintf(stderr, "<3>recovery: %s\n", err.message);
+            continue;
+        }
+        json_t *pid = json_object_get(m, "pid");
+        if (json_is_integer(pid) && json_integer_value(pid) > 1 &&
+            json_integer_value(pid) < (1 << 22)) {
+            wait_orphan(s, (pid_t)json_integer_value(pid));
+            json_decref(m); /* it may have finished and said how */
+            if ((m = dut_marker_read(s->record_dirfd, "inflight", name, &err)) == NULL)
+                continue;
+        }
+        json_t *ev = result_from_marker(s, m);
+        fprintf(stderr, "<4>recovery: site %s was in a DUT when ftharnessd stopped: %s %s (%s)\n",
+                s->cfg->sites[i].name, member(ev, "status"), member(ev, "error"),
+                member(ev, "record_file"));
+        remember(s, ev);
+        json_decref(ev);
+        json_decref(m);
+        if (dut_marker_remove(s->record_dirfd, "inflight", name, &err) != 0)
+            fprintf(stderr, "<3>recovery: %s\n", err.message);
+    }
+}
+
 static void cmd_provision(struct sup *s, struct client *c, const struct control_request *req)
 {
     int i = station_config_find_site(s->cfg, req->site);
     struct request *r = find_request(s, req->request_id);
+    json_t *replay = NULL;
     if (s->draining) {
         send_error(c, req->id, "provision: the daemon is stopping; no new DUTs");
+    } else if (r == NULL && req->request_id[0] != '\0' &&
+               (replay = recovered_request(s, req->request_id)) != NULL) {
+        json_object_set_new(replay, "replayed", json_true());
+        send_event(c, req->id, replay);
     } else if (r != NULL && r->site < 0) {
         /* Idempotent: the result of the DUT this request_id already personalized. */
         json_t *ev = json_copy(r->result);
@@ -667,7 +831,9 @@ static void cmd_provision(struct sup *s, struct client *c, const struct control_
         snprintf(site->id, sizeof(site->id), "%s", req->id);
         snprintf(site->request_id, sizeof(site->request_id), "%s", req->request_id);
         snprintf(site->sku, sizeof(site->sku), "%s", req->sku);
-        if (req->request_id[0] != '\0' && s->n_requests < 100000) {
+        if (req->request_id[0] != '\0' && s->n_requests == REQUESTS_MAX)
+            forget_oldest_request(s);
+        if (req->request_id[0] != '\0' && s->n_requests < REQUESTS_MAX) {
             if (s->n_requests == s->cap_requests) {
                 size_t cap = s->cap_requests ? s->cap_requests * 2 : 64;
                 struct request *grown = realloc(s->requests, cap * sizeof(*grown));
@@ -998,10 +1164,14 @@ int supervisor_main(const char *config_path, const char *self, struct station_co
     signal(SIGPIPE, SIG_IGN);
     s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     sd_notify_init(&s->notify);
-    if (s->sig_fd < 0 || (s->listen_fd = listen_control(cfg)) < 0) {
+    s->record_dirfd = open(cfg->record_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->record_dirfd < 0)
+        fprintf(stderr, "<3>record_dir %s: %s\n", cfg->record_dir, strerror(errno));
+    if (s->sig_fd < 0 || s->record_dirfd < 0 || (s->listen_fd = listen_control(cfg)) < 0) {
         free(s);
         return 2;
     }
+    recover(s);
     for (size_t i = 0; i < cfg->n_sites; i++) {
         s->sites[i].child = (struct child){.fd = -1, .restart_at_ms = now_ms()};
     }
@@ -1015,6 +1185,7 @@ int supervisor_main(const char *config_path, const char *self, struct station_co
     for (size_t i = 0; i < CLIENTS_MAX; i++)
         client_close(&s->clients[i]);
     close(s->listen_fd);
+    close(s->record_dirfd);
     unlink(cfg->control_socket);
     for (size_t i = 0; i < RECENT_MAX; i++)
         json_decref(s->recent[i]);

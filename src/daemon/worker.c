@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/install_paths.h"
+#include "daemon/dut_marker.h"
 #include "daemon/site_msg.h"
 #include "flow/flow.h"
 #include "flow/flow_journal.h"
@@ -218,16 +220,28 @@ static int spool_record(struct worker *w, struct ft_error *err)
     return 0;
 }
 
-static int send_result(struct worker *w, const struct flow_record *rec, int cls,
-                       const struct ft_error *err)
+/* The result's members, as the supervisor reports them and the markers keep them. */
+static json_t *result_summary(struct worker *w, const struct flow_record *rec, int cls,
+                              const struct ft_error *err)
 {
     char device[DEVICE_ID_STRING_LEN + 1] = "";
     if (rec->has_device_id)
         device_id_to_string(rec->device_id, device);
-    json_t *msg = json_pack("{s:s, s:b, s:i, s:s, s:s, s:s, s:s}", "t", "result", "pass", rec->pass,
-                            "class", cls, "error", rec->pass ? "" : err->message, "dut_state",
-                            rec->dut_state ? rec->dut_state : "unknown", "device_id", device,
-                            "record_file", w->journal.name);
+    return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "status", rec->pass ? "PASS" : "FAIL",
+                     "exit_class", cls, "class", station_exit_name((enum station_exit)cls), "error",
+                     rec->pass ? "" : err->message, "dut_state",
+                     rec->dut_state ? rec->dut_state : "unknown", "device_id", device,
+                     "record_file", w->journal.name);
+}
+
+static int send_result(struct worker *w, const struct flow_record *rec, int cls,
+                       const json_t *summary)
+{
+    json_t *msg = json_pack("{s:s, s:b, s:i, s:O, s:O, s:O, s:O}", "t", "result", "pass", rec->pass,
+                            "class", cls, "error", json_object_get(summary, "error"), "dut_state",
+                            json_object_get(summary, "dut_state"), "device_id",
+                            json_object_get(summary, "device_id"), "record_file",
+                            json_object_get(summary, "record_file"));
     char *text = flow_record_json(rec, false);
     json_t *record = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
@@ -238,6 +252,21 @@ static int send_result(struct worker *w, const struct flow_record *rec, int cls,
     else
         json_decref(record);
     return site_msg_send(w->fd, msg, NULL);
+}
+
+/* The DUT's markers (daemon/dut_marker.h): in flight on this site and, with a request id,
+ * the request's. */
+static int write_markers(struct worker *w, const char *request_id, const json_t *marker,
+                         struct ft_error *err)
+{
+    char site[STATION_NAME_MAX + 8], request[DUT_MARKER_NAME_MAX];
+    snprintf(site, sizeof(site), "%s.json", w->site->name);
+    if (dut_marker_write(w->journal.dirfd, "inflight", site, marker, err) != 0)
+        return -1;
+    if (request_id[0] == '\0')
+        return 0;
+    dut_marker_request_name(request_id, request);
+    return dut_marker_write(w->journal.dirfd, "requests", request, marker, err);
 }
 
 static int run_dut(struct worker *w, const struct site_msg *req)
@@ -298,7 +327,19 @@ static int run_dut(struct worker *w, const struct site_msg *req)
         .persist_arg = &w->journal,
         .abort_requested = &abort_dut,
     };
-    w->journal.name[0] = '\0'; /* a record file per DUT */
+    /* A record file per DUT, named before the flow writes it so the markers can name it. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(w->journal.name, sizeof(w->journal.name), "%lld-%ld.json",
+             (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, (long)getpid());
+    json_t *marker =
+        json_pack("{s:s, s:s, s:s, s:s, s:i}", "request_id", req->request_id, "site", w->site->name,
+                  "sku", req->sku, "record_file", w->journal.name, "pid", (int)getpid());
+    if (marker == NULL || write_markers(w, req->request_id, marker, &err) != 0) {
+        json_decref(marker);
+        station_links_close(&links);
+        return send_refusal(w, STATION_EXIT_USAGE, &err);
+    }
     struct flow_record rec;
     fetch_ahead_start(w);
     int rc = flow_run(&env, &rec, &err);
@@ -312,7 +353,19 @@ static int run_dut(struct worker *w, const struct site_msg *req)
     if (rc != 0 && rec.blame == FLOW_BLAME_SERVICE)
         drop_sku(w);
     cls = (int)station_exit_for(&rec);
-    rc = send_result(w, &rec, cls, &err);
+    json_t *summary = result_summary(w, &rec, cls, &err);
+    struct ft_error marker_err = {0};
+    /* The outcome is durable before it is reported: a supervisor that dies now finds it. */
+    json_object_update(marker, summary);
+    if (write_markers(w, req->request_id, marker, &marker_err) != 0)
+        fprintf(stderr, "<3>site %s: %s\n", w->site->name, marker_err.message);
+    rc = send_result(w, &rec, cls, summary);
+    char site[STATION_NAME_MAX + 8];
+    snprintf(site, sizeof(site), "%s.json", w->site->name);
+    if (rc == 0 && dut_marker_remove(w->journal.dirfd, "inflight", site, &marker_err) != 0)
+        fprintf(stderr, "<3>site %s: %s\n", w->site->name, marker_err.message);
+    json_decref(summary);
+    json_decref(marker);
     flow_record_free(&rec);
     return rc;
 }

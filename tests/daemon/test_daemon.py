@@ -319,7 +319,8 @@ try:
         if site in socket_sites:
             st.next_chip(site)
         c = Control(st.path("ctl.sock"))
-        c.send({"cmd": "provision", "id": site, "site": site, "sku": "sival"})
+        c.send({"cmd": "provision", "id": site, "site": site, "sku": "sival",
+                "request_id": "k-" + site})
         c.event()
         conns.append(c)
     workers = [st.worker_pid(s) for s in ("s0", "s1", "s2")]
@@ -337,8 +338,41 @@ try:
     t.check("after kill -9 of the supervisor and a restart every PASS record is registered "
             "once (records %d, registry %d)" % (len(passed), st.registry_count()),
             len(passed) == st.registry_count() and len(passed) >= passes + 3)
+    recovered = [r for r in st.request({"cmd": "records", "limit": 10})[-1]["records"]
+                 if r.get("recovered")]
+    t.check("... the three DUTs in flight at the kill are in records with their outcome",
+            sorted(r["site"] for r in recovered) == ["s0", "s1", "s2"] and
+            all(r["status"] == "PASS" for r in recovered), recovered)
+    again = st.request({"cmd": "provision", "site": "s1", "sku": "sival",
+                        "request_id": "k-s1"})[-1]
+    old = st.request({"cmd": "provision", "site": "s1", "sku": "sival",
+                      "request_id": "lot42-dut7"})[-1]
+    t.check("... request ids from before the restart are answered, not run again",
+            again.get("replayed") is True and again.get("status") == "PASS" and
+            old.get("replayed") is True and old.get("device_id") == first.get("device_id"),
+            (again, old))
     res = result_of(provision("s0"))
     t.check("... and the restarted daemon personalizes", res.get("status") == "PASS", res)
+
+    # ---- kill -9 of the supervisor, then of its orphaned worker, mid-DUT ---------------
+    st.next_chip("s3")
+    with Control(st.path("ctl.sock")) as a:
+        a.send({"cmd": "provision", "id": "lost", "site": "s3", "sku": "emulation_tpm",
+                "request_id": "lost-1"})
+        a.event()
+        a.event()
+        worker = st.worker_pid("s3")
+        os.kill(st.daemon.pid, signal.SIGKILL)
+        os.kill(worker, signal.SIGKILL)
+    st.daemon.wait()
+    st.start_daemon()
+    lost = st.request({"cmd": "provision", "site": "s3", "sku": "emulation_tpm",
+                       "request_id": "lost-1"})[-1]
+    t.check("a DUT whose worker died with the supervisor is reported interrupted after the "
+            "restart, with the chip's last known state",
+            lost.get("status") == "FAIL" and "interrupted" in lost.get("error", "") and
+            lost.get("dut_state", "unknown") != "unknown" and lost.get("recovered") is True,
+            lost)
     t.check("no spool entry was ever refused by the service", spool_status()["rejected"] == 0)
     st.daemon.terminate()
     st.daemon.wait(60)
