@@ -45,6 +45,17 @@ def rss_kib(pid):
     return 0
 
 
+def pss_kib(pid):
+    """Proportional set size: shared library pages split among the processes using them."""
+    try:
+        for line in open("/proc/%d/smaps_rollup" % pid):
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def daemon_pids(st):
     kids = [int(p) for p in os.listdir("/proc") if p.isdigit() and
             os.path.exists("/proc/%s/stat" % p) and
@@ -147,7 +158,7 @@ def cpu_and_rss_bench():
     st = run.st
     sims = list(st.chips.values())
     block = max(rss_duts // 8 // 4, 1)  # four blocks of DUTs per site
-    rss = []
+    rss, pss = [], []
     cpu_d = cpu_s = cpu_p = 0.0
     total = 0
     for i in range(4):
@@ -162,13 +173,15 @@ def cpu_and_rss_bench():
         cpu_p += cpu_seconds(st.pa.pid) - p0
         total += 8 * block
         rss.append(sum(rss_kib(p) for p in pids))
-        print("  after %5d DUTs: daemon RSS %6.1f MB (%d processes)" % (
-            total, rss[-1] / 1024.0, len(pids)))
+        pss.append(sum(pss_kib(p) for p in pids))
+        print("  after %5d DUTs: daemon RSS %6.1f MB, PSS %6.1f MB (%d processes; supervisor "
+              "RSS %.1f MB)" % (total, rss[-1] / 1024.0, pss[-1] / 1024.0, len(pids),
+                                rss_kib(st.daemon.pid) / 1024.0))
     print("  daemon CPU per DUT %.1f ms; ftsim %.1f ms; ftpa %.1f ms; ratio daemon / (chip + "
           "service) %.2f (goal <= 0.5)" % (1000 * cpu_d / total, 1000 * cpu_s / total,
                                             1000 * cpu_p / total, cpu_d / max(cpu_s + cpu_p, 1e-9)))
-    print("  RSS last / first block: %.2f (goal: flat); %.1f MB (goal <= 32)%s" % (
-        rss[-1] / max(rss[0], 1), rss[-1] / 1024.0,
+    print("  RSS last / first block: %.2f (goal: flat); %.1f MB, PSS %.1f MB (goal <= 32)%s" % (
+        rss[-1] / max(rss[0], 1), rss[-1] / 1024.0, pss[-1] / 1024.0,
         "" if run.failures == 0 else "  %d DUTs FAILED" % run.failures))
     run.close()
 

@@ -34,8 +34,9 @@ struct simsock {
     bool broken;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char name[sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
-    uint8_t *tx; /* header + request payload */
-    uint8_t *rx; /* reply payload */
+    uint8_t *tx;     /* header + request payload */
+    uint8_t *rx_buf; /* reply header + payload */
+    uint8_t *rx;     /* reply payload, in rx_buf */
 };
 
 /* A reply as received: status and payload in s->rx. */
@@ -91,24 +92,24 @@ static int send_all(struct simsock *s, const uint8_t *buf, size_t len, uint64_t 
     return 0;
 }
 
-static int recv_all(struct simsock *s, uint8_t *buf, size_t len, uint64_t deadline_ns,
-                    const char *what, struct ft_error *err)
+/* Receives at least `min` and at most `max` bytes into buf (*got says how many): a whole
+ * reply usually arrives in one recv, header and payload together. */
+static int recv_some(struct simsock *s, uint8_t *buf, size_t min, size_t max, size_t *got,
+                     uint64_t deadline_ns, const char *what, struct ft_error *err)
 {
-    for (size_t off = 0; off < len;) {
-        ssize_t n = recv(s->fd, buf + off, len - off, MSG_DONTWAIT);
-        if (n > 0) {
+    size_t off = 0;
+    while (off < min) {
+        ssize_t n = recv(s->fd, buf + off, max - off, MSG_DONTWAIT);
+        if (n > 0)
             off += (size_t)n;
-            continue;
-        }
-        if (n == 0)
+        else if (n == 0)
             return link_down(s, what, 0, err);
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
+        else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
             return link_down(s, what, errno, err);
-        if (wait_ready(s, POLLIN, deadline_ns, what, err) != 0)
+        else if (errno != EINTR && wait_ready(s, POLLIN, deadline_ns, what, err) != 0)
             return -1;
     }
+    *got = off;
     return 0;
 }
 
@@ -151,15 +152,23 @@ static int exchange(struct simsock *s, enum simlink_op op, const uint8_t *payloa
     s->bus.round_trips++;
     if (send_all(s, s->tx, SIMLINK_HEADER_SIZE + len, deadline_ns, what, err) != 0)
         return -1;
-    uint8_t header[SIMLINK_HEADER_SIZE];
-    if (recv_all(s, header, sizeof(header), deadline_ns, what, err) != 0)
+    /* The header and as much of the payload as came with it; the peer sends nothing but
+     * the reply to this request, so nothing past it is read. */
+    uint8_t *header = s->rx - SIMLINK_HEADER_SIZE;
+    size_t got;
+    if (recv_some(s, header, SIMLINK_HEADER_SIZE, SIMLINK_HEADER_SIZE + SIMLINK_PAYLOAD_MAX, &got,
+                  deadline_ns, what, err) != 0)
         return -1;
     struct ft_error bad = {0};
-    if (simlink_header_decode(header, &r->status, &r->len, &bad) != 0) {
+    if (simlink_header_decode(header, &r->status, &r->len, &bad) != 0 ||
+        got > SIMLINK_HEADER_SIZE + r->len) {
         s->broken = true; /* the length cannot be trusted: the stream is lost */
-        return ft_fail(err, FT_E_PROTOCOL, "%s: %s reply: %s", s->name, what, bad.message);
+        return ft_fail(err, FT_E_PROTOCOL, "%s: %s reply: %s", s->name, what,
+                       bad.message[0] ? bad.message : "more bytes than the reply announces");
     }
-    if (recv_all(s, s->rx, r->len, deadline_ns, what, err) != 0)
+    size_t have = got - SIMLINK_HEADER_SIZE;
+    if (have < r->len &&
+        recv_some(s, s->rx + have, r->len - have, r->len - have, &got, deadline_ns, what, err) != 0)
         return -1;
     if (r->status == SIMLINK_BAD_REQUEST)
         return rejected(s, op, r, err);
@@ -368,7 +377,8 @@ struct simsock *simsock_open(const char *path, struct ft_error *err)
     memcpy(s->path, path, strlen(path) + 1);
     snprintf(s->name, sizeof(s->name), "ftsim socket %s", path);
     s->tx = malloc(SIMLINK_HEADER_SIZE + SIMLINK_PAYLOAD_MAX);
-    s->rx = malloc(SIMLINK_PAYLOAD_MAX);
+    s->rx_buf = malloc(SIMLINK_HEADER_SIZE + SIMLINK_PAYLOAD_MAX);
+    s->rx = s->rx_buf ? s->rx_buf + SIMLINK_HEADER_SIZE : NULL;
     if (s->tx == NULL || s->rx == NULL) {
         ft_fail(err, FT_E_NOMEM, "%s: out of memory", s->name);
         simsock_close(s);
@@ -400,6 +410,6 @@ void simsock_close(struct simsock *s)
     if (s->fd >= 0)
         close(s->fd);
     free(s->tx);
-    free(s->rx);
+    free(s->rx_buf);
     free(s);
 }
