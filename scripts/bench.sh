@@ -23,3 +23,6 @@ fi
 cmake --build "$dir" -j"$(nproc)" --target ftharness ftsim ftpa ftharness-plugin-runner ftext_noop >/dev/null
 echo "== bench_flow"
 /usr/bin/python3 bench/bench_flow.py "$dir" skus "$dir/bench/scratch-flow" 20
+echo "== bench_daemon"
+cmake --build "$dir" -j"$(nproc)" --target ftharnessd >/dev/null
+/usr/bin/python3 bench/bench_daemon.py "$dir" skus "$dir/bench/scratch-daemon" 10000

@@ -227,7 +227,8 @@ static int spawn(struct sup *s, struct child *ch, int site)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (dup2(sv[1], 3) != 3)
+        /* fd 3 across the exec (dup2 onto itself would keep FD_CLOEXEC). */
+        if ((sv[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(sv[1], 3)) < 0)
             _exit(127);
         char *argv[] = {(char *)"ftharnessd",
                         (char *)"--config",

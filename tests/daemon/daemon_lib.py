@@ -36,6 +36,9 @@ class Station:
     def __init__(self, argv):
         (self.ftharnessd, self.ftharness, self.ftsim, self.ftpa, self.skus, self.work,
          self.plugins, self.test_plugins) = [os.path.abspath(a) for a in argv[:8]]
+        # ftdi_testbed (tests/usb), when the daemon is to run beside emulated FTDI adapters.
+        self.testbed = os.path.abspath(argv[8]) if len(argv) > 8 and argv[8] else None
+        self.ftdi_chip = None
         shutil.rmtree(self.work, ignore_errors=True)
         os.makedirs(self.work)
         self.procs = []
@@ -166,14 +169,39 @@ class Station:
             shutil.copy(os.path.join(self.test_plugins, plugin + ".so"),
                         self.path("plugins", plugin + ".so"))
 
-    def start_daemon(self, wait_ready=True):
+    def ftdi(self, name, sku="sival", seed=1):
+        """A chip row behind an emulated FT2232H "FTA1" for site `name`: the daemon then runs
+        under ftdi_testbed (umockdev), whose handler socket takes NEXT_CHIP like ftsim's."""
+        was = open(self.path("pa", sku, "was-seed.hex")).read().strip()
+        self.ftdi_chip = [self.testbed, "--adapter", "FTA1", "--sku",
+                          os.path.join(self.skus, sku + ".json"), "--seed", str(seed), "--lot",
+                          str(100 + seed), "--duts", "0", "--was-seed", was, "--handler-socket",
+                          self.path("chip-%s.sock" % name), "--"]
+        return "ftdi:FTA1"
+
+    def start_daemon(self, wait_ready=True, env=None):
         self.daemon_log = open(self.path("ftharnessd.log"), "a")
         wrapper = os.environ.get("FTH_DAEMON_WRAPPER", "").split()
-        self.daemon = self.spawn(wrapper + [self.ftharnessd, "--config", self.config],
-                                 stderr=self.daemon_log)
+        self.daemon = self.spawn((self.ftdi_chip or []) + wrapper +
+                                 [self.ftharnessd, "--config", self.config],
+                                 stderr=self.daemon_log, env=env)
         if wait_ready:
             self.wait_sites(lambda s: s["state"] == "idle")
         return self.daemon
+
+    def supervisor_pid(self):
+        """The daemon's supervisor: the process started, or its child under ftdi_testbed."""
+        if self.ftdi_chip is None:
+            return self.daemon.pid
+        for pid in os.listdir("/proc"):
+            try:
+                stat = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+                cmd = open("/proc/%s/cmdline" % pid, "rb").read()
+            except (OSError, ValueError):
+                continue
+            if int(stat[1]) == self.daemon.pid and self.ftharnessd.encode() in cmd:
+                return int(pid)
+        return None
 
     def wait_sites(self, pred, timeout=30):
         """Asks `status` until every site satisfies pred (the daemon's own view)."""
@@ -189,6 +217,7 @@ class Station:
         raise RuntimeError("sites not ready in %ds: %s" % (timeout, open(self.path("ftharnessd.log")).read()[-2000:]))
 
     def worker_pid(self, site):
+        supervisor = self.supervisor_pid()
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
@@ -197,8 +226,20 @@ class Station:
                 stat = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(stat[1]) == self.daemon.pid and b"--site" in cmd and \
+            if int(stat[1]) == supervisor and b"--site" in cmd and \
                     cmd[cmd.index(b"--site") + 1] == site.encode():
+                return int(pid)
+        return None
+
+    def uploader_pid(self):
+        supervisor = self.supervisor_pid()
+        for pid in os.listdir("/proc"):
+            try:
+                cmd = open("/proc/%s/cmdline" % pid, "rb").read().split(b"\0")
+                stat = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+            except (OSError, ValueError):
+                continue
+            if int(stat[1]) == supervisor and b"--uploader" in cmd:
                 return int(pid)
         return None
 

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""ftharnessd end to end: four sites on mixed links (ftsim SPI socket with reset, ftsim UART
-socket, ftsim pty, a second SPI socket), driven through the control socket.
+"""ftharnessd end to end: five sites on mixed links (ftsim SPI socket with reset, ftsim UART
+socket, ftsim pty, a second SPI socket, an emulated FT2232H through the real libftdi1 and
+libusb), driven through the control socket.
 
 usage: test_daemon.py FTHARNESSD FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR TEST_PLUGIN_DIR
+                      FTDI_TESTBED
 """
 import json
 import os
@@ -15,8 +17,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_lib import Control, Results, Station  # noqa: E402
 
 t = Results()
+if len(sys.argv) < 10 or not os.access(sys.argv[9], os.X_OK):
+    print("needs ftdi_testbed (umockdev, libftdi1) for the FTDI site; skipping")
+    sys.exit(77)
 st = Station(sys.argv[1:])
-socket_sites = {"s0", "s1", "s3"}  # the handler swaps chips there (NEXT_CHIP)
+socket_sites = {"s0", "s1", "s3", "s4"}  # the handler swaps chips there (NEXT_CHIP)
 passes = 0  # PASS results of DUTs personalized (replays excluded): the registry's count
 
 
@@ -63,6 +68,7 @@ try:
         "s1": st.chip("s1", "uart-sim", seed=2),
         "s2": st.chip("s2", "pty", seed=3),
         "s3": st.chip("s3", "spi-sim", sku="emulation_tpm", seed=4),
+        "s4": st.ftdi("s4", seed=5),
     }
     sites = [{"name": n, "console": c} for n, c in sorted(consoles.items())]
     sites[0]["reset"] = True
@@ -71,7 +77,7 @@ try:
     # ---- the configuration check --------------------------------------------------------
     r = subprocess.run([st.ftharnessd, "--config", st.config, "--check-config"],
                        capture_output=True, text=True)
-    t.check("--check-config accepts the station", r.returncode == 0 and "4 sites" in r.stdout,
+    t.check("--check-config accepts the station", r.returncode == 0 and "5 sites" in r.stdout,
             r.stdout + r.stderr)
     bad = json.load(open(st.config))
     bad["sites"][1]["colour"] = "red"
@@ -86,18 +92,18 @@ try:
     sock_mode = os.stat(st.path("ctl.sock")).st_mode & 0o777
     t.check("the control socket is mode 0660", sock_mode == 0o660, oct(sock_mode))
     listed = st.request({"cmd": "sites"})[-1]
-    t.check("sites lists the four sites with their links",
-            [s["name"] for s in listed.get("sites", [])] == ["s0", "s1", "s2", "s3"] and
+    t.check("sites lists the five sites with their links",
+            [s["name"] for s in listed.get("sites", [])] == ["s0", "s1", "s2", "s3", "s4"] and
             listed["sites"][2]["console"].startswith("uart:/dev/pts/"), listed)
     skus = st.request({"cmd": "skus"})[-1]
     t.check("skus lists the SKU directory",
             sorted(skus.get("skus", [])) == ["emulation_tpm", "sival", "sival_hang", "tpm_hang"],
             skus)
 
-    # ---- four sites at once -------------------------------------------------------------
+    # ---- five sites at once -------------------------------------------------------------
     for rnd in range(2):
         conns = {}
-        for site in ("s0", "s1", "s2", "s3"):
+        for site in ("s0", "s1", "s2", "s3", "s4"):
             if site in socket_sites:
                 st.next_chip(site)
             c = Control(st.path("ctl.sock"))
@@ -122,8 +128,8 @@ try:
                 res.get("record", {}).get("status") == "PASS"
             if not ok:
                 print("   %s: %s" % (site, json.dumps(res)[:600]))
-        t.check("round %d: four sites on SPI socket, UART socket, pty and SPI PASS at once, each "
-                "with its steps and record" % rnd, ok and len(devices) == 4)
+        t.check("round %d: five sites on SPI socket, UART socket, pty, SPI socket and FTDI PASS "
+                "at once, each with its steps and record" % rnd, ok and len(devices) == 5)
 
     # ---- a busy site refuses a second provision -----------------------------------------
     st.next_chip("s0")
@@ -229,9 +235,8 @@ try:
     wait_for("the spool drained", lambda: spool_status()["depth"] == 0)
     t.check("every PASS so far is registered (registry %d, PASS %d)" %
             (st.registry_count(), passes), st.registry_count() == passes)
-    uploader = [p for p in os.listdir("/proc") if p.isdigit() and
-                b"--uploader" in open("/proc/%s/cmdline" % p, "rb").read()]
-    os.kill(int(uploader[0]), signal.SIGSTOP)
+    uploader = st.uploader_pid()
+    os.kill(uploader, signal.SIGSTOP)
     for site in ("s0", "s1", "s2"):
         r = result_of(provision(site))
         count_pass(r)
@@ -251,7 +256,7 @@ try:
     t.check("... and new DUTs are refused before the chip is touched",
             "chip untouched" in down.get("error", "") and
             down.get("dut_state", "").startswith("untouched"), down)
-    os.kill(int(uploader[0]), signal.SIGCONT)
+    os.kill(uploader, signal.SIGCONT)
     spool = wait_for("an upload error", lambda: (lambda s: s if s["last_error"] else None)(
         spool_status()))
     t.check("... the spool keeps its entries and says why (depth 3)", spool["depth"] == 3, spool)
@@ -290,7 +295,7 @@ try:
     cfg["dut_deadline_s"] = 0
     with open(st.config, "w") as f:
         json.dump(cfg, f)
-    os.kill(st.daemon.pid, signal.SIGHUP)
+    os.kill(st.supervisor_pid(), signal.SIGHUP)
     reply = st.request({"cmd": "status"})[-1]
     t.check("SIGHUP with a bad configuration leaves the daemon running",
             reply.get("event") == "reply" and "dut_deadline_s" in open(
@@ -307,7 +312,7 @@ try:
         st.daemon.terminate()
         res = result_of(a.events())
     count_pass(res)
-    code = st.daemon.wait(60)
+    code = st.daemon.wait(60)  # ftdi_testbed exits with the daemon's status
     t.check("SIGTERM lets the DUT in flight finish and report PASS, then exits 0",
             res.get("status") == "PASS" and code == 0, (res, code))
     t.check("... and removes its control socket", not os.path.exists(st.path("ctl.sock")))
@@ -324,7 +329,7 @@ try:
         c.event()
         conns.append(c)
     workers = [st.worker_pid(s) for s in ("s0", "s1", "s2")]
-    os.kill(st.daemon.pid, signal.SIGKILL)
+    os.kill(st.supervisor_pid(), signal.SIGKILL)
     st.daemon.wait()
     for c in conns:
         c.sock.close()
@@ -362,7 +367,7 @@ try:
         a.event()
         a.event()
         worker = st.worker_pid("s3")
-        os.kill(st.daemon.pid, signal.SIGKILL)
+        os.kill(st.supervisor_pid(), signal.SIGKILL)
         os.kill(worker, signal.SIGKILL)
     st.daemon.wait()
     st.start_daemon()

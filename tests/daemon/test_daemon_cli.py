@@ -8,6 +8,7 @@ usage: test_daemon_cli.py FTHARNESSD FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -108,6 +109,44 @@ try:
     t.check("an unreachable daemon: exit 1 naming the socket",
             r.returncode == 1 and "none.sock" in r.stderr, r)
     st.daemon.terminate()
+    st.daemon.wait(60)
+
+    # ---- under systemd: the notification socket, and registration before PASS -----------
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(st.path("notify.sock"))
+    notify.settimeout(30)
+    cfg = json.load(open(st.config))
+    cfg["service"]["register"] = "sync"
+    with open(st.config, "w") as f:
+        json.dump(cfg, f)
+    env = dict(os.environ, NOTIFY_SOCKET=st.path("notify.sock"), WATCHDOG_USEC="200000")
+    st.start_daemon(wait_ready=False, env=env)
+    said = []
+
+    def heard(text):
+        """Reads the daemon's notifications until one starts with `text`."""
+        while not any(m.startswith(text) for m in said):
+            said.append(notify.recv(4096).decode())
+        return True
+
+    t.check("sd_notify: READY=1 once the control socket listens, then STATUS=",
+            heard("READY=1") and heard("STATUS=") and os.path.exists(st.path("ctl.sock")))
+    said.clear()
+    t.check("sd_notify: WATCHDOG=1 every half WATCHDOG_USEC",
+            heard("WATCHDOG=1") and (said.clear() or heard("WATCHDOG=1")))
+    st.wait_sites(lambda s: s["name"] != "s0" or s["state"] == "idle")
+    before = st.registry_count()
+    st.next_chip("s0")
+    res = st.request({"cmd": "provision", "site": "s0", "sku": "sival"})[-1]
+    t.check('"register": "sync": the device is in the registry when its PASS is reported',
+            res.get("status") == "PASS" and st.registry_count() == before + 1 and
+            res.get("dut_state") == "personalized and registered", res)
+    spool = st.request({"cmd": "status"})[-1]["spool"]
+    t.check("... and status says so, with no uploader", spool["register"] == "sync" and
+            spool["depth"] == 0 and not spool["uploader_running"], spool)
+    st.daemon.terminate()
+    said.clear()
+    t.check("sd_notify: STOPPING=1 on SIGTERM", heard("STOPPING=1"))
     st.daemon.wait(60)
 finally:
     st.close()

@@ -22,11 +22,14 @@
 #include <getopt.h>
 #include <limits.h>
 #include <link.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +37,7 @@
 #include "ftdi_emu.h"
 #include "link/ftdi_spec.h"
 #include "sim/sim_options.h"
+#include "wire/simlink.h"
 
 enum { ADAPTERS_MAX = 8 };
 
@@ -44,6 +48,9 @@ static bool deny_access;
 /* --pins: how the chip is wired to the first adapter (default map when not given). */
 static struct ftdi_spec chip_pins;
 static bool chip_pins_given;
+/* --handler-socket: where the test's handler puts the next chip in (NEXT_CHIP). */
+static const char *handler_path;
+static struct ftdi_chip chip; /* large (flash, UART queues): not on the stack */
 
 struct adapter {
     const char *serial;
@@ -75,6 +82,8 @@ static void usage(FILE *out)
             "  --console spi|uart (where the perso console runs; default spi)\n"
             "The chip's UART is wired to the first adapter's channel B.\n"
             "--unplug-after-bulk-in N unplugs the first adapter after N bulk-IN transfers.\n"
+            "--handler-socket PATH serves ftsim's NEXT_CHIP there: the next chip of the row\n"
+            "  goes in (a handler's part, for more than one DUT on the adapter).\n"
             "--deny-access makes the testbed usable by any user except the adapters' USB\n"
             "  device nodes (mode 0000): COMMAND run as a user other than root gets EACCES\n"
             "  opening them, as without the udev rule.\n"
@@ -122,6 +131,7 @@ enum {
     OPT_UNPLUG,
     OPT_DENY_ACCESS,
     OPT_PINS,
+    OPT_HANDLER,
     OPT_HELP,
 };
 
@@ -135,6 +145,7 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
         {"unplug-after-bulk-in", required_argument, NULL, OPT_UNPLUG},
         {"deny-access", no_argument, NULL, OPT_DENY_ACCESS},
         {"pins", required_argument, NULL, OPT_PINS},
+        {"handler-socket", required_argument, NULL, OPT_HANDLER},
         {"help", no_argument, NULL, OPT_HELP},
         SIM_OPTIONS_GETOPT,
         {NULL, 0, NULL, 0},
@@ -172,6 +183,10 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
             break;
         case OPT_CONSOLE:
             rc = sim_options_set_console(cfg, optarg, &err);
+            break;
+        case OPT_HANDLER:
+            handler_path = optarg;
+            cfg->handler = true;
             break;
         case OPT_HELP:
             usage(stdout);
@@ -331,6 +346,51 @@ static int deny_device_access(struct ftdi_emu_testbed *tb, const struct adapter 
     return 0;
 }
 
+/* The handler's socket: each connection may send NEXT_CHIP requests (ftsim's simlink
+ * framing); each puts the next chip of the row on the adapter. */
+static void *serve_handler(void *arg)
+{
+    int listen_fd = (int)(intptr_t)arg;
+    for (;;) {
+        int fd = accept(listen_fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        uint8_t req[SIMLINK_HEADER_SIZE];
+        while (recv(fd, req, sizeof(req), MSG_WAITALL) == (ssize_t)sizeof(req)) {
+            bool next = req[0] == 1 && req[1] == 0 && req[2] == 0 && req[3] == 0 &&
+                        req[4] == SIMLINK_NEXT_CHIP;
+            if (next)
+                sim_device_next_chip(&chip.dev);
+            uint8_t reply[SIMLINK_HEADER_SIZE] = {1, 0, 0, 0,
+                                                  next ? SIMLINK_OK : SIMLINK_BAD_REQUEST};
+            if (send(fd, reply, sizeof(reply), MSG_NOSIGNAL) != (ssize_t)sizeof(reply) || !next)
+                break;
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static int start_handler(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        fprintf(stderr, "ftdi_testbed: --handler-socket: path too long\n");
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    pthread_t thread;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 4) != 0 ||
+        pthread_create(&thread, NULL, serve_handler, (void *)(intptr_t)fd) != 0) {
+        fprintf(stderr, "ftdi_testbed: --handler-socket %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    pthread_detach(thread);
+    return 0;
+}
+
 static void print_counters(const struct adapter *ad, size_t n)
 {
     char line[1024];
@@ -385,7 +445,6 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    static struct ftdi_chip chip; /* large (flash, UART queues): not on the stack */
     struct ft_error err = {0};
     if (ftdi_chip_attach(&chip, ad[0].emu, 0, &cfg, chip_pins_given ? &chip_pins.pins : NULL,
                          &err) != 0) {
@@ -401,7 +460,14 @@ int main(int argc, char **argv)
         ftdi_emu_testbed_free(tb);
         return 1;
     }
+    if (handler_path != NULL && start_handler(handler_path) != 0) {
+        ftdi_chip_detach(&chip);
+        ftdi_emu_testbed_free(tb);
+        return 1;
+    }
     int status = run_child(argv + cmd);
+    if (handler_path != NULL)
+        unlink(handler_path);
     print_counters(ad, n_ad);
     ftdi_chip_detach(&chip);
     ftdi_emu_testbed_free(tb);
