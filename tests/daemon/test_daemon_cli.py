@@ -5,6 +5,7 @@ exit statuses of a refusal and of an unreachable daemon.
 
 usage: test_daemon_cli.py FTHARNESSD FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR TEST_PLUGIN_DIR
 """
+import grp
 import importlib.util
 import json
 import os
@@ -31,11 +32,16 @@ try:
     st.service_start()
     st.sku_dir()
     console = st.chip("s0", "spi-sim", seed=11)
+    group = grp.getgrgid(os.getgid()).gr_name
     st.write_config([{"name": "s0", "console": console, "reset": True},
-                     {"name": "s1", "console": "uart:/dev/null"}])
+                     {"name": "s1", "console": "uart:/dev/null"}],
+                    control={"socket": st.path("ctl.sock"), "group": group})
     st.start_daemon(wait_ready=False)
     st.wait_sites(lambda s: s["name"] != "s0" or s["state"] == "idle")
 
+    info = os.stat(st.path("ctl.sock"))
+    t.check("the control socket: mode 0660, group control.group (%s)" % group,
+            info.st_mode & 0o777 == 0o660 and info.st_gid == os.getgid(), oct(info.st_mode))
     r = cli("sites")
     t.check("sites: one line per site with its console",
             r.returncode == 0 and r.stdout.splitlines()[0].split() == ["s0", console], r)

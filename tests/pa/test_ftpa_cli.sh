@@ -195,6 +195,22 @@ check "ftpa serve starts over HTTPS with --no-endpoint-check" start_ftpa --confi
 tls="https://127.0.0.1:$port/pa.ProvisioningApplianceService"
 check "  ... then that certificate is accepted" code 200 --cacert ca.pem --cert elsewhere.pem \
     --key elsewhere.key -H "$json" -d '{"sku":"sival","sku_auth":"test_password"}' "$tls/InitSession"
+kill -TERM "$(echo "$pids" | awk '{print $NF}')"
+
+# --latency-ms N: every RPC's answer comes N ms late, never sooner (curl's own timer).
+check "ftpa serve --latency-ms 400 starts" start_ftpa --config-dir cfg --db reg-late.db \
+    --latency-ms 400
+late() {
+    t=$(curl -s -o out.json -w '%{time_total}' -H "$json" -H 'user_id: tester/9' \
+        -d '{"sku":"sival","sku_auth":"test_password"}' \
+        "http://127.0.0.1:$port/pa.ProvisioningApplianceService/InitSession")
+    echo "  InitSession took $t s"
+    awk -v t="$t" 'BEGIN { exit !(t >= 0.4) }'
+}
+check "  ... an RPC's answer takes at least 400 ms" late
+check "--latency-ms 0 is refused" sh -c "! '$ftpa' serve --config-dir cfg --db x.db --latency-ms 0 2>/dev/null"
+check "--latency-ms 60001 is refused" sh -c \
+    "! '$ftpa' serve --config-dir cfg --db x.db --latency-ms 60001 2>/dev/null"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
