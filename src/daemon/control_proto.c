@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/json_text.h"
+
 /* Every refusal is FT_E_INVALID: the daemon turns any of them into the same "error" reply,
  * and the message, not the code, tells the client what to fix. */
 #define BAD(err, ...) ft_fail((err), FT_E_INVALID, __VA_ARGS__)
@@ -12,88 +14,32 @@
 /* The most caller bytes one message quotes: a request line may be 64 KiB and the message
  * goes back to the client, into logs and into the journal. */
 #define QUOTE_MAX 32u
-/* Room for QUOTE_MAX bytes escaped to \xNN each, two delimiters, "..." and the NUL. */
-#define QUOTED_SIZE (QUOTE_MAX * 4u + 8u)
+#define QUOTED_SIZE JSON_TEXT_QUOTED_SIZE(QUOTE_MAX)
 /* jansson's own part of a syntax error ("invalid token", ...): its text, never the caller's. */
 #define JSON_WHY_MAX 96u
 
 #define LIMIT_DEFAULT 20u
 
-/* Writes `s` (n bytes, at most `max` of them) into out[max * 4 + 8], with "..." after when
- * cut. Non-printable bytes become \xNN so the message stays printable ASCII. Between
- * `delim`s (when not NUL) the delimiter and backslash are escaped too, so quoted text cannot
- * be mistaken for the message around it. */
-static void escape(char *out, const char *s, size_t n, size_t max, char delim)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    size_t take = n < max ? n : max;
-    if (delim != '\0')
-        out[o++] = delim;
-    for (size_t i = 0; i < take; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c > 0x7e) {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        } else {
-            if (delim != '\0' && (c == '\\' || c == (unsigned char)delim))
-                out[o++] = '\\';
-            out[o++] = (char)c;
-        }
-    }
-    if (delim != '\0')
-        out[o++] = delim;
-    if (take < n) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
 static void quote(char out[QUOTED_SIZE], const char *s, size_t n)
 {
-    escape(out, s, n, QUOTE_MAX, '"');
-}
-
-static const char *kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "an unknown type";
+    json_text_quote(out, s, n, QUOTE_MAX, '"');
 }
 
 /* jansson's message ends in " near '<up to 20 bytes of the line>'" or " near end of file";
  * the line's bytes are re-quoted under the same rules as every other quoted value. */
 static int json_failure(const json_error_t *jerr, struct ft_error *err)
 {
-    char why[JSON_WHY_MAX * 4u + 8u], near[QUOTED_SIZE];
+    char why[JSON_TEXT_QUOTED_SIZE(JSON_WHY_MAX)], near[QUOTED_SIZE];
     const char *text = jerr->text;
     size_t len = strnlen(text, sizeof(jerr->text));
     const char *at = strstr(text, " near '");
     near[0] = '\0';
     if (at != NULL && len > (size_t)(at - text) + 7u && text[len - 1] == '\'') {
         const char *token = at + 7;
-        escape(near, token, (size_t)(text + len - 1 - token), QUOTE_MAX, '\'');
+        json_text_quote(near, token, (size_t)(text + len - 1 - token), QUOTE_MAX, '\'');
         len = (size_t)(at - text);
     }
-    escape(why, text, len, JSON_WHY_MAX, '\0');
+    json_text_quote(why, text, len, JSON_WHY_MAX, '\0');
     return BAD(err, "not a JSON request: %s%s%s at byte %d", why, near[0] ? " near " : "", near,
                jerr->position);
 }
@@ -137,7 +83,7 @@ static int take_string(const json_t *v, const char *path, enum charset set, char
 {
     if (!json_is_string(v))
         return BAD(err, "%s: must be a string of 1..%zu %s, not %s", path, cap - 1,
-                   charset_rule(set), kind(v));
+                   charset_rule(set), json_text_kind(v));
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     bool ok = n >= 1 && n < cap;
@@ -157,7 +103,8 @@ static int take_uint(const json_t *v, const char *path, unsigned lo, unsigned hi
                      struct ft_error *err)
 {
     if (!json_is_integer(v))
-        return BAD(err, "%s: must be an integer in %u..%u, not %s", path, lo, hi, kind(v));
+        return BAD(err, "%s: must be an integer in %u..%u, not %s", path, lo, hi,
+                   json_text_kind(v));
     json_int_t n = json_integer_value(v);
     if (n < (json_int_t)lo || n > (json_int_t)hi)
         return BAD(err, "%s: %" JSON_INTEGER_FORMAT " is out of range %u..%u", path, n, lo, hi);
@@ -181,7 +128,7 @@ static int take_id(const json_t *v, char out[CONTROL_ID_MAX + 1], struct ft_erro
         return BAD(err,
                    "id: must be a string of 1..%u printable ASCII characters or an integer >= 0, "
                    "not %s",
-                   CONTROL_ID_MAX, kind(v));
+                   CONTROL_ID_MAX, json_text_kind(v));
     return take_string(v, "id", CHARS_PRINTABLE, out, CONTROL_ID_MAX + 1, err);
 }
 
@@ -222,7 +169,7 @@ static int take_din(const json_t *v, struct control_din *din, struct ft_error *e
     };
     static const char *const keys[] = {"year", "week", "lot", "wafer", "x", "y", NULL};
     if (!json_is_object(v))
-        return BAD(err, "din: must be an object, not %s", kind(v));
+        return BAD(err, "din: must be an object, not %s", json_text_kind(v));
     if (only_keys(v, "din", keys, err) != 0)
         return -1;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -241,7 +188,7 @@ static int take_device_id(const json_t *v, char *out, size_t cap, struct ft_erro
     enum { DIGITS = 64 };
     if (!json_is_string(v))
         return BAD(err, "device_id: must be a string of 0x and %d hex digits, not %s", DIGITS,
-                   kind(v));
+                   json_text_kind(v));
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     bool ok = n == 2 + DIGITS && s[0] == '0' && s[1] == 'x' && n < cap;
@@ -282,7 +229,7 @@ static int take_provision(const json_t *root, struct control_request *req, struc
         return -1;
     if (benchtop != NULL) {
         if (!json_is_boolean(benchtop))
-            return BAD(err, "benchtop: must be true or false, not %s", kind(benchtop));
+            return BAD(err, "benchtop: must be true or false, not %s", json_text_kind(benchtop));
         req->benchtop = json_is_true(benchtop);
     }
     return 0;
@@ -334,7 +281,7 @@ static const struct {
 static int request_from_json(const json_t *root, struct control_request *req, struct ft_error *err)
 {
     if (!json_is_object(root))
-        return BAD(err, "a request must be a JSON object, not %s", kind(root));
+        return BAD(err, "a request must be a JSON object, not %s", json_text_kind(root));
     /* First, so that whatever else is wrong the error reply can carry the id. */
     if (take_id(json_object_get(root, "id"), req->id, err) != 0)
         return -1;
@@ -342,7 +289,7 @@ static int request_from_json(const json_t *root, struct control_request *req, st
     if (cmd == NULL)
         return BAD(err, "missing \"cmd\"");
     if (!json_is_string(cmd))
-        return BAD(err, "cmd: must be a string, not %s", kind(cmd));
+        return BAD(err, "cmd: must be a string, not %s", json_text_kind(cmd));
     size_t c = 0;
     while (c < N_COMMANDS && strcmp(commands[c].name, json_string_value(cmd)) != 0)
         c++;

@@ -2,6 +2,7 @@
 # messages), then the supervisor, the site workers and the uploader.
 add_library(ftdaemon_proto STATIC
   ${CMAKE_CURRENT_LIST_DIR}/control_proto.c
+  ${CMAKE_CURRENT_LIST_DIR}/json_text.c
   ${CMAKE_CURRENT_LIST_DIR}/site_msg.c
   ${CMAKE_CURRENT_LIST_DIR}/station_config.c)
 target_link_libraries(ftdaemon_proto PUBLIC ftcommon PkgConfig::JANSSON)

@@ -10,10 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/json_text.h"
+
 /* The most bytes of a value or key one message quotes, so a message stays within
  * FT_ERROR_MESSAGE_MAX with the file name and the path around it. */
 #define QUOTE_MAX 32u
-#define QUOTED_SIZE (QUOTE_MAX * 4u + 8u)
+#define QUOTED_SIZE JSON_TEXT_QUOTED_SIZE(QUOTE_MAX)
 /* jansson's own text of a syntax error, which may quote a few bytes of the file. */
 #define JSON_WHY_MAX 96u
 /* "sites[31]." and an escaped unknown key. */
@@ -27,38 +29,6 @@ struct ctx {
     char path[JPATH_SIZE]; /* the JSON path the next message is about; "" = the document */
 };
 
-/* Copies at most `max` bytes of s into out[max * 4 + 8], "..." after when cut.
- * Non-printable bytes become \xNN so messages, which reach logs and the journal, stay
- * printable ASCII whatever the file holds; between `delim`s (when not NUL) the delimiter
- * and backslash are escaped with a backslash. */
-static void escape(char *out, const char *s, size_t n, size_t max, char delim)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0, take = n < max ? n : max;
-    if (delim != '\0')
-        out[o++] = delim;
-    for (size_t i = 0; i < take; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch > 0x7e) {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
-        } else {
-            if (delim != '\0' && (ch == '\\' || ch == (unsigned char)delim))
-                out[o++] = '\\';
-            out[o++] = (char)ch;
-        }
-    }
-    if (delim != '\0')
-        out[o++] = delim;
-    if (take < n) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
 static int bad(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int bad(struct ctx *c, const char *fmt, ...)
@@ -71,28 +41,6 @@ static int bad(struct ctx *c, const char *fmt, ...)
     if (c->path[0] == '\0')
         return ft_fail(c->err, FT_E_INVALID, "%s: %s", c->where, why);
     return ft_fail(c->err, FT_E_INVALID, "%s: %s: %s", c->where, c->path, why);
-}
-
-static const char *kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "an unknown type";
 }
 
 /* Points c->path at parent.key (key already safe to print). */
@@ -116,7 +64,7 @@ static int check_keys(struct ctx *c, const json_t *obj, const char *parent,
             i++;
         if (allowed[i] == NULL) {
             char q[QUOTED_SIZE];
-            escape(q, key, strlen(key), QUOTE_MAX, '\0');
+            json_text_quote(q, key, strlen(key), QUOTE_MAX, '\0');
             at(c, parent, q);
             return bad(c, "unknown key");
         }
@@ -145,7 +93,7 @@ static int take_string(struct ctx *c, const json_t *obj, const char *parent, con
     if (v == NULL)
         return rc;
     if (!json_is_string(v))
-        return bad(c, "must be a string, not %s", kind(v));
+        return bad(c, "must be a string, not %s", json_text_kind(v));
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     if (n == 0)
@@ -179,7 +127,7 @@ static int take_uint(struct ctx *c, const json_t *obj, const char *key, unsigned
     if (v == NULL)
         return rc;
     if (!json_is_integer(v))
-        return bad(c, "must be an integer in %u..%u, not %s", lo, hi, kind(v));
+        return bad(c, "must be an integer in %u..%u, not %s", lo, hi, json_text_kind(v));
     json_int_t n = json_integer_value(v);
     if (n < (json_int_t)lo || n > (json_int_t)hi)
         return bad(c, "%" JSON_INTEGER_FORMAT " is out of range %u..%u", n, lo, hi);
@@ -196,7 +144,7 @@ static int take_object(struct ctx *c, const json_t *obj, const char *key, bool r
     if (v == NULL)
         return rc;
     if (!json_is_object(v))
-        return bad(c, "must be an object, not %s", kind(v));
+        return bad(c, "must be an object, not %s", json_text_kind(v));
     if (check_keys(c, v, key, allowed) < 0)
         return -1;
     *out = v;
@@ -262,7 +210,7 @@ static int take_site(struct ctx *c, const json_t *v, size_t i, struct station_co
         parent[0] = '\0';
     if (!json_is_object(v)) {
         at(c, "", parent);
-        return bad(c, "must be an object, not %s", kind(v));
+        return bad(c, "must be an object, not %s", json_text_kind(v));
     }
     if (check_keys(c, v, parent, keys) < 0)
         return -1;
@@ -283,7 +231,7 @@ static int take_site(struct ctx *c, const json_t *v, size_t i, struct station_co
     for (size_t j = 0; j < i; j++) {
         if (strcmp(cfg->sites[j].console, s->console) == 0) {
             char q[QUOTED_SIZE];
-            escape(q, s->console, strlen(s->console), QUOTE_MAX, '"');
+            json_text_quote(q, s->console, strlen(s->console), QUOTE_MAX, '"');
             return bad(c, "%s is also the console of sites[%zu]", q, j);
         }
     }
@@ -304,7 +252,7 @@ static int take_site(struct ctx *c, const json_t *v, size_t i, struct station_co
 
     const json_t *reset = get(c, v, parent, "reset", false, &rc);
     if (reset != NULL && !json_is_boolean(reset))
-        return bad(c, "must be true or false, not %s", kind(reset));
+        return bad(c, "must be true or false, not %s", json_text_kind(reset));
     s->reset = json_is_true(reset);
     return 0;
 }
@@ -316,7 +264,7 @@ static int take_sites(struct ctx *c, const json_t *root, struct station_config *
     if (sites == NULL)
         return -1;
     if (!json_is_array(sites))
-        return bad(c, "must be an array, not %s", kind(sites));
+        return bad(c, "must be an array, not %s", json_text_kind(sites));
     size_t n = json_array_size(sites);
     if (n == 0)
         return bad(c, "must list at least one site");
@@ -373,7 +321,7 @@ static int take_service(struct ctx *c, const json_t *root, struct station_servic
     const json_t *reg = get(c, obj, p, "register", false, &rc);
     if (reg != NULL) {
         if (!json_is_string(reg))
-            return bad(c, "must be a string, not %s", kind(reg));
+            return bad(c, "must be a string, not %s", json_text_kind(reg));
         if (strcmp(json_string_value(reg), "sync") == 0)
             svc->register_sync = true;
         else if (strcmp(json_string_value(reg), "spool") != 0)
@@ -429,7 +377,7 @@ static int take_config(struct ctx *c, const json_t *root, struct station_config 
                                        "timeout_scale",
                                        NULL};
     if (!json_is_object(root))
-        return bad(c, "must be a JSON object, not %s", kind(root));
+        return bad(c, "must be a JSON object, not %s", json_text_kind(root));
     if (check_keys(c, root, "", keys) < 0 || take_sites(c, root, cfg) < 0 ||
         take_service(c, root, &cfg->service) < 0)
         return -1;
@@ -462,7 +410,7 @@ static int take_config(struct ctx *c, const json_t *root, struct station_config 
     const json_t *scale = get(c, root, "", "timeout_scale", false, &rc);
     if (scale != NULL) {
         if (!json_is_number(scale))
-            return bad(c, "must be a number in (0, 100], not %s", kind(scale));
+            return bad(c, "must be a number in (0, 100], not %s", json_text_kind(scale));
         double x = json_number_value(scale);
         if (!(x > 0.0 && x <= 100.0))
             return bad(c, "%g is out of range (0, 100]", x);
@@ -491,8 +439,8 @@ int station_config_parse(const char *where, const char *text, size_t len,
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        char why[JSON_WHY_MAX * 4u + 8u];
-        escape(why, jerr.text, strnlen(jerr.text, sizeof(jerr.text)), JSON_WHY_MAX, '\0');
+        char why[JSON_TEXT_QUOTED_SIZE(JSON_WHY_MAX)];
+        json_text_quote(why, jerr.text, strnlen(jerr.text, sizeof(jerr.text)), JSON_WHY_MAX, '\0');
         return bad(&c, "line %d, column %d: invalid JSON: %s", jerr.line, jerr.column, why);
     }
     int rc = take_config(&c, root, cfg);
