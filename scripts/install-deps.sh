@@ -46,6 +46,9 @@ python     cryptography           python3-cryptography
 python     jsonschema             python3-jsonschema
 tool       curl                   curl
 tool       nginx                  nginx-light
+tool       systemd-analyze        systemd
+tool       systemd-sysusers       systemd
+tool       man                    man-db
 '
 
 map() {
