@@ -49,6 +49,7 @@ tool       nginx                  nginx-light
 tool       systemd-analyze        systemd
 tool       systemd-sysusers       systemd
 tool       man                    man-db
+tool       promtool               prometheus
 '
 
 map() {

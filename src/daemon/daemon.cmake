@@ -7,12 +7,17 @@ add_library(ftdaemon_proto STATIC
   ${CMAKE_CURRENT_LIST_DIR}/station_config.c)
 target_link_libraries(ftdaemon_proto PUBLIC ftcommon PkgConfig::JANSSON)
 
+# The metrics endpoint (libmicrohttpd, as ftpa).
+pkg_check_modules(MHD_DAEMON REQUIRED IMPORTED_TARGET libmicrohttpd)
+find_package(Threads REQUIRED)
 add_executable(ftharnessd
   ${CMAKE_CURRENT_LIST_DIR}/dut_marker.c
   ${CMAKE_CURRENT_LIST_DIR}/ftharnessd.c
+  ${CMAKE_CURRENT_LIST_DIR}/metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/sd_notify.c
   ${CMAKE_CURRENT_LIST_DIR}/supervisor.c
   ${CMAKE_CURRENT_LIST_DIR}/uploader.c
   ${CMAKE_CURRENT_LIST_DIR}/worker.c)
-target_link_libraries(ftharnessd PRIVATE ftdaemon_proto ftstation OpenSSL::Crypto)
+target_link_libraries(ftharnessd PRIVATE ftdaemon_proto ftstation OpenSSL::Crypto
+                      PkgConfig::MHD_DAEMON Threads::Threads)
 install(TARGETS ftharnessd RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})

@@ -27,6 +27,7 @@
 #include "common/version.h"
 #include "daemon/control_proto.h"
 #include "daemon/dut_marker.h"
+#include "daemon/metrics.h"
 #include "daemon/sd_notify.h"
 #include "daemon/site_msg.h"
 #include "daemon/worker.h"
@@ -99,6 +100,7 @@ struct sup {
     struct request *requests;
     size_t n_requests, cap_requests;
     struct sd_notify notify;
+    struct metrics *metrics; /* NULL without metrics.listen */
 };
 
 static int64_t now_ms(void)
@@ -114,6 +116,8 @@ static int64_t wall_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+static void spool_scan(struct sup *s);
 
 /* ---- clients -------------------------------------------------------------------------- */
 
@@ -204,6 +208,9 @@ static void notify_status(struct sup *s)
         busy += s->sites[i].busy;
         ready += s->sites[i].child.ready;
     }
+    for (size_t i = 0; i < s->cfg->n_sites; i++)
+        metrics_site(s->metrics, i, s->sites[i].child.ready, s->sites[i].busy,
+                     s->sites[i].child.restarts);
     char text[160];
     snprintf(text, sizeof(text), "STATUS=%s: %zu of %zu sites ready, %zu busy, spool %llu",
              s->draining ? "draining" : "running", ready, s->cfg->n_sites, busy,
@@ -304,6 +311,10 @@ static void finish_dut(struct sup *s, int index, json_t *result)
             site->sku, status ? status : "?", device && device[0] ? device : "unknown",
             pass ? "" : ": ", pass ? "" : error);
     remember(s, result);
+    json_t *cls = json_object_get(result, "exit_class");
+    metrics_result(s->metrics, (size_t)index, site->sku,
+                   json_is_integer(cls) ? (int)json_integer_value(cls) : STATION_EXIT_INTERNAL,
+                   (double)(now_ms() - site->started_ms) / 1000.0);
     struct request *r = find_request(s, site->request_id);
     /* A DUT refused before the chip was touched did nothing: its request id may run again. */
     const char *record_file = json_string_value(json_object_get(result, "record_file"));
@@ -344,6 +355,8 @@ static void on_worker_result(struct sup *s, int index, struct site_msg *msg)
     json_decref(ev);
     if (msg->pass && !s->cfg->service.register_sync && s->uploader.fd >= 0)
         site_msg_send(s->uploader.fd, json_pack("{s:s}", "t", "kick"), NULL);
+    if (msg->pass && s->metrics != NULL)
+        spool_scan(s);
 }
 
 /* A child ended (waitpid status): a site's DUT in flight fails with the reason, and the
@@ -434,9 +447,12 @@ static void on_child_message(struct sup *s, int index, struct child *ch)
         notify_status(s);
     } else if (index < 0 && msg.type == SITE_MSG_SPOOL) {
         snprintf(s->spool_error, sizeof(s->spool_error), "%s", msg.error);
+        if (s->metrics != NULL)
+            spool_scan(s);
     } else if (index >= 0 && s->sites[index].busy && msg.type == SITE_MSG_STEP) {
         struct site *site = &s->sites[index];
         snprintf(site->last_step, sizeof(site->last_step), "%s", msg.step);
+        metrics_step(s->metrics, (size_t)index, msg.step, (double)msg.us / 1e6);
         send_event(client_by_serial(s, site->client_serial), site->id,
                    json_pack("{s:s, s:s, s:s, s:f}", "event", "progress", "site",
                              s->cfg->sites[index].name, "step", msg.step, "ms", msg.us / 1000.0));
@@ -508,6 +524,9 @@ static void spool_scan(struct sup *s)
         close(rejected);
     if (fd >= 0)
         close(fd);
+    metrics_spool(s->metrics, s->spool_depth,
+                  s->spool_depth > 0 ? (double)(wall_ms() - s->spool_oldest_ms) / 1000.0 : 0.0,
+                  s->spool_rejected);
 }
 
 static void cmd_status(struct sup *s, struct client *c, const struct control_request *req)
@@ -1172,6 +1191,14 @@ int supervisor_main(const char *config_path, const char *self, struct station_co
         free(s);
         return 2;
     }
+    struct ft_error err = {0};
+    if (cfg->metrics_listen[0] != '\0' && (s->metrics = metrics_start(cfg, &err)) == NULL) {
+        fprintf(stderr, "<3>%s\n", err.message);
+        close(s->listen_fd);
+        unlink(cfg->control_socket);
+        free(s);
+        return 2;
+    }
     recover(s);
     for (size_t i = 0; i < cfg->n_sites; i++) {
         s->sites[i].child = (struct child){.fd = -1, .restart_at_ms = now_ms()};
@@ -1187,6 +1214,7 @@ int supervisor_main(const char *config_path, const char *self, struct station_co
         client_close(&s->clients[i]);
     close(s->listen_fd);
     close(s->record_dirfd);
+    metrics_stop(s->metrics);
     unlink(cfg->control_socket);
     for (size_t i = 0; i < RECENT_MAX; i++)
         json_decref(s->recent[i]);

@@ -8,10 +8,13 @@ usage: test_daemon.py FTHARNESSD FTHARNESS FTSIM FTPA SKU_DIR SCRATCH PLUGIN_DIR
 """
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_lib import Control, Results, Station  # noqa: E402
@@ -19,6 +22,9 @@ from daemon_lib import Control, Results, Station  # noqa: E402
 t = Results()
 if len(sys.argv) < 10 or not os.access(sys.argv[9], os.X_OK):
     print("needs ftdi_testbed (umockdev, libftdi1) for the FTDI site; skipping")
+    sys.exit(77)
+if shutil.which("promtool") is None:
+    print("needs promtool (Debian's prometheus) to check the metrics; skipping")
     sys.exit(77)
 st = Station(sys.argv[1:])
 socket_sites = {"s0", "s1", "s3", "s4"}  # the handler swaps chips there (NEXT_CHIP)
@@ -72,7 +78,10 @@ try:
     }
     sites = [{"name": n, "console": c} for n, c in sorted(consoles.items())]
     sites[0]["reset"] = True
-    st.write_config(sites)
+    with socket.socket() as probe:  # a free loopback port for the metrics
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
+    st.write_config(sites, metrics={"listen": "127.0.0.1:%d" % metrics_port})
 
     # ---- the configuration check --------------------------------------------------------
     r = subprocess.run([st.ftharnessd, "--config", st.config, "--check-config"],
@@ -130,6 +139,25 @@ try:
                 print("   %s: %s" % (site, json.dumps(res)[:600]))
         t.check("round %d: five sites on SPI socket, UART socket, pty, SPI socket and FTDI PASS "
                 "at once, each with its steps and record" % rnd, ok and len(devices) == 5)
+
+    # ---- metrics ------------------------------------------------------------------------
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port,
+                                  timeout=10).read().decode()
+    lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                          text=True)
+    t.check("GET /metrics passes promtool check metrics", lint.returncode == 0,
+            lint.stdout + lint.stderr)
+    passes_per_site = [l for l in text.splitlines()
+                       if l.startswith("ftharness_dut_results_total{") and 'class="pass"' in l]
+    t.check("... counts two PASS per site", len(passes_per_site) == 5 and
+            all(l.endswith(" 2") for l in passes_per_site), passes_per_site)
+    exports = [l for l in text.splitlines() if l.startswith(
+        'ftharness_step_duration_seconds_count{') and 'step="perso-tbs-export"' in l]
+    t.check("... and a step-time histogram per site and step",
+            len(exports) == 5 and all(l.endswith(" 2") for l in exports), exports)
+    t.check("... with the sites up, the build and the spool",
+            text.count("ftharness_site_up{") == 5 and "ftharness_build_info{version=" in text
+            and "ftharness_spool_depth " in text)
 
     # ---- a busy site refuses a second provision -----------------------------------------
     st.next_chip("s0")
@@ -358,6 +386,15 @@ try:
             (again, old))
     res = result_of(provision("s0"))
     t.check("... and the restarted daemon personalizes", res.get("status") == "PASS", res)
+    # No secret in the daemon's log: the SKU password, nor any wrapped RMA seed or device
+    # seed the records hold.
+    secrets = [open(st.password).read().strip()]
+    for rec in records:
+        secrets += [rec.get("rma_unlock_token", "")] + [x["bytes"] for x in rec.get("seeds", [])]
+    log = open(st.path("ftharnessd.log")).read()
+    leaked = [x[:12] for x in secrets if x and x in log]
+    t.check("the daemon's log holds no password or seed (%d secrets looked for)" %
+            len([x for x in secrets if x]), not leaked, leaked)
 
     # ---- kill -9 of the supervisor, then of its orphaned worker, mid-DUT ---------------
     st.next_chip("s3")

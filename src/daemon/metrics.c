@@ -1,0 +1,288 @@
+#define _GNU_SOURCE
+#include "daemon/metrics.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/version.h"
+#include "flow/flow.h"
+#include "station/station_inputs.h"
+
+/* Upper bounds (seconds) of the step and DUT duration histograms: a millisecond step to a
+ * bootstrap or a plugin at its deadline. */
+static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                 0.5,   1,     2.5,  5,     10,   30,  60};
+#define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+#define N_CLASSES 8
+#define SKUS_MAX 64 /* distinct SKUs counted per site; more are counted as "other" */
+
+struct histogram {
+    uint64_t counts[N_BUCKETS]; /* per bucket, not cumulative */
+    uint64_t count;
+    double sum;
+};
+
+struct site_metrics {
+    char name[STATION_NAME_MAX];
+    struct histogram steps[FLOW_STEP_COUNT];
+    struct histogram dut;
+    char skus[SKUS_MAX][64];
+    uint64_t results[SKUS_MAX][N_CLASSES];
+    size_t n_skus;
+    bool up, busy;
+    unsigned restarts;
+};
+
+struct metrics {
+    pthread_mutex_t lock;
+    struct MHD_Daemon *http;
+    struct site_metrics sites[STATION_SITES_MAX];
+    size_t n_sites;
+    uint64_t spool_depth, spool_rejected;
+    double spool_oldest_age_s;
+};
+
+static void observe(struct histogram *h, double seconds)
+{
+    size_t i = 0;
+    while (i < N_BUCKETS && seconds > buckets[i])
+        i++;
+    if (i < N_BUCKETS)
+        h->counts[i]++;
+    h->count++;
+    h->sum += seconds;
+}
+
+void metrics_step(struct metrics *m, size_t site, const char *step, double seconds)
+{
+    if (m == NULL || site >= m->n_sites)
+        return;
+    for (int s = 0; s < FLOW_STEP_COUNT; s++) {
+        if (strcmp(flow_step_name((enum flow_step)s), step) == 0) {
+            pthread_mutex_lock(&m->lock);
+            observe(&m->sites[site].steps[s], seconds);
+            pthread_mutex_unlock(&m->lock);
+            return;
+        }
+    }
+}
+
+void metrics_result(struct metrics *m, size_t site, const char *sku, int exit_class, double seconds)
+{
+    if (m == NULL || site >= m->n_sites || exit_class < 0 || exit_class >= N_CLASSES)
+        return;
+    pthread_mutex_lock(&m->lock);
+    struct site_metrics *s = &m->sites[site];
+    size_t i = 0;
+    while (i < s->n_skus && strcmp(s->skus[i], sku) != 0)
+        i++;
+    if (i == s->n_skus && s->n_skus < SKUS_MAX)
+        snprintf(s->skus[s->n_skus++], sizeof(s->skus[0]), "%s", sku);
+    else if (i == s->n_skus)
+        i = SKUS_MAX - 1; /* the last slot takes every SKU past the limit */
+    s->results[i][exit_class]++;
+    observe(&s->dut, seconds);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_site(struct metrics *m, size_t site, bool up, bool busy, unsigned restarts)
+{
+    if (m == NULL || site >= m->n_sites)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->sites[site].up = up;
+    m->sites[site].busy = busy;
+    m->sites[site].restarts = restarts;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_spool(struct metrics *m, uint64_t depth, double oldest_age_s, uint64_t rejected)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->spool_depth = depth;
+    m->spool_oldest_age_s = oldest_age_s;
+    m->spool_rejected = rejected;
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void histogram_text(FILE *out, const char *name, const char *labels,
+                           const struct histogram *h)
+{
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < N_BUCKETS; i++) {
+        cumulative += h->counts[i];
+        fprintf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels, buckets[i],
+                (unsigned long long)cumulative);
+    }
+    fprintf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, (unsigned long long)h->count);
+    fprintf(out, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, h->sum, name, labels,
+            (unsigned long long)h->count);
+}
+
+/* The exposition, NEW text (*len bytes). Site and SKU names are [a-z0-9_-]: no escaping. */
+static char *render(struct metrics *m, size_t *len)
+{
+    char *text = NULL;
+    FILE *out = open_memstream(&text, len);
+    if (out == NULL)
+        return NULL;
+    pthread_mutex_lock(&m->lock);
+    fprintf(out,
+            "# HELP ftharness_build_info The daemon's version.\n"
+            "# TYPE ftharness_build_info gauge\n"
+            "ftharness_build_info{version=\"%s\"} 1\n",
+            FTHARNESS_VERSION);
+    fprintf(out, "# HELP ftharness_site_up Whether the site's worker is running and answers.\n"
+                 "# TYPE ftharness_site_up gauge\n");
+    for (size_t i = 0; i < m->n_sites; i++)
+        fprintf(out, "ftharness_site_up{site=\"%s\"} %d\n", m->sites[i].name, m->sites[i].up);
+    fprintf(out, "# HELP ftharness_duts_in_flight DUTs being personalized now.\n"
+                 "# TYPE ftharness_duts_in_flight gauge\n");
+    for (size_t i = 0; i < m->n_sites; i++)
+        fprintf(out, "ftharness_duts_in_flight{site=\"%s\"} %d\n", m->sites[i].name,
+                m->sites[i].busy);
+    fprintf(out, "# HELP ftharness_worker_restarts_total Site workers started again after "
+                 "ending.\n# TYPE ftharness_worker_restarts_total counter\n");
+    for (size_t i = 0; i < m->n_sites; i++)
+        fprintf(out, "ftharness_worker_restarts_total{site=\"%s\"} %u\n", m->sites[i].name,
+                m->sites[i].restarts);
+    fprintf(out, "# HELP ftharness_dut_results_total DUTs ended, by exit class.\n"
+                 "# TYPE ftharness_dut_results_total counter\n");
+    for (size_t i = 0; i < m->n_sites; i++)
+        for (size_t k = 0; k < m->sites[i].n_skus; k++)
+            for (int c = 0; c < N_CLASSES; c++)
+                fprintf(
+                    out, "ftharness_dut_results_total{site=\"%s\",sku=\"%s\",class=\"%s\"} %llu\n",
+                    m->sites[i].name, m->sites[i].skus[k], station_exit_name((enum station_exit)c),
+                    (unsigned long long)m->sites[i].results[k][c]);
+    fprintf(out, "# HELP ftharness_dut_duration_seconds A DUT from accepted to its result.\n"
+                 "# TYPE ftharness_dut_duration_seconds histogram\n");
+    char labels[128];
+    for (size_t i = 0; i < m->n_sites; i++) {
+        snprintf(labels, sizeof(labels), "site=\"%s\"", m->sites[i].name);
+        histogram_text(out, "ftharness_dut_duration_seconds", labels, &m->sites[i].dut);
+    }
+    fprintf(out, "# HELP ftharness_step_duration_seconds One step of a DUT (upstream's step "
+                 "names).\n# TYPE ftharness_step_duration_seconds histogram\n");
+    for (size_t i = 0; i < m->n_sites; i++)
+        for (int s = 0; s < FLOW_STEP_COUNT; s++) {
+            if (m->sites[i].steps[s].count == 0)
+                continue;
+            snprintf(labels, sizeof(labels), "site=\"%s\",step=\"%s\"", m->sites[i].name,
+                     flow_step_name((enum flow_step)s));
+            histogram_text(out, "ftharness_step_duration_seconds", labels, &m->sites[i].steps[s]);
+        }
+    fprintf(out,
+            "# HELP ftharness_spool_depth Passed devices waiting for RegisterDevice.\n"
+            "# TYPE ftharness_spool_depth gauge\nftharness_spool_depth %llu\n"
+            "# HELP ftharness_spool_oldest_age_seconds Age of the oldest spool entry.\n"
+            "# TYPE ftharness_spool_oldest_age_seconds gauge\n"
+            "ftharness_spool_oldest_age_seconds %.3f\n"
+            "# HELP ftharness_spool_rejected Spool entries the service refused for good.\n"
+            "# TYPE ftharness_spool_rejected gauge\nftharness_spool_rejected %llu\n",
+            (unsigned long long)m->spool_depth, m->spool_oldest_age_s,
+            (unsigned long long)m->spool_rejected);
+    pthread_mutex_unlock(&m->lock);
+    if (fclose(out) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_len, void **state)
+{
+    (void)version;
+    (void)upload;
+    (void)state;
+    struct metrics *m = cls;
+    struct MHD_Response *resp;
+    unsigned status = MHD_HTTP_OK;
+    size_t len = 0;
+    char *text = NULL;
+    if (*upload_len != 0 || strcmp(method, "GET") != 0) {
+        status = MHD_HTTP_METHOD_NOT_ALLOWED;
+    } else if (strcmp(url, "/metrics") != 0) {
+        status = MHD_HTTP_NOT_FOUND;
+    } else if ((text = render(m, &len)) == NULL) {
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (status == MHD_HTTP_OK) {
+        resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    } else {
+        static const char why[] = "GET /metrics\n";
+        resp =
+            MHD_create_response_from_buffer(sizeof(why) - 1, (void *)why, MHD_RESPMEM_PERSISTENT);
+    }
+    enum MHD_Result rc = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+struct metrics *metrics_start(const struct station_config *cfg, struct ft_error *err)
+{
+    char host[64];
+    snprintf(host, sizeof(host), "%s", cfg->metrics_listen);
+    char *colon = strrchr(host, ':');
+    if (colon == NULL) {
+        ft_fail(err, FT_E_INVALID, "metrics.listen %s: expected HOST:PORT", cfg->metrics_listen);
+        return NULL;
+    }
+    *colon = '\0';
+    const char *port = colon + 1;
+    char *name = host;
+    if (name[0] == '[' && colon > host && colon[-1] == ']') {
+        name++;
+        colon[-1] = '\0';
+    }
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    int gai = getaddrinfo(name, port, &hints, &ai);
+    if (gai != 0) {
+        ft_fail(err, FT_E_INVALID, "metrics.listen %s: %s", cfg->metrics_listen, gai_strerror(gai));
+        return NULL;
+    }
+    struct metrics *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        freeaddrinfo(ai);
+        ft_fail(err, FT_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&m->lock, NULL);
+    m->n_sites = cfg->n_sites;
+    for (size_t i = 0; i < cfg->n_sites; i++)
+        snprintf(m->sites[i].name, sizeof(m->sites[i].name), "%s", cfg->sites[i].name);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    m->http = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
+                               ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, 16u,
+                               MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (m->http == NULL) {
+        ft_fail(err, FT_E_INVALID, "metrics.listen %s: cannot listen there", cfg->metrics_listen);
+        metrics_stop(m);
+        return NULL;
+    }
+    return m;
+}
+
+void metrics_stop(struct metrics *m)
+{
+    if (m == NULL)
+        return;
+    if (m->http != NULL)
+        MHD_stop_daemon(m->http);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}

@@ -1,0 +1,30 @@
+/* The daemon's Prometheus metrics (text format 0.0.4) on `metrics.listen`, served by
+ * libmicrohttpd from its own thread at GET /metrics. The supervisor's loop records into
+ * them under a mutex; a scrape renders them under the same mutex. docs/ftharnessd.md,
+ * "Metrics", lists every metric. */
+#ifndef FTHARNESS_DAEMON_METRICS_H
+#define FTHARNESS_DAEMON_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "daemon/station_config.h"
+
+struct metrics;
+
+/* Starts serving on cfg->metrics_listen ("HOST:PORT", HOST numeric, [v6] in brackets). */
+struct metrics *metrics_start(const struct station_config *cfg, struct ft_error *err);
+void metrics_stop(struct metrics *m);
+
+/* A DUT's step ended on site `site` after `seconds`. */
+void metrics_step(struct metrics *m, size_t site, const char *step, double seconds);
+/* A DUT ended on `site` with `exit_class` (0..7). */
+void metrics_result(struct metrics *m, size_t site, const char *sku, int exit_class,
+                    double seconds);
+/* A site's state: up (its worker answers), busy (a DUT in flight), restarts so far. */
+void metrics_site(struct metrics *m, size_t site, bool up, bool busy, unsigned restarts);
+void metrics_spool(struct metrics *m, uint64_t depth, double oldest_age_s, uint64_t rejected);
+
+#endif
