@@ -50,6 +50,7 @@ tool       systemd-analyze        systemd
 tool       systemd-sysusers       systemd
 tool       man                    man-db
 tool       promtool               prometheus
+tool       chromium               chromium
 '
 
 map() {

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "common/version.h"
 #include "flow/flow.h"
@@ -20,6 +23,7 @@ static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 #define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 #define N_CLASSES 8
 #define SKUS_MAX 64 /* distinct SKUs counted per site; more are counted as "other" */
+#define LAST_MAX 20 /* results on the status page */
 
 struct histogram {
     uint64_t counts[N_BUCKETS]; /* per bucket, not cumulative */
@@ -38,8 +42,20 @@ struct site_metrics {
     unsigned restarts;
 };
 
+/* A result as the status page lists it. */
+struct last_result {
+    char site[STATION_NAME_MAX];
+    char sku[64];
+    char device[80];
+    int exit_class;
+    double seconds;
+    int64_t unix_ms;
+};
+
 struct metrics {
     pthread_mutex_t lock;
+    struct last_result last[LAST_MAX]; /* a ring, newest at last_next - 1 */
+    size_t last_next, last_count;
     struct MHD_Daemon *http;
     struct site_metrics sites[STATION_SITES_MAX];
     size_t n_sites;
@@ -72,7 +88,8 @@ void metrics_step(struct metrics *m, size_t site, const char *step, double secon
     }
 }
 
-void metrics_result(struct metrics *m, size_t site, const char *sku, int exit_class, double seconds)
+void metrics_result(struct metrics *m, size_t site, const char *sku, int exit_class, double seconds,
+                    const char *device)
 {
     if (m == NULL || site >= m->n_sites || exit_class < 0 || exit_class >= N_CLASSES)
         return;
@@ -87,6 +104,18 @@ void metrics_result(struct metrics *m, size_t site, const char *sku, int exit_cl
         i = SKUS_MAX - 1; /* the last slot takes every SKU past the limit */
     s->results[i][exit_class]++;
     observe(&s->dut, seconds);
+    struct last_result *l = &m->last[m->last_next];
+    memcpy(l->site, s->name, sizeof(l->site)); /* both STATION_NAME_MAX, terminated */
+    snprintf(l->sku, sizeof(l->sku), "%s", sku);
+    snprintf(l->device, sizeof(l->device), "%s", device);
+    l->exit_class = exit_class;
+    l->seconds = seconds;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    l->unix_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    m->last_next = (m->last_next + 1) % LAST_MAX;
+    if (m->last_count < LAST_MAX)
+        m->last_count++;
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -197,6 +226,114 @@ static char *render(struct metrics *m, size_t *len)
     return text;
 }
 
+/* /status.json: the sites, the last results, the yield per SKU and the mean time of each
+ * step over all sites (NEW text). */
+static char *render_status(struct metrics *m, size_t *len)
+{
+    json_t *sites = json_array(), *last = json_array(), *yield = json_object(),
+           *steps = json_array();
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->n_sites; i++) {
+        const struct site_metrics *s = &m->sites[i];
+        uint64_t pass = 0, fail = 0;
+        for (size_t k = 0; k < s->n_skus; k++) {
+            json_t *y = json_object_get(yield, s->skus[k]);
+            if (y == NULL)
+                json_object_set_new(
+                    yield, s->skus[k],
+                    y = json_pack("{s:I, s:I}", "pass", (json_int_t)0, "fail", (json_int_t)0));
+            uint64_t p = s->results[k][0], f = 0;
+            for (int c = 1; c < N_CLASSES; c++)
+                f += s->results[k][c];
+            json_object_set_new(
+                y, "pass",
+                json_integer(json_integer_value(json_object_get(y, "pass")) + (json_int_t)p));
+            json_object_set_new(
+                y, "fail",
+                json_integer(json_integer_value(json_object_get(y, "fail")) + (json_int_t)f));
+            pass += p;
+            fail += f;
+        }
+        json_array_append_new(sites,
+                              json_pack("{s:s, s:s, s:I, s:I, s:i}", "name", s->name, "state",
+                                        !s->up    ? "degraded"
+                                        : s->busy ? "busy"
+                                                  : "idle",
+                                        "pass", (json_int_t)pass, "fail", (json_int_t)fail,
+                                        "restarts", (int)s->restarts));
+    }
+    for (size_t k = 0; k < m->last_count; k++) {
+        const struct last_result *l = &m->last[(m->last_next + LAST_MAX - 1 - k) % LAST_MAX];
+        json_array_append_new(last,
+                              json_pack("{s:s, s:s, s:s, s:s, s:f, s:I}", "site", l->site, "sku",
+                                        l->sku, "device", l->device, "class",
+                                        station_exit_name((enum station_exit)l->exit_class),
+                                        "seconds", l->seconds, "unix_ms", (json_int_t)l->unix_ms));
+    }
+    for (int st = 0; st < FLOW_STEP_COUNT; st++) {
+        uint64_t count = 0;
+        double sum = 0;
+        for (size_t i = 0; i < m->n_sites; i++) {
+            count += m->sites[i].steps[st].count;
+            sum += m->sites[i].steps[st].sum;
+        }
+        if (count > 0)
+            json_array_append_new(steps, json_pack("{s:s, s:f, s:I}", "step",
+                                                   flow_step_name((enum flow_step)st), "mean_ms",
+                                                   1000.0 * sum / (double)count, "count",
+                                                   (json_int_t)count));
+    }
+    pthread_mutex_unlock(&m->lock);
+    json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o}", "version", FTHARNESS_VERSION, "sites",
+                            sites, "last", last, "yield", yield, "steps", steps);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+/* The status page: no external assets; it draws /status.json every two seconds. */
+static const char status_page[] =
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>ftharnessd</title><style>"
+    "body{font:14px sans-serif;margin:1em 2em;color:#222}h1{font-size:20px}"
+    "table{border-collapse:collapse;margin-bottom:1.5em}"
+    "td,th{border:1px solid #bbb;padding:3px 8px;text-align:left}"
+    ".idle{background:#dfd}.busy{background:#ffd}.degraded{background:#fcc}"
+    ".pass{color:#080}.fail{color:#c00}</style></head><body>"
+    "<h1>ftharnessd <span id=\"version\"></span></h1>"
+    "<h2>Sites</h2><table id=\"sites\"></table>"
+    "<h2>Yield per SKU</h2><table id=\"yield\"></table>"
+    "<h2>Mean step time</h2><canvas id=\"plot\" width=\"760\" height=\"40\"></canvas>"
+    "<h2>Last results</h2><table id=\"last\"></table>"
+    "<script>\n"
+    "function cell(tag,text,cls){var c=document.createElement(tag);c.textContent=text;"
+    "if(cls)c.className=cls;return c;}\n"
+    "function table(id,head,rows){var t=document.getElementById(id);t.textContent='';"
+    "var h=document.createElement('tr');head.forEach(function(x){h.appendChild(cell('th',x));});"
+    "t.appendChild(h);rows.forEach(function(r){var tr=document.createElement('tr');"
+    "r.forEach(function(x){tr.appendChild(cell('td',x[0],x[1]));});t.appendChild(tr);});}\n"
+    "function plot(steps){var c=document.getElementById('plot'),g=c.getContext('2d');"
+    "c.height=20+20*steps.length;g.clearRect(0,0,c.width,c.height);var "
+    "max=1;steps.forEach(function(s){max=Math.max(max,"
+    "s.mean_ms);});g.font='11px sans-serif';"
+    "steps.forEach(function(s,i){var y=10+i*20;var len=(c.width-260)*s.mean_ms/max;"
+    "g.fillStyle='#48c';g.fillRect(190,y,len,14);g.fillStyle='#222';g.fillText(s.step,4,y+11);"
+    "g.fillText(s.mean_ms.toFixed(1)+' ms',196+len,y+11);});"
+    "c.setAttribute('data-bars',steps.length);}\n"
+    "function draw(d){document.getElementById('version').textContent=d.version;"
+    "table('sites',['site','state','pass','fail','restarts'],d.sites.map(function(s){"
+    "return [[s.name],[s.state,s.state],[String(s.pass),'pass'],[String(s.fail),'fail'],"
+    "[String(s.restarts)]];}));"
+    "table('yield',['SKU','pass','fail','yield'],Object.keys(d.yield).map(function(k){"
+    "var y=d.yield[k],n=y.pass+y.fail;return [[k],[String(y.pass),'pass'],[String(y.fail),'fail'],"
+    "[n?(100*y.pass/n).toFixed(1)+' %':'-']];}));"
+    "table('last',['site','SKU','device','class','seconds'],d.last.map(function(r){return "
+    "[[r.site],[r.sku],[r.device||'-'],[r.class,r.class=='pass'?'pass':'fail'],"
+    "[r.seconds.toFixed(2)]];}));plot(d.steps);}\n"
+    "function load(){fetch('/status.json').then(function(r){return r.json();}).then(draw)"
+    ".catch(function(){});}\nload();setInterval(load,2000);\n"
+    "</script></body></html>\n";
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_len, void **state)
@@ -211,16 +348,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     char *text = NULL;
     if (*upload_len != 0 || strcmp(method, "GET") != 0) {
         status = MHD_HTTP_METHOD_NOT_ALLOWED;
-    } else if (strcmp(url, "/metrics") != 0) {
+    } else if (strcmp(url, "/") == 0) {
+        resp = MHD_create_response_from_buffer(sizeof(status_page) - 1, (void *)status_page,
+                                               MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
+        enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return rc;
+    } else if (strcmp(url, "/status.json") != 0 && strcmp(url, "/metrics") != 0) {
         status = MHD_HTTP_NOT_FOUND;
-    } else if ((text = render(m, &len)) == NULL) {
+    } else if ((text = strcmp(url, "/metrics") == 0 ? render(m, &len) : render_status(m, &len)) ==
+               NULL) {
         status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
     if (status == MHD_HTTP_OK) {
         resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-        MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        MHD_add_response_header(resp, "Content-Type",
+                                strcmp(url, "/metrics") == 0
+                                    ? "text/plain; version=0.0.4; charset=utf-8"
+                                    : "application/json");
     } else {
-        static const char why[] = "GET /metrics\n";
+        static const char why[] = "GET /, /status.json or /metrics\n";
         resp =
             MHD_create_response_from_buffer(sizeof(why) - 1, (void *)why, MHD_RESPMEM_PERSISTENT);
     }

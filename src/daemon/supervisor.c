@@ -314,7 +314,7 @@ static void finish_dut(struct sup *s, int index, json_t *result)
     json_t *cls = json_object_get(result, "exit_class");
     metrics_result(s->metrics, (size_t)index, site->sku,
                    json_is_integer(cls) ? (int)json_integer_value(cls) : STATION_EXIT_INTERNAL,
-                   (double)(now_ms() - site->started_ms) / 1000.0);
+                   (double)(now_ms() - site->started_ms) / 1000.0, device ? device : "");
     struct request *r = find_request(s, site->request_id);
     /* A DUT refused before the chip was touched did nothing: its request id may run again. */
     const char *record_file = json_string_value(json_object_get(result, "record_file"));

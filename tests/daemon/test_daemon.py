@@ -26,6 +26,9 @@ if len(sys.argv) < 10 or not os.access(sys.argv[9], os.X_OK):
 if shutil.which("promtool") is None:
     print("needs promtool (Debian's prometheus) to check the metrics; skipping")
     sys.exit(77)
+if shutil.which("chromium") is None:
+    print("needs chromium (headless) to look at the status page; skipping")
+    sys.exit(77)
 st = Station(sys.argv[1:])
 socket_sites = {"s0", "s1", "s3", "s4"}  # the handler swaps chips there (NEXT_CHIP)
 passes = 0  # PASS results of DUTs personalized (replays excluded): the registry's count
@@ -158,6 +161,23 @@ try:
     t.check("... with the sites up, the build and the spool",
             text.count("ftharness_site_up{") == 5 and "ftharness_build_info{version=" in text
             and "ftharness_spool_depth " in text)
+
+    # ---- the status page, as a person sees it (headless Chromium runs its script) ---------
+    browser = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+               "--disable-dev-shm-usage", "--virtual-time-budget=5000"]
+    page = "http://127.0.0.1:%d/" % metrics_port
+    dom = subprocess.run(browser + ["--dump-dom", page], capture_output=True, text=True,
+                         timeout=120).stdout
+    subprocess.run(browser + ["--window-size=900,1200", "--screenshot=" + st.path("status.png"),
+                              page], capture_output=True, timeout=120)
+    t.check("the status page lists the five sites, each with its two PASS",
+            all('<td>%s</td><td class="idle">idle</td><td class="pass">2</td>' % n in dom
+                for n in ("s0", "s1", "s2", "s3", "s4")), dom[-1500:])
+    t.check("... the yield per SKU (sival 8 of 8, emulation_tpm 2 of 2)",
+            '<td>sival</td><td class="pass">8</td><td class="fail">0</td><td>100.0 %</td>' in dom
+            and '<td>emulation_tpm</td><td class="pass">2</td>' in dom, dom[-1500:])
+    bars = dom.split('data-bars="')[1].split('"')[0] if 'data-bars="' in dom else "0"
+    t.check("... and draws the step-time plot (%s steps)" % bars, int(bars) >= 10)
 
     # ---- a busy site refuses a second provision -----------------------------------------
     st.next_chip("s0")
