@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_SOCKET "/run/ftharness/control.sock"
@@ -29,6 +30,10 @@ struct client_opts {
     long din[6]; /* year week lot wafer x y; -1 = not given */
     long limit;
     bool json, wait, benchtop;
+    bool watch;         /* status: redraw every `interval_ms` */
+    long interval_ms;   /* default 1000 */
+    long count;         /* status --watch: stop after this many views; 0 = until ^C */
+    long long since_ms; /* records: ended at or after (Unix ms); 0 = any */
 };
 
 static void usage(FILE *out)
@@ -37,9 +42,11 @@ static void usage(FILE *out)
             "usage: ftharness provision --site S --sku X [--wait] [--request-id ID]\n"
             "                           [--year N --week N --lot N --wafer N --x N --y N]\n"
             "                           [--benchtop]\n"
-            "       ftharness status | sites | skus | reload\n"
+            "       ftharness status [--watch [--interval SECONDS] [--count N]]\n"
+            "       ftharness sites | skus | reload\n"
             "       ftharness abort --site S\n"
-            "       ftharness records [--device-id 0x...] [--limit N]\n"
+            "       ftharness records [--device-id 0x...] [--limit N] [--since WHEN]\n"
+            "         WHEN: 30s, 15m, 2h, 1d ago, or YYYY-MM-DDTHH:MM[:SS] local time\n"
             "  common: [--socket PATH] (default $FTHARNESS_CONTROL_SOCKET, else %s)\n"
             "          [--json] (the daemon's replies as JSON lines)\n"
             "\n"
@@ -48,6 +55,36 @@ static void usage(FILE *out)
             "4 service, 5 plugin, 6 validation, 7 aborted, 1 internal, 2 configuration).\n"
             "A request the daemon refuses exits 2; a daemon that cannot be reached exits 1.\n",
             DEFAULT_SOCKET);
+}
+
+/* --since: "30s", "15m", "2h", "1d" ago, or a local time "YYYY-MM-DDTHH:MM[:SS]". */
+static int parse_since(const char *arg, long long *since_ms)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+    static const char units[] = "smhd";
+    static const long seconds[] = {1, 60, 3600, 86400};
+    const char *unit =
+        end != arg && n >= 0 && end[0] != '\0' && end[1] == '\0' ? strchr(units, end[0]) : NULL;
+    time_t now = time(NULL), at;
+    struct tm tm = {0};
+    if (unit != NULL && n <= 3650L * 86400) {
+        at = now - (time_t)(n * seconds[unit - units]);
+    } else {
+        const char *rest = strptime(arg, "%Y-%m-%dT%H:%M", &tm);
+        if (rest != NULL && rest[0] == ':')
+            rest = strptime(rest, ":%S", &tm);
+        tm.tm_isdst = -1;
+        if (rest == NULL || rest[0] != '\0' || (at = mktime(&tm)) == (time_t)-1) {
+            fprintf(stderr,
+                    "ftharness: --since \"%s\": expected 30s, 15m, 2h, 1d or "
+                    "YYYY-MM-DDTHH:MM[:SS]\n",
+                    arg);
+            return -1;
+        }
+    }
+    *since_ms = (long long)at * 1000;
+    return 0;
 }
 
 static int parse(int argc, char **argv, struct client_opts *o)
@@ -63,6 +100,10 @@ static int parse(int argc, char **argv, struct client_opts *o)
         O_WAIT,
         O_BENCH,
         O_HELP,
+        O_WATCH,
+        O_INTERVAL,
+        O_COUNT,
+        O_SINCE,
         O_DIN
     };
     static const struct option opts[] = {{"socket", required_argument, NULL, O_SOCKET},
@@ -75,6 +116,10 @@ static int parse(int argc, char **argv, struct client_opts *o)
                                          {"wait", no_argument, NULL, O_WAIT},
                                          {"benchtop", no_argument, NULL, O_BENCH},
                                          {"help", no_argument, NULL, O_HELP},
+                                         {"watch", no_argument, NULL, O_WATCH},
+                                         {"interval", required_argument, NULL, O_INTERVAL},
+                                         {"count", required_argument, NULL, O_COUNT},
+                                         {"since", required_argument, NULL, O_SINCE},
                                          {"year", required_argument, NULL, O_DIN + 0},
                                          {"week", required_argument, NULL, O_DIN + 1},
                                          {"lot", required_argument, NULL, O_DIN + 2},
@@ -85,6 +130,7 @@ static int parse(int argc, char **argv, struct client_opts *o)
     for (size_t i = 0; i < 6; i++)
         o->din[i] = -1;
     o->limit = -1;
+    o->interval_ms = 1000;
     o->socket = getenv("FTHARNESS_CONTROL_SOCKET");
     if (o->socket == NULL)
         o->socket = DEFAULT_SOCKET;
@@ -119,6 +165,23 @@ static int parse(int argc, char **argv, struct client_opts *o)
         case O_HELP:
             usage(stdout);
             exit(0);
+        case O_WATCH:
+            o->watch = true;
+            break;
+        case O_INTERVAL: {
+            double v = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(v >= 0.1 && v <= 3600)) {
+                fprintf(stderr, "ftharness: --interval \"%s\": seconds in 0.1..3600\n", optarg);
+                return -1;
+            }
+            o->interval_ms = (long)(v * 1000);
+            break;
+        }
+        case O_SINCE:
+            if (parse_since(optarg, &o->since_ms) != 0)
+                return -1;
+            break;
+        case O_COUNT:
         case O_LIMIT:
         case O_DIN + 0:
         case O_DIN + 1:
@@ -133,6 +196,8 @@ static int parse(int argc, char **argv, struct client_opts *o)
             }
             if (opt == O_LIMIT)
                 o->limit = v;
+            else if (opt == O_COUNT)
+                o->count = v;
             else
                 o->din[opt - O_DIN] = v;
             break;
@@ -247,12 +312,28 @@ static void print_reply(const char *verb, json_t *reply)
             printf("%s\n", json_string_value(item));
     } else if (strcmp(verb, "records") == 0) {
         json_array_foreach(json_object_get(reply, "records"), i, item)
-            printf("%-8s %-4s %-12s %-16s %s %s\n", str(item, "site"), str(item, "status"),
+        {
+            time_t at = (time_t)(num(item, "end_unix_ms") / 1000);
+            char when[32] = "-";
+            struct tm tm;
+            if (at > 0 && localtime_r(&at, &tm) != NULL)
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+            printf("%s %-8s %-4s %-12s %-16s %s %s\n", when, str(item, "site"), str(item, "status"),
                    str(item, "class"), str(item, "sku"),
                    str(item, "device_id")[0] ? str(item, "device_id") : "-", str(item, "error"));
+        }
     } else {
         printf("%s: %s\n", verb, str(reply, "state"));
     }
+}
+
+/* records --since: the daemon keeps the last results; those older go. */
+static void drop_older(json_t *records, long long since_ms)
+{
+    for (size_t i = json_array_size(records); i-- > 0;)
+        if (json_integer_value(json_object_get(json_array_get(records, i), "end_unix_ms")) <
+            since_ms)
+            json_array_remove(records, i);
 }
 
 /* Reads reply lines until the one that ends this verb; returns the exit status. */
@@ -266,8 +347,13 @@ static int converse(int fd, const char *verb, const struct client_opts *o)
     while (in != NULL && getline(&line, &cap, in) > 0) {
         json_t *ev = json_loads(line, 0, NULL);
         const char *event = str(ev, "event");
-        if (o->json)
-            fputs(line, stdout);
+        if (o->since_ms > 0 && strcmp(event, "reply") == 0)
+            drop_older(json_object_get(ev, "records"), o->since_ms);
+        if (o->json) {
+            char *text = json_dumps(ev, JSON_COMPACT);
+            printf("%s\n", text ? text : line);
+            free(text);
+        }
         bool last = true;
         if (strcmp(event, "error") == 0) {
             fprintf(stderr, "ftharness %s: %s\n", verb, str(ev, "error"));
@@ -310,22 +396,13 @@ static int converse(int fd, const char *verb, const struct client_opts *o)
     return status;
 }
 
-int control_client_main(int argc, char **argv)
+/* One request and its replies; returns the exit status. */
+static int request(const char *verb, const struct client_opts *o)
 {
-    const char *verb = argv[0];
-    struct client_opts o = {0};
-    if (parse(argc, argv, &o) != 0)
-        return 2;
-    if ((strcmp(verb, "provision") == 0 && (o.site == NULL || o.sku == NULL)) ||
-        (strcmp(verb, "abort") == 0 && o.site == NULL)) {
-        fprintf(stderr, "ftharness %s: --site%s is required\n", verb,
-                strcmp(verb, "provision") == 0 ? " and --sku are" : "");
-        return 2;
-    }
-    int fd = connect_daemon(o.socket);
+    int fd = connect_daemon(o->socket);
     if (fd < 0)
         return 1;
-    json_t *req = build_request(verb, &o);
+    json_t *req = build_request(verb, o);
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     size_t len = text ? strlen(text) : 0;
@@ -333,9 +410,48 @@ int control_client_main(int argc, char **argv)
                 send(fd, "\n", 1, MSG_NOSIGNAL) == 1;
     free(text);
     if (!sent) {
-        fprintf(stderr, "ftharness: %s: %s\n", o.socket, strerror(errno));
+        fprintf(stderr, "ftharness: %s: %s\n", o->socket, strerror(errno));
         close(fd);
         return 1;
     }
-    return converse(fd, verb, &o);
+    return converse(fd, verb, o);
+}
+
+/* status --watch: the view redrawn every interval (the screen cleared on a terminal). */
+static int watch(const struct client_opts *o)
+{
+    bool tty = isatty(STDOUT_FILENO);
+    for (long n = 0; o->count == 0 || n < o->count; n++) {
+        if (n > 0) {
+            struct timespec pause = {.tv_sec = o->interval_ms / 1000,
+                                     .tv_nsec = (o->interval_ms % 1000) * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+        if (tty)
+            fputs("\033[H\033[2J", stdout);
+        int status = request("status", o);
+        fflush(stdout);
+        if (status != 0)
+            return status;
+    }
+    return 0;
+}
+
+int control_client_main(int argc, char **argv)
+{
+    const char *verb = argv[0];
+    struct client_opts o = {0};
+    if (parse(argc, argv, &o) != 0)
+        return 2;
+    if (o.since_ms > 0 && o.limit < 0)
+        o.limit = 1000; /* all the daemon keeps, then filtered here */
+    if (o.watch && strcmp(verb, "status") == 0)
+        return watch(&o);
+    if ((strcmp(verb, "provision") == 0 && (o.site == NULL || o.sku == NULL)) ||
+        (strcmp(verb, "abort") == 0 && o.site == NULL)) {
+        fprintf(stderr, "ftharness %s: --site%s is required\n", verb,
+                strcmp(verb, "provision") == 0 ? " and --sku are" : "");
+        return 2;
+    }
+    return request(verb, &o);
 }

@@ -310,6 +310,7 @@ static void finish_dut(struct sup *s, int index, json_t *result)
     fprintf(stderr, "<%d>site %s: %s %s, device %s%s%s\n", pass ? 6 : 4, s->cfg->sites[index].name,
             site->sku, status ? status : "?", device && device[0] ? device : "unknown",
             pass ? "" : ": ", pass ? "" : error);
+    json_object_set_new(result, "end_unix_ms", json_integer(wall_ms()));
     remember(s, result);
     json_t *cls = json_object_get(result, "exit_class");
     metrics_result(s->metrics, (size_t)index, site->sku,
@@ -792,6 +793,7 @@ static void recover(struct sup *s)
                 continue;
         }
         json_t *ev = result_from_marker(s, m);
+        json_object_set_new(ev, "end_unix_ms", json_integer(wall_ms()));
         fprintf(stderr, "<4>recovery: site %s was in a DUT when ftharnessd stopped: %s %s (%s)\n",
                 s->cfg->sites[i].name, member(ev, "status"), member(ev, "error"),
                 member(ev, "record_file"));

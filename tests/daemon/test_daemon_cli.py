@@ -100,6 +100,20 @@ try:
     r = cli("records", "--device-id", device)
     t.check("records --device-id: that device's result",
             r.returncode == 0 and len(r.stdout.splitlines()) == 1 and device in r.stdout, r)
+    r = cli("records", "--since", "1h")
+    t.check("records --since 1h: every result of this run, each with its time",
+            r.returncode == 0 and len(r.stdout.splitlines()) == 4 and
+            all(l[:2] == "20" and l[10] == " " for l in r.stdout.splitlines()), r.stdout)
+    r = cli("records", "--since", "2099-01-01T00:00")
+    t.check("records --since a time to come: none", r.returncode == 0 and r.stdout == "", r)
+    r = cli("records", "--since", "yesterday")
+    t.check("records --since with a bad time: exit 2 saying what it takes",
+            r.returncode == 2 and "YYYY-MM-DDTHH:MM" in r.stderr, r)
+    r = cli("status", "--watch", "--interval", "0.1", "--count", "3")
+    t.check("status --watch --count 3: the view three times",
+            r.returncode == 0 and r.stdout.count("ftharnessd ") == 3 and
+            r.stdout.count("\ns0 ") == 3, r.stdout)
+
     r = cli("abort", "--site", "s0")
     t.check("abort with no DUT in progress: exit 2 saying so",
             r.returncode == 2 and "no DUT in progress" in r.stderr, r)
