@@ -27,7 +27,9 @@ top="$root$prefix"
 libdir=$(ls -d "$top"/lib*/ftharness/plugins 2>/dev/null | head -n 1)
 for f in bin/ftharness bin/ftpa bin/ftsim bin/ftblob libexec/ftharness/ftharness-plugin-runner \
     include/ftharness/ft_ext.h share/pkgconfig/ftharness-ext.pc share/man/man1/ftharness.1 \
-    share/man/man8/ftharnessd.8 sbin/ftharnessd lib/systemd/system/ftharnessd.service \
+    share/man/man8/ftharnessd.8 share/man/man8/ftpa.8 share/man/man5/ftharnessd.json.5 \
+    share/man/man1/ftsim.1 share/man/man3/ft_ext.3 \
+    sbin/ftharnessd lib/systemd/system/ftharnessd.service \
     lib/sysusers.d/ftharness.conf \
     etc/ftharness/skus/sival.json etc/ftharness/skus/certs/extra.der; do
     check "installed $f" test -e "$top/$f"
