@@ -51,6 +51,9 @@ tool       systemd-sysusers       systemd
 tool       man                    man-db
 tool       promtool               prometheus
 tool       chromium               chromium
+tool       dpkg-buildpackage      dpkg-dev
+tool       dh                     debhelper
+tool       lintian                lintian
 '
 
 map() {
