@@ -24,6 +24,7 @@ static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 #define N_CLASSES 8
 #define SKUS_MAX 64 /* distinct SKUs counted per site; more are counted as "other" */
 #define LAST_MAX 20 /* results on the status page */
+#define RPCS_MAX 16 /* distinct RPC names counted; the API has fewer */
 
 struct histogram {
     uint64_t counts[N_BUCKETS]; /* per bucket, not cumulative */
@@ -40,6 +41,13 @@ struct site_metrics {
     size_t n_skus;
     bool up, busy;
     unsigned restarts;
+    uint64_t sessions;
+};
+
+struct rpc_metrics {
+    char name[32];
+    struct histogram seconds;
+    uint64_t errors;
 };
 
 /* A result as the status page lists it. */
@@ -61,6 +69,8 @@ struct metrics {
     size_t n_sites;
     uint64_t spool_depth, spool_rejected;
     double spool_oldest_age_s;
+    struct rpc_metrics rpcs[RPCS_MAX];
+    size_t n_rpcs;
 };
 
 static void observe(struct histogram *h, double seconds)
@@ -141,6 +151,32 @@ void metrics_spool(struct metrics *m, uint64_t depth, double oldest_age_s, uint6
     pthread_mutex_unlock(&m->lock);
 }
 
+void metrics_rpc(struct metrics *m, const char *rpc, double seconds, bool ok)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->lock);
+    size_t i = 0;
+    while (i < m->n_rpcs && strcmp(m->rpcs[i].name, rpc) != 0)
+        i++;
+    if (i == m->n_rpcs && m->n_rpcs < RPCS_MAX)
+        snprintf(m->rpcs[m->n_rpcs++].name, sizeof(m->rpcs[0].name), "%s", rpc);
+    if (i < m->n_rpcs) {
+        observe(&m->rpcs[i].seconds, seconds);
+        m->rpcs[i].errors += !ok;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_sessions(struct metrics *m, size_t site, uint64_t sessions)
+{
+    if (m == NULL || site >= m->n_sites)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->sites[site].sessions += sessions;
+    pthread_mutex_unlock(&m->lock);
+}
+
 static void histogram_text(FILE *out, const char *name, const char *labels,
                            const struct histogram *h)
 {
@@ -208,6 +244,22 @@ static char *render(struct metrics *m, size_t *len)
                      flow_step_name((enum flow_step)s));
             histogram_text(out, "ftharness_step_duration_seconds", labels, &m->sites[i].steps[s]);
         }
+    fprintf(out, "# HELP ftharness_service_call_seconds Calls to the endorsement service, "
+                 "all attempts.\n# TYPE ftharness_service_call_seconds histogram\n");
+    for (size_t i = 0; i < m->n_rpcs; i++) {
+        snprintf(labels, sizeof(labels), "rpc=\"%s\"", m->rpcs[i].name);
+        histogram_text(out, "ftharness_service_call_seconds", labels, &m->rpcs[i].seconds);
+    }
+    fprintf(out, "# HELP ftharness_service_errors_total Calls to the endorsement service that "
+                 "failed.\n# TYPE ftharness_service_errors_total counter\n");
+    for (size_t i = 0; i < m->n_rpcs; i++)
+        fprintf(out, "ftharness_service_errors_total{rpc=\"%s\"} %llu\n", m->rpcs[i].name,
+                (unsigned long long)m->rpcs[i].errors);
+    fprintf(out, "# HELP ftharness_service_sessions_total Service sessions opened (the first "
+                 "per SKU, then each re-open).\n# TYPE ftharness_service_sessions_total counter\n");
+    for (size_t i = 0; i < m->n_sites; i++)
+        fprintf(out, "ftharness_service_sessions_total{site=\"%s\"} %llu\n", m->sites[i].name,
+                (unsigned long long)m->sites[i].sessions);
     fprintf(out,
             "# HELP ftharness_spool_depth Passed devices waiting for RegisterDevice.\n"
             "# TYPE ftharness_spool_depth gauge\nftharness_spool_depth %llu\n"

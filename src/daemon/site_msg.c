@@ -117,6 +117,14 @@ int site_msg_parse(const void *buf, size_t len, struct site_msg *msg, struct ft_
     } else {
         rc = ft_fail(err, FT_E_PROTOCOL, "site message: unknown type \"%s\"", type);
     }
+    json_t *rpcs = json_object_get(obj, "rpcs");
+    if (rc == 0 && rpcs != NULL && rpc_log_parse(rpcs, msg->rpcs, &msg->n_rpcs) != 0)
+        rc = ft_fail(err, FT_E_PROTOCOL,
+                     "site message: \"rpcs\" is not a list of at most %u "
+                     "[RPC, seconds, ok] calls",
+                     RPC_LOG_MAX);
+    if (rc == 0 && json_object_get(obj, "sessions") != NULL)
+        rc = take_uint(obj, "sessions", 1000000, &msg->sessions, err);
     json_decref(obj);
     if (rc != 0) {
         json_decref(msg->record);

@@ -7,8 +7,12 @@
  *   worker -> supervisor  {"t":"ready"}
  *                         {"t":"step","step":S,"us":N}      (a step ended)
  *                         {"t":"result","pass":B,"class":N,"error":S,"dut_state":S,
- *                          "device_id":S,"record_file":S,"record":{...}}
- *                         {"t":"spool","depth":N,"oldest_ms":N,"error":S} (uploader)
+ *                          "device_id":S,"record_file":S,"record":{...},
+ *                          "rpcs":[[S,F,B]...],"sessions":N}
+ *                         {"t":"spool","depth":N,"oldest_ms":N,"error":S,"rpcs":[...]}
+ *                         (uploader)
+ * "rpcs" (optional): the service calls made since the last report (daemon/rpc_log.h);
+ * "sessions" (optional): service sessions opened since then.
  */
 #ifndef FTHARNESS_DAEMON_SITE_MSG_H
 #define FTHARNESS_DAEMON_SITE_MSG_H
@@ -20,6 +24,7 @@
 
 #include "common/error.h"
 #include "daemon/control_proto.h"
+#include "daemon/rpc_log.h"
 
 #define SITE_MSG_MAX 65536u
 
@@ -50,6 +55,10 @@ struct site_msg {
     char device_id[80]; /* "" when the chip never named itself */
     char record_file[128];
     json_t *record; /* NEW reference or NULL: the device record */
+    /* result, spool */
+    struct rpc_obs rpcs[RPC_LOG_MAX];
+    size_t n_rpcs;
+    uint64_t sessions;
     /* spool */
     uint64_t spool_depth;
     int64_t spool_oldest_ms; /* 0 when empty */

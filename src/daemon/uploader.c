@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/rpc_log.h"
 #include "daemon/site_msg.h"
 #include "daemon/worker.h"
 #include "flow/flow.h"
@@ -39,6 +40,7 @@ struct uploader {
     struct pa_client *pa;
     char *password;
     char session_sku[64]; /* the SKU of the open session, "" for none */
+    struct rpc_log rpcs;  /* service calls since the last report (metrics) */
 };
 
 struct entry {
@@ -165,6 +167,8 @@ static size_t drain(struct uploader *u, struct ft_error *err)
     json_t *msg = json_pack("{s:s, s:I, s:I, s:s}", "t", "spool", "depth", (json_int_t)(count - i),
                             "oldest_ms", (json_int_t)(i < count ? list[i].mtime_ms : 0), "error",
                             i < count ? err->message : "");
+    if (msg != NULL)
+        json_object_set_new(msg, "rpcs", rpc_log_take(&u->rpcs));
     site_msg_send(u->fd, msg, NULL);
     free(list);
     return count - i;
@@ -183,8 +187,11 @@ int uploader_main(const struct station_config *cfg, int fd)
     char host[64] = "localhost", user[128];
     gethostname(host, sizeof(host) - 1);
     snprintf(user, sizeof(user), "%.64s/uploader", host);
+    rpc_log_init(&u.rpcs);
     struct pa_client_options po;
     worker_pa_options(cfg, user, &po);
+    po.on_call = rpc_log_on_call;
+    po.on_call_arg = &u.rpcs;
     int status = 0;
     if ((u.dirfd = open(cfg->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         fprintf(stderr, "<3>uploader: spool_dir %s: %s\n", cfg->spool_dir, strerror(errno));
@@ -232,5 +239,6 @@ int uploader_main(const struct station_config *cfg, int fd)
     free(u.password);
     if (u.dirfd >= 0)
         close(u.dirfd);
+    rpc_log_destroy(&u.rpcs);
     return status;
 }

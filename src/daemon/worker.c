@@ -19,6 +19,7 @@
 
 #include "common/install_paths.h"
 #include "daemon/dut_marker.h"
+#include "daemon/rpc_log.h"
 #include "daemon/site_msg.h"
 #include "flow/flow.h"
 #include "flow/flow_journal.h"
@@ -96,6 +97,8 @@ struct worker {
     struct ft_error fetch_err;
     pthread_t fetcher;
     bool fetching;
+    struct rpc_log rpcs; /* service calls since the last result (metrics) */
+    uint64_t sessions;   /* sessions opened since the last result */
 };
 
 static void drop_sku(struct worker *w)
@@ -127,6 +130,7 @@ static int prepare_sku(struct worker *w, const char *name, int *cls, struct ft_e
     if (plugin_flow_check(&w->plugin, &w->sku, err) != 0)
         return ft_error_prefix(err, "SKU plugin");
     *cls = STATION_EXIT_PA;
+    w->sessions++;
     int rc = w->sku.n_certs > 0 ? flow_session_open(w->pa, &w->sku, w->password, &w->ca, err)
                                 : flow_session_init(w->pa, w->sku.name, w->password, err);
     if (rc != 0 || pa_client_copy_token(w->pa_ahead, w->pa, err) != 0) {
@@ -195,16 +199,25 @@ static void send_step(void *arg, enum flow_step step, bool done, uint64_t us)
                       NULL);
 }
 
+/* The service calls and session opens since the last report go with this message. */
+static json_t *add_service_calls(struct worker *w, json_t *msg)
+{
+    if (msg != NULL) {
+        json_object_set_new(msg, "rpcs", rpc_log_take(&w->rpcs));
+        json_object_set_new(msg, "sessions", json_integer((json_int_t)w->sessions));
+    }
+    w->sessions = 0;
+    return msg;
+}
+
 /* A refusal before the chip was touched: no record, the chip waits for the next try. */
 static int send_refusal(struct worker *w, int cls, const struct ft_error *err)
 {
     char why[FT_ERROR_MESSAGE_MAX + 32];
     snprintf(why, sizeof(why), "%s (chip untouched)", err->message);
-    return site_msg_send(w->fd,
-                         json_pack("{s:s, s:b, s:i, s:s, s:s}", "t", "result", "pass", 0, "class",
-                                   cls, "error", why, "dut_state",
-                                   "untouched: nothing was sent to the chip"),
-                         NULL);
+    json_t *msg = json_pack("{s:s, s:b, s:i, s:s, s:s}", "t", "result", "pass", 0, "class", cls,
+                            "error", why, "dut_state", "untouched: nothing was sent to the chip");
+    return site_msg_send(w->fd, add_service_calls(w, msg), NULL);
 }
 
 /* PASS without RegisterDevice on the critical path: the record file is linked into the
@@ -251,7 +264,7 @@ static int send_result(struct worker *w, const struct flow_record *rec, int cls,
         json_object_set_new(msg, "record", record);
     else
         json_decref(record);
-    return site_msg_send(w->fd, msg, NULL);
+    return site_msg_send(w->fd, add_service_calls(w, msg), NULL);
 }
 
 /* The DUT's markers (daemon/dut_marker.h): in flight on this site and, with a request id,
@@ -384,6 +397,8 @@ static int worker_init(struct worker *w, struct ft_error *err)
     }
     struct pa_client_options po;
     worker_pa_options(w->cfg, w->user_id, &po);
+    po.on_call = rpc_log_on_call;
+    po.on_call_arg = &w->rpcs;
     w->journal.dirfd = -1;
     if ((w->password = station_read_password("service.password_file", w->cfg->service.password_file,
                                              err)) == NULL ||
@@ -419,6 +434,7 @@ int worker_main(const struct station_config *cfg, int site, int fd)
     w->site = &cfg->sites[site];
     w->fd = fd;
     w->spool_dirfd = -1;
+    rpc_log_init(&w->rpcs);
     struct ft_error err = {0};
     int status = 0;
     if (worker_init(w, &err) != 0) {
@@ -453,6 +469,7 @@ int worker_main(const struct station_config *cfg, int site, int fd)
     free(w->password);
     if (w->spool_dirfd >= 0)
         close(w->spool_dirfd);
+    rpc_log_destroy(&w->rpcs);
     free(w);
     return status;
 }

@@ -69,6 +69,8 @@ struct pa_client {
     unsigned max_attempts;
     long backoff_initial_ms, backoff_max_ms;
     size_t max_response_bytes;
+    void (*on_call)(void *arg, const char *rpc, double seconds, bool ok);
+    void *on_call_arg;
     struct transfer xfer;
     struct pa_client_stats stats;
     char errbuf[CURL_ERROR_SIZE]; /* libcurl's first message of the last attempt */
@@ -508,6 +510,8 @@ static int copy_options(struct pa_client *c, const struct pa_client_options *opt
     c->max_response_bytes =
         opt->max_response_bytes ? opt->max_response_bytes : PA_CLIENT_DEFAULT_MAX_RESPONSE_BYTES;
     c->xfer.limit = c->max_response_bytes;
+    c->on_call = opt->on_call;
+    c->on_call_arg = opt->on_call_arg;
     c->https = strncasecmp(opt->base_url, "https://", 8) == 0;
     return endpoint_of(opt->base_url, &c->endpoint, err);
 }
@@ -1102,6 +1106,8 @@ int pa_client_call(struct pa_client *c, const char *rpc, const char *request_jso
         return fail_before_sending(rpc, reply, GRPC_INVALID_ARGUMENT, FT_E_INVALID,
                                    "no request body", err);
     c->stats.calls++;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     struct curl_slist *headers = build_headers(c);
     if (headers == NULL || prepare_call(c, rpc, request_json, len, headers) != 0) {
         free_header_list(headers);
@@ -1128,6 +1134,13 @@ int pa_client_call(struct pa_client *c, const char *rpc, const char *request_jso
 
     reply->attempts = n;
     hand_over_body(c, &a, reply);
+    if (c->on_call != NULL) {
+        struct timespec end;
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        c->on_call(c->on_call_arg, rpc,
+                   (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9,
+                   a.failure == PA_FAILURE_NONE);
+    }
     if (a.failure == PA_FAILURE_NONE)
         return 0;
     c->stats.failures++;

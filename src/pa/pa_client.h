@@ -41,6 +41,10 @@ struct pa_client_options {
     long backoff_initial_ms;   /* ceiling of the first backoff; 0: default */
     long backoff_max_ms;       /* longest wait between attempts, Retry-After included */
     size_t max_response_bytes; /* larger bodies fail the call; 0: default */
+    /* Called after every call (all its attempts) with the RPC, its wall time and whether
+     * it succeeded, e.g. for metrics; NULL: none. Runs on the calling thread. */
+    void (*on_call)(void *arg, const char *rpc, double seconds, bool ok);
+    void *on_call_arg;
 };
 
 /* Why a call failed. The distinction lives here because error.h has no transport codes

@@ -158,6 +158,15 @@ try:
         'ftharness_step_duration_seconds_count{') and 'step="perso-tbs-export"' in l]
     t.check("... and a step-time histogram per site and step",
             len(exports) == 5 and all(l.endswith(" 2") for l in exports), exports)
+    endorse = [l for l in text.splitlines()
+               if l.startswith('ftharness_service_call_seconds_count{rpc="EndorseCerts"}')]
+    sessions = [l for l in text.splitlines() if l.startswith("ftharness_service_sessions_total{")]
+    t.check("... the service calls by RPC (10 EndorseCerts, none failed) and the sessions "
+            "(one per site)", endorse == ['ftharness_service_call_seconds_count{rpc='
+                                          '"EndorseCerts"} 10'] and
+            'ftharness_service_errors_total{rpc="EndorseCerts"} 0' in text and
+            len(sessions) == 5 and all(l.endswith(" 1") for l in sessions),
+            (endorse, sessions))
     t.check("... with the sites up, the build and the spool",
             text.count("ftharness_site_up{") == 5 and "ftharness_build_info{version=" in text
             and "ftharness_spool_depth " in text)
@@ -411,10 +420,11 @@ try:
     secrets = [open(st.password).read().strip()]
     for rec in records:
         secrets += [rec.get("rma_unlock_token", "")] + [x["bytes"] for x in rec.get("seeds", [])]
-    log = open(st.path("ftharnessd.log")).read()
-    leaked = [x[:12] for x in secrets if x and x in log]
-    t.check("the daemon's log holds no password or seed (%d secrets looked for)" %
-            len([x for x in secrets if x]), not leaked, leaked)
+    logs = [n for n in os.listdir(st.work) if n.endswith(".log")]
+    text = "".join(open(st.path(n), errors="replace").read() for n in logs)
+    leaked = [x[:12] for x in secrets if x and x in text]
+    t.check("no log of the run (%s) holds the password or a seed (%d secrets looked for)" %
+            (", ".join(sorted(logs)), len([x for x in secrets if x])), not leaked, leaked)
 
     # ---- kill -9 of the supervisor, then of its orphaned worker, mid-DUT ---------------
     st.next_chip("s3")
