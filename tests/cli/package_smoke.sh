@@ -14,9 +14,11 @@ fail() {
 }
 getent passwd ftharness >/dev/null || fail "no ftharness user (the package's sysusers)"
 id -nG ftharness | grep -qw plugdev || fail "the ftharness user is not in plugdev"
-for f in /usr/sbin/ftharnessd /usr/bin/ftharness /usr/libexec/ftharness/ftharness-plugin-runner \
-    /lib/systemd/system/ftharnessd.service /lib/udev/rules.d/99-ftharness-ftdi.rules \
-    /etc/ftharness/skus/sival.json /usr/bin/ftsim /usr/bin/ftpa; do
+prefix=/usr # what the packages install, by the paths of a /usr build
+for f in $prefix/sbin/ftharnessd $prefix/bin/ftharness \
+    $prefix/libexec/ftharness/ftharness-plugin-runner /lib/systemd/system/ftharnessd.service \
+    /lib/udev/rules.d/99-ftharness-ftdi.rules /etc/ftharness/skus/sival.json \
+    $prefix/bin/ftsim $prefix/bin/ftpa; do
     [ -e "$f" ] || fail "$f is not installed"
 done
 work=$(mktemp -d)
