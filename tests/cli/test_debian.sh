@@ -6,6 +6,7 @@
 # chip through its control socket with the packaged ftharness client.
 #   test_debian.sh SOURCE_DIR SCRATCH
 set -u
+. "$(dirname "$0")/check_lib.sh"
 source=$1
 work=$2
 for tool in dpkg-buildpackage dh lintian python3; do
@@ -17,19 +18,6 @@ done
 rm -rf "$work"
 mkdir -p "$work/src" "$work/root"
 cd "$work" || exit 1
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND...
-    what=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok   $what"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $what"
-    fi
-}
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
 
@@ -106,5 +94,4 @@ kill -TERM "$daemon"
 wait "$daemon"
 check "  ... and drains on SIGTERM (exit 0)" test $? -eq 0
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

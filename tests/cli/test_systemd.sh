@@ -5,6 +5,7 @@
 # and groups `systemd-sysusers` makes from dist/ftharness.sysusers in a scratch root.
 #   test_systemd.sh SOURCE_DIR FTHARNESSD SCRATCH
 set -u
+. "$(dirname "$0")/check_lib.sh"
 source=$1
 ftharnessd=$2
 work=$3
@@ -17,19 +18,6 @@ done
 rm -rf "$work"
 mkdir -p "$work/man/man8" "$work/root/etc"
 cd "$work" || exit 1
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND...
-    what=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok   $what"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $what"
-    fi
-}
 
 # The unit as installed, with ExecStart at the built binary (verify checks it exists).
 sed "s|^ExecStart=[^ ]*|ExecStart=$ftharnessd|" "$source/dist/ftharnessd.service" >ftharnessd.service
@@ -53,5 +41,4 @@ check "  ... in the adapters' group (plugdev) and the serial one (dialout)" sh -
 check "the unit runs as that user, in those groups" sh -c \
     "grep -q '^User=ftharness' ftharnessd.service && grep -q '^SupplementaryGroups=plugdev dialout' ftharnessd.service"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
