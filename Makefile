@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 FUZZ_SECONDS ?= 60
 PREFIX ?= /usr/local
 
-.PHONY: all deps build check demo fuzz bench install format clean
+.PHONY: all deps build check demo fuzz soak bench install format clean
 
 all: build
 
@@ -27,6 +27,11 @@ demo: deps
 # Long fuzzing run: FUZZ_SECONDS per target (default 60).
 fuzz: deps
 	@BUILD_DIR=$(BUILD_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+# Reliability campaign (docs/reliability.md): the daemon soak, SOAK_DUTS DUTs (default
+# 10000) over 8 sites with faults drawn per DUT, then KILLS kill -9 (default 100).
+soak: deps
+	@BUILD_DIR=$(BUILD_DIR) scripts/soak.sh
 
 # Benchmarks (Release build); each prints its figures and ratios.
 bench: deps

@@ -54,6 +54,7 @@ tool       chromium               chromium
 tool       dpkg-buildpackage      dpkg-dev
 tool       dh                     debhelper
 tool       lintian                lintian
+tool       valgrind               valgrind
 '
 
 map() {

@@ -51,8 +51,8 @@ struct site_msg {
     bool pass;
     int exit_class; /* 0..7, station_exit */
     char error[512];
-    char dut_state[160];
-    char device_id[80]; /* "" when the chip never named itself */
+    char dut_state[512]; /* the flow's longest state texts (flow.c) are over 200 bytes */
+    char device_id[80];  /* "" when the chip never named itself */
     char record_file[128];
     json_t *record; /* NEW reference or NULL: the device record */
     /* result, spool */

@@ -360,6 +360,77 @@ static void on_worker_result(struct sup *s, int index, struct site_msg *msg)
         spool_scan(s);
 }
 
+static const char *member(json_t *obj, const char *key)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : "";
+}
+
+/* The chip's last known state, from the record a marker names ("" when unreadable). A
+ * record its worker left RUNNING (killed, or stopped with the daemon) is closed here when
+ * `why` is given: FAIL, the error saying why, the chip's state kept as it was written,
+ * so the journal never claims a run still going. */
+static void settle_record(struct sup *s, const char *record_file, const char *step, const char *why,
+                          char *state, size_t state_size, char *device, size_t device_size)
+{
+    state[0] = device[0] = '\0';
+    size_t n = strlen(record_file);
+    if (n < 6 || n > 64 || strchr(record_file, '/') != NULL ||
+        strcmp(record_file + n - 5, ".json") != 0)
+        return;
+    char path[4096 + 128];
+    snprintf(path, sizeof(path), "%s/%s", s->cfg->record_dir, record_file);
+    struct ft_error err = {0};
+    char *text = flow_journal_read(path, &err);
+    json_t *rec = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    snprintf(state, state_size, "%s", member(rec, "dut_state"));
+    snprintf(device, device_size, "%s", member(rec, "device_id"));
+    if (why != NULL && strcmp(member(rec, "status"), "RUNNING") == 0) {
+        json_object_set_new(rec, "status", json_string("FAIL"));
+        json_object_set_new(rec, "end_time_ms", json_integer(wall_ms()));
+        json_object_set_new(rec, "error",
+                            json_pack("{s:s, s:s, s:s, s:s}", "step", step, "code", "internal",
+                                      "message", why, "dut_state", state));
+        if (dut_marker_write(s->record_dirfd, ".", record_file, rec, &err) != 0)
+            fprintf(stderr, "<3>%s: cannot close the record: %s\n", record_file, err.message);
+    }
+    json_decref(rec);
+}
+
+/* The record of the DUT a killed worker was running, closed by settle_record; its file
+ * name comes from the worker's in-flight marker, if that marker is this worker's. */
+static void killed_dut_record(struct sup *s, int index, pid_t pid, const char *step,
+                              const char *why, char *record_file, size_t record_file_size,
+                              char *state, size_t state_size, char *device, size_t device_size)
+{
+    char name[STATION_NAME_MAX + 8];
+    snprintf(name, sizeof(name), "%s.json", s->cfg->sites[index].name);
+    struct ft_error err = {0};
+    json_t *m = dut_marker_read(s->record_dirfd, "inflight", name, &err);
+    json_t *marker_pid = json_object_get(m, "pid");
+    bool ours = json_is_integer(marker_pid) && json_integer_value(marker_pid) == (json_int_t)pid;
+    snprintf(record_file, record_file_size, "%s", ours ? member(m, "record_file") : "");
+    settle_record(s, record_file, step, why, state, state_size, device, device_size);
+    if (ours) {
+        /* The outcome is durable, as a worker leaves it: a request id sent again after a
+         * restart gets this answer, and recovery does not report the DUT a second time. */
+        json_t *outcome =
+            json_pack("{s:s, s:i, s:s, s:s, s:s}", "status", "FAIL", "exit_class",
+                      STATION_EXIT_INTERNAL, "error", why, "dut_state", state, "device_id", device);
+        json_object_update(m, outcome);
+        json_decref(outcome);
+        char request[DUT_MARKER_NAME_MAX];
+        const char *request_id = member(m, "request_id");
+        dut_marker_request_name(request_id, request);
+        if ((request_id[0] != '\0' &&
+             dut_marker_write(s->record_dirfd, "requests", request, m, &err) != 0) ||
+            dut_marker_remove(s->record_dirfd, "inflight", name, &err) != 0)
+            fprintf(stderr, "<3>site %s: %s\n", s->cfg->sites[index].name, err.message);
+    }
+    json_decref(m);
+}
+
 /* A child ended (waitpid status): a site's DUT in flight fails with the reason, and the
  * child is started again after its back-off unless the daemon is stopping. */
 static void on_child_exit(struct sup *s, pid_t pid, int wstatus)
@@ -395,9 +466,14 @@ static void on_child_exit(struct sup *s, pid_t pid, int wstatus)
                          s->cfg->dut_deadline_s, step);
             else
                 snprintf(error, sizeof(error), "the site worker %s after %s", why, step);
-            json_t *ev = result_event(s, (int)i, false, STATION_EXIT_INTERNAL, error,
-                                      "unknown: the chip's last known state is in the site's "
-                                      "newest record file");
+            char state[512], device[80], record_file[80];
+            killed_dut_record(s, (int)i, pid, step, error, record_file, sizeof(record_file), state,
+                              sizeof(state), device, sizeof(device));
+            json_t *ev =
+                result_event(s, (int)i, false, STATION_EXIT_INTERNAL, error,
+                             state[0] ? state : "unknown: no record of this DUT was written");
+            json_object_set_new(ev, "device_id", json_string(device));
+            json_object_set_new(ev, "record_file", json_string(record_file));
             finish_dut(s, (int)i, ev);
             json_decref(ev);
         }
@@ -683,32 +759,6 @@ static void forget_oldest_request(struct sup *s)
     }
 }
 
-static const char *member(json_t *obj, const char *key)
-{
-    const char *v = json_string_value(json_object_get(obj, key));
-    return v ? v : "";
-}
-
-/* The chip's last known state, from the record a marker names ("" when unreadable). */
-static void record_state(struct sup *s, const char *record_file, char *state, size_t state_size,
-                         char *device, size_t device_size)
-{
-    state[0] = device[0] = '\0';
-    size_t n = strlen(record_file);
-    if (n < 6 || n > 100 || strchr(record_file, '/') != NULL ||
-        strcmp(record_file + n - 5, ".json") != 0)
-        return;
-    char path[4096 + 128];
-    snprintf(path, sizeof(path), "%s/%s", s->cfg->record_dir, record_file);
-    struct ft_error err = {0};
-    char *text = flow_journal_read(path, &err);
-    json_t *rec = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
-    snprintf(state, state_size, "%s", member(rec, "dut_state"));
-    snprintf(device, device_size, "%s", member(rec, "device_id"));
-    json_decref(rec);
-}
-
 /* A result event from a DUT marker (daemon/dut_marker.h). A marker without an outcome is a
  * DUT that was running when the daemon stopped: interrupted, with the chip's last known
  * state from its record. */
@@ -717,8 +767,10 @@ static json_t *result_from_marker(struct sup *s, json_t *m)
     json_t *cls = json_object_get(m, "exit_class");
     bool ended = member(m, "status")[0] != '\0' && json_is_integer(cls) &&
                  json_integer_value(cls) >= 0 && json_integer_value(cls) <= 7;
-    char state[256], device[80];
-    record_state(s, member(m, "record_file"), state, sizeof(state), device, sizeof(device));
+    char state[512], device[80];
+    settle_record(s, member(m, "record_file"), member(m, "step"),
+                  ended ? NULL : "interrupted: ftharnessd stopped while this DUT ran", state,
+                  sizeof(state), device, sizeof(device));
     int exit_class = ended ? (int)json_integer_value(cls) : STATION_EXIT_INTERNAL;
     json_t *ev = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:b}", "event", "result", "site",

@@ -189,6 +189,17 @@ static int ensure_token(struct worker *w, const char *sku, int *cls, struct ft_e
     return ft_error_prefix(err, "endorsement service");
 }
 
+/* The service lost the DUT's session (it restarted): a new one on the DUT's connection.
+ * The connection that fetches tokens ahead keeps the old one until its next fetch fails
+ * and ensure_token opens another; it may be fetching right now. */
+static int reopen_session(void *arg, struct ft_error *err)
+{
+    struct worker *w = arg;
+    w->sessions++;
+    fprintf(stderr, "<4>site %s: the service lost the session; opening a new one\n", w->site->name);
+    return flow_session_init(w->pa, w->sku.name, w->password, err);
+}
+
 static void send_step(void *arg, enum flow_step step, bool done, uint64_t us)
 {
     struct worker *w = arg;
@@ -338,6 +349,8 @@ static int run_dut(struct worker *w, const struct site_msg *req)
         .persist = flow_journal_persist,
         .find_earlier = flow_journal_find,
         .persist_arg = &w->journal,
+        .reopen_session = reopen_session,
+        .reopen_arg = w,
         .abort_requested = &abort_dut,
     };
     /* A record file per DUT, named before the flow writes it so the markers can name it. */

@@ -262,6 +262,14 @@ static int recv_response(struct run *r, enum flow_wait wait, const char *what,
 
 /* Calls `rpc` with a message encoded by `to_json`; the reply body stays in *reply. A
  * failure is the service's, whatever its code and whatever the step. */
+/* A service that restarted has forgotten the session: upstream's auth interceptor
+ * answers INTERNAL "user not found" (auth_interceptor.go, docs/pa-api.md). */
+static bool session_lost(const struct pa_reply *reply)
+{
+    return reply->grpc_code == 13 && strstr(reply->message, "user not found") != NULL;
+}
+
+/* Calls an idempotent RPC; a session the service lost is opened again once. */
 static int pa_call(struct run *r, const char *rpc, json_t *msg, struct pa_reply *reply)
 {
     char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
@@ -271,6 +279,13 @@ static int pa_call(struct run *r, const char *rpc, json_t *msg, struct pa_reply 
     int rc = aborted(r) != 0
                  ? -1
                  : pa_client_call(r->env->pa, rpc, text, strlen(text), true, reply, r->err);
+    if (rc != 0 && r->env->reopen_session != NULL && session_lost(reply) && aborted(r) == 0) {
+        struct ft_error first = *r->err;
+        if (r->env->reopen_session(r->env->reopen_arg, r->err) == 0)
+            rc = pa_client_call(r->env->pa, rpc, text, strlen(text), true, reply, r->err);
+        else
+            *r->err = first; /* the original failure says more than the re-open's */
+    }
     free(text);
     if (rc != 0 && r->err->code != FT_E_ABORTED)
         r->rec->blame = FLOW_BLAME_SERVICE;

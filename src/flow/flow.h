@@ -123,6 +123,11 @@ struct flow_env {
     int (*find_earlier)(void *arg, const uint8_t device_id[32], struct flow_record *into,
                         struct ft_error *err);
     void *persist_arg;
+    /* Opens a new service session on `pa` when the service has lost this one (it
+     * restarted: it answers INTERNAL "user not found", as upstream's auth interceptor
+     * does); the call that met it is then made once more. NULL: such a call fails. */
+    int (*reopen_session)(void *arg, struct ft_error *err);
+    void *reopen_arg;
     /* Set asynchronously (a signal handler) to end the run at its next wait. */
     const volatile sig_atomic_t *abort_requested;
 };

@@ -42,6 +42,7 @@ static void usage(FILE *out)
         "                  [--threads N] [--reader-token-file F] [--max-connections N]\n"
         "                  [--max-connections-per-peer N] [--idle-timeout-s S]\n"
         "                  [--request-timeout-s S] [--no-endpoint-check] [--latency-ms N]\n"
+        "                  [--fault-dir DIR]\n"
         "       ftpa export --db FILE\n"
         "       ftpa --version\n"
         "       ftpa call  --url URL [--user-id ID] [--token T | --token-file F] [--ca PEM]\n"
@@ -66,6 +67,11 @@ static void usage(FILE *out)
         "       --no-endpoint-check turns that off (for clients behind NAT).\n"
         "       --latency-ms N delays every RPC's answer by N ms (a service far away, for\n"
         "       benchmarks and tests; give --threads for the calls in flight at once).\n"
+        "       --fault-dir DIR: a test plants a fault for one caller's next call of one\n"
+        "       RPC as the file DIR/USER_ID.RPC ('/' in the user id written '_'), e.g.\n"
+        "       DIR/host_s1.EndorseCerts, holding \"status CODE\" (answer with that gRPC\n"
+        "       code), \"delay MS\" (answer late) or \"close\" (drop the connection); the\n"
+        "       call takes the file (removes it), so the fault fires once.\n"
         "       GET /ftpa/v1/registry and /ftpa/v1/devices/ID need \"authorization: Bearer\n"
         "       TOKEN\" with the token in --reader-token-file (16 characters or more);\n"
         "       without it they are refused.\n"
@@ -244,6 +250,7 @@ static int cmd_serve(int argc, char **argv)
                                          {"request-timeout-s", required_argument, NULL, 'R'},
                                          {"no-endpoint-check", no_argument, NULL, 'E'},
                                          {"latency-ms", required_argument, NULL, 'L'},
+                                         {"fault-dir", required_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct pa_service_options so = {.log = stderr};
@@ -303,6 +310,9 @@ static int cmd_serve(int argc, char **argv)
                 fprintf(stderr, "ftpa: --latency-ms: at most 60000\n");
                 return 2;
             }
+            break;
+        case 'F':
+            ho.fault_dir = optarg;
             break;
         case 'C':
             if (parse_positive("--max-connections", optarg, &ho.max_connections) != 0)

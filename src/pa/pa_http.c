@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
@@ -17,6 +19,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pa/pa_auth.h"
 #include "pa/pa_endpoint.h"
@@ -89,6 +92,7 @@ struct pa_http {
     bool tls;
     bool endpoint_check;                  /* tls and not --no-endpoint-check */
     unsigned latency_ms;                  /* --latency-ms */
+    const char *fault_dir;                /* --fault-dir */
     char *tls_cert, *tls_key, *client_ca; /* PEM text; MHD keeps pointers to them */
     char *reader_token;                   /* NULL: registry reads are refused */
     unsigned max_connections, max_per_peer, idle_timeout_s;
@@ -500,6 +504,53 @@ static enum MHD_Result handle_get(struct pa_http *http, struct MHD_Connection *c
     return send_error(conn, PA_GRPC_NOT_FOUND, "no such resource");
 }
 
+/* --fault-dir: the fault planted for this caller's call of `rpc`, if any, taken so that it
+ * fires once. "delay MS" holds the answer back; "status CODE" answers with that gRPC code;
+ * "close" drops the connection unanswered. Returns true when the fault answered (or
+ * dropped) the call, with *result set. */
+static bool take_planted_fault(struct pa_http *http, struct MHD_Connection *conn, const char *rpc,
+                               enum MHD_Result *result)
+{
+    const char *user = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "user_id");
+    char path[PATH_MAX], name[192], text[64] = "";
+    size_t n = 0;
+    /* A user id may hold '/' (HOST/SITE): the file name has '_' there. */
+    for (const char *p = user ? user : "-"; *p != '\0' && n + 1 < sizeof(name); p++)
+        name[n++] = *p == '/' ? '_' : *p;
+    name[n] = '\0';
+    if (strchr(rpc, '/') != NULL ||
+        snprintf(path, sizeof(path), "%s/%s.%s", http->fault_dir, name, rpc) >= (int)sizeof(path))
+        return false;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t got = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (got < 0 || unlink(path) != 0)
+        return false; /* another call took it */
+    text[got] = '\0';
+    unsigned long value;
+    if (sscanf(text, "delay %lu", &value) == 1 && value <= 600000) {
+        struct timespec delay = {.tv_sec = (time_t)(value / 1000),
+                                 .tv_nsec = (long)(value % 1000) * 1000000L};
+        while (nanosleep(&delay, &delay) != 0 && errno == EINTR)
+            ;
+        return false;
+    }
+    if (sscanf(text, "status %lu", &value) == 1 && value >= 1 && value <= 16) {
+        fprintf(stderr, "ftpa: %s from %s: planted fault: status %lu\n", rpc, name, value);
+        *result = send_error(conn, (int)value, "planted fault (--fault-dir)");
+        return true;
+    }
+    if (strncmp(text, "close", 5) == 0) {
+        fprintf(stderr, "ftpa: %s from %s: planted fault: connection dropped\n", rpc, name);
+        *result = MHD_NO;
+        return true;
+    }
+    fprintf(stderr, "ftpa: %s: not a fault (delay MS, status CODE, close); ignored\n", path);
+    return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -552,6 +603,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             while (nanosleep(&delay, &delay) != 0 && errno == EINTR)
                 ;
         }
+        enum MHD_Result planted;
+        if (http->fault_dir != NULL &&
+            take_planted_fault(http, conn, url + strlen(RPC_PREFIX), &planted))
+            return planted;
         return handle_rpc(http, conn, url + strlen(RPC_PREFIX), req);
     }
     if (strcmp(method, "GET") == 0)
@@ -704,6 +759,7 @@ int pa_http_start(struct pa_service *svc, const struct pa_http_options *o, struc
         http->endpoint_check = !o->no_endpoint_check;
     }
     http->latency_ms = o->latency_ms;
+    http->fault_dir = o->fault_dir;
     if (set_limits(http, o, err) != 0 || conns_init(http, err) != 0) {
         pa_http_stop(http);
         return -1;

@@ -27,6 +27,9 @@ struct pa_http_options {
     /* Added before answering every RPC, to model a service far away (benchmarks, tests);
      * it holds one of the `threads`. 0: none. */
     unsigned latency_ms;
+    /* Faults a test plants for one caller's next call of one RPC (--fault-dir): a file
+     * named USER_ID.RPC, taken (read and removed) by that call. NULL: none. */
+    const char *fault_dir;
     size_t max_body; /* larger requests get 413 */
     unsigned threads;
     /* The read-only credential of GET /ftpa/v1/registry and /ftpa/v1/devices/<id>

@@ -73,7 +73,8 @@ static void usage(FILE *out)
         "                         of the bootstrapped image)\n"
         "  --seed N               all device randomness derives from N (default 1)\n"
         "  --duts N               chips served in a row, then exit (default 1, 0 = forever)\n"
-        "  --year N --week N --lot N --wafer N --x N --y N   first chip's DIN (y grows per chip)\n"
+        "  --year N --week N --lot N --wafer N --x N --y N   first chip's DIN\n"
+        "                         (y grows per chip; past 999 it wraps and x grows)\n"
         "  --blank                flash starts empty: bootstrap the perso image first\n"
         "  --two-stage            the firmware asks for a second image (\"Bootstrap requested.\")\n"
         "Timing:\n"
@@ -183,6 +184,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 struct pty_link {
     struct sim_device *dev;
     int master;
+    /* Held around each write to the pty and by a NEXT_CHIP while it empties the pty: the
+     * old chip's bytes never land after that. */
+    pthread_mutex_t write_lock;
+    char slave_path[64];
     int stop[2]; /* written to end pty_in */
     pthread_t out_thread;
     pthread_t in_thread;
@@ -195,8 +200,13 @@ static int open_pty(struct pty_link *pty)
         perror("ftsim: pty");
         return -1;
     }
+    if (ptsname_r(pty->master, pty->slave_path, sizeof(pty->slave_path)) != 0) {
+        perror("ftsim: pty name");
+        return -1;
+    }
+    pthread_mutex_init(&pty->write_lock, NULL);
     /* Raw mode on the slave side: bytes pass unchanged, as on a real UART. */
-    int slave = open(ptsname(pty->master), O_RDWR | O_NOCTTY);
+    int slave = open(pty->slave_path, O_RDWR | O_NOCTTY);
     struct termios tio;
     if (slave < 0 || tcgetattr(slave, &tio) != 0) {
         perror("ftsim: pty slave");
@@ -214,15 +224,22 @@ static void *pty_out(void *arg)
     struct pty_link *pty = arg;
     uint8_t buf[4096];
     for (;;) {
-        size_t n = sim_device_uart_read(pty->dev, buf, sizeof(buf), 1000);
-        for (size_t off = 0; off < n;) {
+        unsigned swaps;
+        size_t n = sim_device_uart_read_swaps(pty->dev, buf, sizeof(buf), 1000, &swaps);
+        pthread_mutex_lock(&pty->write_lock);
+        if (sim_device_swaps(pty->dev) != swaps)
+            n = 0; /* the old chip's, read before the handler swapped it out */
+        bool gone = false;
+        for (size_t off = 0; off < n && !gone;) {
             ssize_t w = write(pty->master, buf + off, n - off);
             if (w < 0 && errno == EINTR)
                 continue;
-            if (w < 0)
-                return NULL; /* the pty is gone */
-            off += (size_t)w;
+            gone = w < 0;
+            off += gone ? 0 : (size_t)w;
         }
+        pthread_mutex_unlock(&pty->write_lock);
+        if (gone)
+            return NULL; /* the pty is gone */
         if (sim_device_take_link_drop(pty->dev)) {
             /* Hang the pty up: replacing the master with /dev/null closes it while its
              * descriptor number stays valid for pty_in, whose next read sees EOF. */
@@ -320,6 +337,28 @@ static int reply_pins(int fd, uint8_t status, uint32_t pins)
     return reply(fd, status, out, sizeof(out));
 }
 
+/* The pty beside the socket, if any: a NEXT_CHIP empties it of the old chip's output. */
+static struct pty_link *swapped_pty;
+
+/* The handler puts the next chip in. What the old chip printed and the host never read
+ * goes with it, from the model and from the pty's input queue, as a host that reopens a
+ * tty finds it empty; the new chip's first byte comes after. */
+static int swap_chip(struct sim_device *dev, const struct simlink_request *req,
+                     struct ft_error *err)
+{
+    if (swapped_pty == NULL)
+        return sim_device_next_chip(dev, (const char *)req->data, req->len, err);
+    pthread_mutex_lock(&swapped_pty->write_lock);
+    int rc = sim_device_next_chip(dev, (const char *)req->data, req->len, err);
+    int slave = rc == 0 ? open(swapped_pty->slave_path, O_RDWR | O_NOCTTY | O_NONBLOCK) : -1;
+    if (slave >= 0) {
+        tcflush(slave, TCIFLUSH);
+        close(slave);
+    }
+    pthread_mutex_unlock(&swapped_pty->write_lock);
+    return rc;
+}
+
 /* Serves one request; -1 when the client is gone or broke the protocol. */
 static int serve_request(struct sim_device *dev, int fd, uint8_t *payload, uint8_t *out)
 {
@@ -367,7 +406,9 @@ static int serve_request(struct sim_device *dev, int fd, uint8_t *payload, uint8
         sim_device_info(dev, (char *)out, SIMLINK_PAYLOAD_MAX);
         return reply(fd, SIMLINK_OK, out, strlen((char *)out));
     case SIMLINK_NEXT_CHIP:
-        sim_device_next_chip(dev);
+        if (swap_chip(dev, &req, &err) != 0)
+            return reply(fd, SIMLINK_BAD_REQUEST, (const uint8_t *)err.message,
+                         strlen(err.message));
         return reply(fd, SIMLINK_OK, NULL, 0);
     }
     return -1;
@@ -518,9 +559,10 @@ int main(int argc, char **argv)
         return 1;
     }
     if (o.pty) {
+        swapped_pty = &pty;
         pthread_create(&pty.out_thread, NULL, pty_out, &pty);
         pthread_create(&pty.in_thread, NULL, pty_in, &pty);
-        printf("ftsim: pty %s\n", ptsname(pty.master));
+        printf("ftsim: pty %s\n", pty.slave_path);
     }
     if (o.socket_path)
         printf("ftsim: socket %s\n", o.socket_path);

@@ -188,6 +188,9 @@ static int read_certgen_inputs(struct perso *p)
 static int device_id(const struct perso *p, uint8_t id[DEVICE_ID_SIZE], struct ft_error *err)
 {
     const struct sim_config *cfg = p->cfg;
+    /* A row's chips go down the wafer's column (y), then to the next column (x): a row of
+     * a million chips has a million DINs, each its own device ID. */
+    unsigned long step = (unsigned long)cfg->y + p->chip->index;
     struct device_id_fields f = {
         .si_creator_id = cfg->sku.si_creator_id,
         .product_id = cfg->sku.product_id,
@@ -195,8 +198,8 @@ static int device_id(const struct perso *p, uint8_t id[DEVICE_ID_SIZE], struct f
         .week = cfg->week,
         .lot = cfg->lot,
         .wafer = cfg->wafer,
-        .x = cfg->x,
-        .y = (cfg->y + p->chip->index) % 1000,
+        .x = (unsigned)((cfg->x + step / 1000) % 1000),
+        .y = (unsigned)(step % 1000),
         .package_id = cfg->sku.package_id,
         .ast_cfg_version = cfg->sku.ast_cfg_version,
         .otp = cfg->sku.otp,
@@ -492,6 +495,8 @@ static int read_endorsed_blob(struct perso *p)
     fw_set_pins(p->fw, SIM_PIN_RX_READY, true);
     enum ujson_de_status st = ujson_de_perso_blob(&de, &p->in_blob, &err);
     fw_set_pins(p->fw, SIM_PIN_RX_READY, false);
+    if (st == UJSON_DE_OK)
+        p->chip->certs_received = true;
     return read_status(p, st, &err);
 }
 

@@ -149,6 +149,11 @@ static const struct fault_switch fault_switches[] = {
 
 int sim_config_add_fault(struct sim_config *cfg, const char *spec, struct ft_error *err)
 {
+    return sim_faults_add(&cfg->faults, spec, err);
+}
+
+int sim_faults_add(struct sim_faults *faults, const char *spec, struct ft_error *err)
+{
     char name[64];
     const char *eq = strchr(spec, '=');
     size_t name_len = eq ? (size_t)(eq - spec) : strlen(spec);
@@ -163,14 +168,14 @@ int sim_config_add_fault(struct sim_config *cfg, const char *spec, struct ft_err
         unsigned long factor = arg ? strtoul(arg, &end, 10) : 0;
         if (arg == NULL || *end != '\0' || factor < 2 || factor > 10000)
             return ft_fail(err, FT_E_INVALID, "fault slow=FACTOR needs a factor in 2..10000");
-        cfg->faults.slow_factor = (unsigned)factor;
+        faults->slow_factor = (unsigned)factor;
         return 0;
     }
     for (size_t i = 0; i < sizeof(fault_switches) / sizeof(fault_switches[0]); i++) {
         const struct fault_switch *f = &fault_switches[i];
         if (strcmp(f->name, name) != 0)
             continue;
-        char *base = (char *)&cfg->faults;
+        char *base = (char *)faults;
         if (f->flag_offset != SIZE_MAX) {
             if (arg != NULL)
                 return ft_fail(err, FT_E_INVALID, "fault %s takes no step", name);
@@ -184,4 +189,30 @@ int sim_config_add_fault(struct sim_config *cfg, const char *spec, struct ft_err
         return 0;
     }
     return ft_fail(err, FT_E_INVALID, "unknown fault \"%s\" (see ftsim --help)", name);
+}
+
+int sim_faults_add_list(struct sim_faults *faults, const char *text, size_t len,
+                        struct ft_error *err)
+{
+    char spec[64];
+    for (size_t i = 0; i < len;) {
+        if (text[i] == ' ' || text[i] == ',') {
+            i++;
+            continue;
+        }
+        size_t n = 0;
+        while (i + n < len && text[i + n] != ' ' && text[i + n] != ',')
+            n++;
+        if (n >= sizeof(spec))
+            return ft_fail(err, FT_E_INVALID, "fault spec of %zu bytes (at most %zu)", n,
+                           sizeof(spec) - 1);
+        if (memchr(text + i, '\0', n) != NULL)
+            return ft_fail(err, FT_E_INVALID, "NUL byte in a fault spec");
+        memcpy(spec, text + i, n);
+        spec[n] = '\0';
+        if (sim_faults_add(faults, spec, err) != 0)
+            return -1;
+        i += n;
+    }
+    return 0;
 }

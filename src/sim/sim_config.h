@@ -119,5 +119,11 @@ int sim_config_set_timing(struct sim_config *cfg, const char *profile, struct ft
 
 /* Parses one --fault switch: NAME or NAME=STEP (see docs/ftsim.md). */
 int sim_config_add_fault(struct sim_config *cfg, const char *spec, struct ft_error *err);
+/* The same on a set of faults (a handler's faults for one chip). */
+int sim_faults_add(struct sim_faults *faults, const char *spec, struct ft_error *err);
+/* Every spec of `text` (`len` bytes, not NUL-terminated), separated by spaces or commas:
+ * NEXT_CHIP's payload. Stops at the first bad one, which `err` names. */
+int sim_faults_add_list(struct sim_faults *faults, const char *text, size_t len,
+                        struct ft_error *err);
 
 #endif

@@ -91,6 +91,7 @@ int sim_device_init(struct sim_device *dev, const struct sim_config *cfg, struct
         sim_device_fini(dev);
         return ft_fail(err, FT_E_NOMEM, "ftsim: out of memory");
     }
+    dev->row_faults = cfg->faults;
     sim_chip_fresh(dev, 0);
     dev->pins = SIM_PIN_RESET_N; /* out of reset, straps low: the chip boots at once */
     return 0;
@@ -117,8 +118,10 @@ static void *firmware_thread(void *arg)
             dev->epoch++;
             sim_chip_power_on_reset(dev);
         }
-        if (dev->epoch == fw.epoch && !dev->shutdown)
-            wait_changed(dev, NULL); /* halted: nothing runs until the next reset */
+        /* Halted: nothing runs until the next reset or chip (a new epoch); the host's
+         * reads and writes wake this wait, and must not boot the chip again. */
+        while (dev->epoch == fw.epoch && !dev->shutdown)
+            wait_changed(dev, NULL);
     }
     pthread_mutex_unlock(&dev->lock);
     return NULL;
@@ -257,7 +260,8 @@ bool sim_device_gpio_wait(struct sim_device *dev, uint32_t mask, uint32_t value,
     return reached;
 }
 
-size_t sim_device_uart_read(struct sim_device *dev, uint8_t *buf, size_t cap, unsigned timeout_ms)
+size_t sim_device_uart_read_swaps(struct sim_device *dev, uint8_t *buf, size_t cap,
+                                  unsigned timeout_ms, unsigned *swaps)
 {
     struct timespec deadline = deadline_after(timeout_ms);
     pthread_mutex_lock(&dev->lock);
@@ -266,9 +270,24 @@ size_t sim_device_uart_read(struct sim_device *dev, uint8_t *buf, size_t cap, un
             break;
     }
     size_t n = queue_pop(&dev->uart_tx, buf, cap);
+    if (swaps != NULL)
+        *swaps = dev->swaps;
     notify(dev);
     pthread_mutex_unlock(&dev->lock);
     return n;
+}
+
+size_t sim_device_uart_read(struct sim_device *dev, uint8_t *buf, size_t cap, unsigned timeout_ms)
+{
+    return sim_device_uart_read_swaps(dev, buf, cap, timeout_ms, NULL);
+}
+
+unsigned sim_device_swaps(struct sim_device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    unsigned swaps = dev->swaps;
+    pthread_mutex_unlock(&dev->lock);
+    return swaps;
 }
 
 void sim_device_uart_write(struct sim_device *dev, const uint8_t *buf, size_t len)
@@ -279,14 +298,25 @@ void sim_device_uart_write(struct sim_device *dev, const uint8_t *buf, size_t le
     pthread_mutex_unlock(&dev->lock);
 }
 
-void sim_device_next_chip(struct sim_device *dev)
+int sim_device_next_chip(struct sim_device *dev, const char *faults, size_t len,
+                         struct ft_error *err)
 {
+    struct sim_faults chip_faults = dev->row_faults;
+    if (sim_faults_add_list(&chip_faults, faults, len, err) != 0)
+        return ft_error_prefix(err, "NEXT_CHIP");
     pthread_mutex_lock(&dev->lock);
+    dev->cfg.faults = chip_faults;
+    /* What the old chip printed and the host never read went with it: a host opens its
+     * UART afresh per DUT, and opening a tty or an FTDI channel purges what was pending.
+     * Left here, it would read as the new chip's first words. */
+    dev->uart_tx.len = 0;
+    dev->swaps++;
     sim_chip_fresh(dev, dev->chip.index + 1);
     dev->epoch++;
     sim_chip_power_on_reset(dev);
     notify(dev);
     pthread_mutex_unlock(&dev->lock);
+    return 0;
 }
 
 void sim_device_info(struct sim_device *dev, char *out, size_t cap)
@@ -294,9 +324,10 @@ void sim_device_info(struct sim_device *dev, char *out, size_t cap)
     pthread_mutex_lock(&dev->lock);
     snprintf(out, cap,
              "{\"sku\":\"%s\",\"chip\":%u,\"completed\":%u,\"step\":\"%s\",\"pins\":%u,"
-             "\"frame\":%u,\"perso_done\":%s}",
+             "\"frame\":%u,\"perso_done\":%s,\"certs_received\":%s}",
              dev->cfg.sku.name, dev->chip.index, dev->completed, sim_step_name(dev->step),
-             dev->pins, dev->frame_no, dev->chip.perso_done ? "true" : "false");
+             dev->pins, dev->frame_no, dev->chip.perso_done ? "true" : "false",
+             dev->chip.certs_received ? "true" : "false");
     pthread_mutex_unlock(&dev->lock);
 }
 

@@ -36,6 +36,7 @@ struct sim_chip {
     bool secret1_done;      /* first perso stage ran (two-stage bootstrap) */
     bool secret2_done;      /* RMA token hash and key seeds written */
     bool perso_done;        /* certificates written and OTP locked */
+    bool certs_received;    /* the host sent endorsed certificates (the import body) */
     bool perso_image;       /* a perso firmware image is in flash */
     bool second_image;      /* the second bootstrap (perso + ROM_EXT + owner) happened */
     uint8_t perso_hash[32]; /* SHA-256 of the bootstrapped perso image */
@@ -49,13 +50,15 @@ struct sim_chip {
 struct sim_device {
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    struct sim_config cfg;
+    struct sim_config cfg;        /* cfg.faults: the faults of the chip in the socket */
+    struct sim_faults row_faults; /* --fault: every chip's, before a handler adds its own */
     struct spi_device spi;
     uint32_t pins;
     uint64_t epoch;
     bool shutdown;
     bool link_drop;     /* disconnect fault: the transport must drop its peer */
     bool finished;      /* served cfg.duts chips */
+    unsigned swaps;     /* chips the handler put in (NEXT_CHIP) */
     unsigned completed; /* chips that reached "Personalization done." */
     enum sim_step step;
     bool junk_frames; /* junk-frames fault: a junk frame before each frame of this step */
@@ -100,10 +103,19 @@ bool sim_device_gpio_wait(struct sim_device *dev, uint32_t mask, uint32_t value,
                           unsigned timeout_ms, uint32_t *pins);
 /* Reads up to `cap` UART bytes, waiting up to timeout_ms for the first one. */
 size_t sim_device_uart_read(struct sim_device *dev, uint8_t *buf, size_t cap, unsigned timeout_ms);
+/* The same, with the handler's swap count at the read (`*swaps`): bytes read before a
+ * NEXT_CHIP are the old chip's. */
+size_t sim_device_uart_read_swaps(struct sim_device *dev, uint8_t *buf, size_t cap,
+                                  unsigned timeout_ms, unsigned *swaps);
+unsigned sim_device_swaps(struct sim_device *dev);
 void sim_device_uart_write(struct sim_device *dev, const uint8_t *buf, size_t len);
 
 /* Replaces the chip in the socket by the next one of the row (a handler's index). */
-void sim_device_next_chip(struct sim_device *dev);
+/* The handler puts the next chip of the row in. `faults` (`len` bytes, not NUL-terminated;
+ * may be empty) lists fault specs separated by spaces or commas that this chip alone has
+ * besides the row's; a bad spec refuses the request and leaves the chip in place. */
+int sim_device_next_chip(struct sim_device *dev, const char *faults, size_t len,
+                         struct ft_error *err);
 /* Writes a JSON description of the model's state. */
 void sim_device_info(struct sim_device *dev, char *out, size_t cap);
 /* True once (and clears the flag) when the disconnect fault asks the link to drop. */

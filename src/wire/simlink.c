@@ -87,8 +87,12 @@ int simlink_parse_request(uint8_t op, const uint8_t *payload, size_t len,
         return 0;
     case SIMLINK_GPIO_READ:
     case SIMLINK_INFO:
-    case SIMLINK_NEXT_CHIP:
         return expect_len(name, len, 0, err);
+    case SIMLINK_NEXT_CHIP:
+        if (len > SIMLINK_NEXT_CHIP_FAULTS_MAX)
+            return ft_fail(err, FT_E_INVALID, "simlink NEXT_CHIP: %zu bytes of faults (at most %u)",
+                           len, SIMLINK_NEXT_CHIP_FAULTS_MAX);
+        return 0;
     case SIMLINK_GPIO_WRITE:
         if (expect_len(name, len, 8, err) != 0)
             return -1;

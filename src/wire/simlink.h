@@ -23,8 +23,12 @@ enum simlink_op {
     SIMLINK_UART_READ = 5,  /* payload: u32 max, u32 timeout_ms; reply: bytes (maybe none) */
     SIMLINK_UART_WRITE = 6, /* payload: bytes; reply: empty */
     SIMLINK_INFO = 7,       /* reply: JSON text describing the model's state */
-    SIMLINK_NEXT_CHIP = 8,  /* the handler puts the next chip of the row in the socket */
+    SIMLINK_NEXT_CHIP = 8,  /* the handler puts the next chip of the row in the socket;
+                             * payload (may be empty): that chip's own fault specs */
 };
+
+/* NEXT_CHIP's fault specs, e.g. "stall=export bad-hash": a few dozen bytes in practice. */
+#define SIMLINK_NEXT_CHIP_FAULTS_MAX 1024u
 
 enum simlink_status {
     SIMLINK_OK = 0,

@@ -11,6 +11,33 @@ import sys
 import time
 
 
+HANDLER_INFO, HANDLER_NEXT_CHIP = 7, 8  # simlink ops (docs/ftsim.md)
+
+
+def handler_call(path, op, payload=b""):
+    """One simlink request on a chip row's handler socket (ftsim's or ftdi_testbed's);
+    returns the reply payload, raises when refused."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(struct.pack("<IB", 1 + len(payload), op) + payload)
+
+        def take(n):
+            got = b""
+            while len(got) < n:
+                chunk = s.recv(n - len(got))
+                if not chunk:
+                    raise EOFError("the handler socket closed")
+                got += chunk
+            return got
+
+        length, status = struct.unpack("<IB", take(5))
+        body = take(length - 1)
+        if status != 0:
+            raise RuntimeError("handler request %d refused: %s" % (op, body.decode(errors="replace")))
+        return body
+
+
 class Results:
     def __init__(self):
         self.passed = self.failed = 0
@@ -62,7 +89,7 @@ class Station:
             if p.poll() is None:
                 p.terminate()
                 try:
-                    p.wait(10)
+                    p.wait(120 if os.environ.get("FTH_DAEMON_WRAPPER") else 10)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
@@ -116,20 +143,14 @@ class Station:
         self.chips[name] = p
         return "uart:%s" % first[2] if link == "pty" else "%s:%s" % (link, first[2])
 
-    def next_chip(self, name):
-        """The handler's part on a socket chip: the next chip of the row goes in."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(10)
-            s.connect(self.path("chip-%s.sock" % name))
-            s.sendall(struct.pack("<IB", 1, 8))
-            got = b""
-            while len(got) < 5:
-                chunk = s.recv(5 - len(got))
-                if not chunk:
-                    raise EOFError("ftsim closed the socket")
-                got += chunk
-            if got[4] != 0:
-                raise RuntimeError("NEXT_CHIP refused")
+    def next_chip(self, name, faults=""):
+        """The handler's part on a socket chip: the next chip of the row goes in, with
+        `faults` (ftsim --fault specs) of its own."""
+        handler_call(self.path("chip-%s.sock" % name), HANDLER_NEXT_CHIP, faults.encode())
+
+    def chip_info(self, name):
+        """The model's view of the chip in the socket (ftsim INFO): step, certs_received..."""
+        return json.loads(handler_call(self.path("chip-%s.sock" % name), HANDLER_INFO))
 
     # ---- the daemon -----------------------------------------------------------------------
     def write_config(self, sites, **over):

@@ -202,6 +202,26 @@ try:
             second)
     t.check("... and the first DUT passes", res.get("status") == "PASS", res)
 
+    # ---- chip faults on the UART site ------------------------------------------------------
+    # A chip that refuses its certificates, or resets and restarts perso, leaves the longest
+    # state texts (over 160 bytes): they once broke the worker's result message, and the
+    # worker was killed for it. A chip whose hash differs goes on printing after the harness
+    # stopped listening: none of that may reach the next chip's DUT. (Both found by the soak.)
+    for fault, state in (("reject-import", "the chip refused the certificates"),
+                         ("reset=export", "the chip reset"),
+                         ("bad-hash", "certificates written to the chip")):
+        st.next_chip("s1", fault)
+        res = result_of(st.request({"cmd": "provision", "id": "f-" + fault, "site": "s1",
+                                    "sku": "sival"}))
+        t.check("a chip fault (%s) on the UART site fails as a device fault, with the chip's "
+                "state in full" % fault,
+                res.get("class") == "device" and res.get("dut_state", "").startswith(state) and
+                st.worker_pid("s1") is not None, res)
+    res = result_of(provision("s1"))
+    count_pass(res)
+    t.check("... and the next chip on that site passes, whatever the last one left unread",
+            res.get("status") == "PASS", res)
+
     # ---- malformed control messages ---------------------------------------------------------
     bad_lines = [
         (b"not json", "JSON"),
@@ -238,7 +258,7 @@ try:
     t.check("a request_id seen before returns its result without personalizing again",
             first.get("status") == "PASS" and again.get("replayed") is True and
             again.get("device_id") == first.get("device_id"), again)
-    t.check("... the site ran no DUT for it", s1["passes"] == 3, s1)
+    t.check("... the site ran no DUT for it", s1["passes"] == 4 and s1["fails"] == 3, s1)
 
     # ---- a plugin hang on one site while the others PASS ------------------------------------
     conns = {}
@@ -281,6 +301,15 @@ try:
         res = result_of(a.events())
     t.check("a worker killed mid-DUT fails only that DUT, naming the signal (class internal)",
             res.get("exit_class") == 1 and "killed by signal 9" in res.get("error", ""), res)
+    killed = {}
+    if res.get("record_file"):
+        killed = json.load(open(st.path("records", res["record_file"])))
+    t.check("... its record is closed: FAIL, the error, the chip's state as written, and the "
+            "result carries that state",
+            killed.get("status") == "FAIL" and killed.get("error", {}).get("code") == "internal"
+            and "killed by signal 9" in killed["error"].get("message", "") and
+            killed.get("dut_state") and res.get("dut_state") == killed["dut_state"] and
+            not os.path.exists(st.path("records", "inflight", "s3.json")), (res, killed))
     s3 = wait_for("s3 back", lambda: [s for s in st.request({"cmd": "status"})[-1]["sites"]
                                       if s["name"] == "s3" and s["state"] == "idle"])
     t.check("... the worker is restarted (restarts 1)", s3[0]["restarts"] == 1, s3)

@@ -990,6 +990,23 @@ void ftdi_emu_unplug_after_bulk_in(struct ftdi_emu *emu, unsigned n)
     pthread_mutex_unlock(&emu->mu);
 }
 
+void ftdi_emu_replug(struct ftdi_emu *emu)
+{
+    pthread_mutex_lock(&emu->mu);
+    if (emu->unplugged && !emu->removed) {
+        /* The old handle is closed by now: its URBs go, and the chip comes back from its
+         * power-on reset with empty buffers and no bitmode. */
+        g_queue_clear_full(&emu->done, g_object_unref);
+        for (int c = 0; c < emu->nch; c++) {
+            channel_reset(&emu->ch[c]);
+            emu->ch[c].bitmode = 0;
+        }
+        emu->unplugged = false;
+    }
+    emu->unplug_countdown = 0;
+    pthread_mutex_unlock(&emu->mu);
+}
+
 void ftdi_emu_claim_busy(struct ftdi_emu *emu, bool busy)
 {
     pthread_mutex_lock(&emu->mu);

@@ -140,6 +140,11 @@ void ftdi_emu_unplug(struct ftdi_emu *emu);
  * or at ftdi_emu_testbed_free. */
 void ftdi_emu_unplug_after_bulk_in(struct ftdi_emu *emu, unsigned n);
 
+/* Plugs a device unplugged by ftdi_emu_unplug_after_bulk_in back into the same port, as
+ * new (and cancels an unplug still counting down). Call it once the host has closed the
+ * device. A device removed from sysfs stays removed. */
+void ftdi_emu_replug(struct ftdi_emu *emu);
+
 /* Makes claiming an interface fail with EBUSY, as when a kernel driver that cannot be
  * detached, or another program, holds the channel. */
 void ftdi_emu_claim_busy(struct ftdi_emu *emu, bool busy);

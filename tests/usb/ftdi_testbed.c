@@ -50,7 +50,8 @@ static struct ftdi_spec chip_pins;
 static bool chip_pins_given;
 /* --handler-socket: where the test's handler puts the next chip in (NEXT_CHIP). */
 static const char *handler_path;
-static struct ftdi_chip chip; /* large (flash, UART queues): not on the stack */
+static struct ftdi_chip chip;            /* large (flash, UART queues): not on the stack */
+static struct ftdi_emu *handler_adapter; /* the chip's adapter, which "unplug=N" unplugs */
 
 struct adapter {
     const char *serial;
@@ -346,8 +347,70 @@ static int deny_device_access(struct ftdi_emu_testbed *tb, const struct adapter 
     return 0;
 }
 
-/* The handler's socket: each connection may send NEXT_CHIP requests (ftsim's simlink
- * framing); each puts the next chip of the row on the adapter. */
+/* Sends one simlink reply; -1 when the handler is gone. */
+static int handler_reply(int fd, uint8_t status, const void *payload, size_t len)
+{
+    uint8_t header[SIMLINK_HEADER_SIZE];
+    if (simlink_header_encode(header, status, len, NULL) != 0 ||
+        send(fd, header, sizeof(header), MSG_NOSIGNAL) != (ssize_t)sizeof(header))
+        return -1;
+    return len == 0 || send(fd, payload, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+/* One handler request: NEXT_CHIP (with that chip's faults, as ftsim takes them) or INFO;
+ * -1 ends the connection. */
+static int serve_handler_request(int fd)
+{
+    static uint8_t payload[SIMLINK_PAYLOAD_MAX];
+    static char info[SIMLINK_PAYLOAD_MAX];
+    uint8_t header[SIMLINK_HEADER_SIZE];
+    uint8_t op;
+    size_t len;
+    struct ft_error err = {0};
+    struct simlink_request req;
+    if (recv(fd, header, sizeof(header), MSG_WAITALL) != (ssize_t)sizeof(header) ||
+        simlink_header_decode(header, &op, &len, &err) != 0 ||
+        (len > 0 && recv(fd, payload, len, MSG_WAITALL) != (ssize_t)len))
+        return -1;
+    if (simlink_parse_request(op, payload, len, &req, &err) != 0 ||
+        (req.op != SIMLINK_NEXT_CHIP && req.op != SIMLINK_INFO)) {
+        const char *why =
+            err.message[0] ? err.message : "the handler socket serves NEXT_CHIP and INFO";
+        handler_reply(fd, SIMLINK_BAD_REQUEST, why, strlen(why));
+        return -1;
+    }
+    if (req.op == SIMLINK_INFO) {
+        sim_device_info(&chip.dev, info, sizeof(info));
+        return handler_reply(fd, SIMLINK_OK, info, strlen(info));
+    }
+    /* The adapter's own fault, "unplug=N" (the N-th bulk-IN from now), is the testbed's;
+     * the rest are the chip's. A new chip comes with the adapter plugged back in. */
+    char given[SIMLINK_NEXT_CHIP_FAULTS_MAX + 1], faults[SIMLINK_NEXT_CHIP_FAULTS_MAX + 1];
+    memcpy(given, req.data, req.len);
+    given[req.len] = '\0';
+    size_t n = 0;
+    unsigned long unplug = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(given, " ,", &save); tok != NULL; tok = strtok_r(NULL, " ,", &save)) {
+        if (strncmp(tok, "unplug=", 7) == 0) {
+            if (parse_uint("unplug", tok + 7, 1000000, &unplug) != 0 || unplug == 0) {
+                const char *why = "unplug=N needs N in 1..1000000";
+                return handler_reply(fd, SIMLINK_BAD_REQUEST, why, strlen(why));
+            }
+            continue;
+        }
+        n += (size_t)snprintf(faults + n, sizeof(faults) - n, "%s%s", n ? " " : "", tok);
+    }
+    if (sim_device_next_chip(&chip.dev, faults, n, &err) != 0)
+        return handler_reply(fd, SIMLINK_BAD_REQUEST, err.message, strlen(err.message));
+    ftdi_emu_replug(handler_adapter);
+    if (unplug > 0)
+        ftdi_emu_unplug_after_bulk_in(handler_adapter, (unsigned)unplug);
+    return handler_reply(fd, SIMLINK_OK, NULL, 0);
+}
+
+/* The handler's socket: each connection may send requests (ftsim's simlink framing) until
+ * it closes. One connection at a time: a handler has one hand. */
 static void *serve_handler(void *arg)
 {
     int listen_fd = (int)(intptr_t)arg;
@@ -355,16 +418,7 @@ static void *serve_handler(void *arg)
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0)
             continue;
-        uint8_t req[SIMLINK_HEADER_SIZE];
-        while (recv(fd, req, sizeof(req), MSG_WAITALL) == (ssize_t)sizeof(req)) {
-            bool next = req[0] == 1 && req[1] == 0 && req[2] == 0 && req[3] == 0 &&
-                        req[4] == SIMLINK_NEXT_CHIP;
-            if (next)
-                sim_device_next_chip(&chip.dev);
-            uint8_t reply[SIMLINK_HEADER_SIZE] = {1, 0, 0, 0,
-                                                  next ? SIMLINK_OK : SIMLINK_BAD_REQUEST};
-            if (send(fd, reply, sizeof(reply), MSG_NOSIGNAL) != (ssize_t)sizeof(reply) || !next)
-                break;
+        while (serve_handler_request(fd) == 0) {
         }
         close(fd);
     }
@@ -460,6 +514,7 @@ int main(int argc, char **argv)
         ftdi_emu_testbed_free(tb);
         return 1;
     }
+    handler_adapter = ad[0].emu;
     if (handler_path != NULL && start_handler(handler_path) != 0) {
         ftdi_chip_detach(&chip);
         ftdi_emu_testbed_free(tb);
