@@ -118,6 +118,7 @@ static int64_t wall_ms(void)
 }
 
 static void spool_scan(struct sup *s);
+static void recover_site(struct sup *s, int index);
 
 /* ---- clients -------------------------------------------------------------------------- */
 
@@ -344,6 +345,15 @@ static json_t *result_event(struct sup *s, int index, bool pass, int cls, const 
                      dut_state, "elapsed_ms", (json_int_t)(now_ms() - site->started_ms));
 }
 
+/* A PASS was spooled: the uploader registers it now rather than at its next back-off. */
+static void kick_uploader(struct sup *s)
+{
+    if (!s->cfg->service.register_sync && s->uploader.fd >= 0)
+        site_msg_send(s->uploader.fd, json_pack("{s:s}", "t", "kick"), NULL);
+    if (s->metrics != NULL)
+        spool_scan(s);
+}
+
 static void on_worker_result(struct sup *s, int index, struct site_msg *msg)
 {
     json_t *ev = result_event(s, index, msg->pass, msg->exit_class, msg->error, msg->dut_state);
@@ -354,10 +364,8 @@ static void on_worker_result(struct sup *s, int index, struct site_msg *msg)
     s->sites[index].child.backoff_ms = 0; /* a worker that finishes DUTs is healthy */
     finish_dut(s, index, ev);
     json_decref(ev);
-    if (msg->pass && !s->cfg->service.register_sync && s->uploader.fd >= 0)
-        site_msg_send(s->uploader.fd, json_pack("{s:s}", "t", "kick"), NULL);
-    if (msg->pass && s->metrics != NULL)
-        spool_scan(s);
+    if (msg->pass)
+        kick_uploader(s);
 }
 
 static const char *member(json_t *obj, const char *key)
@@ -398,6 +406,28 @@ static void settle_record(struct sup *s, const char *record_file, const char *st
     json_decref(rec);
 }
 
+/* Makes a DUT's outcome durable as a worker leaves it, in its in-flight marker `m`
+ * (borrowed): a request id sent again after a restart gets this answer from the request's
+ * marker, and the in-flight marker goes, so the DUT is not reported a second time. */
+static void settle_markers(struct sup *s, int index, json_t *m, const char *status, int exit_class,
+                           const char *error, const char *state, const char *device)
+{
+    json_t *outcome =
+        json_pack("{s:s, s:i, s:s, s:s, s:s}", "status", status, "exit_class", exit_class, "error",
+                  error, "dut_state", state, "device_id", device);
+    json_object_update(m, outcome);
+    json_decref(outcome);
+    char name[STATION_NAME_MAX + 8], request[DUT_MARKER_NAME_MAX];
+    snprintf(name, sizeof(name), "%s.json", s->cfg->sites[index].name);
+    const char *request_id = member(m, "request_id");
+    dut_marker_request_name(request_id, request);
+    struct ft_error err = {0};
+    if ((request_id[0] != '\0' &&
+         dut_marker_write(s->record_dirfd, "requests", request, m, &err) != 0) ||
+        dut_marker_remove(s->record_dirfd, "inflight", name, &err) != 0)
+        fprintf(stderr, "<3>site %s: %s\n", s->cfg->sites[index].name, err.message);
+}
+
 /* The record of the DUT a killed worker was running, closed by settle_record; its file
  * name comes from the worker's in-flight marker, if that marker is this worker's. */
 static void killed_dut_record(struct sup *s, int index, pid_t pid, const char *step,
@@ -412,22 +442,8 @@ static void killed_dut_record(struct sup *s, int index, pid_t pid, const char *s
     bool ours = json_is_integer(marker_pid) && json_integer_value(marker_pid) == (json_int_t)pid;
     snprintf(record_file, record_file_size, "%s", ours ? member(m, "record_file") : "");
     settle_record(s, record_file, step, why, state, state_size, device, device_size);
-    if (ours) {
-        /* The outcome is durable, as a worker leaves it: a request id sent again after a
-         * restart gets this answer, and recovery does not report the DUT a second time. */
-        json_t *outcome =
-            json_pack("{s:s, s:i, s:s, s:s, s:s}", "status", "FAIL", "exit_class",
-                      STATION_EXIT_INTERNAL, "error", why, "dut_state", state, "device_id", device);
-        json_object_update(m, outcome);
-        json_decref(outcome);
-        char request[DUT_MARKER_NAME_MAX];
-        const char *request_id = member(m, "request_id");
-        dut_marker_request_name(request_id, request);
-        if ((request_id[0] != '\0' &&
-             dut_marker_write(s->record_dirfd, "requests", request, m, &err) != 0) ||
-            dut_marker_remove(s->record_dirfd, "inflight", name, &err) != 0)
-            fprintf(stderr, "<3>site %s: %s\n", s->cfg->sites[index].name, err.message);
-    }
+    if (ours)
+        settle_markers(s, index, m, "FAIL", STATION_EXIT_INTERNAL, why, state, device);
     json_decref(m);
 }
 
@@ -519,8 +535,10 @@ static void on_child_message(struct sup *s, int index, struct child *ch)
     if (msg.type == SITE_MSG_READY) {
         ch->ready = true;
         ch->why_down[0] = '\0';
-        if (index >= 0)
+        if (index >= 0) {
             fprintf(stderr, "<6>site %s: ready\n", s->cfg->sites[index].name);
+            recover_site(s, index);
+        }
         notify_status(s);
     } else if (index < 0 && msg.type == SITE_MSG_SPOOL) {
         snprintf(s->spool_error, sizeof(s->spool_error), "%s", msg.error);
@@ -789,77 +807,66 @@ static json_t *result_from_marker(struct sup *s, json_t *m)
     return ev;
 }
 
-/* A request id unknown in memory may be one from before a restart: its marker. */
-static json_t *recovered_request(struct sup *s, const char *request_id)
+/* A request id unknown in memory may be one from before a restart: its marker. One
+ * without an outcome that its site's in-flight marker still names is not over: a worker
+ * of the earlier daemon may still run it, and recovery settles it once the site's new
+ * worker is ready. Its site is then copied into `pending`. */
+static json_t *recovered_request(struct sup *s, const char *request_id, char *pending,
+                                 size_t pending_size)
 {
+    pending[0] = '\0';
     char name[DUT_MARKER_NAME_MAX];
     dut_marker_request_name(request_id, name);
     struct ft_error err = {0};
     json_t *m = dut_marker_read(s->record_dirfd, "requests", name, &err);
-    if (m == NULL)
+    if (m == NULL || strcmp(member(m, "request_id"), request_id) != 0) {
+        json_decref(m);
         return NULL;
-    json_t *ev = strcmp(member(m, "request_id"), request_id) == 0 ? result_from_marker(s, m) : NULL;
+    }
+    json_t *ev = NULL;
+    char site[STATION_NAME_MAX + 8];
+    snprintf(site, sizeof(site), "%.*s.json", (int)STATION_NAME_MAX - 1, member(m, "site"));
+    json_t *inflight = member(m, "status")[0] == '\0' && strchr(site, '/') == NULL
+                           ? dut_marker_read(s->record_dirfd, "inflight", site, &err)
+                           : NULL;
+    if (inflight != NULL && strcmp(member(inflight, "request_id"), request_id) == 0)
+        snprintf(pending, pending_size, "%s", member(m, "site"));
+    else
+        ev = result_from_marker(s, m);
+    json_decref(inflight);
     json_decref(m);
     return ev;
 }
 
-/* Waits for a worker of an earlier supervisor (orphaned by its kill -9) to finish its DUT:
- * two workers must never drive one site. One that outlives the DUT deadline is killed. */
-static void wait_orphan(struct sup *s, pid_t pid)
+/* Called when a site's worker is ready: it holds the site lock (worker.c), so a DUT an
+ * earlier worker left in flight (the daemon, or the worker with it, killed) is over. It
+ * is reported in `records` (recovered) with the outcome its worker wrote, or as
+ * interrupted with the chip's last known state. */
+static void recover_site(struct sup *s, int index)
 {
-    char path[64], cmd[256] = "";
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(cmd, 1, sizeof(cmd) - 1, f) : 0;
-    if (f != NULL)
-        fclose(f);
-    cmd[n] = '\0';
-    int fd = strstr(cmd, "ftharnessd") != NULL ? pidfd_open(pid, 0) : -1;
-    if (fd < 0)
-        return;
-    fprintf(stderr, "<5>waiting for worker %d of the earlier daemon to finish its DUT\n", (int)pid);
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, (int)s->cfg->dut_deadline_s * 1000) == 0) {
-        kill(pid, SIGKILL);
-        poll(&p, 1, 5000);
-    }
-    close(fd);
-}
-
-/* At start: each site's DUT that was in flight when the daemon stopped is reported in
- * `records` (and its request id answered) with the outcome its worker wrote, or as
- * interrupted. */
-static void recover(struct sup *s)
-{
-    for (size_t i = 0; i < s->cfg->n_sites; i++) {
-        char name[STATION_NAME_MAX + 8];
-        snprintf(name, sizeof(name), "%s.json", s->cfg->sites[i].name);
-        struct ft_error err = {0};
-        json_t *m = dut_marker_read(s->record_dirfd, "inflight", name, &err);
-        if (m == NULL) {
-            if (err.code != FT_OK)
-                fprintf(stderr, "<3>recovery: %s\n", err.message);
-            continue;
-        }
-        json_t *pid = json_object_get(m, "pid");
-        if (json_is_integer(pid) && json_integer_value(pid) > 1 &&
-            json_integer_value(pid) < (1 << 22)) {
-            wait_orphan(s, (pid_t)json_integer_value(pid));
-            json_decref(m); /* it may have finished and said how */
-            if ((m = dut_marker_read(s->record_dirfd, "inflight", name, &err)) == NULL)
-                continue;
-        }
-        json_t *ev = result_from_marker(s, m);
-        json_object_set_new(ev, "end_unix_ms", json_integer(wall_ms()));
-        fprintf(stderr, "<4>recovery: site %s was in a DUT when ftharnessd stopped: %s %s (%s)\n",
-                s->cfg->sites[i].name, member(ev, "status"), member(ev, "error"),
-                member(ev, "record_file"));
-        remember(s, ev);
-        json_decref(ev);
-        json_decref(m);
-        if (dut_marker_remove(s->record_dirfd, "inflight", name, &err) != 0)
+    char name[STATION_NAME_MAX + 8];
+    snprintf(name, sizeof(name), "%s.json", s->cfg->sites[index].name);
+    struct ft_error err = {0};
+    json_t *m = dut_marker_read(s->record_dirfd, "inflight", name, &err);
+    if (m == NULL) {
+        if (err.code != FT_OK)
             fprintf(stderr, "<3>recovery: %s\n", err.message);
+        return;
     }
+    json_t *ev = result_from_marker(s, m);
+    json_object_set_new(ev, "end_unix_ms", json_integer(wall_ms()));
+    fprintf(stderr,
+            "<4>recovery: site %s was in a DUT when its worker or ftharnessd stopped: %s %s (%s)\n",
+            s->cfg->sites[index].name, member(ev, "status"), member(ev, "error"),
+            member(ev, "record_file"));
+    remember(s, ev);
+    if (strcmp(member(ev, "status"), "PASS") == 0)
+        kick_uploader(s); /* the earlier worker spooled it */
+    settle_markers(s, index, m, member(ev, "status"),
+                   (int)json_integer_value(json_object_get(ev, "exit_class")), member(ev, "error"),
+                   member(ev, "dut_state"), member(ev, "device_id"));
+    json_decref(ev);
+    json_decref(m);
 }
 
 static void cmd_provision(struct sup *s, struct client *c, const struct control_request *req)
@@ -867,12 +874,18 @@ static void cmd_provision(struct sup *s, struct client *c, const struct control_
     int i = station_config_find_site(s->cfg, req->site);
     struct request *r = find_request(s, req->request_id);
     json_t *replay = NULL;
+    char pending[STATION_NAME_MAX] = "";
     if (s->draining) {
         send_error(c, req->id, "provision: the daemon is stopping; no new DUTs");
     } else if (r == NULL && req->request_id[0] != '\0' &&
-               (replay = recovered_request(s, req->request_id)) != NULL) {
+               (replay = recovered_request(s, req->request_id, pending, sizeof(pending))) != NULL) {
         json_object_set_new(replay, "replayed", json_true());
         send_event(c, req->id, replay);
+    } else if (pending[0] != '\0') {
+        send_error(c, req->id,
+                   "provision: request_id \"%s\" was in flight on site %s when ftharnessd "
+                   "stopped; its outcome is known once the site's worker is ready: ask again",
+                   req->request_id, pending);
     } else if (r != NULL && r->site < 0) {
         /* Idempotent: the result of the DUT this request_id already personalized. */
         json_t *ev = json_copy(r->result);
@@ -1258,7 +1271,6 @@ int supervisor_main(const char *config_path, const char *self, struct station_co
         free(s);
         return 2;
     }
-    recover(s);
     for (size_t i = 0; i < cfg->n_sites; i++) {
         s->sites[i].child = (struct child){.fd = -1, .restart_at_ms = now_ms()};
     }

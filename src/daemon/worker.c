@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,12 +32,22 @@
 
 static volatile sig_atomic_t abort_dut; /* SIGUSR1 (abort) or SIGTERM (stop) */
 static volatile sig_atomic_t stopping;  /* SIGTERM: end after the DUT */
+static unsigned orphan_deadline_s;      /* dut_deadline_s, for on_supervisor_death */
 
 static void on_signal(int sig)
 {
     abort_dut = 1;
     if (sig == SIGTERM)
         stopping = 1;
+}
+
+/* The supervisor died (kill -9): the DUT in flight goes on, since its chip is best finished,
+ * but nothing enforces its deadline any more; SIGALRM's default action does, after one more
+ * dut_deadline_s. The site lock keeps the next supervisor's worker waiting meanwhile. */
+static void on_supervisor_death(int sig)
+{
+    (void)sig;
+    alarm(orphan_deadline_s);
 }
 
 void worker_resolve_paths(const struct station_config *cfg, char *sku_dir, char *plugin_dir,
@@ -88,6 +100,8 @@ struct worker {
     size_t image_len, second_image_len;
     struct flow_ca ca;
     int spool_dirfd;
+    int lock_fd;      /* the site lock (take_site_lock) */
+    pid_t supervisor; /* the parent this worker serves */
     /* DeriveTokens ahead: while a DUT runs, a thread fetches the next DUT's RMA token on a
      * second connection of the same session, so the next DUT's only critical-path call is
      * EndorseCerts. */
@@ -396,6 +410,37 @@ static int run_dut(struct worker *w, const struct site_msg *req)
     return rc;
 }
 
+/* The site lock: an exclusive flock on record_dir/inflight/<site>.lock, held for the
+ * worker's life, so two workers never drive one site. A worker of an earlier supervisor
+ * killed with -9 may still be finishing its DUT; the new one waits for it to end. */
+static int take_site_lock(struct worker *w, struct ft_error *err)
+{
+    char name[STATION_NAME_MAX + 16];
+    snprintf(name, sizeof(name), "inflight/%s.lock", w->site->name);
+    if (mkdirat(w->journal.dirfd, "inflight", 0700) != 0 && errno != EEXIST)
+        return ft_fail(err, FT_E_INVALID, "%s/inflight: %s", w->cfg->record_dir, strerror(errno));
+    w->lock_fd = openat(w->journal.dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (w->lock_fd < 0)
+        return ft_fail(err, FT_E_INVALID, "%s/%s: %s", w->cfg->record_dir, name, strerror(errno));
+    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno != EWOULDBLOCK)
+        return ft_fail(err, FT_E_INVALID, "%s/%s: flock: %s", w->cfg->record_dir, name,
+                       strerror(errno));
+    fprintf(stderr, "<5>site %s: waiting for the worker of the earlier daemon to end its DUT\n",
+            w->site->name);
+    while (flock(w->lock_fd, LOCK_EX) != 0) {
+        /* SIGUSR2 (the supervisor died while this one waited) or SIGTERM end the wait. */
+        if (stopping || getppid() != w->supervisor)
+            return ft_fail(err, FT_E_ABORTED, "site %s: %s while waiting for its lock",
+                           w->site->name, stopping ? "stopped" : "the supervisor died");
+        if (errno != EINTR)
+            return ft_fail(err, FT_E_INVALID, "%s/%s: flock: %s", w->cfg->record_dir, name,
+                           strerror(errno));
+    }
+    return 0;
+}
+
 static int worker_init(struct worker *w, struct ft_error *err)
 {
     worker_resolve_paths(w->cfg, w->sku_dir, w->plugin_dir, w->runner, sizeof(w->sku_dir));
@@ -416,7 +461,8 @@ static int worker_init(struct worker *w, struct ft_error *err)
     if ((w->password = station_read_password("service.password_file", w->cfg->service.password_file,
                                              err)) == NULL ||
         flow_journal_open(&w->journal, w->cfg->record_dir, err) != 0 ||
-        pa_client_global_init(err) != 0 || (w->pa = pa_client_new(&po, err)) == NULL ||
+        take_site_lock(w, err) != 0 || pa_client_global_init(err) != 0 ||
+        (w->pa = pa_client_new(&po, err)) == NULL ||
         (w->pa_ahead = pa_client_new(&po, err)) == NULL)
         return -1;
     if (!w->cfg->service.register_sync &&
@@ -435,11 +481,18 @@ static void catch_signals(void)
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGINT, SIG_IGN); /* a terminal's ^C goes to the supervisor, which drains */
     signal(SIGPIPE, SIG_IGN);
+    sa.sa_handler = on_supervisor_death;
+    sigaction(SIGUSR2, &sa, NULL);
 }
 
 int worker_main(const struct station_config *cfg, int site, int fd)
 {
+    orphan_deadline_s = cfg->dut_deadline_s;
     catch_signals();
+    pid_t supervisor = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGUSR2);
+    if (getppid() != supervisor)
+        return 1; /* it died before the line above */
     struct worker *w = calloc(1, sizeof(*w));
     if (w == NULL)
         return 1;
@@ -447,6 +500,8 @@ int worker_main(const struct station_config *cfg, int site, int fd)
     w->site = &cfg->sites[site];
     w->fd = fd;
     w->spool_dirfd = -1;
+    w->lock_fd = -1;
+    w->supervisor = supervisor;
     rpc_log_init(&w->rpcs);
     struct ft_error err = {0};
     int status = 0;
@@ -468,7 +523,9 @@ int worker_main(const struct station_config *cfg, int site, int fd)
                 status = 1;
                 break;
             }
-            if (run_dut(w, &msg) != 0)
+            /* A request the supervisor sent just before it died: no one waits for it, and
+             * its request id is sent again to the next daemon. */
+            if (getppid() != w->supervisor || run_dut(w, &msg) != 0)
                 break;
         }
         free(buf);
@@ -482,6 +539,8 @@ int worker_main(const struct station_config *cfg, int site, int fd)
     free(w->password);
     if (w->spool_dirfd >= 0)
         close(w->spool_dirfd);
+    if (w->lock_fd >= 0)
+        close(w->lock_fd); /* last: every marker of this worker is written */
     rpc_log_destroy(&w->rpcs);
     free(w);
     return status;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """kill -9 campaign on ftharnessd: while four sites personalize chips, the supervisor or a
 random worker is killed at random instants, and the daemon is started again whenever the
-supervisor died. Clients send each request again, with the same id, until it is answered.
+supervisor died. Clients send each request again, with the same request_id, until it is answered.
 Then: no acknowledged record lost, no device registered twice, no chip left in a state
 the journal does not know.
 
@@ -55,8 +55,8 @@ def main():
             """Sends the request until a result comes; the daemon may be down meanwhile."""
             while True:
                 try:
-                    res = st.request({"cmd": "provision", "id": rid, "site": site,
-                                      "sku": "sival"})[-1]
+                    res = st.request({"cmd": "provision", "id": rid, "request_id": rid,
+                                      "site": site, "sku": "sival"})[-1]
                 except (OSError, EOFError, ValueError):
                     res = None
                 if res is not None and res.get("event") == "result":
