@@ -55,6 +55,7 @@ tool       dpkg-buildpackage      dpkg-dev
 tool       dh                     debhelper
 tool       lintian                lintian
 tool       valgrind               valgrind
+tool       flashrom               flashrom
 '
 
 map() {

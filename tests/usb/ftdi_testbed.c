@@ -50,6 +50,8 @@ static struct ftdi_spec chip_pins;
 static bool chip_pins_given;
 /* --handler-socket: where the test's handler puts the next chip in (NEXT_CHIP). */
 static const char *handler_path;
+/* --dump-read-buffer: where the chip's SPI read buffer goes when COMMAND ends. */
+static const char *dump_path;
 static struct ftdi_chip chip;            /* large (flash, UART queues): not on the stack */
 static struct ftdi_emu *handler_adapter; /* the chip's adapter, which "unplug=N" unplugs */
 
@@ -88,6 +90,8 @@ static void usage(FILE *out)
             "--deny-access makes the testbed usable by any user except the adapters' USB\n"
             "  device nodes (mode 0000): COMMAND run as a user other than root gets EACCES\n"
             "  opening them, as without the udev rule.\n"
+            "--dump-read-buffer FILE writes the chip's SPI read buffer (2 KiB: what its\n"
+            "  firmware last wrote for the host to read) to FILE when COMMAND ends.\n"
             "Prints the adapters' USB counters on stderr when COMMAND ends.\n");
 }
 
@@ -133,6 +137,7 @@ enum {
     OPT_DENY_ACCESS,
     OPT_PINS,
     OPT_HANDLER,
+    OPT_DUMP,
     OPT_HELP,
 };
 
@@ -147,6 +152,7 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
         {"deny-access", no_argument, NULL, OPT_DENY_ACCESS},
         {"pins", required_argument, NULL, OPT_PINS},
         {"handler-socket", required_argument, NULL, OPT_HANDLER},
+        {"dump-read-buffer", required_argument, NULL, OPT_DUMP},
         {"help", no_argument, NULL, OPT_HELP},
         SIM_OPTIONS_GETOPT,
         {NULL, 0, NULL, 0},
@@ -184,6 +190,9 @@ static int parse_options(int argc, char **argv, struct adapter *ad, size_t *n_ad
             break;
         case OPT_CONSOLE:
             rc = sim_options_set_console(cfg, optarg, &err);
+            break;
+        case OPT_DUMP:
+            dump_path = optarg;
             break;
         case OPT_HANDLER:
             handler_path = optarg;
@@ -445,6 +454,21 @@ static int start_handler(const char *path)
     return 0;
 }
 
+static int dump_read_buffer(struct ftdi_chip *model, const char *path)
+{
+    uint8_t copy[SPI_DEVICE_READ_BUFFER_SIZE];
+    pthread_mutex_lock(&model->dev.lock);
+    memcpy(copy, model->dev.spi.read_buffer, sizeof(copy));
+    pthread_mutex_unlock(&model->dev.lock);
+    FILE *f = fopen(path, "wb");
+    bool ok = f != NULL && fwrite(copy, 1, sizeof(copy), f) == sizeof(copy);
+    if (f != NULL && fclose(f) != 0)
+        ok = false;
+    if (!ok)
+        fprintf(stderr, "ftdi_testbed: --dump-read-buffer %s: %s\n", path, strerror(errno));
+    return ok ? 0 : -1;
+}
+
 static void print_counters(const struct adapter *ad, size_t n)
 {
     char line[1024];
@@ -523,6 +547,8 @@ int main(int argc, char **argv)
     int status = run_child(argv + cmd);
     if (handler_path != NULL)
         unlink(handler_path);
+    if (dump_path != NULL && dump_read_buffer(&chip, dump_path) != 0 && status == 0)
+        status = 1;
     print_counters(ad, n_ad);
     ftdi_chip_detach(&chip);
     ftdi_emu_testbed_free(tb);
