@@ -73,7 +73,7 @@ static int write_enabled(struct spi_bus *bus, const uint8_t *cmd, size_t len, st
 {
     static const uint8_t wren = SPI_FLASH_WRITE_ENABLE;
     if (spi_bus_has_batch(bus)) {
-        const struct spi_bus_xfer xfers[2] = {{&wren, NULL, 1}, {cmd, NULL, len}};
+        const struct spi_bus_xfer xfers[2] = {{.mosi = &wren, .len = 1}, {.mosi = cmd, .len = len}};
         return bus->ops->xfer_batch(bus, xfers, 2, err);
     }
     if (spi_bus_xfer(bus, &wren, NULL, 1, err) != 0)

@@ -260,6 +260,12 @@ void console_expect_reset(struct console *c)
     drop_pending(c, CONSOLE_SIGNAL_RESET);
 }
 
+void console_expect_bulk(struct console *c, bool on)
+{
+    if (c->ops->expect_bulk != NULL)
+        c->ops->expect_bulk(c, on);
+}
+
 const struct console_signal_report *console_last_signal(const struct console *c)
 {
     return &c->report;

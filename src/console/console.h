@@ -95,6 +95,11 @@ int console_read_line(struct console *c, char *buf, size_t cap, size_t *len, uin
  * firmware's own (after LcTokenHash). Implies console_expect_reset(). */
 void console_reset_frames(struct console *c);
 
+/* A long message comes next (`on`: the TBS export), or no more (`!on`). An SPI console
+ * over an adapter that waits for TX-ready itself then reads each frame whole in one
+ * exchange, the header and the largest payload; other links read alike either way. */
+void console_expect_bulk(struct console *c, bool on);
+
 /* Pulses the chip's reset pin with the straps driven to all-high (`straps_high`, ROM
  * bootstrap) or all-low, and leaves them so; straps the board does not wire are left to
  * it (FT_E_INVALID when all-high was asked). Resets the frame counter and drops the

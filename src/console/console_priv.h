@@ -16,6 +16,8 @@ struct console_link_ops {
     struct spi_bus *(*gpio)(struct console *c);
     /* Called after a chip reset (frame counter back to 0). May be NULL. */
     void (*reset_frames)(struct console *c);
+    /* console_expect_bulk(). May be NULL: the link reads alike either way. */
+    void (*expect_bulk)(struct console *c, bool on);
     uint64_t (*round_trips)(const struct console *c);
     void (*close)(struct console *c);
     /* Whether a fill that timed out has taken nothing from the chip, so that a long wait

@@ -3,13 +3,22 @@
  * Device->host, per TX-ready pulse: READ 0x03 of the 12-byte header at 0, then READ of
  * the padded payload at 12 in ONE transaction. The firmware counts CSB edges: exactly two
  * transactions per frame, so the payload is never split and nothing else (no status
- * poll) is clocked between them. A header that is not a valid frame is "junk": counted,
- * not followed by a payload read, and we go back to waiting for TX-ready, as upstream.
+ * poll) is clocked between them. While a long message streams (console_expect_bulk), an
+ * adapter that waits for TX-ready itself gets both reads in the same exchange, the
+ * payload read at its largest size (the tail past the frame is ignored), with CS held
+ * high between them long enough for the firmware's polling to see the edges. Otherwise
+ * the header comes first and the payload read is sized by it: for a short frame, one
+ * more round trip costs less than clocking 2 KiB. A header that is not a valid frame is
+ * "junk": counted and dropped, and its payload read is still made (the largest one), so
+ * the firmware sees the 4 edges it waits for whatever the host made of the header.
  *
  * Host->device: the message in <=256-byte page programs, each WREN 0x06, PAGE_PROGRAM
  * 0x02 (every chunk at 0x000 but the last, at 0x100), then READ_STATUS 0x05 until BUSY
  * clears: the firmware clears it once it has taken the chunk, which is the only flow
- * control the console has. */
+ * control the console has. With a batching bus the three go in one exchange, the status
+ * read after an idle time the adapter keeps (clocks without data) that tracks how long
+ * the firmware takes a chunk: BUSY is then clear at the first read, and only a chunk the
+ * firmware was slow to take costs a second round trip. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +29,33 @@
 
 /* One transaction's bytes: the largest is a payload READ of a padded maximal frame. */
 #define SPI_CONSOLE_XFER_MAX (SPI_FLASH_CMD_SIZE + SPI_FRAME_READ_BUFFER_SIZE)
+/* The largest payload READ: everything after the header in the 2 KiB buffer. */
+#define SPI_CONSOLE_PAYLOAD_MAX (SPI_FRAME_READ_BUFFER_SIZE - SPI_FRAME_HEADER_SIZE)
+/* CS high between a frame's two reads when they go in one exchange. The firmware sees
+ * the edges by polling the CSB status in software (reference §1.5); on a real adapter
+ * the gap would otherwise be a few hundred ns. A figure to check on hardware. */
+#define SPI_CONSOLE_CS_GAP_NS 2000u
+/* The idle time before an upload's status read tracks the 97.5th percentile of the
+ * firmware's time to take a chunk: 4 us longer after a chunk it had not taken yet, 4/39 us
+ * shorter after one it had (a quantile tracker: it settles where 1 read in 40 finds BUSY
+ * set). A miss costs a round trip; waiting longer costs every chunk. */
+#define SPI_CONSOLE_TAKE_NS_START 20000u
+#define SPI_CONSOLE_TAKE_NS_MISS 4000u
+#define SPI_CONSOLE_TAKE_NS_HIT (SPI_CONSOLE_TAKE_NS_MISS / 39u)
+#define SPI_CONSOLE_TAKE_NS_MIN 1000u
+#define SPI_CONSOLE_TAKE_NS_MAX 2000000u
 
 _Static_assert(SPI_FLASH_CMD_SIZE + SPI_UPLOAD_CHUNK_MAX <= SPI_CONSOLE_XFER_MAX, "upload fits");
+_Static_assert(SPI_CONSOLE_PAYLOAD_MAX >= SPI_FRAME_HOST_MAX_PAYLOAD, "a payload fits");
 
 struct spi_console {
     struct spi_bus *bus; /* borrowed */
     uint32_t next_frame;
+    bool bulk;        /* console_expect_bulk: frames read whole in one exchange */
+    uint32_t take_ns; /* the firmware's time to take an upload chunk, as last seen */
     uint64_t round_trips_at_open;
+    uint8_t header_mosi[SPI_FLASH_CMD_SIZE + SPI_FRAME_HEADER_SIZE];
+    uint8_t header_miso[SPI_FLASH_CMD_SIZE + SPI_FRAME_HEADER_SIZE];
     uint8_t mosi[SPI_CONSOLE_XFER_MAX];
     uint8_t miso[SPI_CONSOLE_XFER_MAX];
 };
@@ -38,13 +67,13 @@ static struct spi_console *spi_of(const struct console *c)
 
 /* ---- reading frames ------------------------------------------------------------------- */
 
-/* One READ of `len` bytes at `address` into sc->miso + SPI_FLASH_CMD_SIZE: one CS frame. */
-static struct spi_bus_xfer read_at(struct spi_console *sc, uint32_t address, size_t len)
+/* One READ of `len` bytes at `address`: the command in `mosi`, the data at
+ * miso + SPI_FLASH_CMD_SIZE afterwards. */
+static struct spi_bus_xfer read_at(uint8_t *mosi, uint8_t *miso, uint32_t address, size_t len)
 {
-    memset(sc->mosi, 0, SPI_FLASH_CMD_SIZE + len);
-    spi_flash_put_command(sc->mosi, SPI_FLASH_READ, address);
-    return (struct spi_bus_xfer){
-        .mosi = sc->mosi, .miso = sc->miso, .len = SPI_FLASH_CMD_SIZE + len};
+    memset(mosi, 0, SPI_FLASH_CMD_SIZE + len);
+    spi_flash_put_command(mosi, SPI_FLASH_READ, address);
+    return (struct spi_bus_xfer){.mosi = mosi, .miso = miso, .len = SPI_FLASH_CMD_SIZE + len};
 }
 
 static void count_ignored(struct console *c, enum spi_frame_check check)
@@ -55,23 +84,23 @@ static void count_ignored(struct console *c, enum spi_frame_check check)
         c->stats.junk_frames++;
 }
 
-/* True when the adapter waits for TX-ready and reads the header in one exchange: its wait
+/* True when the adapter waits for TX-ready and reads in the same exchange: its wait
  * cannot be cut short without resetting the adapter, and it reports no pins. */
 static bool waits_in_adapter(const struct spi_console *sc)
 {
     return sc->bus->ops->xfer_when != NULL;
 }
 
-/* Waits for TX-ready and reads the header: in one exchange where the adapter can
+/* Waits for TX-ready and runs the `n` reads: in one exchange where the adapter can
  * (xfer_when); otherwise the wait (one exchange either way) hands its pins to the console,
  * which watches TestError with them at no extra cost. */
-static int read_header(struct console *c, const struct spi_bus_xfer *header, uint64_t deadline_ns,
-                       struct ft_error *err)
+static int wait_and_read(struct console *c, const struct spi_bus_xfer *reads, size_t n,
+                         uint64_t deadline_ns, struct ft_error *err)
 {
     struct spi_console *sc = spi_of(c);
     if (waits_in_adapter(sc))
-        return spi_bus_xfer_when(sc->bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY, deadline_ns,
-                                 header, err);
+        return spi_bus_xfers_when(sc->bus, SPI_BUS_PIN_TX_READY, SPI_BUS_PIN_TX_READY, deadline_ns,
+                                  reads, n, err);
     uint32_t pins = 0;
     struct ft_error local = {0};
     if (err == NULL)
@@ -82,7 +111,10 @@ static int read_header(struct console *c, const struct spi_bus_xfer *header, uin
         console_saw_pins(c, pins);
     if (rc != 0)
         return -1;
-    return spi_bus_xfer(sc->bus, header->mosi, header->miso, header->len, err);
+    for (size_t i = 0; i < n; i++)
+        if (spi_bus_xfer(sc->bus, reads[i].mosi, reads[i].miso, reads[i].len, err) != 0)
+            return -1;
+    return 0;
 }
 
 /* A valid frame 0 where another number was due: the chip started over. The console
@@ -98,6 +130,18 @@ static bool restarted(struct console *c, const struct spi_frame_header *hdr)
     return console_chip_restarted(c, what);
 }
 
+static enum spi_frame_check check_header(struct console *c, struct spi_frame_header *hdr)
+{
+    struct spi_console *sc = spi_of(c);
+    enum spi_frame_check check =
+        spi_frame_header_check(sc->header_miso + SPI_FLASH_CMD_SIZE, sc->next_frame, hdr);
+    if (check == SPI_FRAME_WRONG_NUMBER && restarted(c, hdr))
+        check = SPI_FRAME_VALID;
+    if (check != SPI_FRAME_VALID)
+        count_ignored(c, check);
+    return check;
+}
+
 /* Reads one frame when TX-ready rises and appends its payload to the stream; appends
  * nothing for an ignored header. */
 static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *err)
@@ -105,24 +149,26 @@ static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *er
     struct spi_console *sc = spi_of(c);
     if (console_stream_room(c) < SPI_FRAME_HOST_MAX_PAYLOAD)
         return ft_fail(err, FT_E_CAPACITY, "%s: console buffer full", sc->bus->name);
-    const struct spi_bus_xfer header = read_at(sc, 0, SPI_FRAME_HEADER_SIZE);
-    if (read_header(c, &header, deadline_ns, err) != 0)
+    struct spi_bus_xfer reads[2] = {
+        read_at(sc->header_mosi, sc->header_miso, 0, SPI_FRAME_HEADER_SIZE),
+        read_at(sc->mosi, sc->miso, SPI_FRAME_HEADER_SIZE, SPI_CONSOLE_PAYLOAD_MAX),
+    };
+    reads[1].idle_ns_before = SPI_CONSOLE_CS_GAP_NS;
+    bool whole = sc->bulk && waits_in_adapter(sc);
+    if (wait_and_read(c, reads, whole ? 2 : 1, deadline_ns, err) != 0)
         return ft_error_prefix(err, "waiting for a console frame (TX-ready)");
     struct spi_frame_header hdr;
-    enum spi_frame_check check =
-        spi_frame_header_check(sc->miso + SPI_FLASH_CMD_SIZE, sc->next_frame, &hdr);
-    if (check == SPI_FRAME_WRONG_NUMBER && restarted(c, &hdr))
-        check = SPI_FRAME_VALID;
-    if (check != SPI_FRAME_VALID) {
-        count_ignored(c, check);
-        return 0;
+    bool valid = check_header(c, &hdr) == SPI_FRAME_VALID;
+    if (!whole) {
+        /* Even an empty frame gets its payload READ (of no data bytes): the firmware
+         * waits for the second transaction before it writes the next frame. */
+        reads[1] = read_at(sc->mosi, sc->miso, SPI_FRAME_HEADER_SIZE,
+                           valid ? spi_frame_padded_len(hdr.len) : SPI_CONSOLE_PAYLOAD_MAX);
+        if (spi_bus_xfer(sc->bus, reads[1].mosi, reads[1].miso, reads[1].len, err) != 0)
+            return -1;
     }
-    /* Even an empty frame gets its payload READ (of no data bytes): the firmware waits
-     * for the second transaction before it writes the next frame. */
-    const struct spi_bus_xfer payload =
-        read_at(sc, SPI_FRAME_HEADER_SIZE, spi_frame_padded_len(hdr.len));
-    if (spi_bus_xfer(sc->bus, payload.mosi, payload.miso, payload.len, err) != 0)
-        return -1;
+    if (!valid)
+        return 0;
     console_stream_append(c, sc->miso + SPI_FLASH_CMD_SIZE, hdr.len);
     sc->next_frame = hdr.frame_no + 1;
     c->stats.frames++;
@@ -131,8 +177,9 @@ static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *er
 
 /* ---- writing -------------------------------------------------------------------------- */
 
-/* Sends WREN and the page program; with a batching bus also the first status poll, all
- * in one round trip. *busy gets the status bit when it was read. */
+/* Sends WREN and the page program; with a batching bus also the first status poll,
+ * after the idle time the firmware takes a chunk in, all in one round trip. *busy gets
+ * the status bit when it was read. */
 static int send_chunk(struct console *c, const uint8_t *data, const struct spi_upload_chunk *ch,
                       bool *busy, struct ft_error *err)
 {
@@ -145,13 +192,19 @@ static int send_chunk(struct console *c, const uint8_t *data, const struct spi_u
     c->stats.upload_chunks++;
     *busy = true;
     if (spi_bus_has_batch(sc->bus)) {
-        const struct spi_bus_xfer xfers[3] = {{&wren, NULL, 1},
-                                              {sc->mosi, NULL, SPI_FLASH_CMD_SIZE + ch->len},
-                                              {rdsr, status, sizeof(rdsr)}};
+        const struct spi_bus_xfer xfers[3] = {
+            {.mosi = &wren, .len = 1},
+            {.mosi = sc->mosi, .len = SPI_FLASH_CMD_SIZE + ch->len},
+            {.mosi = rdsr, .miso = status, .len = sizeof(rdsr), .idle_ns_before = sc->take_ns}};
         if (sc->bus->ops->xfer_batch(sc->bus, xfers, 3, err) != 0)
             return -1;
         c->stats.status_polls++;
         *busy = (status[1] & SPI_FLASH_STATUS_BUSY) != 0;
+        uint32_t next =
+            *busy ? sc->take_ns + SPI_CONSOLE_TAKE_NS_MISS : sc->take_ns - SPI_CONSOLE_TAKE_NS_HIT;
+        sc->take_ns = next < SPI_CONSOLE_TAKE_NS_MIN   ? SPI_CONSOLE_TAKE_NS_MIN
+                      : next > SPI_CONSOLE_TAKE_NS_MAX ? SPI_CONSOLE_TAKE_NS_MAX
+                                                       : next;
         return 0;
     }
     if (spi_bus_xfer(sc->bus, &wren, NULL, 1, err) != 0 ||
@@ -160,15 +213,20 @@ static int send_chunk(struct console *c, const uint8_t *data, const struct spi_u
     return 0;
 }
 
-/* Polls READ_STATUS back to back until BUSY clears; a passed deadline still polls once. */
+/* Polls READ_STATUS until BUSY clears, each poll after the firmware's usual time to take
+ * a chunk where the bus can keep it; a passed deadline still polls once. */
 static int wait_not_busy(struct console *c, const struct spi_upload_chunk *ch, size_t total,
                          uint64_t deadline_ns, struct ft_error *err)
 {
     struct spi_console *sc = spi_of(c);
     static const uint8_t rdsr[2] = {SPI_FLASH_READ_STATUS, 0x00};
     uint8_t status[2];
+    const struct spi_bus_xfer poll = {
+        .mosi = rdsr, .miso = status, .len = sizeof(rdsr), .idle_ns_before = sc->take_ns};
     for (;;) {
-        if (spi_bus_xfer(sc->bus, rdsr, status, sizeof(rdsr), err) != 0)
+        if ((spi_bus_has_batch(sc->bus)
+                 ? sc->bus->ops->xfer_batch(sc->bus, &poll, 1, err)
+                 : spi_bus_xfer(sc->bus, rdsr, status, sizeof(rdsr), err)) != 0)
             return -1;
         c->stats.status_polls++;
         if (!(status[1] & SPI_FLASH_STATUS_BUSY))
@@ -210,6 +268,11 @@ static void spi_reset_frames(struct console *c)
     spi_of(c)->next_frame = 0;
 }
 
+static void spi_expect_bulk(struct console *c, bool on)
+{
+    spi_of(c)->bulk = on;
+}
+
 static uint64_t spi_round_trips(const struct console *c)
 {
     const struct spi_console *sc = spi_of(c);
@@ -235,6 +298,7 @@ static const struct console_link_ops spi_console_ops = {
     .write = spi_write,
     .gpio = spi_gpio,
     .reset_frames = spi_reset_frames,
+    .expect_bulk = spi_expect_bulk,
     .round_trips = spi_round_trips,
     .close = spi_close,
     .wait_cuttable = spi_wait_cuttable,
@@ -265,6 +329,7 @@ struct console *console_open_spi(struct spi_bus *bus, struct ft_error *err)
         return NULL;
     }
     sc->bus = bus;
+    sc->take_ns = SPI_CONSOLE_TAKE_NS_START;
     sc->round_trips_at_open = bus->round_trips;
     struct console *c = console_new(&spi_console_ops, sc, err);
     if (c == NULL)

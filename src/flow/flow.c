@@ -541,7 +541,13 @@ static int step_export(struct run *r)
     begin(r, FLOW_STEP_EXPORT);
     const struct flow_sku *sku = r->env->sku;
     struct resp_line resp;
-    if (wait_export(r) != 0 || recv_response(r, FLOW_WAIT_EXPORT, "TBS export", &resp) != 0 ||
+    if (wait_export(r) != 0)
+        return failed(r, chip_state(r, STATE_SECRETS, STATE_SECRETS));
+    /* The export is 20 KiB in frames of 2 KiB: each read whole in one exchange. */
+    console_expect_bulk(r->env->console, true);
+    int received = recv_response(r, FLOW_WAIT_EXPORT, "TBS export", &resp);
+    console_expect_bulk(r->env->console, false);
+    if (received != 0 ||
         devmsg_decode_perso_blob(resp.json, resp.json_len, &r->blob, r->err) != 0 ||
         perso_blob_validate_mixed(&r->blob, sku->blob_version,
                                   fw_gen_info(sku->firmware)->v0_headed_in_v1, r->err) != 0)

@@ -135,6 +135,11 @@ void ftdi_mpsse_clock_duplex(struct ftdi_mpsse_buf *b, const uint8_t *data, size
     clock_bytes(b, MPSSE_CLOCK_BYTES_DUPLEX, data, len, true);
 }
 
+void ftdi_mpsse_idle_clocks(struct ftdi_mpsse_buf *b, size_t len)
+{
+    clock_bytes(b, MPSSE_CLOCK_BYTES_IDLE, NULL, len, false);
+}
+
 void ftdi_mpsse_send_immediate(struct ftdi_mpsse_buf *b)
 {
     append1(b, MPSSE_SEND_IMMEDIATE);

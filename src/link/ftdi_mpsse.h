@@ -22,6 +22,7 @@
 #define MPSSE_CLOCK_BYTES_OUT 0x11u    /* MSB first, out on the falling edge */
 #define MPSSE_CLOCK_BYTES_IN 0x20u     /* MSB first, sampled on the rising edge */
 #define MPSSE_CLOCK_BYTES_DUPLEX 0x31u /* both of the above at once */
+#define MPSSE_CLOCK_BYTES_IDLE 0x8fu   /* clocks without data: (n + 1) x 8 SCK periods */
 #define MPSSE_SET_LOW 0x80u            /* value, direction (1 = output) of ADBUS0..7 */
 #define MPSSE_READ_LOW 0x81u
 #define MPSSE_SET_HIGH 0x82u /* the same for ACBUS0..7 */
@@ -95,6 +96,10 @@ void ftdi_mpsse_cs_deassert(struct ftdi_mpsse_buf *b, uint8_t gpio_value, uint8_
 void ftdi_mpsse_clock_out(struct ftdi_mpsse_buf *b, const uint8_t *data, size_t len);
 void ftdi_mpsse_clock_in(struct ftdi_mpsse_buf *b, size_t len);
 void ftdi_mpsse_clock_duplex(struct ftdi_mpsse_buf *b, const uint8_t *data, size_t len);
+
+/* 8f: `len` bytes' worth of SCK periods with no data, to let time pass inside one
+ * command stream (with CS high the target ignores them); split like the clock commands. */
+void ftdi_mpsse_idle_clocks(struct ftdi_mpsse_buf *b, size_t len);
 
 /* 87: the chip sends what it holds now instead of when its latency timer expires. */
 void ftdi_mpsse_send_immediate(struct ftdi_mpsse_buf *b);

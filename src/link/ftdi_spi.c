@@ -106,6 +106,14 @@ static uint64_t clocking_ns(const struct ftdi_spi *f, size_t bytes)
     return (uint64_t)bytes * 8u * 1000000000u / f->clock_hz;
 }
 
+/* Bytes of clocks without data that last at least `ns` at the bus clock (CS stays high:
+ * the chip ignores them), at most one 0x8F command's worth. */
+static size_t idle_bytes(const struct ftdi_spi *f, uint32_t ns)
+{
+    uint64_t bytes = ((uint64_t)ns * f->clock_hz + 8000000000u - 1) / 8000000000u;
+    return bytes == 0 ? 1 : bytes > MPSSE_CLOCK_MAX ? MPSSE_CLOCK_MAX : (size_t)bytes;
+}
+
 /* One round trip: writes the commands in `b` and, when they produce a reply, reads
  * exactly b->reply_len bytes of it into f->reply by `deadline_ns`. */
 static int exchange_by(struct ftdi_spi *f, const struct ftdi_mpsse_buf *b, uint64_t deadline_ns,
@@ -220,6 +228,8 @@ static int run_xfers(struct ftdi_spi *f, const struct pin_wait *w, const struct 
         if (x->len == 0 || x->len > f->bus.max_xfer)
             return ft_fail(err, FT_E_INVALID, "%s: SPI transaction of %zu bytes (1..%zu allowed)",
                            f->name, x->len, f->bus.max_xfer);
+        if (x->idle_ns_before > 0)
+            ftdi_mpsse_idle_clocks(&b, idle_bytes(f, x->idle_ns_before));
         const uint8_t *mosi = x->mosi != NULL ? x->mosi : f->idle_mosi;
         struct ftdi_mpsse_xfer_plan plan = ftdi_mpsse_xfer_plan(mosi, x->len, x->miso != NULL);
         ftdi_mpsse_xfer(&b, &plan, mosi, f->gpio.low_value, f->gpio.low_direction);
@@ -295,18 +305,18 @@ static int ftdi_gpio_wait(struct spi_bus *bus, uint32_t mask, uint32_t value, ui
 }
 
 static int ftdi_xfer_when(struct spi_bus *bus, uint32_t mask, uint32_t value, uint64_t deadline_ns,
-                          const struct spi_bus_xfer *x, struct ft_error *err)
+                          const struct spi_bus_xfer *x, size_t n, struct ft_error *err)
 {
     struct ftdi_spi *f = bus->impl;
     if (!on_gpiol1(f, mask)) {
         uint32_t pins;
         if (spi_bus_poll_pins(bus, mask, value, deadline_ns, &pins, err) != 0)
             return -1;
-        return run_xfers(f, NULL, x, 1, "SPI transaction", err);
+        return run_xfers(f, NULL, x, n, "SPI transaction", err);
     }
     const struct pin_wait w = {
         .mask = mask, .high = (value & mask) != 0, .deadline_ns = deadline_ns};
-    return run_xfers(f, &w, x, 1, "SPI transaction after a GPIO wait", err);
+    return run_xfers(f, &w, x, n, "SPI transaction after a GPIO wait", err);
 }
 
 static int ftdi_gpio_write(struct spi_bus *bus, uint32_t mask, uint32_t value, struct ft_error *err)

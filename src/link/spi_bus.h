@@ -38,11 +38,15 @@
 #define SPI_BUS_PIN_INPUTS (SPI_BUS_PIN_RESET_N | SPI_BUS_PIN_STRAPS)
 
 /* One CS-framed transaction of a batch. `miso` may be NULL when the reply is not wanted;
- * otherwise it receives `len` bytes. */
+ * otherwise it receives `len` bytes. `idle_ns_before` asks for at least that long with CS
+ * high before the transaction starts, timed by the adapter (an FTDI clocks without data):
+ * the chip's firmware gets time to see the CS edge or to take an upload. Backends that
+ * run each transaction as its own exchange may ignore it: their round trip is longer. */
 struct spi_bus_xfer {
     const uint8_t *mosi;
     uint8_t *miso;
     size_t len;
+    uint32_t idle_ns_before;
 };
 
 struct spi_bus;
@@ -65,13 +69,14 @@ struct spi_bus_ops {
      * *pins gets the last pins seen either way. A deadline already past still looks once. */
     int (*gpio_wait)(struct spi_bus *bus, uint32_t mask, uint32_t value, uint64_t deadline_ns,
                      uint32_t *pins, struct ft_error *err);
-    /* Optional (NULL: spi_bus_xfer_when() waits, then calls xfer): waits in the adapter
-     * until (pins & mask) == value, then runs the transaction `x`, in one exchange; fails
-     * with FT_E_TIMEOUT once `deadline_ns` has passed (a pin that rose at the deadline may
-     * have let `x` run: the caller treats the timeout as the end of the step). Saves the
-     * round trip between seeing TX-ready and reading the frame header. */
+    /* Optional (NULL: spi_bus_xfers_when() waits, then runs the transactions): waits in
+     * the adapter until (pins & mask) == value, then runs the `n` transactions `x`, in one
+     * exchange; fails with FT_E_TIMEOUT once `deadline_ns` has passed (a pin that rose at
+     * the deadline may have let them run: the caller treats the timeout as the end of the
+     * step). Saves the round trip between seeing TX-ready and reading the frame, and,
+     * with the header and payload reads together, the one between them. */
     int (*xfer_when)(struct spi_bus *bus, uint32_t mask, uint32_t value, uint64_t deadline_ns,
-                     const struct spi_bus_xfer *x, struct ft_error *err);
+                     const struct spi_bus_xfer *x, size_t n, struct ft_error *err);
     /* Releases the backend; the bus must not be used afterwards. */
     void (*close)(struct spi_bus *bus);
 };
@@ -162,21 +167,35 @@ static inline int spi_bus_wait(struct spi_bus *bus, uint32_t mask, uint32_t valu
     return spi_bus_poll_pins(bus, mask, value, deadline_ns, pins, err);
 }
 
-/* Waits until (pins & mask) == value, then runs one transaction: in one exchange when
- * the backend offers xfer_when. */
+/* Waits until (pins & mask) == value, then runs `n` transactions: in one exchange when
+ * the backend offers xfer_when, else a wait, then a batch (or one exchange each). */
+static inline int spi_bus_xfers_when(struct spi_bus *bus, uint32_t mask, uint32_t value,
+                                     uint64_t deadline_ns, const struct spi_bus_xfer *x, size_t n,
+                                     struct ft_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i].len == 0 || x[i].len > bus->max_xfer)
+            return ft_fail(err, FT_E_INVALID, "%s: SPI transaction of %zu bytes (1..%zu allowed)",
+                           bus->name, x[i].len, bus->max_xfer);
+    if (bus->ops->xfer_when != NULL)
+        return bus->ops->xfer_when(bus, mask, value, deadline_ns, x, n, err);
+    uint32_t pins;
+    if (spi_bus_wait(bus, mask, value, deadline_ns, &pins, err) != 0)
+        return -1;
+    if (n > 1 && bus->ops->xfer_batch != NULL)
+        return bus->ops->xfer_batch(bus, x, n, err);
+    for (size_t i = 0; i < n; i++)
+        if (bus->ops->xfer(bus, x[i].mosi, x[i].miso, x[i].len, err) != 0)
+            return -1;
+    return 0;
+}
+
+/* The same for one transaction. */
 static inline int spi_bus_xfer_when(struct spi_bus *bus, uint32_t mask, uint32_t value,
                                     uint64_t deadline_ns, const struct spi_bus_xfer *x,
                                     struct ft_error *err)
 {
-    if (x->len == 0 || x->len > bus->max_xfer)
-        return ft_fail(err, FT_E_INVALID, "%s: SPI transaction of %zu bytes (1..%zu allowed)",
-                       bus->name, x->len, bus->max_xfer);
-    if (bus->ops->xfer_when != NULL)
-        return bus->ops->xfer_when(bus, mask, value, deadline_ns, x, err);
-    uint32_t pins;
-    if (spi_bus_wait(bus, mask, value, deadline_ns, &pins, err) != 0)
-        return -1;
-    return bus->ops->xfer(bus, x->mosi, x->miso, x->len, err);
+    return spi_bus_xfers_when(bus, mask, value, deadline_ns, x, 1, err);
 }
 
 static inline int spi_bus_gpio_write(struct spi_bus *bus, uint32_t mask, uint32_t value,

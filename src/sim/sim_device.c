@@ -373,8 +373,8 @@ static int await_frame_read(struct fw_ctx *fw, uint64_t start, uint64_t edges)
 }
 
 /* Writes one frame at address 0, header last, raises TX-ready and waits until the host
- * has read it: 4 CSB edges for a real frame (header and payload transactions), 2 for a
- * junk header the host discards. Lock held. */
+ * has read it: 4 CSB edges (header and payload transactions), as the device counts them,
+ * for a junk header too (the device cannot tell). Lock held. */
 static int send_frame_locked(struct fw_ctx *fw, const uint8_t *payload, size_t len, bool junk)
 {
     struct sim_device *dev = fw->dev;
@@ -392,7 +392,7 @@ static int send_frame_locked(struct fw_ctx *fw, const uint8_t *payload, size_t l
     uint64_t start = dev->spi.read_edges;
     dev->pins |= SIM_PIN_TX_READY;
     notify(dev);
-    int rc = await_frame_read(fw, start, junk ? 2 : 4);
+    int rc = await_frame_read(fw, start, 4);
     if (rc == 0 && aborted(fw))
         rc = FW_ABORT; /* read, but the chip was reset meanwhile: the counter is new */
     if (rc == 0 && !junk)

@@ -67,15 +67,17 @@ static bool read_frame(struct simhost *h)
     uint8_t hdr[12];
     spi_read(h, 0, hdr, sizeof(hdr));
     uint32_t magic = load_le32(hdr), number = load_le32(hdr + 4), len = load_le32(hdr + 8);
-    if (magic != 0xA5A5BEEFu) {
-        h->junk_frames++;
-        return true; /* junk: ignored, as upstream */
-    }
-    if (number != h->frame_no || len > 2036) {
-        h->wrong_numbers++;
+    uint8_t payload[2048];
+    /* A header we drop still gets its payload read (the largest): the device waits for
+     * the second transaction whatever the host made of the first. */
+    if (magic != 0xA5A5BEEFu || number != h->frame_no || len > 2036) {
+        spi_read(h, 12, payload, 2036);
+        if (magic != 0xA5A5BEEFu)
+            h->junk_frames++;
+        else
+            h->wrong_numbers++;
         return true;
     }
-    uint8_t payload[2048];
     spi_read(h, 12, payload, (len + 3) & ~3u);
     if (h->len + len > sizeof(h->stream))
         return false;

@@ -43,7 +43,10 @@ int host_read_blob(struct console *con, char *line, size_t cap, struct perso_blo
 {
     size_t n = 0;
     struct resp_line resp;
-    if (console_read_line(con, line, cap, &n, link_deadline_ms(step_ms), err) != 0)
+    console_expect_bulk(con, true);
+    int read = console_read_line(con, line, cap, &n, link_deadline_ms(step_ms), err);
+    console_expect_bulk(con, false);
+    if (read != 0)
         return -1;
     int rc = resp_parse_line(line, n, RESP_CRC_NONE, &resp, err);
     if (rc < 0)

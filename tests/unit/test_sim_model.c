@@ -245,7 +245,8 @@ START_TEST(fault_wrong_frame_number)
     STEP(r, certgen);
     r->flow.host.timeout_ms = 500;
     ck_assert(!simhost_wait_for(&r->flow.host, "Exporting TBS certificates ...\n", NULL, 0));
-    ck_assert_uint_eq(r->flow.host.wrong_numbers, 1);
+    /* It and every frame after it are out of step: all read, all dropped. */
+    ck_assert_uint_ge(r->flow.host.wrong_numbers, 2);
     run_free(r);
 }
 END_TEST

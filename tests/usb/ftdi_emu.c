@@ -1,11 +1,12 @@
 /* Emulated FTDI H-series adapters behind umockdev's usbdevfs ioctl handler.
  *
- * Every URB is completed at submission and queued for reaping, so libusb never waits: an
- * idle bulk-IN URB completes with only the two modem-status bytes, which libftdi reads as
- * "no data" and returns. Completing idle reads immediately (instead of after a simulated
- * latency timer) keeps libusb from busy-polling REAPURBNDELAY, which the ioctl socket
- * would answer thousands of times per second. Facts used are from reference
- * transport-spi-uart-ftdi.md §4.1-§4.5 (descriptors, vendor requests, MPSSE opcodes).
+ * Every URB is completed at submission and queued for reaping, so libusb never has one
+ * to poll for (it would busy-poll REAPURBNDELAY, which the ioctl socket would answer
+ * thousands of times per second). A bulk-IN on an MPSSE channel is paced as the chip
+ * paces it, within its submission: answered at once after SEND_IMMEDIATE or with a full
+ * packet queued, else when the latency timer expires, maybe with only the two
+ * modem-status bytes, which libftdi reads as "no data" (mpsse_await_answer). Facts used are from
+ * reference transport-spi-uart-ftdi.md §4.1-§4.5 (descriptors, vendor requests, MPSSE opcodes).
  */
 #define _GNU_SOURCE /* dl_iterate_phdr */
 #include "ftdi_emu.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h> /* _IOR and friends used by the USBDEVFS_* request numbers */
+#include <time.h>
 #include <umockdev.h>
 
 enum {
@@ -53,6 +55,7 @@ struct emu_channel {
     uint16_t data_format, flow_chars;
     uint8_t flow_ctrl;
     unsigned long uart_host_bytes, uart_peer_bytes;
+    bool flush; /* SEND_IMMEDIATE ran: what is queued goes out at the next bulk-IN */
     bool short_armed;
     size_t short_max;
     bool corrupt_armed;
@@ -250,6 +253,20 @@ static void queue_bad_opcode(struct emu_channel *c, uint8_t op)
     c->bad_opcodes++;
 }
 
+/* Clocks without data are the one way a host lets time pass inside a command stream
+ * (e.g. for the chip to take an upload before its status is read). They take real time
+ * here, SCK = 60 MHz (12 MHz with divide-by-5) / ((1 + divisor) * 2), so the chip
+ * model's firmware thread runs meanwhile, as the chip's firmware would. Data clocking
+ * stays instant: nothing on the chip depends on its duration. */
+static void pace_clocks(const struct emu_channel *c, uint64_t bits)
+{
+    uint64_t base = c->div5 ? 12000000u : 60000000u;
+    uint64_t ns = bits * 1000000000u * ((uint64_t)c->divisor + 1) * 2 / base;
+    struct timespec t = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
 /* Executes the command at p (avail bytes). Returns the bytes it used, or 0 when the command
  * is incomplete (or waits on GPIOL1) and must wait for more input. */
 static size_t mpsse_step(struct ftdi_emu *emu, struct emu_channel *c, const uint8_t *p,
@@ -303,13 +320,24 @@ static size_t mpsse_step(struct ftdi_emu *emu, struct emu_channel *c, const uint
             return 0;
         c->divisor = (uint16_t)(p[1] | p[2] << 8);
         return 3;
-    case 0x87: /* SEND_IMMEDIATE: everything is delivered at the next IN URB anyway */
+    case 0x87: /* SEND_IMMEDIATE: what is queued goes out now (bulk_in_urb) */
+        c->flush = true;
         return 1;
     case 0x88: /* wait until GPIOL1 high */
     case 0x89: /* wait until GPIOL1 low */ {
         bool high = (pins_level(c, 0) & GPIOL1_BIT) != 0;
         return high == (op == 0x88) ? 1 : 0;
     }
+    case 0x8e: /* clock 1..8 bits, no data */
+        if (avail < 2)
+            return 0;
+        pace_clocks(c, (uint64_t)p[1] + 1);
+        return 2;
+    case 0x8f: /* clock 1..65536 bytes, no data */
+        if (avail < 3)
+            return 0;
+        pace_clocks(c, ((uint64_t)(p[1] | p[2] << 8) + 1) * 8);
+        return 3;
     case 0x8a:
     case 0x8b:
         c->div5 = op == 0x8b;
@@ -348,6 +376,7 @@ static void channel_reset(struct emu_channel *c)
 {
     g_byte_array_set_size(c->cmd, 0);
     g_byte_array_set_size(c->rx, 0);
+    c->flush = false;
 }
 
 /* ---- URB handling (called with emu->mu held) ---- */
@@ -552,13 +581,40 @@ static void uart_pull(struct emu_channel *c, size_t len)
     }
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* An MPSSE channel answers a bulk-IN as the chip does: at once when SEND_IMMEDIATE ran or
+ * a full packet's data is queued, else when its latency timer expires, with what it has
+ * (maybe only the status bytes). Meanwhile the engine goes on: a GPIOL1 wait the target
+ * releases lets the commands after it run. The URB's submission waits for that, with the
+ * adapter's lock released, so libusb never has a URB to poll for. */
+static void mpsse_await_answer(struct ftdi_emu *emu, struct emu_channel *c)
+{
+    uint64_t until = mono_ns() + (uint64_t)(c->latency > 0 ? c->latency : 1) * 1000000u;
+    for (;;) {
+        mpsse_run(emu, c);
+        if (c->flush || c->rx->len >= PACKET_SIZE - STATUS_BYTES || emu->unplugged ||
+            mono_ns() >= until)
+            return;
+        pthread_mutex_unlock(&emu->mu);
+        struct timespec step = {.tv_sec = 0, .tv_nsec = 20000};
+        nanosleep(&step, NULL);
+        pthread_mutex_lock(&emu->mu);
+    }
+}
+
 static void bulk_in_urb(struct ftdi_emu *emu, int chn, struct usbdevfs_urb *u, uint8_t *buf)
 {
     struct emu_channel *c = &emu->ch[chn];
     size_t len = (size_t)u->buffer_length, off = 0, payload = 0;
     emu->cnt.bulk_in++;
     if (c->bitmode == MODE_MPSSE && channel_is_mpsse(emu, chn))
-        mpsse_run(emu, c); /* a GPIOL1 wait may have been released by the target */
+        mpsse_await_answer(emu, c);
     else
         uart_pull(c, len);
     size_t budget = c->short_armed && c->rx->len > 0 ? c->short_max : SIZE_MAX;
@@ -581,6 +637,8 @@ static void bulk_in_urb(struct ftdi_emu *emu, int chn, struct usbdevfs_urb *u, u
         if (take < PACKET_SIZE - STATUS_BYTES || c->rx->len == 0 || budget == 0)
             break;
     }
+    if (c->rx->len == 0)
+        c->flush = false;
     u->actual_length = (int)off;
     emu->cnt.in_bytes += off;
     emu->cnt.in_payload_bytes += payload;

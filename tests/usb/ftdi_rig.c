@@ -1,6 +1,7 @@
 #include "ftdi_rig.h"
 
-int ftdi_rig_start(struct ftdi_rig *rig, enum sim_console console, struct ft_error *err)
+int ftdi_rig_start(struct ftdi_rig *rig, enum sim_console console, const char *fault,
+                   struct ft_error *err)
 {
     rig->tb = ftdi_emu_testbed_new();
     if (rig->tb == NULL)
@@ -14,6 +15,8 @@ int ftdi_rig_start(struct ftdi_rig *rig, enum sim_console console, struct ft_err
     if (sim_config_set_timing(&cfg, "zero", err) != 0)
         return -1;
     cfg.console = console;
+    if (fault != NULL && sim_config_add_fault(&cfg, fault, err) != 0)
+        return -1;
     if (ftdi_chip_attach(&rig->chip, rig->fta1, 0, &cfg, NULL, err) != 0)
         return -1;
     ftdi_chip_wire_uart(&rig->chip, rig->fta1, 1);

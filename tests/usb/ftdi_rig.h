@@ -16,8 +16,10 @@ struct ftdi_rig {
     struct ftdi_chip chip; /* large: keep the rig off the stack */
 };
 
-/* `console`: where the chip's perso console runs (SPI on channel A, or its UART on B). */
-int ftdi_rig_start(struct ftdi_rig *rig, enum sim_console console, struct ft_error *err);
+/* `console`: where the chip's perso console runs (SPI on channel A, or its UART on B);
+ * `fault`: an ftsim --fault spec for the chip, or NULL. */
+int ftdi_rig_start(struct ftdi_rig *rig, enum sim_console console, const char *fault,
+                   struct ft_error *err);
 
 /* Detaches the chip and frees the testbed; close every libftdi handle first. */
 void ftdi_rig_stop(struct ftdi_rig *rig);

@@ -522,6 +522,43 @@ START_TEST(test_wait_on_gpiol1)
 }
 END_TEST
 
+/* 0x8f: clocks without data take their time at the set clock and answer nothing. */
+START_TEST(test_idle_clocks_take_time)
+{
+    ftdi_emu_attach_spi(fta1, 0, &REC_OPS, &target);
+    mpsse_up(0x6010, "FTA1", INTERFACE_A);
+    /* 60 MHz / ((1 + 299) * 2) = 100 kHz: 256 bytes of clocks are 20.48 ms. */
+    const uint8_t cmd[] = {0x8a, 0x86, 0x2b, 0x01, 0x8f, 0xff, 0x00, 0x81, 0x87};
+    long long t0 = now_ms();
+    write_all(cmd, sizeof cmd);
+    uint8_t b[2];
+    ck_assert_int_eq(read_exact(b, 1), 1);
+    ck_assert_int_ge(now_ms() - t0, 20);
+    ck_assert_uint_ne(b[0], 0xfa); /* the pin byte, not a bad-opcode reply */
+    ck_assert_int_eq(ftdi_read_data(ftdi, b, 2), 0);
+    ck_assert_int_eq(target.nframes, 0); /* CS stayed high */
+}
+END_TEST
+
+/* A bulk-IN is answered when the latency timer expires unless SEND_IMMEDIATE ran. */
+START_TEST(test_in_paced_by_latency_timer)
+{
+    ftdi_emu_attach_spi(fta1, 0, &REC_OPS, &target);
+    mpsse_up(0x6010, "FTA1", INTERFACE_A);
+    ck_assert_int_eq(ftdi_set_latency_timer(ftdi, 250), 0);
+    const uint8_t flushed[] = {0x81, 0x87}, held[] = {0x81};
+    uint8_t b;
+    long long t0 = now_ms();
+    write_all(flushed, sizeof flushed);
+    ck_assert_int_eq(read_exact(&b, 1), 1);
+    ck_assert_int_lt(now_ms() - t0, 250);
+    t0 = now_ms();
+    write_all(held, sizeof held);
+    ck_assert_int_eq(read_exact(&b, 1), 1);
+    ck_assert_int_ge(now_ms() - t0, 250);
+}
+END_TEST
+
 static Suite *ftdi_emu_suite(void)
 {
     Suite *s = suite_create("ftdi_emu");
@@ -546,6 +583,8 @@ static Suite *ftdi_emu_suite(void)
     tcase_add_test(tc, test_short_read);
     tcase_add_test(tc, test_corrupt_byte);
     tcase_add_test(tc, test_wait_on_gpiol1);
+    tcase_add_test(tc, test_idle_clocks_take_time);
+    tcase_add_test(tc, test_in_paced_by_latency_timer);
     suite_add_tcase(s, tc);
     return s;
 }

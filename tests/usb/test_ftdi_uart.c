@@ -36,7 +36,7 @@ static struct console *con;
 static void setup(void)
 {
     struct ft_error err = {0};
-    ck_assert_ok(ftdi_rig_start(&rig, SIM_CONSOLE_UART, &err), err);
+    ck_assert_ok(ftdi_rig_start(&rig, SIM_CONSOLE_UART, NULL, &err), err);
 }
 
 static void teardown(void)
