@@ -195,9 +195,17 @@ pids="$pids $daemon"
 FTHARNESS_CONTROL_SOCKET="$work/control.sock"
 export FTHARNESS_CONTROL_SOCKET
 tries=0
-until "$ftharness" status >/dev/null 2>&1; do
+# A site takes DUTs once its worker is ready ("idle"); until then provision says "not ready".
+sites_idle() {
+    "$ftharness" status --json 2>/dev/null | /usr/bin/python3 -c 'import json, sys
+try:
+    sys.exit(0 if all(s["state"] == "idle" for s in json.load(sys.stdin)["sites"]) else 1)
+except ValueError:  # not listening yet
+    sys.exit(1)'
+}
+until sites_idle; do
     tries=$((tries + 1))
-    [ $tries -lt 100 ] || { echo "ftharnessd did not start: $(cat "$work/ftharnessd.log")"; exit 1; }
+    [ $tries -lt 100 ] || { echo "ftharnessd's sites not ready: $(cat "$work/ftharnessd.log")"; exit 1; }
     sleep 0.1
 done
 next_chip() { # next_chip SOCKET: the handler puts the next chip in
