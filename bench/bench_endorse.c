@@ -5,15 +5,22 @@
  *   - TLS handshakes per 1000 calls for both;
  *   - ftpa's ECDSA P-256 signing rate (endorsement without HTTP) against
  *     `openssl speed ecdsap256` on the same machine.
- * Prints the figures and their ratios. Usage: bench_endorse SCRATCH_DIR [CALLS] */
+ *   - with GRPC_PA_PY and PY_DIR given: EndorseCerts round-trip time and the client's CPU
+ *     time per call over native gRPC (h2c to tests/pa/grpc_pa.py, python3-grpcio, which
+ *     forwards to the same ftpa) against HTTP/JSON in clear to ftpa, both kept alive.
+ * Prints the figures and their ratios.
+ * Usage: bench_endorse SCRATCH_DIR [CALLS [GRPC_PA_PY PY_DIR]] */
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cert/endorse.h"
 #include "pa/pa_client.h"
@@ -202,6 +209,107 @@ static double run(const struct pa_client_options *o, const char *token, const ch
     return calls / elapsed;
 }
 
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One transport's figures over `calls` kept-alive EndorseCerts: wall and client CPU
+ * (this thread: request and answer conversion, libcurl, TLS if any) per call. */
+struct transport_figures {
+    double rtt_ms, cpu_us;
+    uint64_t connects;
+};
+
+static struct transport_figures measure(const struct pa_client_options *o, const char *req,
+                                        unsigned calls)
+{
+    char token[64];
+    open_session(o, token);
+    struct pa_client *c = open_client(o, token);
+    struct transport_figures f = {0};
+    for (unsigned round = 0; round < 2; round++) { /* the first round warms up */
+        unsigned n = round ? calls : 10;
+        double wall = now_s(), cpu = thread_cpu_s();
+        for (unsigned i = 0; i < n; i++) {
+            struct pa_reply r = {0};
+            struct ft_error err = {0};
+            if (pa_client_call(c, "EndorseCerts", req, strlen(req), true, &r, &err) != 0)
+                die("EndorseCerts", &err);
+            pa_reply_release(&r);
+        }
+        f.rtt_ms = (now_s() - wall) * 1e3 / n;
+        f.cpu_us = (thread_cpu_s() - cpu) * 1e6 / n;
+    }
+    f.connects = pa_client_stats(c).connects;
+    pa_client_free(c);
+    return f;
+}
+
+/* tests/pa/grpc_pa.py in front of `ftpa_url`; returns its pid, its port in *port. */
+static pid_t start_grpc_bridge(const char *script, const char *py_dir, const char *ftpa_url,
+                               unsigned *port)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        die("pipe", NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/usr/bin/python3", "python3", script, "--py-dir", py_dir, "--ftpa", ftpa_url,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *out = fdopen(fds[0], "r");
+    char line[128] = "";
+    if (pid < 0 || out == NULL || fgets(line, sizeof(line), out) == NULL ||
+        sscanf(line, "grpc_pa: listening on 127.0.0.1:%u", port) != 1)
+        die("starting the gRPC service (python3-grpcio)", NULL);
+    fclose(out);
+    return pid;
+}
+
+static void compare_transports(struct pa_service *svc, const char *req, unsigned calls,
+                               const char *script, const char *py_dir)
+{
+    struct pa_http *plain;
+    uint16_t port;
+    struct ft_error err = {0};
+    struct pa_http_options ho = {.address = "127.0.0.1", .max_body = 1u << 20, .threads = 2};
+    if (pa_http_start(svc, &ho, &plain, &port, &err) != 0)
+        die("ftpa over HTTP", &err);
+    char http_url[64], grpc_url[64];
+    snprintf(http_url, sizeof(http_url), "http://127.0.0.1:%u", port);
+    unsigned gport = 0;
+    pid_t bridge = start_grpc_bridge(script, py_dir, http_url, &gport);
+    snprintf(grpc_url, sizeof(grpc_url), "grpc://127.0.0.1:%u", gport);
+
+    struct pa_client_options o = {.user_id = "bench/transport", .max_attempts = 1};
+    o.base_url = http_url;
+    struct transport_figures json = measure(&o, req, calls);
+    o.base_url = grpc_url;
+    struct transport_figures grpc = measure(&o, req, calls);
+    kill(bridge, SIGTERM);
+    waitpid(bridge, NULL, 0);
+    pa_http_stop(plain);
+
+    printf("EndorseCerts in clear, one kept-alive connection each, %u calls\n", calls);
+    printf("  HTTP/JSON -> ftpa                  %7.3f ms/call  %6.1f us client CPU/call  "
+           "(%llu connection)\n",
+           json.rtt_ms, json.cpu_us, (unsigned long long)json.connects);
+    printf("  gRPC (h2c) -> grpc_pa.py -> ftpa   %7.3f ms/call  %6.1f us client CPU/call  "
+           "(%llu connection)\n",
+           grpc.rtt_ms, grpc.cpu_us, (unsigned long long)grpc.connects);
+    printf("  ratio gRPC / HTTP-JSON: round trip %.2f (includes the forwarding hop), client "
+           "CPU %.2f\n",
+           grpc.rtt_ms / json.rtt_ms, grpc.cpu_us / json.cpu_us);
+}
+
 static double signing_rate(const char *dir, const char *req_unused)
 {
     (void)req_unused;
@@ -244,7 +352,7 @@ static double openssl_speed(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_endorse SCRATCH_DIR [CALLS]\n");
+        fprintf(stderr, "usage: bench_endorse SCRATCH_DIR [CALLS [GRPC_PA_PY PY_DIR]]\n");
         return 2;
     }
     const char *dir = argv[1];
@@ -321,6 +429,9 @@ int main(int argc, char **argv)
                theirs, ours / theirs);
     else
         printf("  openssl speed ecdsap256: not available\n");
+
+    if (argc > 4)
+        compare_transports(svc, req, calls, argv[3], argv[4]);
 
     free(req);
     pa_http_stop(http);

@@ -30,6 +30,9 @@ cmake      ZLIB                   zlib1g-dev
 cmake      OpenSSL                libssl-dev
 tool       openssl                openssl
 pkgconfig  jansson                libjansson-dev
+tool       protoc-c               protobuf-c-compiler
+pkgconfig  libprotobuf-c          libprotobuf-c-dev
+tool       protoc                 protobuf-compiler
 cmake      CURL                   libcurl4-openssl-dev
 pkgconfig  libmicrohttpd          libmicrohttpd-dev
 pkgconfig  gnutls                 libgnutls28-dev
@@ -44,6 +47,8 @@ pkgconfig  check                  check
 tool       python3                python3
 python     cryptography           python3-cryptography
 python     jsonschema             python3-jsonschema
+python     google                 python3-protobuf
+python     grpc                   python3-grpcio
 tool       curl                   curl
 tool       nginx                  nginx-light
 tool       systemd-analyze        systemd

@@ -282,7 +282,9 @@ static int take_service(struct ctx *c, const json_t *root, struct station_servic
 {
     static const char *const keys[] = {"url", "ca_file",       "cert_file", "key_file",
                                        "pin", "password_file", "register",  NULL};
-    static const char *const schemes[] = {"http://", "https://", NULL};
+    /* HTTP/JSON (ftpa, or a PA behind a gRPC-JSON transcoder) or native gRPC. */
+    static const char *const schemes[] = {"http://", "https://", "grpc://", "grpcs://", NULL};
+    static const char *const tls_schemes[] = {"https://", "grpcs://", NULL};
     const char *p = "service";
     const json_t *obj;
     int rc;
@@ -291,9 +293,9 @@ static int take_service(struct ctx *c, const json_t *root, struct station_servic
 
     if (take_string(c, obj, p, "url", svc->url, sizeof(svc->url), true) < 0)
         return -1;
-    bool https = strncmp(svc->url, "https://", 8) == 0;
-    if (!has_prefix(svc->url, schemes) || svc->url[https ? 8 : 7] == '\0')
-        return bad(c, "must start with http:// or https:// and name a host");
+    bool https = has_prefix(svc->url, tls_schemes);
+    if (!has_prefix(svc->url, schemes) || strstr(svc->url, "://")[3] == '\0')
+        return bad(c, "must start with http://, https://, grpc:// or grpcs:// and name a host");
 
     struct {
         const char *key;
@@ -307,7 +309,7 @@ static int take_service(struct ctx *c, const json_t *root, struct station_servic
         if (rc < 0)
             return -1;
         if (rc > 0 && !https)
-            return bad(c, "only allowed with an https:// url");
+            return bad(c, "only allowed with an https:// or grpcs:// url");
     }
     if ((svc->cert_file[0] != '\0') != (svc->key_file[0] != '\0')) {
         at(c, p, svc->cert_file[0] != '\0' ? "cert_file" : "key_file");

@@ -1,6 +1,7 @@
 # ftpa_client: the libcurl transport to the endorsement service (pa_client.h).
 find_package(CURL REQUIRED)
-add_library(ftpa_client STATIC ${CMAKE_CURRENT_SOURCE_DIR}/pa_client.c)
-# jansson reads google.rpc.Status error bodies.
+add_library(ftpa_client STATIC ${CMAKE_CURRENT_SOURCE_DIR}/pa_client.c
+                            ${CMAKE_CURRENT_SOURCE_DIR}/pa_grpc.c)
+# jansson reads google.rpc.Status error bodies; ftpa_msg converts JSON to protobuf for gRPC.
 target_link_libraries(ftpa_client PUBLIC ftcommon PRIVATE ftpa_msg CURL::libcurl OpenSSL::Crypto
                       PkgConfig::JANSSON)

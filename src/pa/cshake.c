@@ -1,180 +1,85 @@
 #include "pa/cshake.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 
-/* Domain-separation suffixes, LSB first, each followed by the first bit of pad10*1:
- * SHAKE appends 1111 (FIPS 202 §6.2), cSHAKE appends 00 (SP 800-185 §3.3). */
-#define SHAKE_SUFFIX 0x1F
-#define CSHAKE_SUFFIX 0x04
-#define KECCAK_STATE_BYTES (8 * KECCAK_LANES)
+/* The EVP digests used, fetched together once: Keccak with the cSHAKE domain byte 0x04, and
+ * SHAKE for the N = S = "" case. */
+enum cshake_digest { MD_KMAC128, MD_SHAKE128, MD_KMAC256, MD_SHAKE256, MD_COUNT };
 
-/* Round constants RC[i] of the iota step (FIPS 202 §3.2.5). */
-static const uint64_t keccak_round_constants[24] = {
-    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808AULL, 0x8000000080008000ULL,
-    0x000000000000808BULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
-    0x000000000000008AULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000AULL,
-    0x000000008000808BULL, 0x800000000000008BULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
-    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800AULL, 0x800000008000000AULL,
-    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
+static const char *const digest_names[MD_COUNT] = {
+    [MD_KMAC128] = "KECCAK-KMAC-128",
+    [MD_SHAKE128] = "SHAKE128",
+    [MD_KMAC256] = "KECCAK-KMAC-256",
+    [MD_SHAKE256] = "SHAKE256",
 };
 
-/* Rotation offsets of the rho step for lane x + 5y (FIPS 202 §3.2.2, table 2). */
-static const unsigned keccak_rho_offsets[KECCAK_LANES] = {
-    0,  1,  62, 28, 27, /* y = 0 */
-    36, 44, 6,  55, 20, /* y = 1 */
-    3,  10, 43, 25, 39, /* y = 2 */
-    41, 45, 15, 21, 8,  /* y = 3 */
-    18, 2,  61, 56, 14, /* y = 4 */
-};
+static EVP_MD *digests[MD_COUNT];
+static CRYPTO_ONCE digests_once = CRYPTO_ONCE_STATIC_INIT;
+/* Empty once every digest was fetched; otherwise why not, reported by every later call. */
+static char fetch_error[FT_ERROR_MESSAGE_MAX / 2];
 
-static uint64_t rotl64(uint64_t v, unsigned n)
+/* OpenSSL's most recent error as text, then an empty error queue, so a stale entry never shows
+ * up in a later, unrelated message. */
+static void openssl_reason(char *buf, size_t cap)
 {
-    /* n is 0..63; masking the right shift keeps n = 0 defined. */
-    return (v << n) | (v >> ((64 - n) & 63));
+    unsigned long code = ERR_peek_last_error();
+    if (code != 0)
+        ERR_error_string_n(code, buf, cap);
+    else
+        snprintf(buf, cap, "no OpenSSL error recorded");
+    ERR_clear_error();
 }
 
-static void keccak_theta(uint64_t a[KECCAK_LANES])
+static int openssl_fail(struct ft_error *err, const char *what, enum cshake_digest md)
 {
-    uint64_t column[5];
-    for (unsigned x = 0; x < 5; x++)
-        column[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
-    for (unsigned x = 0; x < 5; x++) {
-        uint64_t d = column[(x + 4) % 5] ^ rotl64(column[(x + 1) % 5], 1);
-        for (unsigned y = 0; y < 5; y++)
-            a[x + 5 * y] ^= d;
+    char reason[FT_ERROR_MESSAGE_MAX / 2];
+    openssl_reason(reason, sizeof(reason));
+    return ft_fail(err, FT_E_INVALID, "cshake: %s %s: %s", what, digest_names[md], reason);
+}
+
+static void free_digests(void)
+{
+    for (size_t i = 0; i < MD_COUNT; i++) {
+        EVP_MD_free(digests[i]);
+        digests[i] = NULL;
     }
 }
 
-/* rho and pi together: lane (x, y) is rotated and moved to (y, 2x + 3y). */
-static void keccak_rho_pi(const uint64_t a[KECCAK_LANES], uint64_t b[KECCAK_LANES])
+/* Run once per process: an explicit fetch, so the per-hash EVP_DigestInit_ex2 does not look
+ * the digest up by name again. The digests are freed by OPENSSL_cleanup (at exit). */
+static void fetch_digests(void)
 {
-    for (unsigned y = 0; y < 5; y++)
-        for (unsigned x = 0; x < 5; x++)
-            b[y + 5 * ((2 * x + 3 * y) % 5)] = rotl64(a[x + 5 * y], keccak_rho_offsets[x + 5 * y]);
-}
-
-static void keccak_chi(const uint64_t b[KECCAK_LANES], uint64_t a[KECCAK_LANES])
-{
-    for (unsigned y = 0; y < 5; y++)
-        for (unsigned x = 0; x < 5; x++)
-            a[x + 5 * y] = b[x + 5 * y] ^ (~b[(x + 1) % 5 + 5 * y] & b[(x + 2) % 5 + 5 * y]);
-}
-
-void keccak_f1600(uint64_t lanes[KECCAK_LANES])
-{
-    uint64_t scratch[KECCAK_LANES];
-    for (unsigned round = 0; round < 24; round++) {
-        keccak_theta(lanes);
-        keccak_rho_pi(lanes, scratch);
-        keccak_chi(scratch, lanes);
-        lanes[0] ^= keccak_round_constants[round];
-    }
-    OPENSSL_cleanse(scratch, sizeof(scratch));
-}
-
-/* The state is addressed as bytes little-endian within each lane, independent of the host
- * byte order. */
-static void sponge_xor_byte(struct keccak_sponge *sponge, size_t index, uint8_t value)
-{
-    sponge->lanes[index / 8] ^= (uint64_t)value << (8 * (index % 8));
-}
-
-static uint8_t sponge_get_byte(const struct keccak_sponge *sponge, size_t index)
-{
-    return (uint8_t)(sponge->lanes[index / 8] >> (8 * (index % 8)));
-}
-
-int keccak_sponge_init(struct keccak_sponge *sponge, size_t rate, uint8_t suffix,
-                       struct ft_error *err)
-{
-    if (sponge == NULL)
-        return ft_fail(err, FT_E_INVALID, "keccak: no sponge given");
-    /* The capacity (200 - rate bytes) must stay non-zero or the sponge has no security. */
-    if (rate < 8 || rate >= KECCAK_STATE_BYTES || rate % 8 != 0)
-        return ft_fail(err, FT_E_INVALID,
-                       "keccak: rate %zu bytes is not a multiple of 8 between 8 and %d", rate,
-                       KECCAK_STATE_BYTES - 8);
-    if (suffix == 0 || suffix >= 0x80)
-        return ft_fail(err, FT_E_INVALID, "keccak: domain suffix 0x%02x is not in 0x01..0x7f",
-                       suffix);
-    memset(sponge, 0, sizeof(*sponge));
-    sponge->rate = rate;
-    sponge->suffix = suffix;
-    return 0;
-}
-
-static int sponge_check_ready(const struct keccak_sponge *sponge, struct ft_error *err)
-{
-    if (sponge == NULL || sponge->rate == 0)
-        return ft_fail(err, FT_E_INVALID, "keccak: sponge used before keccak_sponge_init");
-    return 0;
-}
-
-int keccak_sponge_absorb(struct keccak_sponge *sponge, const uint8_t *data, size_t len,
-                         struct ft_error *err)
-{
-    if (sponge_check_ready(sponge, err) != 0)
-        return -1;
-    if (sponge->squeezing)
-        return ft_fail(err, FT_E_INVALID, "keccak: absorb of %zu bytes after squeezing began", len);
-    if (data == NULL && len > 0)
-        return ft_fail(err, FT_E_INVALID, "keccak: absorb of %zu bytes from NULL", len);
-    for (size_t i = 0; i < len; i++) {
-        sponge_xor_byte(sponge, sponge->pos, data[i]);
-        if (++sponge->pos == sponge->rate) {
-            keccak_f1600(sponge->lanes);
-            sponge->pos = 0;
+    for (size_t i = 0; i < MD_COUNT; i++) {
+        digests[i] = EVP_MD_fetch(NULL, digest_names[i], NULL);
+        if (digests[i] == NULL) {
+            char reason[FT_ERROR_MESSAGE_MAX / 4];
+            openssl_reason(reason, sizeof(reason));
+            snprintf(fetch_error, sizeof(fetch_error), "EVP_MD_fetch %s: %s", digest_names[i],
+                     reason);
+            free_digests();
+            return;
         }
     }
+    (void)OPENSSL_atexit(free_digests); /* if it fails, they stay reachable until exit */
+}
+
+static int get_digest(enum cshake_digest which, const EVP_MD **md, struct ft_error *err)
+{
+    if (!CRYPTO_THREAD_run_once(&digests_once, fetch_digests))
+        return ft_fail(err, FT_E_INVALID, "cshake: CRYPTO_THREAD_run_once failed");
+    if (fetch_error[0] != '\0')
+        return ft_fail(err, FT_E_INVALID, "cshake: %s", fetch_error);
+    if (digests[which] == NULL)
+        return ft_fail(err, FT_E_INVALID, "cshake: %s used after OPENSSL_cleanup",
+                       digest_names[which]);
+    *md = digests[which];
     return 0;
-}
-
-/* Absorbs zero bytes up to the next block boundary. XORing zeros changes nothing, so only
- * the permutation is needed, and only if the current block is partly filled. */
-static void sponge_zero_fill_block(struct keccak_sponge *sponge)
-{
-    if (sponge->pos != 0) {
-        keccak_f1600(sponge->lanes);
-        sponge->pos = 0;
-    }
-}
-
-/* pad10*1 with the domain bits in front: the suffix byte at the current position and the
- * final 1 bit in the last byte of the block (both may land in the same byte). */
-static void sponge_finish_absorbing(struct keccak_sponge *sponge)
-{
-    sponge_xor_byte(sponge, sponge->pos, sponge->suffix);
-    sponge_xor_byte(sponge, sponge->rate - 1, 0x80);
-    keccak_f1600(sponge->lanes);
-    sponge->pos = 0;
-    sponge->squeezing = true;
-}
-
-int keccak_sponge_squeeze(struct keccak_sponge *sponge, uint8_t *out, size_t len,
-                          struct ft_error *err)
-{
-    if (sponge_check_ready(sponge, err) != 0)
-        return -1;
-    if (out == NULL && len > 0)
-        return ft_fail(err, FT_E_INVALID, "keccak: squeeze of %zu bytes into NULL", len);
-    if (!sponge->squeezing)
-        sponge_finish_absorbing(sponge);
-    for (size_t i = 0; i < len; i++) {
-        if (sponge->pos == sponge->rate) {
-            keccak_f1600(sponge->lanes);
-            sponge->pos = 0;
-        }
-        out[i] = sponge_get_byte(sponge, sponge->pos++);
-    }
-    return 0;
-}
-
-void keccak_sponge_wipe(struct keccak_sponge *sponge)
-{
-    if (sponge != NULL)
-        OPENSSL_cleanse(sponge, sizeof(*sponge));
 }
 
 size_t sp800185_left_encode(uint64_t value, uint8_t out[SP800185_ENCODE_MAX])
@@ -258,58 +163,74 @@ int sp800185_bytepad(const uint8_t *x, size_t x_len, size_t w, uint8_t *out, siz
     return 0;
 }
 
-/* Feeds encode_string(s) into the sponge without building it in memory, so N and S may be
- * of any length. */
-static int sponge_absorb_encoded_string(struct keccak_sponge *sponge, const uint8_t *s, size_t len,
-                                        const char *what, struct ft_error *err)
+/* EVP_DigestUpdate that also keeps the position within the current block (*pos < rate). */
+static bool absorb(EVP_MD_CTX *ctx, size_t rate, size_t *pos, const void *data, size_t len)
+{
+    *pos = (*pos + len % rate) % rate;
+    return len == 0 || EVP_DigestUpdate(ctx, data, len) == 1;
+}
+
+/* Absorbs bytepad(encode_string(N) || encode_string(S), rate) without building it in memory,
+ * so N and S may be of any length. Bit lengths were checked by the caller. */
+static bool absorb_prefix(EVP_MD_CTX *ctx, size_t rate, const uint8_t *name, size_t name_len,
+                          const uint8_t *custom, size_t custom_len)
+{
+    static const uint8_t zeros[CSHAKE128_RATE];
+    uint8_t width[SP800185_ENCODE_MAX];
+    uint8_t name_bits[SP800185_ENCODE_MAX];
+    uint8_t custom_bits[SP800185_ENCODE_MAX];
+    size_t width_len = sp800185_left_encode((uint64_t)rate, width);
+    size_t name_bits_len = sp800185_left_encode((uint64_t)name_len * 8, name_bits);
+    size_t custom_bits_len = sp800185_left_encode((uint64_t)custom_len * 8, custom_bits);
+    size_t pos = 0;
+    return absorb(ctx, rate, &pos, width, width_len) &&
+           absorb(ctx, rate, &pos, name_bits, name_bits_len) &&
+           absorb(ctx, rate, &pos, name, name_len) &&
+           absorb(ctx, rate, &pos, custom_bits, custom_bits_len) &&
+           absorb(ctx, rate, &pos, custom, custom_len) &&
+           absorb(ctx, rate, &pos, zeros, (rate - pos) % rate);
+}
+
+static int cshake(size_t rate, const uint8_t *x, size_t x_len, const uint8_t *name, size_t name_len,
+                  const uint8_t *custom, size_t custom_len, uint8_t *out, size_t out_len,
+                  struct ft_error *err)
 {
     uint64_t bits = 0;
-    if (bit_length(len, &bits, what, err) != 0)
+    if (x == NULL && x_len > 0)
+        return ft_fail(err, FT_E_INVALID, "cshake: input of %zu bytes from NULL", x_len);
+    if (name == NULL && name_len > 0)
+        return ft_fail(err, FT_E_INVALID, "cshake: function name of %zu bytes from NULL", name_len);
+    if (custom == NULL && custom_len > 0)
+        return ft_fail(err, FT_E_INVALID, "cshake: customization of %zu bytes from NULL",
+                       custom_len);
+    if (out == NULL && out_len > 0)
+        return ft_fail(err, FT_E_INVALID, "cshake: output of %zu bytes into NULL", out_len);
+    if (bit_length(name_len, &bits, "function name", err) != 0 ||
+        bit_length(custom_len, &bits, "customization", err) != 0)
         return -1;
-    if (s == NULL && len > 0)
-        return ft_fail(err, FT_E_INVALID, "cshake: %s of %zu bytes from NULL", what, len);
-    uint8_t prefix[SP800185_ENCODE_MAX];
-    size_t prefix_len = sp800185_left_encode(bits, prefix);
-    if (keccak_sponge_absorb(sponge, prefix, prefix_len, err) != 0)
-        return -1;
-    return keccak_sponge_absorb(sponge, s, len, err);
-}
+    if (out_len == 0)
+        return 0; /* L = 0: the empty string, whatever the input */
 
-int cshake_init(struct keccak_sponge *sponge, enum cshake_strength strength, const uint8_t *name,
-                size_t name_len, const uint8_t *custom, size_t custom_len, struct ft_error *err)
-{
-    if (strength != CSHAKE_128 && strength != CSHAKE_256)
-        return ft_fail(err, FT_E_INVALID, "cshake: unknown strength (rate %d)", (int)strength);
-    size_t rate = (size_t)strength;
     /* SP 800-185 §3.3: with N and S both empty, cSHAKE(X, L, "", "") = SHAKE(X, L). */
-    if (name_len == 0 && custom_len == 0)
-        return keccak_sponge_init(sponge, rate, SHAKE_SUFFIX, err);
-    if (keccak_sponge_init(sponge, rate, CSHAKE_SUFFIX, err) != 0)
+    bool shake = name_len == 0 && custom_len == 0;
+    enum cshake_digest which = rate == CSHAKE128_RATE ? (shake ? MD_SHAKE128 : MD_KMAC128)
+                                                      : (shake ? MD_SHAKE256 : MD_KMAC256);
+    const EVP_MD *md = NULL;
+    if (get_digest(which, &md, err) != 0)
         return -1;
-    /* bytepad(encode_string(N) || encode_string(S), rate), streamed. */
-    uint8_t width[SP800185_ENCODE_MAX];
-    size_t width_len = sp800185_left_encode((uint64_t)rate, width);
-    if (keccak_sponge_absorb(sponge, width, width_len, err) != 0 ||
-        sponge_absorb_encoded_string(sponge, name, name_len, "function name", err) != 0 ||
-        sponge_absorb_encoded_string(sponge, custom, custom_len, "customization", err) != 0) {
-        keccak_sponge_wipe(sponge);
-        return -1;
-    }
-    sponge_zero_fill_block(sponge);
-    return 0;
-}
-
-static int cshake_oneshot(enum cshake_strength strength, const uint8_t *x, size_t x_len,
-                          const uint8_t *name, size_t name_len, const uint8_t *custom,
-                          size_t custom_len, uint8_t *out, size_t out_len, struct ft_error *err)
-{
-    struct keccak_sponge sponge;
-    int rc = -1;
-    if (cshake_init(&sponge, strength, name, name_len, custom, custom_len, err) == 0 &&
-        keccak_sponge_absorb(&sponge, x, x_len, err) == 0 &&
-        keccak_sponge_squeeze(&sponge, out, out_len, err) == 0)
-        rc = 0;
-    keccak_sponge_wipe(&sponge);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return openssl_fail(err, "EVP_MD_CTX_new for", which);
+    int rc = 0;
+    if (EVP_DigestInit_ex2(ctx, md, NULL) != 1)
+        rc = openssl_fail(err, "EVP_DigestInit_ex2", which);
+    else if (!shake && !absorb_prefix(ctx, rate, name, name_len, custom, custom_len))
+        rc = openssl_fail(err, "absorbing the N and S prefix into", which);
+    else if (x_len > 0 && EVP_DigestUpdate(ctx, x, x_len) != 1)
+        rc = openssl_fail(err, "EVP_DigestUpdate", which);
+    else if (EVP_DigestFinalXOF(ctx, out, out_len) != 1)
+        rc = openssl_fail(err, "EVP_DigestFinalXOF", which);
+    EVP_MD_CTX_free(ctx); /* the provider wipes the Keccak state (OPENSSL_clear_free) */
     return rc;
 }
 
@@ -317,16 +238,14 @@ int cshake128(const uint8_t *x, size_t x_len, const uint8_t *name, size_t name_l
               const uint8_t *custom, size_t custom_len, uint8_t *out, size_t out_len,
               struct ft_error *err)
 {
-    return cshake_oneshot(CSHAKE_128, x, x_len, name, name_len, custom, custom_len, out, out_len,
-                          err);
+    return cshake(CSHAKE128_RATE, x, x_len, name, name_len, custom, custom_len, out, out_len, err);
 }
 
 int cshake256(const uint8_t *x, size_t x_len, const uint8_t *name, size_t name_len,
               const uint8_t *custom, size_t custom_len, uint8_t *out, size_t out_len,
               struct ft_error *err)
 {
-    return cshake_oneshot(CSHAKE_256, x, x_len, name, name_len, custom, custom_len, out, out_len,
-                          err);
+    return cshake(CSHAKE256_RATE, x, x_len, name, name_len, custom, custom_len, out, out_len, err);
 }
 
 int lc_token_hash(const uint8_t token[LC_TOKEN_LEN], uint8_t out[LC_TOKEN_LEN])

@@ -1,59 +1,40 @@
-/* Keccak-f[1600], SHAKE and cSHAKE (FIPS 202, NIST SP 800-185), written out because no
- * library on Debian 12 offers cSHAKE: OpenSSL 3.0's SHAKE appends the SHAKE domain bits
- * (1111) and has no way to take the cSHAKE prefix and domain bits (00).
+/* cSHAKE128/256 (NIST SP 800-185) computed by OpenSSL 3.0, and the OpenTitan life-cycle
+ * token hash built on it: cSHAKE128 with N = "" and S = "LC_CTRL" over the raw token bytes
+ * (lc_token_hash below).
  *
- * The one user that matters is the OpenTitan life-cycle token hash: cSHAKE128 with N = ""
- * and S = "LC_CTRL" over the raw token bytes (lc_token_hash below). */
+ * How: OpenSSL 3.0 has no cSHAKE digest and no parameter that takes N or S, but its default
+ * provider offers the EVP digests "KECCAK-KMAC-128" / "KECCAK-KMAC-256" that its KMAC is
+ * built on. They are the Keccak sponge with capacity 256 / 512 bits (rate 168 / 136 bytes),
+ * the domain byte 0x04 (cSHAKE's suffix bits 00, then the first bit of pad10*1) and XOF output
+ * through EVP_DigestFinalXOF; OpenSSL's manual page EVP_MD-KECCAK-KMAC(7) defines them as
+ * KECCAK[256](M || 00, d) and KECCAK[512](M || 00, d). SP 800-185 §3.3 defines
+ *   cSHAKE128(X, L, N, S) = KECCAK[256](bytepad(encode_string(N) || encode_string(S), 168)
+ *                                       || X || 00, L),
+ * so this file absorbs the bytepad prefix itself, then X, into KECCAK-KMAC and reads L bits.
+ * With N and S both empty, cSHAKE is SHAKE (§3.3): the EVP digests "SHAKE128" / "SHAKE256".
+ * The digests are fetched once per process and released by OPENSSL_cleanup. The OpenSSL
+ * source lines this relies on are cited in docs/dependencies.md.
+ *
+ * Why: one Keccak in the process, OpenSSL's, instead of a second, hand-written one; the
+ * NIST cSHAKE samples, the OpenTitan LC token hashes and the hand-written implementation this
+ * replaced (on random N, S, X and lengths) all give the same bytes.
+ *
+ * Limit: OpenSSL 3.0 squeezes once (EVP_DigestSqueeze only came in 3.3), so the output is
+ * produced by one call; there is no incremental cSHAKE interface. */
 #ifndef FTHARNESS_PA_CSHAKE_H
 #define FTHARNESS_PA_CSHAKE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/error.h"
 
-#define KECCAK_LANES 25
 #define CSHAKE128_RATE 168    /* bytes absorbed per permutation: (1600 - 2*128) / 8 */
 #define CSHAKE256_RATE 136    /* (1600 - 2*256) / 8 */
 #define SP800185_ENCODE_MAX 9 /* left_encode/right_encode of a 64-bit value: 1 + 8 bytes */
 
 #define LC_TOKEN_LEN 16
 #define LC_TOKEN_CUSTOMIZATION "LC_CTRL"
-
-/* Applies the 24-round Keccak-f[1600] permutation to `lanes` in place. Lane i holds the
- * state bytes 8i..8i+7 little-endian, as in FIPS 202 §B.1. */
-void keccak_f1600(uint64_t lanes[KECCAK_LANES]);
-
-/* A sponge over Keccak-f[1600] with a byte-aligned rate and a domain-separation suffix
- * (the suffix bits plus the first bit of pad10*1, e.g. 0x1F for SHAKE, 0x04 for cSHAKE).
- * Lives on the caller's stack; holds no pointers, so it can be copied to fork a state. */
-struct keccak_sponge {
-    uint64_t lanes[KECCAK_LANES];
-    size_t rate;    /* bytes per block; 0 marks a sponge that was never set up */
-    size_t pos;     /* absorbing: bytes XORed into the current block; squeezing: read */
-    uint8_t suffix; /* domain bits and first padding bit, LSB first */
-    bool squeezing;
-};
-
-/* Sets up an empty sponge. `rate` must be a multiple of 8 between 8 and 192 bytes and
- * `suffix` non-zero below 0x80 (so the domain bits and the final pad bit never share a bit);
- * otherwise FT_E_INVALID. */
-int keccak_sponge_init(struct keccak_sponge *sponge, size_t rate, uint8_t suffix,
-                       struct ft_error *err);
-
-/* XORs `len` bytes into the sponge, permuting at each block boundary, so a message may be
- * fed in any number of pieces. Fails with FT_E_INVALID once squeezing has begun. */
-int keccak_sponge_absorb(struct keccak_sponge *sponge, const uint8_t *data, size_t len,
-                         struct ft_error *err);
-
-/* Reads `len` output bytes. The first call pads and finishes absorbing; later calls
- * continue the same output stream (XOF). */
-int keccak_sponge_squeeze(struct keccak_sponge *sponge, uint8_t *out, size_t len,
-                          struct ft_error *err);
-
-/* Overwrites the whole sponge (the state holds secrets when the input was a token). */
-void keccak_sponge_wipe(struct keccak_sponge *sponge);
 
 /* SP 800-185 §2.3.1 integer encodings. Write the encoding of `value` into `out` and return
  * its length (2..9 bytes). left_encode puts the length byte first, right_encode last. */
@@ -71,20 +52,10 @@ int sp800185_encode_string(const uint8_t *s, size_t len, uint8_t *out, size_t ca
 int sp800185_bytepad(const uint8_t *x, size_t x_len, size_t w, uint8_t *out, size_t cap,
                      size_t *out_len, struct ft_error *err);
 
-/* The cSHAKE variants by security strength; the value is the sponge rate in bytes. */
-enum cshake_strength {
-    CSHAKE_128 = CSHAKE128_RATE,
-    CSHAKE_256 = CSHAKE256_RATE,
-};
-
-/* Starts cSHAKE with function name N and customization S (either may be NULL when its
- * length is 0). It absorbs bytepad(encode_string(N) || encode_string(S), rate) and selects
- * the cSHAKE domain bits; when N and S are both empty it is plain SHAKE instead, as
- * SP 800-185 §3.3 requires. Continue with keccak_sponge_absorb/_squeeze. */
-int cshake_init(struct keccak_sponge *sponge, enum cshake_strength strength, const uint8_t *name,
-                size_t name_len, const uint8_t *custom, size_t custom_len, struct ft_error *err);
-
-/* One-shot cSHAKE128 / cSHAKE256: `out_len` bytes of cSHAKE(X, L = 8*out_len, N, S). */
+/* One-shot cSHAKE128 / cSHAKE256: `out_len` bytes of cSHAKE(X, L = 8*out_len, N, S), with
+ * function name N and customization S of any length (each may be NULL when its length is
+ * 0). FT_E_INVALID for a NULL buffer of non-zero length or when OpenSSL fails (its reason in
+ * the message, e.g. a digest the loaded providers do not offer). */
 int cshake128(const uint8_t *x, size_t x_len, const uint8_t *name, size_t name_len,
               const uint8_t *custom, size_t custom_len, uint8_t *out, size_t out_len,
               struct ft_error *err);
@@ -94,7 +65,7 @@ int cshake256(const uint8_t *x, size_t x_len, const uint8_t *name, size_t name_l
 
 /* OpenTitan life-cycle token hash: the 16 bytes of cSHAKE128(token, N = "", S = "LC_CTRL").
  * `token` is the byte string the device's LC controller sees, i.e. the little-endian bytes
- * of its u32 words. Returns 0, or -1 if a pointer is NULL. */
+ * of its u32 words. Returns 0, or -1 if a pointer is NULL or OpenSSL fails. */
 int lc_token_hash(const uint8_t token[LC_TOKEN_LEN], uint8_t out[LC_TOKEN_LEN]);
 
 /* Splits a 16-byte hash into the two u64 values of the device's `LcTokenHash.hash[2]`:

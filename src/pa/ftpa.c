@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/version.h"
@@ -46,8 +47,8 @@ static void usage(FILE *out)
         "       ftpa export --db FILE\n"
         "       ftpa --version\n"
         "       ftpa call  --url URL [--user-id ID] [--token T | --token-file F] [--ca PEM]\n"
-        "                  [--cert PEM --key PEM] [--pin sha256//B64] [--timeout-ms N] RPC "
-        "JSON|@FILE\n"
+        "                  [--cert PEM --key PEM] [--pin sha256//B64] [--timeout-ms N]\n"
+        "                  [--repeat N [--interval-ms MS]] RPC JSON|@FILE\n"
         "\n"
         "init   writes DIR/sku_NAME.json, adds NAME to DIR/sku_auth.json and creates the\n"
         "       development PKI under DIR/NAME/ (root, DICE and ext ICAs, identity key, token\n"
@@ -86,7 +87,11 @@ static void usage(FILE *out)
         "call   sends one request with the harness's own client and prints the reply body;\n"
         "       exit 0 for a 2xx reply, 3 for an error reply, 1 for a transport failure.\n"
         "       @FILE (\"-\": stdin) reads the request from a file, so a password in it never\n"
-        "       shows in ps(1).\n");
+        "       shows in ps(1). URL is http(s):// (HTTP/JSON) or grpc(s):// (native gRPC).\n"
+        "       --repeat N makes the call N times with one client (the last reply printed)\n"
+        "       and says on stderr how many connections that took: keep-alive through a\n"
+        "       proxy or a gRPC server can be checked so; --interval-ms waits between calls\n"
+        "       (past an idle timeout, say).\n");
 }
 
 #define READER_TOKEN_MIN 16u
@@ -454,11 +459,13 @@ static char *read_body(const char *path)
 static int cmd_call(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},        {"user-id", required_argument, NULL, 'i'},
-        {"token", required_argument, NULL, 't'},      {"token-file", required_argument, NULL, 'T'},
-        {"ca", required_argument, NULL, 'a'},         {"cert", required_argument, NULL, 'c'},
-        {"key", required_argument, NULL, 'k'},        {"pin", required_argument, NULL, 'p'},
-        {"timeout-ms", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+        {"url", required_argument, NULL, 'u'},         {"user-id", required_argument, NULL, 'i'},
+        {"token", required_argument, NULL, 't'},       {"token-file", required_argument, NULL, 'T'},
+        {"ca", required_argument, NULL, 'a'},          {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},         {"pin", required_argument, NULL, 'p'},
+        {"timeout-ms", required_argument, NULL, 'o'},  {"repeat", required_argument, NULL, 'r'},
+        {"interval-ms", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
+    unsigned long repeat = 1, interval_ms = 0;
     struct pa_client_options o = {.user_id = "ftpa-call/0", .max_attempts = 1};
     char *token = NULL;
     int opt;
@@ -494,6 +501,24 @@ static int cmd_call(int argc, char **argv)
         case 'o':
             o.total_timeout_ms = strtol(optarg, NULL, 10);
             break;
+        case 'r': {
+            char *end;
+            repeat = strtoul(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || repeat < 1 || repeat > 1000000) {
+                fprintf(stderr, "ftpa call: --repeat %s: not a count from 1 to 1000000\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'w': {
+            char *end;
+            interval_ms = strtoul(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || interval_ms > 3600000) {
+                fprintf(stderr, "ftpa call: --interval-ms %s: not 0 to 3600000\n", optarg);
+                return 2;
+            }
+            break;
+        }
         default:
             usage(stderr);
             return 2;
@@ -518,12 +543,23 @@ static int cmd_call(int argc, char **argv)
         fprintf(stderr, "ftpa call: %s\n", err.message);
         goto done;
     }
-    if (pa_client_call(c, rpc, json, strlen(json), true, &reply, &err) == 0) {
-        rc = 0;
-    } else {
-        fprintf(stderr, "ftpa call: %s\n", err.message);
-        rc = reply.http_status ? 3 : 1;
+    for (unsigned long i = 0; i < repeat; i++) {
+        if (i > 0 && interval_ms > 0)
+            nanosleep(&(struct timespec){.tv_sec = (time_t)(interval_ms / 1000),
+                                         .tv_nsec = (long)(interval_ms % 1000) * 1000000L},
+                      NULL);
+        if (pa_client_call(c, rpc, json, strlen(json), true, &reply, &err) == 0) {
+            rc = 0;
+        } else {
+            fprintf(stderr, "ftpa call: %s\n", err.message);
+            rc = reply.http_status ? 3 : 1;
+            break;
+        }
     }
+    if (repeat > 1)
+        fprintf(stderr, "ftpa call: %llu calls, %llu connections\n",
+                (unsigned long long)pa_client_stats(c).calls,
+                (unsigned long long)pa_client_stats(c).connects);
     if (reply.body)
         printf("%s\n", reply.body);
 done:

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/base64.h"
+#include "pa/pa_grpc.h"
 #include "pa/pa_msg.h"
 
 /* CURLOPT_PROTOCOLS_STR (7.85) replaces a deprecated option that -Werror rejects. */
@@ -53,18 +54,25 @@ struct transfer {
     bool got_response_bytes; /* after this, a retry could repeat a processed request */
     bool overflow, nomem;    /* why on_body stopped the transfer */
     long retry_after_s;      /* Retry-After of the final response; -1 when absent */
+    /* gRPC: from the headers or trailers of the final response */
+    int grpc_status;                         /* -1: no grpc-status seen */
+    char grpc_message[PA_REPLY_MESSAGE_MAX]; /* percent-decoded grpc-message */
+    bool grpc_content_type;                  /* content-type application/grpc[+proto] */
 };
 
 struct pa_client {
     CURL *curl;
-    char *url;          /* base URL + RPC_PATH_PREFIX, room for an RPC name after it */
-    size_t url_rpc_at;  /* where the RPC name goes in `url` */
-    char *endpoint;     /* "host:port", for messages (no credentials, no path) */
-    bool https;         /* decides whether a drop after connecting can be a TLS refusal */
-    char *user_id_line; /* "user_id: <host>/<site>" */
-    char *auth_line;    /* "authorization: <token>"; secret */
-    char *next_line;    /* one-shot extra header; may be secret */
-    char *ate_id;       /* the client certificate's first DNS name; NULL without one */
+    char *url;         /* base URL + RPC_PATH_PREFIX, room for an RPC name after it */
+    size_t url_rpc_at; /* where the RPC name goes in `url` */
+    char *endpoint;    /* "host:port", for messages (no credentials, no path) */
+    bool https;        /* decides whether a drop after connecting can be a TLS refusal */
+    bool grpc;         /* grpc:// or grpcs://: protobuf over HTTP/2, status in trailers */
+    bool h2c_up;       /* grpc://: an HTTP/2 connection stands (see perform) */
+    char timeout_line[PA_GRPC_TIMEOUT_HEADER_MAX]; /* "grpc-timeout: ..." */
+    char *user_id_line;                            /* "user_id: <host>/<site>" */
+    char *auth_line;                               /* "authorization: <token>"; secret */
+    char *next_line;                               /* one-shot extra header; may be secret */
+    char *ate_id; /* the client certificate's first DNS name; NULL without one */
     long connect_timeout_ms, total_timeout_ms, low_speed_limit_bps, low_speed_time_s;
     unsigned max_attempts;
     long backoff_initial_ms, backoff_max_ms;
@@ -85,7 +93,9 @@ struct attempt {
     bool new_connection; /* this attempt connected (and, for https, shook hands) */
     long retry_after_s;
     enum pa_failure failure;
-    bool transient; /* worth another attempt if the call is idempotent */
+    bool transient;  /* worth another attempt if the call is idempotent */
+    int grpc_code;   /* gRPC transport: the call's status, 0 when OK */
+    const char *why; /* PA_FAILURE_PROTOCOL without a libcurl error: what was wrong */
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -135,13 +145,13 @@ static bool header_name_ok(const char *name)
 static bool header_reserved(const char *name)
 {
     static const char *const reserved[] = {
-        "authorization", "user_id", "content-type",      "content-length",
-        "accept",        "expect",  "transfer-encoding", "host",
+        "authorization",     "user_id", "content-type", "content-length", "accept", "expect",
+        "transfer-encoding", "host",    "te",
     };
     for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
         if (strcasecmp(name, reserved[i]) == 0)
             return true;
-    return false;
+    return strncasecmp(name, "grpc-", 5) == 0; /* gRPC's own, e.g. grpc-timeout */
 }
 
 /* No control characters: a CR or LF would let a value inject headers. */
@@ -376,19 +386,47 @@ static long parse_retry_after(const char *value, size_t len)
     return digits > 0 && i == len ? seconds : -1;
 }
 
+/* The value of header line `data` (`n` bytes) when it is `name` (lower case, with the
+ * colon); NULL otherwise. */
+static const char *header_value(const char *data, size_t n, const char *name, size_t *len)
+{
+    size_t name_len = strlen(name);
+    if (n < name_len || strncasecmp(data, name, name_len) != 0)
+        return NULL;
+    *len = n - name_len;
+    return data + name_len;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct transfer *t = userp;
     size_t n = size * nmemb;
-    static const char retry_after[] = "retry-after:";
+    size_t len = 0;
+    const char *value;
     t->got_response_bytes = true;
-    /* A new status line starts a new response (after a 1xx); its headers replace. */
-    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    /* A new status line starts a new response (after a 1xx); its headers replace. Trailers
+     * (gRPC's grpc-status and grpc-message) come through here after the body. */
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         t->retry_after_s = -1;
-    else if (n > sizeof(retry_after) - 1 &&
-             strncasecmp(data, retry_after, sizeof(retry_after) - 1) == 0)
-        t->retry_after_s =
-            parse_retry_after(data + sizeof(retry_after) - 1, n - (sizeof(retry_after) - 1));
+        t->grpc_status = -1;
+        t->grpc_message[0] = '\0';
+        t->grpc_content_type = false;
+    } else if ((value = header_value(data, n, "retry-after:", &len)) != NULL) {
+        t->retry_after_s = parse_retry_after(value, len);
+    } else if ((value = header_value(data, n, "grpc-status:", &len)) != NULL) {
+        int code = pa_grpc_parse_status(value, len);
+        t->grpc_status = code >= 0 ? code : 2; /* malformed: UNKNOWN, as grpc clients do */
+    } else if ((value = header_value(data, n, "grpc-message:", &len)) != NULL) {
+        pa_grpc_decode_message(value, len, t->grpc_message, sizeof(t->grpc_message));
+    } else if ((value = header_value(data, n, "content-type:", &len)) != NULL) {
+        while (len > 0 && (*value == ' ' || *value == '\t')) {
+            value++;
+            len--;
+        }
+        /* "application/grpc", "application/grpc+proto", "application/grpc;..." */
+        t->grpc_content_type = len >= 16 && strncasecmp(value, "application/grpc", 16) == 0 &&
+                               (len == 16 || memchr("+;\r\n ", value[16], 5) != NULL);
+    }
     return n;
 }
 
@@ -425,13 +463,36 @@ static int check_pins(const char *pins, struct ft_error *err)
     return 0;
 }
 
+/* The transports a base URL can name: HTTP/JSON (a transcoder or ftpa) or native gRPC,
+ * each in clear or over TLS. */
+struct scheme {
+    const char *prefix;
+    bool tls, grpc;
+};
+static const struct scheme schemes[] = {
+    {"http://", false, false},
+    {"https://", true, false},
+    {"grpc://", false, true},
+    {"grpcs://", true, true},
+};
+
+static const struct scheme *scheme_of(const char *url)
+{
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        if (strncasecmp(url, schemes[i].prefix, strlen(schemes[i].prefix)) == 0)
+            return &schemes[i];
+    return NULL;
+}
+
 static int check_options(const struct pa_client_options *opt, struct ft_error *err)
 {
     if (opt == NULL || opt->base_url == NULL)
         return ft_fail(err, FT_E_INVALID, "pa_client: no base_url");
-    if (strncasecmp(opt->base_url, "https://", 8) != 0 &&
-        strncasecmp(opt->base_url, "http://", 7) != 0)
-        return ft_fail(err, FT_E_INVALID, "pa_client: base_url \"%.80s\" is not http(s)://",
+    const struct scheme *scheme = scheme_of(opt->base_url);
+    if (scheme == NULL)
+        return ft_fail(err, FT_E_INVALID,
+                       "pa_client: base_url \"%.80s\" is not http://, https://, grpc:// or "
+                       "grpcs://",
                        opt->base_url);
     if (opt->user_id == NULL || opt->user_id[0] == '\0' || !header_value_ok(opt->user_id))
         return ft_fail(err, FT_E_INVALID, "pa_client: user_id missing or not a header value");
@@ -439,11 +500,11 @@ static int check_options(const struct pa_client_options *opt, struct ft_error *e
         return ft_fail(err, FT_E_INVALID, "pa_client: cert_file and key_file go together");
     bool tls_options = opt->ca_file != NULL || opt->cert_file != NULL || opt->key_file != NULL ||
                        opt->pinned_pubkey != NULL;
-    if (tls_options && strncasecmp(opt->base_url, "http://", 7) == 0)
+    if (tls_options && !scheme->tls)
         return ft_fail(err, FT_E_INVALID,
-                       "pa_client: TLS files or a pin given for \"%.80s\": an http:// URL would "
-                       "reach the service in clear; use https://",
-                       opt->base_url);
+                       "pa_client: TLS files or a pin given for \"%.80s\": this URL would reach "
+                       "the service in clear; use %s",
+                       opt->base_url, scheme->grpc ? "grpcs://" : "https://");
     if (opt->pinned_pubkey != NULL && check_pins(opt->pinned_pubkey, err) != 0)
         return -1;
     if (opt->connect_timeout_ms < 0 || opt->total_timeout_ms < 0 || opt->low_speed_limit_bps < 0 ||
@@ -487,15 +548,21 @@ static int endpoint_of(const char *base_url, char **out, struct ft_error *err)
 static int copy_options(struct pa_client *c, const struct pa_client_options *opt,
                         struct ft_error *err)
 {
-    size_t base_len = strlen(opt->base_url);
-    while (base_len > 0 && opt->base_url[base_len - 1] == '/')
-        base_len--; /* "https://pa/" and "https://pa" name the same service */
+    const struct scheme *scheme = scheme_of(opt->base_url);
+    /* libcurl speaks HTTP/2 under the http(s) names; grpc(s):// only chooses the framing. */
+    const char *http_prefix = scheme->tls ? "https://" : "http://";
+    const char *rest = opt->base_url + strlen(scheme->prefix);
+    size_t rest_len = strlen(rest);
+    while (rest_len > 0 && rest[rest_len - 1] == '/')
+        rest_len--; /* "https://pa/" and "https://pa" name the same service */
+    size_t base_len = strlen(http_prefix) + rest_len;
     c->url_rpc_at = base_len + strlen(RPC_PATH_PREFIX);
     c->url = malloc(c->url_rpc_at + RPC_NAME_MAX + 1);
     c->user_id_line = join2("user_id: ", opt->user_id);
     if (c->url == NULL || c->user_id_line == NULL)
         return ft_fail(err, FT_E_NOMEM, "pa_client: out of memory");
-    memcpy(c->url, opt->base_url, base_len);
+    memcpy(c->url, http_prefix, strlen(http_prefix));
+    memcpy(c->url + strlen(http_prefix), rest, rest_len);
     memcpy(c->url + base_len, RPC_PATH_PREFIX, sizeof(RPC_PATH_PREFIX));
 
     c->connect_timeout_ms =
@@ -512,8 +579,13 @@ static int copy_options(struct pa_client *c, const struct pa_client_options *opt
     c->xfer.limit = c->max_response_bytes;
     c->on_call = opt->on_call;
     c->on_call_arg = opt->on_call_arg;
-    c->https = strncasecmp(opt->base_url, "https://", 8) == 0;
-    return endpoint_of(opt->base_url, &c->endpoint, err);
+    c->https = scheme->tls;
+    c->grpc = scheme->grpc;
+    pa_grpc_timeout_header(c->total_timeout_ms, c->timeout_line);
+    c->url[base_len] = '\0';
+    int rc = endpoint_of(c->url, &c->endpoint, err);
+    c->url[base_len] = RPC_PATH_PREFIX[0];
+    return rc;
 }
 
 #define SETOPT(c, option, value)                                                                   \
@@ -529,6 +601,11 @@ static int setup_transport(struct pa_client *c, struct ft_error *err)
 {
     SETOPT(c, CURLOPT_NOSIGNAL, 1L); /* threaded daemon: no SIGALRM from the resolver */
     SETOPT(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* gRPC needs HTTP/2: offered by ALPN over TLS, spoken from the first byte in clear
+     * (h2c, as grpc-go and grpcio accept; see perform); an HTTP/1.x answer fails. */
+    if (c->grpc)
+        SETOPT(c, CURLOPT_HTTP_VERSION,
+               (long)(c->https ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
     /* The endpoint is configured; an inherited http(s)_proxy must not reroute a daemon. */
     SETOPT(c, CURLOPT_PROXY, "");
     SETOPT(c, CURLOPT_POST, 1L);
@@ -715,9 +792,12 @@ static void free_header_list(struct curl_slist *list)
 /* The headers of this call; consumes the one-shot header. NULL when out of memory. */
 static struct curl_slist *build_headers(struct pa_client *c)
 {
+    /* gRPC metadata are HTTP/2 headers: user_id and authorization travel alike. */
     const char *lines[] = {
-        "content-type: application/json",
-        "accept: application/json",
+        c->grpc ? "content-type: application/grpc" : "content-type: application/json",
+        c->grpc ? "te: trailers" : "accept: application/json",
+        c->grpc ? "grpc-accept-encoding: identity" : NULL,
+        c->grpc ? c->timeout_line : NULL,
         "expect:", /* no 100-continue round trip, whatever the body size */
         c->user_id_line,
         c->auth_line,
@@ -833,7 +913,14 @@ static void classify_curl_error(const struct pa_client *c, struct attempt *a)
         break;
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-        /* e.g. GOAWAY or REFUSED_STREAM before any answer: the request was not served. */
+    case CURLE_PARTIAL_FILE:
+        /* HTTP/2 ends a TLS 1.3 connection whose client certificate the server refused as
+         * a stream cut short ("not closed cleanly"). Otherwise e.g. GOAWAY or
+         * REFUSED_STREAM before any answer: the request was not served. */
+        if (refused_after_handshake(c, a)) {
+            a->failure = PA_FAILURE_TLS;
+            break;
+        }
         a->failure = PA_FAILURE_PROTOCOL;
         a->transient = before_response;
         break;
@@ -856,6 +943,35 @@ static void classify_http_status(struct attempt *a)
     a->transient = s == 429 || s == 503 || s == 504;
 }
 
+/* A gRPC answer: HTTP/2, status 200, the outcome in grpc-status (trailers, or the headers
+ * of a Trailers-Only answer), the message framed in the body. */
+static void classify_grpc_answer(const struct pa_client *c, struct attempt *a)
+{
+    const struct transfer *t = &c->xfer;
+    long version = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_HTTP_VERSION, &version);
+    a->transient = false;
+    a->failure = PA_FAILURE_PROTOCOL;
+    if (version != CURL_HTTP_VERSION_2_0) {
+        a->why = "the server answered in HTTP/1.x, not HTTP/2: no gRPC there";
+    } else if (t->grpc_status < 0 && a->http_status != 200) {
+        /* A proxy or a non-gRPC server: the status-code mapping of the gRPC spec. */
+        a->failure = PA_FAILURE_HTTP;
+        a->grpc_code = pa_grpc_code_from_http_status(a->http_status);
+        a->transient = pa_grpc_code_transient(a->grpc_code);
+    } else if (t->grpc_status < 0) {
+        a->why = "the stream ended without grpc-status (server gone mid-call?)";
+    } else if (t->grpc_status > 0) {
+        a->failure = PA_FAILURE_HTTP;
+        a->grpc_code = t->grpc_status;
+        a->transient = pa_grpc_code_transient(a->grpc_code);
+    } else if (!t->grpc_content_type) {
+        a->why = "grpc-status 0 but the content-type is not application/grpc";
+    } else {
+        a->failure = PA_FAILURE_NONE;
+    }
+}
+
 static void transfer_reset(struct transfer *t)
 {
     t->len = 0;
@@ -865,6 +981,43 @@ static void transfer_reset(struct transfer *t)
     t->overflow = false;
     t->nomem = false;
     t->retry_after_s = -1;
+    t->grpc_status = -1;
+    t->grpc_message[0] = '\0';
+    t->grpc_content_type = false;
+}
+
+/* libcurl 7.88 (Debian 12) breaks an h2c connection it reuses under PRIOR_KNOWLEDGE: it
+ * stacks a second HTTP/2 layer on it and fails with "Error in the HTTP2 framing layer"
+ * (curl/curl#10634, fixed in 8.0.0 by #10643). So once an h2c connection stands, a grpc://
+ * client asks for plain CURL_HTTP_VERSION_2_0, under which libcurl reuses it. Had the
+ * server closed it meanwhile, libcurl would connect anew and offer HTTP/1.1 with an h2c
+ * Upgrade, which a gRPC server cannot read (it never sees a request); such an attempt is
+ * made again at once with prior knowledge. */
+static CURLcode perform(struct pa_client *c)
+{
+    bool h2c = c->grpc && !c->https;
+    if (h2c)
+        curl_easy_setopt(
+            c->curl, CURLOPT_HTTP_VERSION,
+            (long)(c->h2c_up ? CURL_HTTP_VERSION_2_0 : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
+    CURLcode rc = curl_easy_perform(c->curl);
+    if (!h2c)
+        return rc;
+    long version = 0, connects = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_HTTP_VERSION, &version);
+    curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
+    bool was_up = c->h2c_up;
+    c->h2c_up = rc == CURLE_OK && version == CURL_HTTP_VERSION_2_0;
+    if (!was_up || c->h2c_up || connects == 0)
+        return rc;
+    transfer_reset(&c->xfer);
+    c->errbuf[0] = '\0';
+    c->stats.connects++; /* the refused one; the caller counts the next */
+    curl_easy_setopt(c->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    rc = curl_easy_perform(c->curl);
+    curl_easy_getinfo(c->curl, CURLINFO_HTTP_VERSION, &version);
+    c->h2c_up = rc == CURLE_OK && version == CURL_HTTP_VERSION_2_0;
+    return rc;
 }
 
 static void run_attempt(struct pa_client *c, struct attempt *a)
@@ -872,7 +1025,7 @@ static void run_attempt(struct pa_client *c, struct attempt *a)
     transfer_reset(&c->xfer);
     c->errbuf[0] = '\0';
     memset(a, 0, sizeof(*a));
-    a->rc = curl_easy_perform(c->curl);
+    a->rc = perform(c);
 
     long connects = 0;
     curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
@@ -883,7 +1036,9 @@ static void run_attempt(struct pa_client *c, struct attempt *a)
     a->new_connection = connects > 0;
     a->got_response_bytes = c->xfer.got_response_bytes;
     a->retry_after_s = c->xfer.retry_after_s;
-    if (a->rc == CURLE_OK)
+    if (a->rc == CURLE_OK && c->grpc)
+        classify_grpc_answer(c, a);
+    else if (a->rc == CURLE_OK)
         classify_http_status(a);
     else
         classify_curl_error(c, a);
@@ -960,6 +1115,25 @@ static int report_http_error(struct pa_reply *reply, const char *rpc, const char
                    reply->message);
 }
 
+/* The gRPC counterpart: the status from the trailers, or mapped from the HTTP status. */
+static int report_grpc_error(const struct pa_client *c, const struct attempt *a,
+                             struct pa_reply *reply, const char *rpc, const char *tries,
+                             struct ft_error *err)
+{
+    reply->grpc_code = a->grpc_code;
+    if (c->xfer.grpc_status < 0) {
+        snprintf(reply->message, sizeof(reply->message), "HTTP %ld without grpc-status",
+                 a->http_status);
+        return ft_fail(err, pa_failure_ft_code(PA_FAILURE_HTTP),
+                       "%s: HTTP %ld from %s%s (no grpc-status; taken as %s)", rpc, a->http_status,
+                       c->endpoint, tries, grpc_code_name(reply->grpc_code));
+    }
+    snprintf(reply->message, sizeof(reply->message), "%s", c->xfer.grpc_message);
+    return ft_fail(err, pa_failure_ft_code(PA_FAILURE_HTTP),
+                   "%s: gRPC status %d%s (server said: %s: %s)", rpc, reply->grpc_code, tries,
+                   grpc_code_name(reply->grpc_code), reply->message);
+}
+
 /* Why a send or receive failed. libcurl keeps only the FIRST message of a transfer in
  * the error buffer, and 7.88 may put a harmless one there first ("getpeername() failed"
  * when the peer has already closed), so a TLS alert or the errno says more. */
@@ -1005,6 +1179,9 @@ static void describe_tls_failure(const struct pa_client *c, const struct attempt
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_PARTIAL_FILE:
         snprintf(out, size,
                  "TLS: %s dropped the connection after the handshake (client certificate "
                  "missing or rejected?): %.80s",
@@ -1041,6 +1218,8 @@ static int report_failure(const struct pa_client *c, const char *rpc, const stru
     char cause[FT_ERROR_MESSAGE_MAX];
     if (reply->attempts > 1)
         snprintf(tries, sizeof(tries), " after %u attempts", reply->attempts);
+    if (a->failure == PA_FAILURE_HTTP && c->grpc)
+        return report_grpc_error(c, a, reply, rpc, tries, err);
     if (a->failure == PA_FAILURE_HTTP)
         return report_http_error(reply, rpc, tries, err);
 
@@ -1063,8 +1242,11 @@ static int report_failure(const struct pa_client *c, const char *rpc, const stru
                  c->xfer.nomem ? "out of memory for the response" : c->errbuf);
         break;
     default:
-        snprintf(cause, sizeof(cause), "protocol error from %s (%.60s: %.120s)", c->endpoint,
-                 curl_easy_strerror(a->rc), c->errbuf);
+        if (a->why != NULL)
+            snprintf(cause, sizeof(cause), "protocol error from %s: %s", c->endpoint, a->why);
+        else
+            snprintf(cause, sizeof(cause), "protocol error from %s (%.60s: %.120s)", c->endpoint,
+                     curl_easy_strerror(a->rc), c->errbuf);
         break;
     }
     snprintf(reply->message, sizeof(reply->message), "%s", cause);
@@ -1082,6 +1264,28 @@ static void hand_over_body(struct pa_client *c, const struct attempt *a, struct 
     reply->body_len = c->xfer.len;
     c->xfer.buf = NULL;
     c->xfer.len = c->xfer.cap = 0;
+}
+
+/* Replaces the framed protobuf answer in `reply` with its proto3 JSON, so callers see the
+ * same body on both transports. */
+static int grpc_body_to_json(const struct pa_client *c, const struct pa_rpc_desc *desc,
+                             struct pa_reply *reply, struct ft_error *err)
+{
+    struct ft_error why = {0};
+    char *json = NULL;
+    size_t json_len = 0;
+    int rc = pa_grpc_response_json(desc, (const uint8_t *)reply->body, reply->body_len, &json,
+                                   &json_len, &why);
+    free(reply->body);
+    reply->body = json;
+    reply->body_len = json_len;
+    if (rc == 0)
+        return 0;
+    reply->failure = PA_FAILURE_PROTOCOL;
+    reply->grpc_code = GRPC_INTERNAL;
+    snprintf(reply->message, sizeof(reply->message), "%s", why.message);
+    return ft_fail(err, FT_E_PROTOCOL, "%s: bad gRPC answer from %s: %s", desc->name, c->endpoint,
+                   why.message);
 }
 
 static int fail_before_sending(const char *rpc, struct pa_reply *reply, int grpc_code,
@@ -1105,13 +1309,28 @@ int pa_client_call(struct pa_client *c, const char *rpc, const char *request_jso
     if (request_json == NULL && len > 0)
         return fail_before_sending(rpc, reply, GRPC_INVALID_ARGUMENT, FT_E_INVALID,
                                    "no request body", err);
+    const struct pa_rpc_desc *desc = NULL;
+    uint8_t *framed = NULL; /* gRPC: the request as a Length-Prefixed-Message */
+    size_t framed_len = 0;
+    if (c->grpc) {
+        struct ft_error why = {0};
+        if ((desc = pa_rpc_find(rpc, strlen(rpc))) == NULL)
+            return fail_before_sending(rpc, reply, GRPC_UNIMPLEMENTED, FT_E_INVALID,
+                                       "not an RPC of " PA_SERVICE_NAME, err);
+        if (pa_grpc_request_body(desc, request_json ? request_json : "", len, &framed, &framed_len,
+                                 &why) != 0)
+            return fail_before_sending(rpc, reply, GRPC_INVALID_ARGUMENT, why.code, why.message,
+                                       err);
+    }
     c->stats.calls++;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     struct curl_slist *headers = build_headers(c);
-    if (headers == NULL || prepare_call(c, rpc, request_json, len, headers) != 0) {
+    if (headers == NULL || prepare_call(c, rpc, framed ? (const char *)framed : request_json,
+                                        framed ? framed_len : len, headers) != 0) {
         free_header_list(headers);
         finish_call(c);
+        free(framed);
         c->stats.failures++;
         return fail_before_sending(rpc, reply, GRPC_INTERNAL, FT_E_NOMEM,
                                    "cannot set up the request", err);
@@ -1131,15 +1350,22 @@ int pa_client_call(struct pa_client *c, const char *rpc, const char *request_jso
     }
     finish_call(c);
     free_header_list(headers);
+    free(framed);
 
     reply->attempts = n;
     hand_over_body(c, &a, reply);
+    bool bad_answer =
+        a.failure == PA_FAILURE_NONE && c->grpc && grpc_body_to_json(c, desc, reply, err) != 0;
     if (c->on_call != NULL) {
         struct timespec end;
         clock_gettime(CLOCK_MONOTONIC, &end);
         c->on_call(c->on_call_arg, rpc,
                    (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9,
-                   a.failure == PA_FAILURE_NONE);
+                   a.failure == PA_FAILURE_NONE && !bad_answer);
+    }
+    if (bad_answer) {
+        c->stats.failures++;
+        return -1;
     }
     if (a.failure == PA_FAILURE_NONE)
         return 0;

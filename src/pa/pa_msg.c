@@ -447,6 +447,27 @@ const struct pa_msg_desc *const *pa_msg_desc_list(size_t *count)
     return all_msgs;
 }
 
+static const struct pa_enum_desc *const all_enums[] = {
+    &pa_token_seed_enum,
+    &pa_token_type_enum,
+    &pa_token_size_enum,
+    &pa_hash_type_enum,
+    &pa_elliptic_curve_type_enum,
+    &pa_ec_point_format_enum,
+    &pa_ecdsa_signature_encoding_enum,
+    &pa_mldsa_parameter_sets_enum,
+    &pa_silicon_creator_id_enum,
+    &pa_product_id_enum,
+    &pa_device_registration_state_enum,
+    &pa_device_life_cycle_enum,
+};
+
+const struct pa_enum_desc *const *pa_enum_desc_list(size_t *count)
+{
+    *count = sizeof(all_enums) / sizeof(all_enums[0]);
+    return all_enums;
+}
+
 const struct pa_msg_desc *pa_msg_desc_find(const char *name)
 {
     for (size_t i = 0; i < sizeof(all_msgs) / sizeof(all_msgs[0]); i++) {

@@ -784,6 +784,9 @@ extern const struct pa_msg_desc pa_registry_record_desc;
 /* Every message descriptor above. */
 const struct pa_msg_desc *const *pa_msg_desc_list(size_t *count);
 
+/* Every enum table above (EcPointFormat included, though no message uses it). */
+const struct pa_enum_desc *const *pa_enum_desc_list(size_t *count);
+
 /* The descriptor of the full proto name ("ot.DeviceData"), or NULL. */
 const struct pa_msg_desc *pa_msg_desc_find(const char *name);
 

@@ -25,6 +25,13 @@ trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
 (cd "$source" && tar --exclude=./build --exclude=./.git -cf - .) | (cd src && tar -xf -)
 (cd src && dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1)
 check "dpkg-buildpackage -us -uc -b builds the packages" test $? -eq 0 -a -e ftharness_*.changes
+# Without packages nothing below can run (a daemon missing would leave a FIFO read hanging).
+set -- ftharness_*.changes
+[ -e "$1" ] || {
+    tail -n 30 build.log
+    echo "the package build failed; $passed passed, $((failed)) failed"
+    exit 1
+}
 for deb in ftharness_*.deb ftharness-dev_*.deb ftharness-sim_*.deb; do
     echo "  $deb: $(stat -c %s "$deb") bytes, $(dpkg-deb -I "$deb" | sed -n 's/^ Installed-Size: //p') KiB installed"
 done

@@ -42,13 +42,39 @@ service_init() {
         --password-file pw --boot-message "Bare metal PASS!" >/dev/null
 }
 
-# service_start: ftpa serving ./pa on a free loopback port; sets $port.
+# service_start: ftpa serving ./pa on a free loopback port; sets $port and $pa_url, the
+# URL the harness is given. With FT_PA_TRANSPORT=grpc the harness speaks native gRPC to
+# tests/pa/grpc_pa.py (python3-grpcio over the project's .proto files, Python modules in
+# $FT_PA_PY_DIR), which forwards each call to ftpa.
 service_start() {
     mkfifo pa-ready
     "$ftpa" serve --config-dir pa --db registry.db >pa-ready 2>ftpa.log &
     pids="$pids $!"
     read -r line <pa-ready
     port=$(echo "$line" | sed -n 's/.*:\([0-9]*\) (.*/\1/p')
+    pa_url="http://127.0.0.1:$port"
+    if [ "${FT_PA_TRANSPORT:-http}" = grpc ]; then
+        grpc_service_start
+    fi
+}
+
+grpc_service_start() {
+    if ! "$python" -c 'import grpc, google.protobuf' 2>/dev/null; then
+        echo "needs python3-grpcio and python3-protobuf for the gRPC transport; skipping"
+        exit 77
+    fi
+    mkfifo grpc-ready
+    "$python" "$(dirname "$skus")/tests/pa/grpc_pa.py" --py-dir "$FT_PA_PY_DIR" \
+        --ftpa "$pa_url" --log grpc-calls.log >grpc-ready 2>grpc_pa.log &
+    pids="$pids $!"
+    read -r line <grpc-ready
+    case $line in
+    "grpc_pa: listening on "*) pa_url="grpc://${line#grpc_pa: listening on }" ;;
+    *)
+        echo "the gRPC service did not start: $(cat grpc_pa.log)"
+        exit 1
+        ;;
+    esac
 }
 
 field() { # field NAME: the value of the record's error field NAME (step, code, message)

@@ -54,7 +54,7 @@ run() {
     shift
     record="record-$seed.json"
     status=0
-    "$ftharness" run --sku "$file" --console "$console" --pa "http://127.0.0.1:$port" \
+    "$ftharness" run --sku "$file" --console "$console" --pa "$pa_url" \
         --password-file pw --user-id "e2e/$seed" --y $((seed % 1000)) --plugin-dir "$plugin_dir" \
         --json "$@" \
         >"$record" 2>"ftharness-$seed.log" || status=$?
@@ -207,7 +207,7 @@ fi
 chip sival spi --blank
 status=0
 script -qec "'$ftharness' run --sku '$work/sku-bootstrap.json' --console '$console' \
-    --pa http://127.0.0.1:$port --password-file pw --user-id e2e/$seed --y $((seed % 1000)) \
+    --pa $pa_url --password-file pw --user-id e2e/$seed --y $((seed % 1000)) \
     --plugin-dir '$plugins'" /dev/null >tty-$seed.out 2>&1 || status=$?
 exec 3<&-
 if [ $status -eq 0 ] && tr '\r' '\n' <tty-$seed.out | grep -q "bootstrap \[#*\] 100% 70000/70000 bytes"; then
@@ -429,7 +429,7 @@ printf 'wrong\n' >bad-pw
 chmod 600 bad-pw
 chip sival spi
 status=0
-"$ftharness" run --sku "$skus/sival.json" --console "$console" --pa "http://127.0.0.1:$port" \
+"$ftharness" run --sku "$skus/sival.json" --console "$console" --pa "$pa_url" \
     --password-file bad-pw >out.txt 2>&1 || status=$?
 exec 3<&-
 if [ $status -eq 4 ] && grep -q "authentication" out.txt; then ok "wrong SKU password: exit 4"; else bad "wrong password: exit $status: $(cat out.txt)"; fi
@@ -484,7 +484,7 @@ pa_option_refused "--pa http:// with --pin" "in clear" --pa http://127.0.0.1:1 \
 pa_option_refused "a malformed --pin" "32-byte SHA-256" --pa https://127.0.0.1:1 --pin sha256//abc
 pa_option_refused "a missing --ca file" "ca_file nosuch.pem" --pa https://127.0.0.1:1 \
     --ca nosuch.pem
-pa_option_refused "a --pa without a scheme" "is not http(s)://" --pa 127.0.0.1:1
+pa_option_refused "a --pa without a scheme" "is not http://, https://, grpc:// or grpcs://" --pa 127.0.0.1:1
 
 # The SKU password file: missing, or open to others, is local configuration (exit 2).
 cp pw pw-open
@@ -492,7 +492,7 @@ chmod 644 pw-open
 password_refused() { # password_refused WHAT EXPECTED-TEXT FILE
     status=0
     "$ftharness" run --sku "$skus/sival.json" --console spi-sim:/nonexistent \
-        --pa "http://127.0.0.1:$port" --password-file "$3" >out.txt 2>&1 || status=$?
+        --pa "$pa_url" --password-file "$3" >out.txt 2>&1 || status=$?
     if [ $status -eq 2 ] && grep -q -- "$2" out.txt && grep -q "chip untouched" out.txt; then
         ok "$1: exit 2 naming it, chip untouched"
     else
@@ -507,7 +507,7 @@ cp "$skus/sival.json" sku-open.json
 chmod 666 sku-open.json
 status=0
 "$ftharness" run --sku sku-open.json --console spi-sim:/nonexistent \
-    --pa "http://127.0.0.1:$port" --password-file pw >out.txt 2>&1 || status=$?
+    --pa "$pa_url" --password-file pw >out.txt 2>&1 || status=$?
 if [ $status -eq 2 ] && grep -q "SKU file sku-open.json is world-writable (mode 0666)" out.txt; then
     ok "a world-writable SKU file: exit 2 naming it"
 else

@@ -31,7 +31,7 @@ run_pids=""
 while [ $i -lt $runs ]; do
     i=$((i + 1))
     "$ftharness" run --sku "$skus/sival.json" --console "spi-sim:$work/chip-$i.sock" \
-        --pa "http://127.0.0.1:$port" --password-file pw --y $i --json \
+        --pa "$pa_url" --password-file pw --y $i --json \
         --plugin-dir "$plugins" >"record-$i.json" 2>"ftharness-$i.log" &
     run_pids="$run_pids $!"
 done

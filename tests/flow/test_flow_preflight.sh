@@ -23,7 +23,7 @@ mkfifo sim-ready
 pids="$pids $!"
 read -r line <sim-ready
 exec 3<sim-ready
-common="--sku $skus/sival.json --pa http://127.0.0.1:$port --password-file pw"
+common="--sku $skus/sival.json --pa $pa_url --password-file pw"
 
 # ftharness check: every step reported, nothing sent to the chip.
 status=0

@@ -45,7 +45,7 @@ start_run() {
     mkdir -p -m 0700 "$records"
     record="record-$seed-$(date +%s%N).json"
     "$ftharness" run --sku "$skus/sival.json" --console "spi-sim:$sock" \
-        --pa "http://127.0.0.1:$port" --password-file pw --plugin-dir "$plugins" \
+        --pa "$pa_url" --password-file pw --plugin-dir "$plugins" \
         --record-dir "$records" --y $seed --json "$@" >"$record" 2>"$record.log" &
     run_pid=$!
 }
@@ -158,7 +158,7 @@ else
 fi
 register() { # register RECORD: sets $status, output in register.out
     status=0
-    "$ftharness" register --record "$1" --pa "http://127.0.0.1:$port" --password-file pw \
+    "$ftharness" register --record "$1" --pa "$pa_url" --password-file pw \
         >register.out 2>&1 || status=$?
 }
 register "$kept"

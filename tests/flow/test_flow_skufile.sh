@@ -47,7 +47,7 @@ exec 3<sim-ready
 record=record-acme.json
 status=0
 "$ftharness" run --sku "$work/acme.json" --console "spi-sim:$work/chip.sock" \
-    --pa "http://127.0.0.1:$port" --password-file pw --plugin-dir "$plugins" --json \
+    --pa "$pa_url" --password-file pw --plugin-dir "$plugins" --json \
     >"$record" 2>run.log || status=$?
 exec 3<&-
 if [ $status -eq 0 ] && "$python" - "$record" <<'PY'; then

@@ -11,3 +11,5 @@ target_link_libraries(test_pa_client PRIVATE PkgConfig::MHD PkgConfig::GNUTLS Op
 target_compile_definitions(test_pa_client
                            PRIVATE PA_TEST_DIR="${CMAKE_CURRENT_BINARY_DIR}/pa_client_tls")
 set_tests_properties(test_pa_client PROPERTIES TIMEOUT 300)
+# test_pa_grpc_wire: the gRPC wire pieces (framing, grpc-timeout, grpc-status, grpc-message).
+ft_unit_test(test_pa_grpc_wire ftpa_client ftpa_msg)

@@ -1007,7 +1007,7 @@ START_TEST(test_bad_arguments)
     ck_assert_error(err, FT_E_INVALID, "no base_url");
     opt.base_url = "ftp://127.0.0.1";
     ck_assert_ptr_null(pa_client_new(&opt, &err));
-    ck_assert_error(err, FT_E_INVALID, "not http(s)://");
+    ck_assert_error(err, FT_E_INVALID, "is not http://, https://, grpc:// or grpcs://");
     opt.base_url = "https://127.0.0.1:1";
     opt.cert_file = tls.client_cert_file;
     ck_assert_ptr_null(pa_client_new(&opt, &err));

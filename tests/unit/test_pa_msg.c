@@ -914,22 +914,10 @@ END_TEST
 
 START_TEST(enum_tables)
 {
-    const struct pa_enum_desc *all[] = {
-        &pa_token_seed_enum,
-        &pa_token_type_enum,
-        &pa_token_size_enum,
-        &pa_hash_type_enum,
-        &pa_elliptic_curve_type_enum,
-        &pa_ec_point_format_enum,
-        &pa_ecdsa_signature_encoding_enum,
-        &pa_mldsa_parameter_sets_enum,
-        &pa_silicon_creator_id_enum,
-        &pa_product_id_enum,
-        &pa_device_registration_state_enum,
-        &pa_device_life_cycle_enum,
-    };
+    size_t n_enums = 0;
+    const struct pa_enum_desc *const *all = pa_enum_desc_list(&n_enums);
     size_t total = 0;
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+    for (size_t i = 0; i < n_enums; i++) {
         for (size_t k = 0; k < all[i]->count; k++) {
             int32_t v = -1;
             ck_assert_int_eq(pa_enum_number(all[i], all[i]->values[k].name, &v), 0);

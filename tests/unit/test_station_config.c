@@ -251,13 +251,17 @@ START_TEST(service_rules)
     refuse(WITH_SERVICE("[]"), WHERE ": service: must be an object, not an array");
     refuse(WITH_SERVICE("{'password_file':'pw'}"), WHERE ": service.url: required");
     refuse(WITH_SERVICE("{'url':'ftp://pa','password_file':'pw'}"),
-           WHERE ": service.url: must start with http:// or https://");
+           WHERE ": service.url: must start with http://, https://, grpc:// or grpcs://");
     refuse(WITH_SERVICE("{'url':'https://','password_file':'pw'}"),
-           "service.url: must start with http:// or https://");
+           "service.url: must start with http://, https://, grpc:// or grpcs://");
     refuse(WITH_SERVICE("{'url':'http://pa','ca_file':'/ca','password_file':'pw'}"),
-           WHERE ": service.ca_file: only allowed with an https:// url");
+           WHERE ": service.ca_file: only allowed with an https:// or grpcs:// url");
     refuse(WITH_SERVICE("{'url':'http://pa','pin':'sha256//x','password_file':'pw'}"),
-           WHERE ": service.pin: only allowed with an https:// url");
+           WHERE ": service.pin: only allowed with an https:// or grpcs:// url");
+    refuse(WITH_SERVICE("{'url':'grpc://pa:9000','ca_file':'/ca','password_file':'pw'}"),
+           WHERE ": service.ca_file: only allowed with an https:// or grpcs:// url");
+    refuse(WITH_SERVICE("{'url':'grpcs://','password_file':'pw'}"),
+           "service.url: must start with http://, https://, grpc:// or grpcs://");
     refuse(WITH_SERVICE("{'url':'https://pa','cert_file':'/c','password_file':'pw'}"),
            WHERE ": service.cert_file: needs service.key_file too");
     refuse(WITH_SERVICE("{'url':'https://pa','key_file':'/k','password_file':'pw'}"),

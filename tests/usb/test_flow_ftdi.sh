@@ -35,7 +35,7 @@ run() {
     # The chip takes the SKU file's layout and firmware generation.
     "$testbed" $adapters --sku "$file" --seed $seed \
         --y $((seed % 1000)) --timing zero --was-seed "$(cat "pa/$sku/was-seed.hex")" "$@" -- \
-        "$ftharness" run --sku "$file" --console "$console" --pa "http://127.0.0.1:$port" \
+        "$ftharness" run --sku "$file" --console "$console" --pa "$pa_url" \
         --password-file pw --user-id "ftdi/$seed" --y $((seed % 1000)) --plugin-dir "$plugins" \
         --json $extra >"$record" 2>"ftharness-$seed.log" || status=$?
 }

@@ -1,0 +1,181 @@
+#include "pa/pa_grpc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/hex.h"
+#include "pa/pa_proto.h"
+
+/* The message limit pa_msg.h allows for one JSON document bounds the binary one too: no
+ * PA message comes near it, and a length above it is a broken or hostile peer. */
+#define GRPC_MESSAGE_MAX PA_JSON_TEXT_MAX
+
+int pa_grpc_request_body(const struct pa_rpc_desc *rpc, const char *json, size_t len, uint8_t **out,
+                         size_t *out_len, struct ft_error *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    void *msg = calloc(1, rpc->request->size);
+    if (msg == NULL)
+        return ft_fail(err, FT_E_NOMEM, "%s: out of memory", rpc->name);
+    struct pa_bytes bytes = {0};
+    int rc = -1;
+    if (pa_msg_from_json(rpc->request, json, len, msg, err) == 0 &&
+        pa_proto_encode(rpc->request, msg, &bytes, err) == 0) {
+        if (bytes.len > GRPC_MESSAGE_MAX) {
+            ft_fail(err, FT_E_RANGE, "%s: request of %zu bytes, limit %u", rpc->name, bytes.len,
+                    GRPC_MESSAGE_MAX);
+        } else if ((*out = malloc(PA_GRPC_PREFIX_LEN + bytes.len)) == NULL) {
+            ft_fail(err, FT_E_NOMEM, "%s: out of memory", rpc->name);
+        } else {
+            (*out)[0] = 0; /* not compressed */
+            for (int i = 0; i < 4; i++)
+                (*out)[1 + i] = (uint8_t)(bytes.len >> (24 - 8 * i));
+            if (bytes.len > 0)
+                memcpy(*out + PA_GRPC_PREFIX_LEN, bytes.data, bytes.len);
+            *out_len = PA_GRPC_PREFIX_LEN + bytes.len;
+            rc = 0;
+        }
+    }
+    free(bytes.data);
+    pa_msg_free(rpc->request, msg);
+    free(msg);
+    return rc;
+}
+
+int pa_grpc_response_json(const struct pa_rpc_desc *rpc, const uint8_t *body, size_t len,
+                          char **out, size_t *out_len, struct ft_error *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (len < PA_GRPC_PREFIX_LEN)
+        return ft_fail(err, FT_E_PROTOCOL,
+                       "%s: gRPC response of %zu bytes has no message (a unary call answers "
+                       "with exactly one)",
+                       rpc->name, len);
+    if (body[0] != 0)
+        return ft_fail(err, FT_E_PROTOCOL,
+                       "%s: gRPC response message compressed (flag %u) though only identity "
+                       "was accepted",
+                       rpc->name, body[0]);
+    uint32_t n = (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 | (uint32_t)body[3] << 8 |
+                 (uint32_t)body[4];
+    if (n > GRPC_MESSAGE_MAX)
+        return ft_fail(err, FT_E_RANGE, "%s: gRPC response message of %u bytes, limit %u",
+                       rpc->name, n, GRPC_MESSAGE_MAX);
+    if (len - PA_GRPC_PREFIX_LEN != n)
+        return ft_fail(err, FT_E_PROTOCOL,
+                       "%s: gRPC response body of %zu bytes holds a %u-byte message and %zu "
+                       "bytes more (a unary call answers with exactly one message)",
+                       rpc->name, len, n,
+                       len - PA_GRPC_PREFIX_LEN > n ? len - PA_GRPC_PREFIX_LEN - n : (size_t)0);
+    void *msg = calloc(1, rpc->response->size);
+    if (msg == NULL)
+        return ft_fail(err, FT_E_NOMEM, "%s: out of memory", rpc->name);
+    json_t *json = NULL;
+    int rc = -1;
+    if (pa_proto_decode(rpc->response, body + PA_GRPC_PREFIX_LEN, n, msg, err) == 0 &&
+        pa_msg_to_json(rpc->response, msg, &json, err) == 0) {
+        *out = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (*out == NULL) {
+            ft_fail(err, FT_E_NOMEM, "%s: out of memory", rpc->name);
+        } else {
+            *out_len = strlen(*out);
+            rc = 0;
+        }
+    }
+    json_decref(json);
+    pa_msg_free(rpc->response, msg);
+    free(msg);
+    return rc;
+}
+
+void pa_grpc_timeout_header(long ms, char out[PA_GRPC_TIMEOUT_HEADER_MAX])
+{
+    static const struct {
+        char unit;
+        long per;
+    } units[] = {{'m', 1}, {'S', 1000}, {'M', 60000}, {'H', 3600000}};
+    size_t u = 0;
+    /* Rounded up: a deadline must not end before ours does. */
+    while (u + 1 < sizeof(units) / sizeof(units[0]) &&
+           (ms + units[u].per - 1) / units[u].per > 99999999)
+        u++;
+    snprintf(out, PA_GRPC_TIMEOUT_HEADER_MAX, "grpc-timeout: %ld%c",
+             (ms + units[u].per - 1) / units[u].per, units[u].unit);
+}
+
+static bool blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int pa_grpc_parse_status(const char *value, size_t len)
+{
+    while (len > 0 && blank(value[0])) {
+        value++;
+        len--;
+    }
+    while (len > 0 && blank(value[len - 1]))
+        len--;
+    if (len == 0 || len > 2)
+        return -1;
+    int code = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return -1;
+        code = code * 10 + (value[i] - '0');
+    }
+    return code <= 16 ? code : -1;
+}
+
+void pa_grpc_decode_message(const char *value, size_t len, char *out, size_t cap)
+{
+    while (len > 0 && blank(value[0])) {
+        value++;
+        len--;
+    }
+    while (len > 0 && blank(value[len - 1]))
+        len--;
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 1 < cap; i++) {
+        unsigned char c = (unsigned char)value[i];
+        uint8_t byte;
+        size_t n;
+        if (c == '%' && i + 2 < len && hex_decode(value + i + 1, 2, &byte, 1, &n, NULL) == 0) {
+            c = byte;
+            i += 2;
+        }
+        out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    out[o] = '\0';
+}
+
+int pa_grpc_code_from_http_status(long http_status)
+{
+    switch (http_status) {
+    case 400:
+        return 13; /* INTERNAL */
+    case 401:
+        return 16; /* UNAUTHENTICATED */
+    case 403:
+        return 7; /* PERMISSION_DENIED */
+    case 404:
+        return 12; /* UNIMPLEMENTED */
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+        return 14; /* UNAVAILABLE */
+    default:
+        return 2; /* UNKNOWN */
+    }
+}
+
+bool pa_grpc_code_transient(int code)
+{
+    return code == 14 || code == 8 || code == 4;
+}
