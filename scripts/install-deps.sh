@@ -49,6 +49,7 @@ python     cryptography           python3-cryptography
 python     jsonschema             python3-jsonschema
 python     google                 python3-protobuf
 python     grpc                   python3-grpcio
+python     h2                     python3-h2
 tool       curl                   curl
 tool       nginx                  nginx-light
 tool       systemd-analyze        systemd

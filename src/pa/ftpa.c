@@ -552,7 +552,7 @@ static int cmd_call(int argc, char **argv)
             rc = 0;
         } else {
             fprintf(stderr, "ftpa call: %s\n", err.message);
-            rc = reply.http_status ? 3 : 1;
+            rc = reply.failure == PA_FAILURE_HTTP ? 3 : 1; /* the service said no : transport */
             break;
         }
     }

@@ -416,6 +416,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     } else if ((value = header_value(data, n, "grpc-status:", &len)) != NULL) {
         int code = pa_grpc_parse_status(value, len);
         t->grpc_status = code >= 0 ? code : 2; /* malformed: UNKNOWN, as grpc clients do */
+        if (code < 0)
+            snprintf(t->grpc_message, sizeof(t->grpc_message), "grpc-status is not a code");
     } else if ((value = header_value(data, n, "grpc-message:", &len)) != NULL) {
         pa_grpc_decode_message(value, len, t->grpc_message, sizeof(t->grpc_message));
     } else if ((value = header_value(data, n, "content-type:", &len)) != NULL) {

@@ -20,16 +20,15 @@ int pa_grpc_request_body(const struct pa_rpc_desc *rpc, const char *json, size_t
     *out_len = 0;
     void *msg = calloc(1, rpc->request->size);
     if (msg == NULL)
-        return ft_fail(err, FT_E_NOMEM, "%s: out of memory", rpc->name);
+        return ft_fail(err, FT_E_NOMEM, "out of memory");
     struct pa_bytes bytes = {0};
     int rc = -1;
     if (pa_msg_from_json(rpc->request, json, len, msg, err) == 0 &&
         pa_proto_encode(rpc->request, msg, &bytes, err) == 0) {
         if (bytes.len > GRPC_MESSAGE_MAX) {
-            ft_fail(err, FT_E_RANGE, "%s: request of %zu bytes, limit %u", rpc->name, bytes.len,
-                    GRPC_MESSAGE_MAX);
+            ft_fail(err, FT_E_RANGE, "request of %zu bytes, limit %u", bytes.len, GRPC_MESSAGE_MAX);
         } else if ((*out = malloc(PA_GRPC_PREFIX_LEN + bytes.len)) == NULL) {
-            ft_fail(err, FT_E_NOMEM, "%s: out of memory", rpc->name);
+            ft_fail(err, FT_E_NOMEM, "out of memory");
         } else {
             (*out)[0] = 0; /* not compressed */
             for (int i = 0; i < 4; i++)
@@ -46,42 +45,53 @@ int pa_grpc_request_body(const struct pa_rpc_desc *rpc, const char *json, size_t
     return rc;
 }
 
+/* The one message of a unary answer: where it starts in `body` and its length. */
+static int unframe(const uint8_t *body, size_t len, uint32_t *n, struct ft_error *err)
+{
+    if (len < PA_GRPC_PREFIX_LEN)
+        return ft_fail(err, FT_E_PROTOCOL,
+                       "response body of %zu bytes holds no message (a unary call answers "
+                       "with exactly one)",
+                       len);
+    if (body[0] != 0)
+        return ft_fail(err, FT_E_PROTOCOL,
+                       "response message compressed (flag %u) though only identity was "
+                       "accepted",
+                       body[0]);
+    *n = (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 | (uint32_t)body[3] << 8 |
+         (uint32_t)body[4];
+    size_t got = len - PA_GRPC_PREFIX_LEN;
+    if (*n > GRPC_MESSAGE_MAX)
+        return ft_fail(err, FT_E_RANGE, "response message of %u bytes, limit %u", *n,
+                       GRPC_MESSAGE_MAX);
+    if (got < *n)
+        return ft_fail(err, FT_E_TRUNCATED, "response message cut short: %zu of %u bytes", got, *n);
+    if (got > *n)
+        return ft_fail(err, FT_E_PROTOCOL,
+                       "response body holds %zu bytes after its %u-byte message (a unary call "
+                       "answers with exactly one message)",
+                       got - *n, *n);
+    return 0;
+}
+
 int pa_grpc_response_json(const struct pa_rpc_desc *rpc, const uint8_t *body, size_t len,
                           char **out, size_t *out_len, struct ft_error *err)
 {
     *out = NULL;
     *out_len = 0;
-    if (len < PA_GRPC_PREFIX_LEN)
-        return ft_fail(err, FT_E_PROTOCOL,
-                       "%s: gRPC response of %zu bytes has no message (a unary call answers "
-                       "with exactly one)",
-                       rpc->name, len);
-    if (body[0] != 0)
-        return ft_fail(err, FT_E_PROTOCOL,
-                       "%s: gRPC response message compressed (flag %u) though only identity "
-                       "was accepted",
-                       rpc->name, body[0]);
-    uint32_t n = (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 | (uint32_t)body[3] << 8 |
-                 (uint32_t)body[4];
-    if (n > GRPC_MESSAGE_MAX)
-        return ft_fail(err, FT_E_RANGE, "%s: gRPC response message of %u bytes, limit %u",
-                       rpc->name, n, GRPC_MESSAGE_MAX);
-    if (len - PA_GRPC_PREFIX_LEN != n)
-        return ft_fail(err, FT_E_PROTOCOL,
-                       "%s: gRPC response body of %zu bytes holds a %u-byte message and %zu "
-                       "bytes more (a unary call answers with exactly one message)",
-                       rpc->name, len, n,
-                       len - PA_GRPC_PREFIX_LEN > n ? len - PA_GRPC_PREFIX_LEN - n : (size_t)0);
+    uint32_t n = 0;
+    if (unframe(body, len, &n, err) != 0)
+        return -1;
     void *msg = calloc(1, rpc->response->size);
     if (msg == NULL)
-        return ft_fail(err, FT_E_NOMEM, "%s: out of memory", rpc->name);
+        return ft_fail(err, FT_E_NOMEM, "out of memory");
     json_t *json = NULL;
     int rc = -1;
     if (pa_proto_decode(rpc->response, body + PA_GRPC_PREFIX_LEN, n, msg, err) == 0 &&
         pa_msg_to_json(rpc->response, msg, &json, err) == 0) {
         *out = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (*out == NULL) {
-            ft_fail(err, FT_E_NOMEM, "%s: out of memory", rpc->name);
+            ft_fail(err, FT_E_NOMEM, "out of memory");
         } else {
             *out_len = strlen(*out);
             rc = 0;

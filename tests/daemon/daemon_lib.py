@@ -104,17 +104,38 @@ class Station:
                             "Bare metal PASS!"] + extra, check=True, stdout=subprocess.DEVNULL)
 
     def service_start(self, port=0, extra=()):
+        """ftpa on `port` (0: a free one); sets and returns self.port, the service's port.
+        With FT_PA_TRANSPORT=grpc the service the daemon is given is tests/pa/grpc_pa.py
+        (python3-grpcio, modules in FT_PA_PY_DIR) on that port, forwarding to ftpa."""
+        grpc = os.environ.get("FT_PA_TRANSPORT") == "grpc"
+        if grpc and subprocess.run(["/usr/bin/python3", "-c", "import grpc, google.protobuf"],
+                                   stderr=subprocess.DEVNULL).returncode != 0:
+            print("needs python3-grpcio and python3-protobuf for the gRPC transport; skipping")
+            sys.exit(77)
         log = open(self.path("ftpa.log"), "a")
+        ftpa_port = getattr(self, "ftpa_port", 0) if grpc else port
         self.pa = self.spawn([self.ftpa, "serve", "--config-dir", self.path("pa"), "--db",
-                              self.path("registry.db"), "--listen", "127.0.0.1:%d" % port]
+                              self.path("registry.db"), "--listen", "127.0.0.1:%d" % ftpa_port]
                              + list(extra), stdout=subprocess.PIPE, stderr=log, text=True)
         line = self.pa.stdout.readline()
-        self.port = int(line.split(" (")[0].rsplit(":", 1)[1])
+        self.port = self.ftpa_port = int(line.split(" (")[0].rsplit(":", 1)[1])
+        self.scheme = "http"
+        if grpc:
+            bridge = os.path.join(os.path.dirname(self.skus), "tests", "pa", "grpc_pa.py")
+            self.grpc_pa = self.spawn(
+                ["/usr/bin/python3", bridge, "--py-dir", os.environ["FT_PA_PY_DIR"], "--ftpa",
+                 "http://127.0.0.1:%d" % self.ftpa_port, "--port", str(port),
+                 "--log", self.path("grpc-calls.log")],
+                stdout=subprocess.PIPE, stderr=open(self.path("grpc_pa.log"), "a"), text=True)
+            self.port = int(self.grpc_pa.stdout.readline().rsplit(":", 1)[1])
+            self.scheme = "grpc"
         return self.port
 
     def service_stop(self):
-        self.pa.terminate()
-        self.pa.wait(10)
+        for p in (self.pa, getattr(self, "grpc_pa", None)):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(10)
 
     def registry_count(self):
         out = subprocess.run([self.ftpa, "export", "--db", self.path("registry.db")],
@@ -159,7 +180,7 @@ class Station:
         os.makedirs(os.path.join(records, "spool"), mode=0o700, exist_ok=True)
         cfg = {
             "sites": sites,
-            "service": {"url": "http://127.0.0.1:%d" % self.port,
+            "service": {"url": "%s://127.0.0.1:%d" % (self.scheme, self.port),
                         "password_file": self.password},
             "sku_dir": self.path("skus"),
             "plugin_dir": self.path("plugins"),

@@ -4,7 +4,7 @@ files (modules made by `protoc --python_out`), each call forwarded to ftpa's HTT
 endpoint, so the harness's gRPC client meets a gRPC stack that is not its own while the
 service logic stays ftpa's.
 
-    grpc_pa.py --py-dir DIR --ftpa http://127.0.0.1:PORT [--tls CERT KEY CA]
+    grpc_pa.py --py-dir DIR --ftpa http://127.0.0.1:PORT [--port N] [--tls CERT KEY CA]
                [--fault RPC=KIND[:ARG]]... [--log FILE] [--max-connection-age-ms N]
 
 Prints "grpc_pa: listening on 127.0.0.1:PORT" once serving. Faults, per RPC:
@@ -30,6 +30,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--py-dir", required=True)
     ap.add_argument("--ftpa", required=True)
+    ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--tls", nargs=3, metavar=("CERT", "KEY", "CA"))
     ap.add_argument("--fault", action="append", default=[])
     ap.add_argument("--log")
@@ -127,9 +128,9 @@ def main():
         cert, key, ca = (open(p, "rb").read() for p in args.tls)
         creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca,
                                             require_client_auth=True)
-        port = server.add_secure_port("127.0.0.1:0", creds)
+        port = server.add_secure_port("127.0.0.1:%d" % args.port, creds)
     else:
-        port = server.add_insecure_port("127.0.0.1:0")
+        port = server.add_insecure_port("127.0.0.1:%d" % args.port)
     server.start()
     print("grpc_pa: listening on 127.0.0.1:%d" % port, flush=True)
     server.wait_for_termination()

@@ -11,8 +11,9 @@ py_dir=$2
 src=$3
 scratch=$4
 python=/usr/bin/python3
-if ! command -v openssl >/dev/null 2>&1 || ! "$python" -c 'import grpc, google.protobuf' 2>/dev/null; then
-    echo "needs the openssl CLI, python3-grpcio and python3-protobuf; skipping"
+if ! command -v openssl >/dev/null 2>&1 ||
+    ! "$python" -c 'import grpc, google.protobuf, h2' 2>/dev/null; then
+    echo "needs the openssl CLI, python3-grpcio, python3-protobuf and python3-h2; skipping"
     exit 77
 fi
 rm -rf "$scratch"
@@ -89,10 +90,10 @@ check_call "20 calls with one client share one HTTP/2 connection" \
     sh -c "[ $status -eq 0 ] && grep -q '20 calls, 1 connections' out.txt"
 kill "$gpid"
 
-# A server that closes connections 100 ms old: each call after an idle 400 ms finds its
+# A server that closes connections 1 s old: each call after an idle 1.5 s finds its
 # connection gone and connects anew (libcurl 7.88's h2c reuse workaround, pa_client.c).
-grpc_start aging --max-connection-age-ms 100
-call "grpc://127.0.0.1:$gport" --repeat 3 --interval-ms 400 InitSession "$init"
+grpc_start aging --max-connection-age-ms 1000
+call "grpc://127.0.0.1:$gport" --repeat 3 --interval-ms 1500 InitSession "$init"
 check_call "calls after the server closed the idle connection connect anew and succeed" \
     sh -c "[ $status -eq 0 ] && grep -q '3 calls' out.txt"
 kill "$gpid"
@@ -122,6 +123,33 @@ check_call "  ... and the next call says the service is gone" \
 call "grpc://${ftpa_url#http://}" InitSession "$init"
 check_call "an HTTP/1.1 server at a grpc:// URL is not taken for gRPC" \
     sh -c "[ $status -ne 0 ] && ! grep -q sku_session_token out.txt"
+
+# What no correct gRPC server sends, on the wire (tests/pa/h2_fake.py, python3-h2): the
+# answer is picked by the user_id.
+rm -f ready
+mkfifo ready
+"$python" "$src/tests/pa/h2_fake.py" >ready 2>h2_fake.log &
+pids="$pids $!"
+read -r line <ready
+h2url=grpc://127.0.0.1:${line##*:}
+# fake CASE EXIT TEXT: `ftpa call` of InitSession answered as CASE exits EXIT saying TEXT
+fake() {
+    status=0
+    "$ftpa" call --url "$h2url" --user-id "fake/$1" InitSession '{"sku":"sival"}' \
+        >out.txt 2>&1 || status=$?
+    check_call "h2 answer '$1': exit $2, \"$3\"" sh -c "[ $status -eq $2 ] && grep -q '$3' out.txt"
+}
+fake ok 0 '"sku_session_token":"tok"'
+fake trailers-only 3 "gRPC status 5 (server said: NOT_FOUND: no such SKU)"
+fake http-503 3 "HTTP 503 .*no grpc-status; taken as UNAVAILABLE"
+fake http-404 3 "HTTP 404 .*taken as UNIMPLEMENTED"
+fake no-status 1 "stream ended without grpc-status"
+fake json 1 "content-type is not application/grpc"
+fake compressed 1 "bad gRPC answer .*compressed"
+fake two 1 "bad gRPC answer .*after its 5-byte message"
+fake short 1 "bad gRPC answer .*cut short: 3 of 100 bytes"
+fake bad-status 3 "UNKNOWN: grpc-status is not a code"
+fake reset 1 "protocol error"
 
 # grpcs://: the server requires a client certificate.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \

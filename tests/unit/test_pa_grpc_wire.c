@@ -73,9 +73,9 @@ START_TEST(bad_responses_are_refused)
     static const uint8_t huge[] = {0, 0xff, 0xff, 0xff, 0xff};
     static const uint8_t unknown_field[] = {0, 0, 0, 0, 2, 0x78, 1};
     refused(compressed, sizeof(compressed), "compressed");
-    refused(short_prefix, sizeof(short_prefix), "no message");
-    refused(cut, sizeof(cut), "9-byte message");
-    refused(two, sizeof(two), "5 bytes more");
+    refused(short_prefix, sizeof(short_prefix), "holds no message");
+    refused(cut, sizeof(cut), "cut short: 3 of 9 bytes");
+    refused(two, sizeof(two), "5 bytes after its 0-byte message");
     refused(huge, sizeof(huge), "limit");
     refused(unknown_field, sizeof(unknown_field), "15");
 }
