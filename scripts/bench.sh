@@ -5,10 +5,18 @@ set -eu
 BUILD_DIR=${BUILD_DIR:-build}
 dir="$BUILD_DIR/release"
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$dir" -j"$(nproc)" --target bench_endorse >/dev/null
+cmake --build "$dir" -j"$(nproc)" --target bench_endorse pa_pb_python >/dev/null
 echo "== bench_endorse"
 rm -rf "$dir/bench/scratch-endorse"
-"$dir/bench/bench_endorse" "$dir/bench/scratch-endorse" 300
+# With python3-grpcio, EndorseCerts over native gRPC beside HTTP/JSON too.
+grpc=""
+if /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null; then
+    grpc="tests/pa/grpc_pa.py $dir/proto/python"
+else
+    echo "(no python3-grpcio: the gRPC comparison is left out)"
+fi
+# shellcheck disable=SC2086
+"$dir/bench/bench_endorse" "$dir/bench/scratch-endorse" 300 $grpc
 cmake --build "$dir" -j"$(nproc)" --target bench_ftdi >/dev/null
 echo "== bench_ftdi"
 # 77: no emulated FTDI adapter here (umockdev, libftdi1 or libusb missing); the bench
