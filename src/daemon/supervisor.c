@@ -531,6 +531,13 @@ static void on_child_message(struct sup *s, int index, struct child *ch)
         return;
     }
     free(buf);
+    /* Service calls come with results and spool reports, whatever else they say. They are
+     * counted before the result goes to its client, so a scrape that follows the answer
+     * sees them (the metrics endpoint runs on its own thread). */
+    for (size_t i = 0; i < msg.n_rpcs; i++)
+        metrics_rpc(s->metrics, msg.rpcs[i].rpc, msg.rpcs[i].seconds, msg.rpcs[i].ok);
+    if (index >= 0)
+        metrics_sessions(s->metrics, (size_t)index, msg.sessions);
     if (msg.type == SITE_MSG_READY) {
         ch->ready = true;
         ch->why_down[0] = '\0';
@@ -562,11 +569,6 @@ static void on_child_message(struct sup *s, int index, struct child *ch)
         if (ch->pid > 0)
             kill(ch->pid, SIGKILL);
     }
-    /* Service calls come with results and spool reports, whatever else they say. */
-    for (size_t i = 0; i < msg.n_rpcs; i++)
-        metrics_rpc(s->metrics, msg.rpcs[i].rpc, msg.rpcs[i].seconds, msg.rpcs[i].ok);
-    if (index >= 0)
-        metrics_sessions(s->metrics, (size_t)index, msg.sessions);
     json_decref(msg.record);
 }
 

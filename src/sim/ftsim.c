@@ -171,7 +171,9 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     if (!o->console_set)
         cfg->console = o->socket_path ? SIM_CONSOLE_SPI : SIM_CONSOLE_UART;
-    cfg->handler = o->socket_path != NULL;
+    /* With a socket the handler swaps chips (NEXT_CHIP); on a pty alone, ftsim does
+     * (pty_swap_on_release). */
+    cfg->handler = true;
     if (cfg->console == SIM_CONSOLE_SPI && o->socket_path == NULL) {
         fprintf(stderr, "ftsim: --console spi needs --socket\n");
         return -1;
@@ -191,6 +193,7 @@ struct pty_link {
     int stop[2]; /* written to end pty_in */
     pthread_t out_thread;
     pthread_t in_thread;
+    pthread_t swap_thread; /* pty alone: pty_swap_on_release */
 };
 
 static int open_pty(struct pty_link *pty)
@@ -357,6 +360,35 @@ static int swap_chip(struct sim_device *dev, const struct simlink_request *req,
     }
     pthread_mutex_unlock(&swapped_pty->write_lock);
     return rc;
+}
+
+/* The handler's part on a pty alone: the next chip goes in once the host has closed the
+ * tty after a chip completed, as a handler takes a chip out when the tester lets go of it.
+ * Put in at once, its first words would follow the old chip's last line and land in the
+ * buffer of a host still reading that line, to be thrown away with it. */
+static void *pty_swap_on_release(void *arg)
+{
+    struct pty_link *pty = arg;
+    unsigned seen = 0;
+    while (sim_device_wait_completed(pty->dev, &seen)) {
+        /* The master reads POLLHUP while no slave is open; it stays a valid descriptor
+         * (/dev/null after a link-drop fault, which never reads POLLHUP: stop then). */
+        for (;;) {
+            struct pollfd fd = {.fd = pty->master, .events = 0};
+            int n = poll(&fd, 1, 200);
+            if (n > 0 && (fd.revents & (POLLHUP | POLLNVAL)))
+                break;
+            if (sim_device_stopping(pty->dev))
+                return NULL;
+        }
+        struct ft_error err = {0};
+        struct simlink_request next = {.data = (const uint8_t *)"", .len = 0};
+        if (swap_chip(pty->dev, &next, &err) != 0) {
+            fprintf(stderr, "ftsim: next chip: %s\n", err.message);
+            return NULL;
+        }
+    }
+    return NULL;
 }
 
 /* Serves one request; -1 when the client is gone or broke the protocol. */
@@ -562,6 +594,8 @@ int main(int argc, char **argv)
         swapped_pty = &pty;
         pthread_create(&pty.out_thread, NULL, pty_out, &pty);
         pthread_create(&pty.in_thread, NULL, pty_in, &pty);
+        if (o.socket_path == NULL)
+            pthread_create(&pty.swap_thread, NULL, pty_swap_on_release, &pty);
         printf("ftsim: pty %s\n", pty.slave_path);
     }
     if (o.socket_path)
@@ -582,6 +616,8 @@ int main(int argc, char **argv)
         if (write(pty.stop[1], "x", 1) < 0)
             perror("ftsim: stopping the pty reader");
         pthread_join(pty.in_thread, NULL);
+        if (o.socket_path == NULL)
+            pthread_join(pty.swap_thread, NULL);
         close(pty.master);
     }
     if (o.socket_path) {

@@ -646,7 +646,7 @@ static int step_done(struct perso *p)
     fw_set_pins(p->fw, SIM_PIN_TEST_DONE, true);
     if (fw_print(p->fw, "Personalization done.\n") != 0)
         return FW_ABORT;
-    /* On a pty alone no handler can swap chips: the next one of the row is put in at
+    /* With no one to swap chips (cfg.handler), the next one of the row is put in at
      * once, and its prompt follows this chip's output. */
     if (sim_chip_completed(p->fw) && p->cfg->console == SIM_CONSOLE_UART && !p->cfg->handler)
         return SIM_BOOT_NEXT_CHIP;

@@ -93,8 +93,9 @@ struct sim_config {
     unsigned duts;                         /* chips served in a row (0 = unlimited) */
     unsigned year, week, lot, wafer, x, y; /* first chip's DIN; y advances per chip */
     enum sim_console console;
-    /* A socket link: the handler puts each next chip in (NEXT_CHIP). Without one (a pty
-     * alone) the next chip of a row follows a finished one at once. */
+    /* Someone puts each next chip in: the handler over a socket link (NEXT_CHIP), or ftsim
+     * itself on a pty alone, once the host has closed the tty. Without one the next chip
+     * of a row follows a finished one at once. */
     bool handler;
     bool blank; /* no perso firmware until it is bootstrapped */
     bool perso_hash_set;

@@ -348,6 +348,25 @@ void sim_device_wait_finished(struct sim_device *dev)
     pthread_mutex_unlock(&dev->lock);
 }
 
+bool sim_device_wait_completed(struct sim_device *dev, unsigned *seen)
+{
+    pthread_mutex_lock(&dev->lock);
+    while (dev->completed == *seen && !dev->finished && !dev->shutdown)
+        wait_changed(dev, NULL);
+    bool more = dev->completed != *seen && !dev->finished && !dev->shutdown;
+    *seen = dev->completed;
+    pthread_mutex_unlock(&dev->lock);
+    return more;
+}
+
+bool sim_device_stopping(struct sim_device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    bool stop = dev->shutdown;
+    pthread_mutex_unlock(&dev->lock);
+    return stop;
+}
+
 /* ---- firmware side ------------------------------------------------------------------ */
 
 /* Called with the lock held. */

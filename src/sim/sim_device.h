@@ -122,6 +122,11 @@ void sim_device_info(struct sim_device *dev, char *out, size_t cap);
 bool sim_device_take_link_drop(struct sim_device *dev);
 /* Blocks until the row of chips is finished or the device stops. */
 void sim_device_wait_finished(struct sim_device *dev);
+/* Blocks until a chip completes after the `*seen` first ones (true, `*seen` updated), or
+ * the row is finished or the device stops (false). */
+bool sim_device_wait_completed(struct sim_device *dev, unsigned *seen);
+/* True once the device is stopping. */
+bool sim_device_stopping(struct sim_device *dev);
 
 /* --- firmware side (called on the firmware thread only) --------------------------- */
 struct fw_ctx {

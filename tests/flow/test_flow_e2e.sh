@@ -514,6 +514,29 @@ else
     bad "a world-writable SKU file: exit $status: $(cat out.txt)"
 fi
 
+# A row of chips on one pty (ftsim --duts 0): the next chip goes in only once the host
+# has let go of the tty, never while a host may still be reading the last chip's line
+# (its prompt would be lost in that host's buffer). fd 4 holds the tty after the run.
+chip sival uart --duts 0
+exec 4<>"${console#uart:}"
+run sival
+first_device=$("$python" -c "import json; print(json.load(open('$record'))['device_id'])")
+# Held: no byte of a next chip, however long (a swap would print its banner at once).
+held=$(timeout 1 head -c 1 <&4 | wc -c)
+exec 4<&-
+if [ $status -eq 0 ] && [ "$held" -eq 0 ]; then
+    ok "pty row: chip 0 PASS; nothing of chip 1 while the tty is still held"
+else
+    bad "pty row: exit $status, $held byte(s) of the next chip while the tty was held"
+fi
+run sival
+second_device=$("$python" -c "import json; print(json.load(open('$record')).get('device_id', ''))")
+if [ $status -eq 0 ] && [ -n "$second_device" ] && [ "$second_device" != "$first_device" ]; then
+    ok "pty row: chip 1 goes in once the tty is released and passes from its first prompt"
+else
+    bad "pty row: second chip exit $status, device '$second_device' after '$first_device': $(tail -3 "ftharness-$seed.log")"
+fi
+
 # Every record written above, PASS and FAIL alike, validates against the schema.
 check_records 20
 finish
