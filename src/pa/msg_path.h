@@ -1,6 +1,6 @@
 /* Where a PA message codec is: the message name and the path of the field at hand, so
  * every error reads "pa.EndorseCertsRequest: bundles[2].tbs: <why>". Shared by the
- * proto3 JSON (pa_msg.c) and protobuf (pa_proto.c) codecs. */
+ * proto3 JSON codecs (pa_msg.c over its tables, pa_pbjson.c over protoc-c descriptors). */
 #ifndef FTHARNESS_PA_MSG_PATH_H
 #define FTHARNESS_PA_MSG_PATH_H
 

@@ -7,41 +7,59 @@
 #include <jansson.h>
 
 #include "common/hex.h"
-#include "pa/pa_proto.h"
+#include "pa/pa_pbjson.h"
+#include "pa/pa_schema.h"
 
 /* The message limit pa_msg.h allows for one JSON document bounds the binary one too: no
  * PA message comes near it, and a length above it is a broken or hostile peer. */
 #define GRPC_MESSAGE_MAX PA_JSON_TEXT_MAX
+
+/* The generated descriptors of the RPC's messages (proto/pa.proto by protoc-c). */
+static const ProtobufCMethodDescriptor *method_of(const struct pa_rpc_desc *rpc,
+                                                  struct ft_error *err)
+{
+    const ProtobufCMethodDescriptor *m = pa_schema_method(rpc->name);
+    if (m == NULL)
+        ft_fail(err, FT_E_INVALID, "%s is not an RPC of proto/pa.proto", rpc->name);
+    return m;
+}
 
 int pa_grpc_request_body(const struct pa_rpc_desc *rpc, const char *json, size_t len, uint8_t **out,
                          size_t *out_len, struct ft_error *err)
 {
     *out = NULL;
     *out_len = 0;
-    void *msg = calloc(1, rpc->request->size);
-    if (msg == NULL)
-        return ft_fail(err, FT_E_NOMEM, "out of memory");
-    struct pa_bytes bytes = {0};
-    int rc = -1;
-    if (pa_msg_from_json(rpc->request, json, len, msg, err) == 0 &&
-        pa_proto_encode(rpc->request, msg, &bytes, err) == 0) {
-        if (bytes.len > GRPC_MESSAGE_MAX) {
-            ft_fail(err, FT_E_RANGE, "request of %zu bytes, limit %u", bytes.len, GRPC_MESSAGE_MAX);
-        } else if ((*out = malloc(PA_GRPC_PREFIX_LEN + bytes.len)) == NULL) {
-            ft_fail(err, FT_E_NOMEM, "out of memory");
-        } else {
-            (*out)[0] = 0; /* not compressed */
-            for (int i = 0; i < 4; i++)
-                (*out)[1 + i] = (uint8_t)(bytes.len >> (24 - 8 * i));
-            if (bytes.len > 0)
-                memcpy(*out + PA_GRPC_PREFIX_LEN, bytes.data, bytes.len);
-            *out_len = PA_GRPC_PREFIX_LEN + bytes.len;
-            rc = 0;
-        }
+    const ProtobufCMethodDescriptor *m = method_of(rpc, err);
+    if (m == NULL)
+        return -1;
+    if (len > PA_JSON_TEXT_MAX)
+        return ft_fail(err, FT_E_RANGE, "%s: request of %zu bytes of JSON, limit %u",
+                       m->input->name, len, PA_JSON_TEXT_MAX);
+    json_error_t jerr;
+    memset(&jerr, 0, sizeof(jerr));
+    /* An empty request is the empty message, as on the JSON transport. */
+    json_t *value = len == 0 ? json_object() : json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (value == NULL)
+        return ft_fail(err, FT_E_INVALID, "%s: request is not JSON: %s at %d:%d", m->input->name,
+                       len == 0 ? "out of memory" : jerr.text, jerr.line, jerr.column);
+    ProtobufCMessage *msg = NULL;
+    int rc = pa_pbjson_read(m->input, value, &msg, err);
+    json_decref(value);
+    if (rc != 0)
+        return -1;
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    if (n > GRPC_MESSAGE_MAX)
+        rc = ft_fail(err, FT_E_RANGE, "request of %zu bytes, limit %u", n, GRPC_MESSAGE_MAX);
+    else if ((*out = malloc(PA_GRPC_PREFIX_LEN + n)) == NULL)
+        rc = ft_fail(err, FT_E_NOMEM, "out of memory");
+    if (rc == 0) {
+        (*out)[0] = 0; /* not compressed */
+        for (int i = 0; i < 4; i++)
+            (*out)[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+        protobuf_c_message_pack(msg, *out + PA_GRPC_PREFIX_LEN);
+        *out_len = PA_GRPC_PREFIX_LEN + n;
     }
-    free(bytes.data);
-    pa_msg_free(rpc->request, msg);
-    free(msg);
+    protobuf_c_message_free_unpacked(msg, NULL);
     return rc;
 }
 
@@ -82,24 +100,25 @@ int pa_grpc_response_json(const struct pa_rpc_desc *rpc, const uint8_t *body, si
     uint32_t n = 0;
     if (unframe(body, len, &n, err) != 0)
         return -1;
-    void *msg = calloc(1, rpc->response->size);
+    const ProtobufCMethodDescriptor *m = method_of(rpc, err);
+    if (m == NULL)
+        return -1;
+    ProtobufCMessage *msg =
+        protobuf_c_message_unpack(m->output, NULL, n, body + PA_GRPC_PREFIX_LEN);
     if (msg == NULL)
-        return ft_fail(err, FT_E_NOMEM, "out of memory");
+        return ft_fail(err, FT_E_PROTOCOL, "%s: %u bytes that are not a valid message",
+                       m->output->name, n);
     json_t *json = NULL;
-    int rc = -1;
-    if (pa_proto_decode(rpc->response, body + PA_GRPC_PREFIX_LEN, n, msg, err) == 0 &&
-        pa_msg_to_json(rpc->response, msg, &json, err) == 0) {
+    int rc = pa_pbjson_write(msg, &json, err);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    if (rc == 0) {
         *out = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (*out == NULL) {
-            ft_fail(err, FT_E_NOMEM, "out of memory");
-        } else {
+        if (*out != NULL)
             *out_len = strlen(*out);
-            rc = 0;
-        }
+        else
+            rc = ft_fail(err, FT_E_NOMEM, "out of memory");
     }
     json_decref(json);
-    pa_msg_free(rpc->response, msg);
-    free(msg);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/base64.h"
+#include "pa/json_scalar.h"
 #include "pa/msg_path.h"
 
 /* ---- Enum tables (names exactly as in the upstream .proto files) ------------------------ */
@@ -519,7 +520,7 @@ const struct pa_rpc_desc *pa_rpc_find(const char *name, size_t len)
 
 /* ---- Field access ----------------------------------------------------------------------- */
 
-bool pa_field_present(const struct pa_field_desc *f, const void *msg)
+static bool field_present(const struct pa_field_desc *f, const void *msg)
 {
     const char *at = (const char *)msg + f->presence_offset;
     switch (f->presence) {
@@ -569,10 +570,10 @@ static bool scalar_is_set(const struct pa_field_desc *f, const void *slot)
     return true;
 }
 
-bool pa_field_is_set(const struct pa_field_desc *f, const void *msg)
+static bool field_is_set(const struct pa_field_desc *f, const void *msg)
 {
     if (f->kind == PA_FIELD_MESSAGE)
-        return pa_field_present(f, msg);
+        return field_present(f, msg);
     return scalar_is_set(f, pa_field_cptr(f, msg, 0));
 }
 
@@ -603,7 +604,7 @@ static void list_group(const struct pa_msg_desc *desc, size_t index, char *out, 
     }
 }
 
-int pa_oneof_check(const struct pa_msg_desc *desc, const void *msg, char *why, size_t cap)
+static int oneof_check(const struct pa_msg_desc *desc, const void *msg, char *why, size_t cap)
 {
     for (size_t i = 0; i < desc->field_count; i++) {
         const struct pa_field_desc *f = &desc->fields[i];
@@ -665,332 +666,19 @@ bool pa_utf8_valid(const char *s, size_t n)
     return true;
 }
 
-/* ---- Error context: see pa/msg_path.h ---------------------------------------------------- */
-
-/* Copies at most 48 characters of untrusted `text` for an error message, printable ASCII
- * only, so a hostile key cannot forge log lines or fill the message. */
-static void quote_untrusted(const char *text, char out[64])
-{
-    size_t o = 0;
-    for (size_t i = 0; text[i] != '\0' && o < 48; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        out[o++] = (ch >= 0x20 && ch < 0x7F && ch != '"' && ch != '\\') ? (char)ch : '?';
-    }
-    if (text[0] != '\0' && strlen(text) > 48)
-        memcpy(out + o, "...", 3), o += 3;
-    out[o] = '\0';
-}
-
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "?";
-}
-
-static int type_error(struct msg_path *c, const char *want, const json_t *got)
-{
-    return msg_path_fail(c, FT_E_INVALID, "expected %s, got %s", want, json_type_name(got));
-}
-
-/* ---- Integers ---------------------------------------------------------------------------
- * protojson reads an integer field from a JSON number or from a string holding a JSON
- * number, in any notation whose value is integral ("1e3", "10.0"); so do we. */
-
-enum int_parse {
-    INT_OK,
-    INT_SYNTAX,   /* not a JSON number */
-    INT_FRACTION, /* a number, not integral */
-    INT_OVERFLOW, /* magnitude above UINT64_MAX */
-};
-
-struct number_parts {
-    bool negative;
-    const char *digits[2]; /* integer part, fraction part */
-    size_t ndigits[2];
-    long exponent; /* clamped to +-100000: beyond that only 0 is integral and in range */
-};
-
-static size_t count_digits(const char *s, size_t n, size_t i)
-{
-    size_t start = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-        i++;
-    return i - start;
-}
-
-/* Splits a JSON number literal (RFC 8259 grammar, nothing around it) into its parts. */
-static bool split_number(const char *s, size_t n, struct number_parts *p)
-{
-    size_t i = 0;
-    memset(p, 0, sizeof(*p));
-    if (i < n && s[i] == '-')
-        p->negative = true, i++;
-    p->digits[0] = s + i;
-    p->ndigits[0] = count_digits(s, n, i);
-    if (p->ndigits[0] == 0 || (p->ndigits[0] > 1 && s[i] == '0'))
-        return false;
-    i += p->ndigits[0];
-    if (i < n && s[i] == '.') {
-        i++;
-        p->digits[1] = s + i;
-        p->ndigits[1] = count_digits(s, n, i);
-        if (p->ndigits[1] == 0)
-            return false;
-        i += p->ndigits[1];
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        bool neg_exp = i < n && s[i] == '-';
-        if (i < n && (s[i] == '-' || s[i] == '+'))
-            i++;
-        size_t nexp = count_digits(s, n, i);
-        if (nexp == 0)
-            return false;
-        for (size_t k = 0; k < nexp; k++) {
-            if (p->exponent < 100000)
-                p->exponent = p->exponent * 10 + (s[i + k] - '0');
-        }
-        if (neg_exp)
-            p->exponent = -p->exponent;
-        i += nexp;
-    }
-    return i == n;
-}
-
-/* Digit `k` of the concatenated integer and fraction digits. */
-static char number_digit(const struct number_parts *p, size_t k)
-{
-    return k < p->ndigits[0] ? p->digits[0][k] : p->digits[1][k - p->ndigits[0]];
-}
-
-/* Value of a JSON number literal when it is an integer: magnitude and sign. */
-static enum int_parse parse_integer_text(const char *s, size_t n, bool *negative, uint64_t *mag)
-{
-    struct number_parts p;
-    if (!split_number(s, n, &p))
-        return INT_SYNTAX;
-    *negative = p.negative;
-    *mag = 0;
-    size_t total = p.ndigits[0] + p.ndigits[1];
-    size_t first = 0;
-    while (first < total && number_digit(&p, first) == '0')
-        first++;
-    if (first == total)
-        return INT_OK; /* zero, whatever the exponent */
-    /* value = digits[first..total) * 10^shift */
-    long shift = p.exponent - (long)p.ndigits[1];
-    size_t last = total;
-    for (; shift < 0; shift++) {
-        if (last == first || number_digit(&p, last - 1) != '0')
-            return INT_FRACTION;
-        last--;
-    }
-    if ((long)(last - first) + shift > 20)
-        return INT_OVERFLOW;
-    uint64_t v = 0;
-    for (size_t k = first; k < last; k++) {
-        unsigned d = (unsigned)(number_digit(&p, k) - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return INT_OVERFLOW;
-        v = v * 10 + d;
-    }
-    for (; shift > 0; shift--) {
-        if (v > UINT64_MAX / 10)
-            return INT_OVERFLOW;
-        v *= 10;
-    }
-    *mag = v;
-    return INT_OK;
-}
-
-/* Above 2^53 a JSON number may already have been rounded by whoever wrote it. */
-#define EXACT_DOUBLE_MAX 9007199254740992.0
-
-/* Reads a JSON integer, integral real, or (when `allow_string`) numeric string. */
-static int get_integer(struct msg_path *c, const json_t *v, bool allow_string, bool *negative,
-                       uint64_t *mag)
-{
-    if (json_is_integer(v)) {
-        json_int_t i = json_integer_value(v);
-        *negative = i < 0;
-        *mag = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
-        return 0;
-    }
-    if (json_is_real(v)) {
-        double d = json_real_value(v);
-        /* Written so NaN and infinities fail the first test; no libm needed. */
-        if (!(d >= -EXACT_DOUBLE_MAX && d <= EXACT_DOUBLE_MAX))
-            return msg_path_fail(c, FT_E_RANGE,
-                                 "%g is beyond 2^53 as a JSON number; send it as a string", d);
-        int64_t i = (int64_t)d;
-        if ((double)i != d)
-            return msg_path_fail(c, FT_E_INVALID, "%g is not an integer", d);
-        *negative = i < 0;
-        *mag = i < 0 ? (uint64_t)-i : (uint64_t)i;
-        return 0;
-    }
-    if (!allow_string || !json_is_string(v))
-        return type_error(c, allow_string ? "a number or a decimal string" : "a number", v);
-    const char *s = json_string_value(v);
-    switch (parse_integer_text(s, json_string_length(v), negative, mag)) {
-    case INT_OK:
-        return 0;
-    case INT_FRACTION:
-        return msg_path_fail(c, FT_E_INVALID, "\"%.32s\" is not an integer", s);
-    case INT_OVERFLOW:
-        return msg_path_fail(c, FT_E_RANGE, "\"%.32s\" is out of range", s);
-    case INT_SYNTAX:
-        break;
-    }
-    char shown[64];
-    quote_untrusted(s, shown);
-    return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a number", shown);
-}
-
-static int get_unsigned(struct msg_path *c, const json_t *v, uint64_t max, uint64_t *out)
-{
-    bool negative = false;
-    uint64_t mag = 0;
-    if (get_integer(c, v, true, &negative, &mag) != 0)
-        return -1;
-    if (negative && mag != 0)
-        return msg_path_fail(c, FT_E_RANGE, "-%" PRIu64 " is negative", mag);
-    if (negative)
-        return msg_path_fail(c, FT_E_RANGE, "-0 is negative");
-    if (mag > max)
-        return msg_path_fail(c, FT_E_RANGE, "%" PRIu64 " exceeds %" PRIu64, mag, max);
-    *out = mag;
-    return 0;
-}
-
-static int get_int32(struct msg_path *c, const json_t *v, bool allow_string, int32_t *out)
-{
-    bool negative = false;
-    uint64_t mag = 0;
-    if (get_integer(c, v, allow_string, &negative, &mag) != 0)
-        return -1;
-    if ((!negative && mag > INT32_MAX) || (negative && mag > (uint64_t)INT32_MAX + 1))
-        return msg_path_fail(c, FT_E_RANGE, "%s%" PRIu64 " is outside the int32 range",
-                             negative ? "-" : "", mag);
-    *out = negative ? (int32_t)(-(int64_t)mag) : (int32_t)mag;
-    return 0;
-}
-
-/* ---- Base64 input ------------------------------------------------------------------------
- * protojson's rule: text holding '-' or '_' is URL-safe base64, otherwise standard; text
- * whose length is not a multiple of 4 is unpadded. We map both onto padded standard
- * base64 and let common/base64 (strict, canonical) decode it. Unlike Go we refuse line
- * breaks and non-zero bits under the padding: one byte string, one text. */
-
-static int base64_shape(struct msg_path *c, const char *text, size_t n, size_t *decoded)
-{
-    if (n % 4 == 1)
-        return msg_path_fail(c, FT_E_INVALID, "base64 text of %zu characters cannot be complete",
-                             n);
-    if (n % 4 != 0) {
-        if (memchr(text, '=', n) != NULL)
-            return msg_path_fail(c, FT_E_INVALID, "'=' padding in unpadded base64 text");
-        *decoded = n / 4 * 3 + (n % 4 == 2 ? 1 : 2);
-        return 0;
-    }
-    size_t pad = 0;
-    while (pad < 2 && pad < n && text[n - 1 - pad] == '=')
-        pad++;
-    *decoded = n / 4 * 3 - pad;
-    return 0;
-}
-
-/* Writes the padded standard-alphabet form of `text` into a new buffer *out. */
-static int base64_normalize(struct msg_path *c, const char *text, size_t n, char **out,
-                            size_t *out_len)
-{
-    bool url = memchr(text, '-', n) != NULL || memchr(text, '_', n) != NULL;
-    size_t padded = (n + 3) / 4 * 4;
-    char *norm = malloc(padded + 1);
-    if (norm == NULL)
-        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        char ch = text[i];
-        if (url && (ch == '+' || ch == '/')) {
-            free(norm);
-            return msg_path_fail(c, FT_E_INVALID,
-                                 "base64 text mixes the standard and URL-safe "
-                                 "alphabets at position %zu",
-                                 i);
-        }
-        norm[i] = ch == '-' ? '+' : ch == '_' ? '/' : ch;
-    }
-    memset(norm + n, '=', padded - n);
-    norm[padded] = '\0';
-    *out = norm;
-    *out_len = padded;
-    return 0;
-}
-
-/* Decodes base64 `text` into `dst` (exactly `decoded` bytes, as base64_shape said). */
-static int base64_into(struct msg_path *c, const char *text, size_t n, uint8_t *dst, size_t decoded)
-{
-    char *norm = NULL;
-    size_t norm_len = 0;
-    if (base64_normalize(c, text, n, &norm, &norm_len) != 0)
-        return -1;
-    struct ft_error e = {0};
-    size_t got = 0;
-    int rc = base64_decode(norm, norm_len, dst, decoded, &got, &e);
-    free(norm);
-    if (rc != 0)
-        return msg_path_fail(c, FT_E_INVALID, "%s", e.message);
-    if (got != decoded)
-        return msg_path_fail(c, FT_E_INVALID, "base64: decoded %zu bytes, expected %zu", got,
-                             decoded);
-    return 0;
-}
-
 static int decode_bytes(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
                         void *slot)
 {
-    if (!json_is_string(v))
-        return type_error(c, "a base64 string", v);
-    const char *text = json_string_value(v);
-    size_t n = json_string_length(v);
+    if (f->kind == PA_FIELD_HEAP_BYTES) {
+        struct pa_bytes *b = slot;
+        return pa_json_get_base64(c, v, f->cap, &b->data, &b->len);
+    }
     size_t decoded = 0;
-    if (base64_shape(c, text, n, &decoded) != 0)
+    if (pa_json_base64_length(c, v, f->cap, &decoded) != 0)
         return -1;
-    if (decoded > f->cap)
-        return msg_path_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", decoded, f->cap);
-    if (f->kind == PA_FIELD_BYTES) {
-        struct pa_small_bytes *b = slot;
-        if (base64_into(c, text, n, b->data, decoded) != 0)
-            return -1;
-        b->len = decoded;
-        return 0;
-    }
-    struct pa_bytes *b = slot;
-    if (decoded == 0)
-        return 0;
-    uint8_t *data = malloc(decoded);
-    if (data == NULL)
-        return msg_path_fail(c, FT_E_NOMEM, "out of memory for %zu bytes", decoded);
-    if (base64_into(c, text, n, data, decoded) != 0) {
-        free(data);
+    struct pa_small_bytes *b = slot;
+    if (pa_base64_into(c, json_string_value(v), json_string_length(v), b->data, decoded) != 0)
         return -1;
-    }
-    b->data = data;
     b->len = decoded;
     return 0;
 }
@@ -1004,7 +692,7 @@ static int decode_string(struct msg_path *c, const struct pa_field_desc *f, cons
                          char *slot)
 {
     if (!json_is_string(v))
-        return type_error(c, "a string", v);
+        return pa_json_type_error(c, "a string", v);
     size_t n = json_string_length(v);
     if (n > f->cap)
         return msg_path_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, f->cap);
@@ -1020,11 +708,11 @@ static int decode_enum(struct msg_path *c, const struct pa_field_desc *f, const 
                        int32_t *slot)
 {
     if (!json_is_string(v))
-        return get_int32(c, v, false, slot);
+        return pa_json_get_int32(c, v, false, slot);
     if (pa_enum_number(f->enum_desc, json_string_value(v), slot) == 0)
         return 0;
     char shown[64];
-    quote_untrusted(json_string_value(v), shown);
+    pa_quote_untrusted(json_string_value(v), shown);
     return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown, f->enum_desc->name);
 }
 
@@ -1040,18 +728,18 @@ static int decode_value(struct msg_path *c, const struct pa_field_desc *f, const
         return decode_bytes(c, f, v, slot);
     case PA_FIELD_BOOL:
         if (!json_is_boolean(v))
-            return type_error(c, "true or false", v);
+            return pa_json_type_error(c, "true or false", v);
         *(bool *)slot = json_is_true(v);
         return 0;
     case PA_FIELD_UINT32:
     case PA_FIELD_FIXED32:
-        if (get_unsigned(c, v, UINT32_MAX, &u) != 0)
+        if (pa_json_get_unsigned(c, v, UINT32_MAX, &u) != 0)
             return -1;
         *(uint32_t *)slot = (uint32_t)u;
         return 0;
     case PA_FIELD_UINT64:
     case PA_FIELD_FIXED64:
-        return get_unsigned(c, v, UINT64_MAX, (uint64_t *)slot);
+        return pa_json_get_unsigned(c, v, UINT64_MAX, (uint64_t *)slot);
     case PA_FIELD_ENUM:
         return decode_enum(c, f, v, slot);
     case PA_FIELD_MESSAGE:
@@ -1064,7 +752,7 @@ static int decode_repeated(struct msg_path *c, const struct pa_field_desc *f, co
                            void *msg)
 {
     if (!json_is_array(v))
-        return type_error(c, "an array", v);
+        return pa_json_type_error(c, "an array", v);
     size_t n = json_array_size(v);
     if (n > f->max_count)
         return msg_path_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
@@ -1142,7 +830,7 @@ static int decode_object(struct msg_path *c, const struct pa_msg_desc *desc, con
                          void *msg)
 {
     if (!json_is_object(obj))
-        return type_error(c, "an object", obj);
+        return pa_json_type_error(c, "an object", obj);
     if (desc->field_count > 32)
         return msg_path_fail(c, FT_E_INVALID, "message table too large");
     uint32_t seen = 0, set = 0;
@@ -1153,11 +841,11 @@ static int decode_object(struct msg_path *c, const struct pa_msg_desc *desc, con
         size_t i;
         char shown[64];
         if (find_field(desc, key, &i) == NULL) {
-            quote_untrusted(key, shown);
+            pa_quote_untrusted(key, shown);
             return msg_path_fail(c, FT_E_INVALID, "unknown field \"%s\"", shown);
         }
         if (seen & (1u << i)) {
-            quote_untrusted(key, shown);
+            pa_quote_untrusted(key, shown);
             return msg_path_fail(c, FT_E_INVALID, "duplicate field \"%s\" (%s)", shown,
                                  desc->fields[i].name);
         }
@@ -1171,7 +859,7 @@ static int decode_object(struct msg_path *c, const struct pa_msg_desc *desc, con
             return -1;
     }
     char why[192];
-    if (pa_oneof_check(desc, msg, why, sizeof(why)) != 0)
+    if (oneof_check(desc, msg, why, sizeof(why)) != 0)
         return msg_path_fail(c, FT_E_INVALID, "%s", why);
     return 0;
 }
@@ -1185,7 +873,7 @@ int pa_msg_from_json_value(const struct pa_msg_desc *desc, const json_t *value, 
     if (value == NULL)
         return msg_path_fail(&c, FT_E_INVALID, "no JSON value");
     if (!json_is_object(value))
-        return msg_path_fail(&c, FT_E_INVALID, "not a JSON object (%s)", json_type_name(value));
+        return msg_path_fail(&c, FT_E_INVALID, "not a JSON object (%s)", pa_json_type_name(value));
     if (decode_object(&c, desc, value, out) != 0) {
         pa_msg_free(desc, out);
         memset(out, 0, desc->size);
@@ -1235,21 +923,6 @@ static int encode_string(struct msg_path *c, const struct pa_field_desc *f, cons
     return *out ? 0 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
 }
 
-static int encode_base64(struct msg_path *c, const uint8_t *data, size_t len, json_t **out)
-{
-    size_t cap = base64_encoded_len(len) + 1;
-    char *text = malloc(cap);
-    if (text == NULL)
-        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
-    if (base64_encode(data, len, text, cap, c->err) != 0) {
-        free(text);
-        return ft_error_prefix(c->err, "%s: %s", c->root, c->path);
-    }
-    *out = json_stringn(text, cap - 1);
-    free(text);
-    return *out ? 0 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
-}
-
 static int encode_bytes(struct msg_path *c, const struct pa_field_desc *f, const void *slot,
                         json_t **out)
 {
@@ -1270,7 +943,7 @@ static int encode_bytes(struct msg_path *c, const struct pa_field_desc *f, const
     }
     if (len > f->cap)
         return msg_path_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", len, f->cap);
-    return encode_base64(c, data, len, out);
+    return pa_json_base64(c, data, len, out);
 }
 
 static int encode_value(struct msg_path *c, const struct pa_field_desc *f, const void *slot,
@@ -1338,7 +1011,7 @@ static int encode_field(struct msg_path *c, const struct pa_field_desc *f, const
     *out = NULL;
     if (f->max_count > 0)
         return encode_repeated(c, f, msg, out);
-    if (!pa_field_is_set(f, msg))
+    if (!field_is_set(f, msg))
         return 0;
     return encode_value(c, f, pa_field_cptr(f, msg, 0), out);
 }
@@ -1347,7 +1020,7 @@ static int encode_object(struct msg_path *c, const struct pa_msg_desc *desc, con
                          json_t **out)
 {
     char why[192];
-    if (pa_oneof_check(desc, msg, why, sizeof(why)) != 0)
+    if (oneof_check(desc, msg, why, sizeof(why)) != 0)
         return msg_path_fail(c, FT_E_INVALID, "%s", why);
     json_t *obj = json_object();
     if (obj == NULL)
@@ -1446,8 +1119,8 @@ bool pa_msg_equal(const struct pa_msg_desc *desc, const void *a, const void *b)
         if (f->max_count > 0 && pa_field_count(f, a) != pa_field_count(f, b))
             return false;
         if (f->max_count == 0 && f->kind == PA_FIELD_MESSAGE) {
-            bool pa = pa_field_present(f, a);
-            if (pa != pa_field_present(f, b))
+            bool pa = field_present(f, a);
+            if (pa != field_present(f, b))
                 return false;
             if (!pa)
                 continue;
@@ -1634,16 +1307,16 @@ static int status_member(struct msg_path *c, const char *key, const json_t *v,
                          struct pa_status *out)
 {
     if (strcmp(key, "code") == 0)
-        return get_int32(c, v, true, &out->code);
+        return pa_json_get_int32(c, v, true, &out->code);
     if (strcmp(key, "message") == 0) {
         if (!json_is_string(v))
-            return type_error(c, "a string", v);
+            return pa_json_type_error(c, "a string", v);
         copy_utf8_prefix(out->message, sizeof(out->message), json_string_value(v),
                          json_string_length(v), &out->truncated);
         return 0;
     }
     if (!json_is_array(v))
-        return type_error(c, "an array", v);
+        return pa_json_type_error(c, "an array", v);
     size_t i;
     json_t *elem;
     json_array_foreach(v, i, elem)
@@ -1668,7 +1341,7 @@ int pa_status_from_json(const char *text, size_t len, struct pa_status *out, str
                              jerr.line, jerr.column);
     int rc = 0;
     if (!json_is_object(root))
-        rc = msg_path_fail(&c, FT_E_INVALID, "not a JSON object (%s)", json_type_name(root));
+        rc = msg_path_fail(&c, FT_E_INVALID, "not a JSON object (%s)", pa_json_type_name(root));
     const char *key;
     json_t *value;
     json_object_foreach(root, key, value)
@@ -1678,7 +1351,7 @@ int pa_status_from_json(const char *text, size_t len, struct pa_status *out, str
         char shown[64];
         if (strcmp(key, "code") != 0 && strcmp(key, "message") != 0 &&
             strcmp(key, "details") != 0) {
-            quote_untrusted(key, shown);
+            pa_quote_untrusted(key, shown);
             rc = msg_path_fail(&c, FT_E_INVALID, "unknown field \"%s\"", shown);
             break;
         }

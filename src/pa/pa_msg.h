@@ -804,7 +804,7 @@ void pa_msg_free(const struct pa_msg_desc *desc, void *msg);
  * messages alike, elements up to the counts; bytes beyond lengths do not matter. */
 bool pa_msg_equal(const struct pa_msg_desc *desc, const void *a, const void *b);
 
-/* Table access shared with pa_proto.c. Element `i` (0 for a singular field) of `f`. */
+/* Table access for pa_msg.c and the tests. Element `i` (0 for a singular field) of `f`. */
 static inline void *pa_field_ptr(const struct pa_field_desc *f, void *msg, size_t i)
 {
     return (char *)msg + f->offset + i * f->stride;
@@ -820,17 +820,8 @@ static inline size_t pa_field_count(const struct pa_field_desc *f, const void *m
     return *(const size_t *)(const void *)((const char *)msg + f->count_offset);
 }
 
-/* Whether a singular field is written: a message when present (its flag, or its oneof
- * case), a scalar when not its default (proto3 has no presence for scalars). */
-bool pa_field_is_set(const struct pa_field_desc *f, const void *msg);
-
-/* Whether a singular message field is present (its flag, or its oneof case). */
-bool pa_field_present(const struct pa_field_desc *f, const void *msg);
+/* Marks a singular message field present (its flag, or its oneof case). */
 void pa_field_set_present(const struct pa_field_desc *f, void *msg);
-
-/* Checks the exactly-one rule of every oneof in `desc` on `msg`; on violation returns -1
- * and writes why ("oneof key: none of ecdsa_params, mldsa_params is set") into `why`. */
-int pa_oneof_check(const struct pa_msg_desc *desc, const void *msg, char *why, size_t cap);
 
 /* True when the `n` bytes at `s` are UTF-8 as proto3 strings and jansson require it:
  * no overlong forms, no surrogates, nothing above U+10FFFF. */

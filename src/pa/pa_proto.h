@@ -1,19 +1,21 @@
-/* Protobuf binary encoding of the PA messages, and the OpenTitan device-ID strings.
+/* Protobuf binary encoding of the PA message structs, and the OpenTitan device-ID strings.
  *
  * Upstream's RegisterDevice signs `proto.Marshal(DeviceData)` and stores those bytes in
  * RegistryRecord.data, so a registry record is only verifiable when our bytes equal Go's.
- * The encoder writes exactly what Go's proto.Marshal (protobuf-go, default options)
- * writes for proto3: fields in field-number order (DeviceData's field 8 after 7 although
- * declared before it), default values omitted, present sub-messages always written (an
- * empty one as tag + length 0), varints minimal, negative enums as 10-byte varints,
- * fixed64/fixed32 little-endian, repeated strings/bytes/messages one record each.
+ * The bytes are protobuf-c's, packing the message generated from proto/ (pa_pb): fields
+ * in field-number order (DeviceData's field 8 after 7 although declared before it),
+ * default values omitted, present sub-messages always written (an empty one as tag +
+ * length 0), minimal varints, negative enums as 10-byte varints, as Go's proto.Marshal
+ * writes proto3 (test_pa_proto_schema holds them against Python's protobuf and protoc).
+ * The struct reaches the generated message through its proto3 JSON (pa_msg.h, which
+ * checks lengths, counts, UTF-8 and oneof rules; then pa_pbjson.h).
  *
- * The decoder is strict and canonical: it accepts only what that encoder produces, so
- * decode(x) succeeding implies encode(decode(x)) == x. It rejects unknown fields, wrong
- * wire types, fields out of number order or repeated when singular, explicitly encoded
- * default values, non-minimal varints, strings that are not UTF-8 or hold NUL, and
- * anything over the limits of pa_msg.h. (Go's proto.Unmarshal is more lenient; this
- * decoder exists for round-trip checks and for reading our own records back.)
+ * The decoder is strict and canonical: bytes protobuf-c parses must pack back to the very
+ * same bytes, so decode(x) succeeding implies encode(decode(x)) == x. It refuses unknown
+ * fields, wrong wire types, fields out of number order or repeated when singular,
+ * explicitly encoded default values, non-minimal varints, strings that are not UTF-8 or
+ * hold NUL, and anything over the limits of pa_msg.h. (Go's proto.Unmarshal is more
+ * lenient; this decoder reads our own records back.)
  *
  * Works for any descriptor of pa_msg.h; DeviceData and RegistryRecord have typed
  * wrappers. Ownership as in pa_msg.h: `out` buffers are NEW, free(out->data). */

@@ -1,7 +1,9 @@
 /* Fuzz target: the PA API decoders of outside bytes: every message's JSON decoder, every
  * message's protobuf decoder and the google.rpc.Status decoder. Whatever decodes must
  * survive encode -> decode unchanged, and protobuf input that decodes must re-encode to the
- * very same bytes (the decoder accepts canonical form only).
+ * very same bytes (the decoder accepts canonical form only). JSON also goes to pa_pbjson
+ * over the generated descriptors: what it reads must write and read back to the same
+ * bytes, and what pa_msg accepts it must read to the bytes pa_proto_encode writes.
  *
  * Input: byte 0 picks ONE decoder for the rest of the input. Its low bit picks the codec
  * (0 JSON, 1 protobuf), so a single bit flip carries an input between the two; the other
@@ -17,7 +19,9 @@
 #include <string.h>
 
 #include "pa/pa_msg.h"
+#include "pa/pa_pbjson.h"
 #include "pa/pa_proto.h"
+#include "pa/pa_schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,11 +53,59 @@ static void check_round_trips(const struct pa_msg_desc *desc, const void *msg)
     free(wire.data);
 }
 
+/* The packed form of what pa_pbjson reads from `text` (NULL when it refuses it); a
+ * message it reads must write and read back to the same bytes. */
+static uint8_t *pbjson_packed(const char *name, const char *text, size_t size, size_t *len)
+{
+    const ProtobufCMessageDescriptor *d = pa_schema_message(name);
+    if (d == NULL)
+        abort(); /* proto/ and pa_msg.c name the same messages */
+    json_t *value =
+        size == 0 ? json_object() : json_loadb(text, size, JSON_REJECT_DUPLICATES, NULL);
+    ProtobufCMessage *msg = NULL;
+    int rc = value ? pa_pbjson_read(d, value, &msg, NULL) : -1;
+    json_decref(value);
+    if (rc != 0)
+        return NULL;
+    *len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *wire = malloc(*len ? *len : 1);
+    if (wire == NULL)
+        abort();
+    protobuf_c_message_pack(msg, wire);
+    json_t *written = NULL;
+    ProtobufCMessage *back = NULL;
+    if (pa_pbjson_write(msg, &written, NULL) != 0 || pa_pbjson_read(d, written, &back, NULL) != 0 ||
+        protobuf_c_message_get_packed_size(back) != *len)
+        abort();
+    uint8_t *again = malloc(*len ? *len : 1);
+    if (again == NULL)
+        abort();
+    protobuf_c_message_pack(back, again);
+    if (memcmp(again, wire, *len) != 0)
+        abort();
+    free(again);
+    json_decref(written);
+    protobuf_c_message_free_unpacked(back, NULL);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    return wire;
+}
+
 static void fuzz_json(const struct pa_msg_desc *desc, const char *text, size_t size)
 {
     void *msg = calloc(1, desc->size);
-    if (pa_msg_from_json(desc, text, size, msg, NULL) == 0)
+    size_t pb_len = 0;
+    uint8_t *pb = pbjson_packed(desc->name, text, size, &pb_len);
+    if (pa_msg_from_json(desc, text, size, msg, NULL) == 0) {
         check_round_trips(desc, msg);
+        /* What the struct codec accepts, the descriptor-driven one reads to the same bytes
+         * (the converse need not hold: only the struct codec applies pa_msg.h's limits). */
+        struct pa_bytes wire = {0};
+        if (pb == NULL || pa_proto_encode(desc, msg, &wire, NULL) != 0 || wire.len != pb_len ||
+            (pb_len > 0 && memcmp(wire.data, pb, pb_len) != 0))
+            abort();
+        free(wire.data);
+    }
+    free(pb);
     pa_msg_free(desc, msg);
     free(msg);
 }

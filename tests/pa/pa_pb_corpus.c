@@ -11,18 +11,18 @@
  * RegistryRecord and the nested ones), each filled from its descriptor in three variants
  * (enum variant). Each .bin must then unpack with protobuf-c (protobuf_c_message_unpack,
  * what every generated <msg>__unpack calls) leaving no unknown field at any depth, and
- * pack back to the same bytes. Exit 0, or 1 after naming every failure. */
+ * pack back to the same bytes, and pa_pbjson (the descriptor-driven JSON codec) must
+ * write the unpacked message as pa_msg_to_json wrote it and read that JSON back into the
+ * same bytes. Exit 0, or 1 after naming every failure. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/cert.pb-c.h"
-#include "ot/device_id.pb-c.h"
-#include "ot/registry_record.pb-c.h"
-#include "pa.pb-c.h"
 #include "pa/pa_msg.h"
+#include "pa/pa_pbjson.h"
 #include "pa/pa_proto.h"
+#include "pa/pa_schema.h"
 
 /* ---- Filling a message from its descriptor ------------------------------------------ */
 
@@ -259,49 +259,6 @@ static json_t *schema_json(void)
 
 /* ---- protobuf-c ---------------------------------------------------------------------- */
 
-static const ProtobufCMessageDescriptor *const pb_descs[] = {
-    &crypto__ecdsa__ecdsa_params__descriptor,
-    &crypto__cert__certificate__descriptor,
-    &crypto__cert__signing_key_params__descriptor,
-    &crypto__mldsa__mldsa_params__descriptor,
-    &ot__hardware_origin__descriptor,
-    &ot__device_id__descriptor,
-    &ot__metadata__descriptor,
-    &ot__device_data__descriptor,
-    &ot__registry_record__descriptor,
-    &pa__endorse_cert_bundle__descriptor,
-    &pa__endorse_certs_request__descriptor,
-    &pa__cert_bundle__descriptor,
-    &pa__endorse_certs_response__descriptor,
-    &pa__token_params__descriptor,
-    &pa__derive_tokens_request__descriptor,
-    &pa__token__descriptor,
-    &pa__derive_tokens_response__descriptor,
-    &pa__get_stored_tokens_request__descriptor,
-    &pa__get_stored_tokens_response__descriptor,
-    &pa__init_session_request__descriptor,
-    &pa__init_session_response__descriptor,
-    &pa__get_ca_subject_keys_request__descriptor,
-    &pa__get_ca_subject_keys_response__descriptor,
-    &pa__get_ca_certs_request__descriptor,
-    &pa__get_ca_certs_response__descriptor,
-    &pa__get_owner_fw_boot_message_request__descriptor,
-    &pa__get_owner_fw_boot_message_response__descriptor,
-    &pa__close_session_request__descriptor,
-    &pa__close_session_response__descriptor,
-    &pa__registration_request__descriptor,
-    &pa__registration_response__descriptor,
-};
-
-static const ProtobufCMessageDescriptor *pb_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof(pb_descs) / sizeof(pb_descs[0]); i++) {
-        if (strcmp(pb_descs[i]->name, name) == 0)
-            return pb_descs[i];
-    }
-    return NULL;
-}
-
 /* A field protobuf-c kept as unknown anywhere in `m` (a number the .proto files do not
  * have, or a wire type they do not allow): writes where into `why`, returns true. */
 static bool has_unknown(const ProtobufCMessage *m, char *why, size_t cap)
@@ -335,10 +292,55 @@ static bool has_unknown(const ProtobufCMessage *m, char *why, size_t cap)
     return false;
 }
 
-/* protobuf-c unpacks `bin` fully and packs it back to the same bytes. */
-static int check_protobuf_c(const char *label, const char *name, const struct pa_bytes *bin)
+/* pa_pbjson over the generated descriptor: writes `m` as pa_msg_to_json wrote the same
+ * message (`json`, compared as JSON values), and reads that JSON back into a message that
+ * packs to `bin`. */
+static int check_pbjson(const char *label, const ProtobufCMessage *m, const json_t *json,
+                        const struct pa_bytes *bin)
 {
-    const ProtobufCMessageDescriptor *d = pb_find(name);
+    json_t *written = NULL;
+    ProtobufCMessage *read = NULL;
+    struct ft_error err = {0};
+    int rc = 0;
+    if (pa_pbjson_write(m, &written, &err) != 0) {
+        printf("FAIL %s: pa_pbjson_write: %s\n", label, err.message);
+        rc = -1;
+    } else if (!json_equal(written, json)) {
+        char *a = json_dumps(written, JSON_COMPACT | JSON_ENSURE_ASCII),
+             *b = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII);
+        printf("FAIL %s: pa_pbjson_write and pa_msg_to_json differ:\n  %.400s\n  %.400s\n", label,
+               a ? a : "?", b ? b : "?");
+        free(a);
+        free(b);
+        rc = -1;
+    }
+    if (pa_pbjson_read(m->descriptor, json, &read, &err) != 0) {
+        printf("FAIL %s: pa_pbjson_read of pa_msg_to_json's text: %s\n", label, err.message);
+        rc = -1;
+    } else {
+        size_t n = protobuf_c_message_get_packed_size(read);
+        uint8_t *packed = malloc(n ? n : 1);
+        if (packed == NULL)
+            abort();
+        protobuf_c_message_pack(read, packed);
+        if (n != bin->len || (n && memcmp(packed, bin->data, n) != 0)) {
+            printf("FAIL %s: pa_pbjson_read then pack gives %zu bytes, pa_proto_encode %zu\n",
+                   label, n, bin->len);
+            rc = -1;
+        }
+        free(packed);
+        protobuf_c_message_free_unpacked(read, NULL);
+    }
+    json_decref(written);
+    return rc;
+}
+
+/* protobuf-c unpacks `bin` fully and packs it back to the same bytes; pa_pbjson agrees
+ * with pa_msg on its JSON. */
+static int check_protobuf_c(const char *label, const char *name, const struct pa_bytes *bin,
+                            const json_t *json)
+{
+    const ProtobufCMessageDescriptor *d = pa_schema_message(name);
     if (d == NULL) {
         printf("FAIL %s: proto/ has no message %s (protobuf-c)\n", label, name);
         return -1;
@@ -369,6 +371,8 @@ static int check_protobuf_c(const char *label, const char *name, const struct pa
         rc = -1;
     }
     free(packed);
+    if (check_pbjson(label, m, json, bin) != 0)
+        rc = -1;
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }
@@ -410,7 +414,7 @@ static int write_entry(const char *dir, FILE *list, const struct pa_msg_desc *de
         goto out;
     }
     fprintf(list, "%s %s\n", desc->name, variant_names[v]);
-    if (check_protobuf_c(label, desc->name, &bin) != 0)
+    if (check_protobuf_c(label, desc->name, &bin, json) != 0)
         (*failures)++;
 out:
     free(bin.data);
@@ -455,6 +459,12 @@ int main(int argc, char **argv)
     if (fclose(list) != 0) {
         perror(path);
         return 1;
+    }
+    size_t n_pb;
+    pa_schema_messages(&n_pb);
+    if (n_pb != n) {
+        printf("FAIL pa_schema finds %zu messages in proto/, pa_msg.c has %zu\n", n_pb, n);
+        failures++;
     }
     printf("pa_pb_corpus: %d messages written, %d failures (pa_msg, protobuf-c)\n", entries,
            failures);

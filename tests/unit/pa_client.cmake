@@ -13,3 +13,5 @@ target_compile_definitions(test_pa_client
 set_tests_properties(test_pa_client PROPERTIES TIMEOUT 300)
 # test_pa_grpc_wire: the gRPC wire pieces (framing, grpc-timeout, grpc-status, grpc-message).
 ft_unit_test(test_pa_grpc_wire ftpa_client ftpa_msg)
+# test_pa_pbjson: proto3 JSON over the generated descriptors, rule by rule.
+ft_unit_test(test_pa_pbjson ftpa_msg pa_pb)

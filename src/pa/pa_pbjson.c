@@ -1,0 +1,446 @@
+#include "pa/pa_pbjson.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pa/json_scalar.h"
+#include "pa/msg_path.h"
+
+#define SLOT(type, msg, offset) ((type *)((char *)(msg) + (offset)))
+
+/* ---- Names ------------------------------------------------------------------------------ */
+
+/* protoc's JSON name of a field: underscores dropped, the letter after one upper-cased. */
+static void lower_camel(const char *proto_name, char *out, size_t cap)
+{
+    size_t o = 0;
+    bool upper = false;
+    for (const char *p = proto_name; *p != '\0' && o + 1 < cap; p++) {
+        if (*p == '_') {
+            upper = true;
+            continue;
+        }
+        out[o++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+        upper = false;
+    }
+    out[o] = '\0';
+}
+
+static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescriptor *desc,
+                                                  const char *key)
+{
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        char camel[128];
+        lower_camel(desc->fields[i].name, camel, sizeof(camel));
+        if (strcmp(key, desc->fields[i].name) == 0 || strcmp(key, camel) == 0)
+            return &desc->fields[i];
+    }
+    return NULL;
+}
+
+/* The field of the same oneof as `f` whose number `id` is, for error messages. */
+static const char *oneof_member(const ProtobufCMessageDescriptor *desc,
+                                const ProtobufCFieldDescriptor *f, uint32_t id)
+{
+    for (unsigned i = 0; i < desc->n_fields; i++)
+        if ((desc->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            desc->fields[i].quantifier_offset == f->quantifier_offset && desc->fields[i].id == id)
+            return desc->fields[i].name;
+    return "?";
+}
+
+/* ---- Reading ---------------------------------------------------------------------------- */
+
+static size_t element_size(ProtobufCType type)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING:
+        return sizeof(char *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(ProtobufCMessage *);
+    default:
+        return 4; /* the 32-bit integers, enums and float */
+    }
+}
+
+static int read_message(struct msg_path *c, const ProtobufCMessageDescriptor *desc,
+                        const json_t *obj, unsigned depth, ProtobufCMessage **out);
+
+static int read_signed(struct msg_path *c, const json_t *v, int64_t min, int64_t max, int64_t *out)
+{
+    bool negative = false;
+    uint64_t mag = 0;
+    if (pa_json_get_integer(c, v, true, &negative, &mag) != 0)
+        return -1;
+    if ((!negative && mag > (uint64_t)max) || (negative && mag > (uint64_t) - (min + 1) + 1))
+        return msg_path_fail(c, FT_E_RANGE, "%s%" PRIu64 " is outside [%" PRId64 ", %" PRId64 "]",
+                             negative ? "-" : "", mag, min, max);
+    *out = negative ? (int64_t)(0 - mag) : (int64_t)mag;
+    return 0;
+}
+
+static int read_enum(struct msg_path *c, const ProtobufCEnumDescriptor *e, const json_t *v,
+                     int32_t *out)
+{
+    if (!json_is_string(v))
+        return pa_json_get_int32(c, v, false, out);
+    const ProtobufCEnumValue *value =
+        protobuf_c_enum_descriptor_get_value_by_name(e, json_string_value(v));
+    if (value == NULL) {
+        char shown[64];
+        pa_quote_untrusted(json_string_value(v), shown);
+        return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown, e->name);
+    }
+    *out = value->value;
+    return 0;
+}
+
+static int read_bytes(struct msg_path *c, const json_t *v, ProtobufCBinaryData *out)
+{
+    return pa_json_get_base64(c, v, SIZE_MAX, &out->data, &out->len);
+}
+
+/* One value of field `f` into `slot` (the member, or an element of its array). */
+static int read_value(struct msg_path *c, const ProtobufCFieldDescriptor *f, const json_t *v,
+                      unsigned depth, void *slot)
+{
+    int64_t i = 0;
+    uint64_t u = 0;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        if (read_signed(c, v, INT32_MIN, INT32_MAX, &i) != 0)
+            return -1;
+        *(int32_t *)slot = (int32_t)i;
+        return 0;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return read_signed(c, v, INT64_MIN, INT64_MAX, (int64_t *)slot);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        if (pa_json_get_unsigned(c, v, UINT32_MAX, &u) != 0)
+            return -1;
+        *(uint32_t *)slot = (uint32_t)u;
+        return 0;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return pa_json_get_unsigned(c, v, UINT64_MAX, (uint64_t *)slot);
+    case PROTOBUF_C_TYPE_FLOAT:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        if (!json_is_number(v))
+            return pa_json_type_error(c, "a number", v);
+        if (f->type == PROTOBUF_C_TYPE_FLOAT)
+            *(float *)slot = (float)json_number_value(v);
+        else
+            *(double *)slot = json_number_value(v);
+        return 0;
+    case PROTOBUF_C_TYPE_BOOL:
+        if (!json_is_boolean(v))
+            return pa_json_type_error(c, "true or false", v);
+        *(protobuf_c_boolean *)slot = json_is_true(v);
+        return 0;
+    case PROTOBUF_C_TYPE_ENUM:
+        return read_enum(c, f->descriptor, v, (int32_t *)slot);
+    case PROTOBUF_C_TYPE_STRING: {
+        if (!json_is_string(v))
+            return pa_json_type_error(c, "a string", v);
+        size_t n = json_string_length(v);
+        if (memchr(json_string_value(v), '\0', n) != NULL)
+            return msg_path_fail(c, FT_E_INVALID, "a string holding NUL");
+        char *s = strdup(json_string_value(v));
+        if (s == NULL)
+            return msg_path_fail(c, FT_E_NOMEM, "out of memory");
+        *(char **)slot = s;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_BYTES:
+        return read_bytes(c, v, slot);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return read_message(c, f->descriptor, v, depth + 1, slot);
+    }
+    return msg_path_fail(c, FT_E_INVALID, "field type %d unknown", (int)f->type);
+}
+
+static int read_repeated(struct msg_path *c, const ProtobufCFieldDescriptor *f, const json_t *v,
+                         unsigned depth, ProtobufCMessage *msg)
+{
+    if (!json_is_array(v))
+        return pa_json_type_error(c, "an array", v);
+    size_t n = json_array_size(v), size = element_size(f->type);
+    if (n == 0)
+        return 0;
+    void *elements = calloc(n, size);
+    if (elements == NULL)
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory for %zu elements", n);
+    /* Owned by the message from here on, so that a failure frees what was read. */
+    *SLOT(void *, msg, f->offset) = elements;
+    size_t *count = SLOT(size_t, msg, f->quantifier_offset);
+    for (size_t i = 0; i < n; i++) {
+        size_t saved = msg_path_push(c, "", i, true);
+        if (read_value(c, f, json_array_get(v, i), depth, (char *)elements + i * size) != 0)
+            return -1;
+        msg_path_pop(c, saved);
+        *count = i + 1;
+    }
+    return 0;
+}
+
+static int read_member(struct msg_path *c, const ProtobufCMessageDescriptor *desc,
+                       const ProtobufCFieldDescriptor *f, const json_t *v, unsigned depth,
+                       ProtobufCMessage *msg)
+{
+    if (json_is_null(v))
+        return 0; /* not set */
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        return read_repeated(c, f, v, depth, msg);
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+        uint32_t *which = SLOT(uint32_t, msg, f->quantifier_offset);
+        if (*which != 0)
+            return msg_path_fail(c, FT_E_INVALID, "%s is set too, and both are of one oneof",
+                                 oneof_member(desc, f, *which));
+        if (read_value(c, f, v, depth, SLOT(void, msg, f->offset)) != 0)
+            return -1;
+        *which = f->id;
+        return 0;
+    }
+    if (read_value(c, f, v, depth, SLOT(void, msg, f->offset)) != 0)
+        return -1;
+    if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0)
+        *SLOT(protobuf_c_boolean, msg, f->quantifier_offset) = 1;
+    return 0;
+}
+
+static int read_message(struct msg_path *c, const ProtobufCMessageDescriptor *desc,
+                        const json_t *obj, unsigned depth, ProtobufCMessage **out)
+{
+    if (!json_is_object(obj))
+        return pa_json_type_error(c, "an object", obj);
+    if (depth > PA_PBJSON_DEPTH_MAX)
+        return msg_path_fail(c, FT_E_RANGE, "messages nested deeper than %d", PA_PBJSON_DEPTH_MAX);
+    ProtobufCMessage *msg = calloc(1, desc->sizeof_message);
+    if (msg == NULL)
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
+    protobuf_c_message_init(desc, msg);
+    /* Which fields were named, under either name: the same one twice is a duplicate. */
+    uint64_t seen[8] = {0};
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        const ProtobufCFieldDescriptor *f = find_field(desc, key);
+        char shown[64];
+        pa_quote_untrusted(key, shown);
+        int rc = 0;
+        if (f == NULL) {
+            rc = msg_path_fail(c, FT_E_INVALID, "unknown field \"%s\"", shown);
+        } else {
+            size_t index = (size_t)(f - desc->fields);
+            if (index < 512 && (seen[index / 64] >> (index % 64) & 1u))
+                rc = msg_path_fail(c, FT_E_INVALID, "field %s given twice (as \"%s\")", f->name,
+                                   shown);
+            else if (index < 512)
+                seen[index / 64] |= 1ull << (index % 64);
+            size_t saved = msg_path_push(c, f->name, 0, false);
+            rc = rc != 0 ? rc : read_member(c, desc, f, v, depth, msg);
+            if (rc == 0)
+                msg_path_pop(c, saved);
+        }
+        if (rc != 0) {
+            protobuf_c_message_free_unpacked(msg, NULL);
+            return -1;
+        }
+    }
+    *out = msg;
+    return 0;
+}
+
+int pa_pbjson_read(const ProtobufCMessageDescriptor *desc, const json_t *value,
+                   ProtobufCMessage **out, struct ft_error *err)
+{
+    *out = NULL;
+    struct msg_path c;
+    msg_path_init(&c, desc->name, err);
+    return read_message(&c, desc, value, 0, out);
+}
+
+/* ---- Writing ---------------------------------------------------------------------------- */
+
+static int write_message(struct msg_path *c, const ProtobufCMessage *msg, unsigned depth,
+                         json_t **out);
+
+static bool is_default(const ProtobufCFieldDescriptor *f, const void *slot)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_BOOL:
+        return !*(const protobuf_c_boolean *)slot;
+    case PROTOBUF_C_TYPE_STRING:
+        return *(char *const *)slot == NULL || **(char *const *)slot == '\0';
+    case PROTOBUF_C_TYPE_BYTES:
+        return ((const ProtobufCBinaryData *)slot)->len == 0;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return *(void *const *)slot == NULL;
+    default: /* numbers: all bits zero (a float -0.0 is written) */
+        return element_size(f->type) == 8 ? *(const uint64_t *)slot == 0
+                                          : *(const uint32_t *)slot == 0;
+    }
+}
+
+static json_t *decimal(bool is_signed, const void *slot)
+{
+    char text[24];
+    if (is_signed)
+        snprintf(text, sizeof(text), "%" PRId64, *(const int64_t *)slot);
+    else
+        snprintf(text, sizeof(text), "%" PRIu64, *(const uint64_t *)slot);
+    return json_string(text);
+}
+
+static int write_value(struct msg_path *c, const ProtobufCFieldDescriptor *f, const void *slot,
+                       unsigned depth, json_t **out)
+{
+    *out = NULL;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        *out = json_integer(*(const int32_t *)slot);
+        break;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        *out = json_integer(*(const uint32_t *)slot);
+        break;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        *out = decimal(f->type == PROTOBUF_C_TYPE_INT64 || f->type == PROTOBUF_C_TYPE_SINT64 ||
+                           f->type == PROTOBUF_C_TYPE_SFIXED64,
+                       slot);
+        break;
+    case PROTOBUF_C_TYPE_FLOAT:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        *out = json_real(f->type == PROTOBUF_C_TYPE_FLOAT ? (double)*(const float *)slot
+                                                          : *(const double *)slot);
+        if (*out == NULL)
+            return msg_path_fail(c, FT_E_INVALID, "not a finite number");
+        return 0;
+    case PROTOBUF_C_TYPE_BOOL:
+        *out = json_boolean(*(const protobuf_c_boolean *)slot);
+        break;
+    case PROTOBUF_C_TYPE_ENUM: {
+        int32_t number = *(const int32_t *)slot;
+        const ProtobufCEnumValue *value =
+            protobuf_c_enum_descriptor_get_value(f->descriptor, number);
+        *out = value != NULL ? json_string(value->name) : json_integer(number);
+        break;
+    }
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = *(char *const *)slot;
+        *out = json_string(s != NULL ? s : "");
+        if (*out == NULL)
+            return msg_path_fail(c, FT_E_INVALID, "a string that is not UTF-8");
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *b = slot;
+        return pa_json_base64(c, b->data, b->len, out);
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)slot;
+        if (sub == NULL)
+            return (*out = json_object()) ? 0 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
+        return write_message(c, sub, depth + 1, out);
+    }
+    }
+    return *out != NULL ? 0 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
+}
+
+/* Whether field `f` of `msg` is written: repeated ones when not empty, oneof members when
+ * they are the one set, proto2-style optionals when present, others when not default. */
+static bool is_written(const ProtobufCFieldDescriptor *f, const ProtobufCMessage *msg)
+{
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        return *SLOT(const size_t, msg, f->quantifier_offset) > 0;
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        return *SLOT(const uint32_t, msg, f->quantifier_offset) == f->id;
+    if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0)
+        return *SLOT(const protobuf_c_boolean, msg, f->quantifier_offset);
+    return !is_default(f, SLOT(const void, msg, f->offset));
+}
+
+static int write_field(struct msg_path *c, const ProtobufCFieldDescriptor *f,
+                       const ProtobufCMessage *msg, unsigned depth, json_t **out)
+{
+    if (f->label != PROTOBUF_C_LABEL_REPEATED)
+        return write_value(c, f, SLOT(const void, msg, f->offset), depth, out);
+    size_t n = *SLOT(const size_t, msg, f->quantifier_offset), size = element_size(f->type);
+    const char *elements = *SLOT(const char *const, msg, f->offset);
+    if ((*out = json_array()) == NULL)
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *element = NULL;
+        size_t saved = msg_path_push(c, "", i, true);
+        if (write_value(c, f, elements + i * size, depth, &element) != 0 ||
+            json_array_append_new(*out, element) != 0) {
+            json_decref(*out);
+            *out = NULL;
+            return element == NULL ? -1 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
+        }
+        msg_path_pop(c, saved);
+    }
+    return 0;
+}
+
+static int write_message(struct msg_path *c, const ProtobufCMessage *msg, unsigned depth,
+                         json_t **out)
+{
+    *out = NULL;
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    if (depth > PA_PBJSON_DEPTH_MAX)
+        return msg_path_fail(c, FT_E_RANGE, "messages nested deeper than %d", PA_PBJSON_DEPTH_MAX);
+    if (msg->n_unknown_fields > 0)
+        return msg_path_fail(c, FT_E_PROTOCOL, "field number %u is not in %s's schema",
+                             (unsigned)msg->unknown_fields[0].tag, desc->name);
+    json_t *obj = json_object();
+    if (obj == NULL)
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        if (!is_written(f, msg))
+            continue;
+        json_t *value = NULL;
+        size_t saved = msg_path_push(c, f->name, 0, false);
+        if (write_field(c, f, msg, depth, &value) != 0 ||
+            json_object_set_new(obj, f->name, value) != 0) {
+            json_decref(obj);
+            return value == NULL ? -1 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
+        }
+        msg_path_pop(c, saved);
+    }
+    *out = obj;
+    return 0;
+}
+
+int pa_pbjson_write(const ProtobufCMessage *msg, json_t **out, struct ft_error *err)
+{
+    struct msg_path c;
+    msg_path_init(&c, msg->descriptor->name, err);
+    return write_message(&c, msg, 0, out);
+}
