@@ -11,7 +11,8 @@
  *   an HTTP status other than 200: the code grpc's http-grpc-status-mapping.md gives it.
  *
  * The client hands callers JSON on both transports, so a call over gRPC converts the
- * caller's proto3 JSON to protobuf (pa_msg.h, pa_proto.h) and the answer back. */
+ * caller's proto3 JSON into the message protoc-c generated (pa_pbjson.h) and the answer
+ * back. */
 #ifndef FTHARNESS_PA_PA_GRPC_H
 #define FTHARNESS_PA_PA_GRPC_H
 

@@ -9,120 +9,38 @@
 #include "pa/json_scalar.h"
 #include "pa/msg_path.h"
 
-/* ---- Enum tables (names exactly as in the upstream .proto files) ------------------------ */
+/* ---- Enums: the descriptors protoc-c generated from proto/ ------------------------------ */
 
-#define ENUM_DESC(var, proto_name, table)                                                          \
-    const struct pa_enum_desc var = {proto_name, table, sizeof(table) / sizeof(table[0])}
-
-static const struct pa_enum_value token_seed_values[] = {
-    {"TOKEN_SEED_UNSPECIFIED", 0},
-    {"TOKEN_SEED_LOW_SECURITY", 1},
-    {"TOKEN_SEED_HIGH_SECURITY", 2},
-    {"TOKEN_SEED_KEYGEN", 3},
-};
-ENUM_DESC(pa_token_seed_enum, "pa.TokenSeed", token_seed_values);
-
-static const struct pa_enum_value token_type_values[] = {
-    {"TOKEN_TYPE_UNSPECIFIED", 0},
-    {"TOKEN_TYPE_RAW", 1},
-    {"TOKEN_TYPE_HASHED_OT_LC_TOKEN", 2},
-};
-ENUM_DESC(pa_token_type_enum, "pa.TokenType", token_type_values);
-
-static const struct pa_enum_value token_size_values[] = {
-    {"TOKEN_SIZE_UNSPECIFIED", 0},
-    {"TOKEN_SIZE_128_BITS", 1},
-    {"TOKEN_SIZE_256_BITS", 2},
-};
-ENUM_DESC(pa_token_size_enum, "pa.TokenSize", token_size_values);
-
-static const struct pa_enum_value hash_type_values[] = {
-    {"HASH_TYPE_UNSPECIFIED", 0}, {"HASH_TYPE_SHA384", 2}, {"HASH_TYPE_SHA256", 3},
-    {"HASH_TYPE_SHA512", 4},      {"HASH_TYPE_SHA224", 5},
-};
-ENUM_DESC(pa_hash_type_enum, "crypto.common.HashType", hash_type_values);
-
-static const struct pa_enum_value elliptic_curve_type_values[] = {
-    {"ELLIPTIC_CURVE_TYPE_UNSPECIFIED", 0}, {"ELLIPTIC_CURVE_TYPE_NIST_P256", 2},
-    {"ELLIPTIC_CURVE_TYPE_NIST_P384", 3},   {"ELLIPTIC_CURVE_TYPE_NIST_P521", 4},
-    {"ELLIPTIC_CURVE_TYPE_CURVE25519", 5},
-};
-ENUM_DESC(pa_elliptic_curve_type_enum, "crypto.common.EllipticCurveType",
-          elliptic_curve_type_values);
-
-static const struct pa_enum_value ec_point_format_values[] = {
-    {"EC_POINT_FORMAT_UNSPECIFIED", 0},
-    {"EC_POINT_FORMAT_UNCOMPRESSED", 1},
-};
-ENUM_DESC(pa_ec_point_format_enum, "crypto.common.EcPointFormat", ec_point_format_values);
-
-static const struct pa_enum_value ecdsa_signature_encoding_values[] = {
-    {"ECDSA_SIGNATURE_ENCODING_UNSPECIFIED", 0},
-    {"ECDSA_SIGNATURE_ENCODING_IEEE_P1363", 1},
-    {"ECDSA_SIGNATURE_ENCODING_DER", 2},
-};
-ENUM_DESC(pa_ecdsa_signature_encoding_enum, "crypto.ecdsa.EcdsaSignatureEncoding",
-          ecdsa_signature_encoding_values);
-
-static const struct pa_enum_value mldsa_parameter_sets_values[] = {
-    {"MLDSA_PARAMETER_SETS_MLDSA_UNSPECIFIED", 0},
-    {"MLDSA_PARAMETER_SETS_MLDSA_44", 1},
-    {"MLDSA_PARAMETER_SETS_MLDSA_65", 2},
-    {"MLDSA_PARAMETER_SETS_MLDSA_87", 3},
-};
-ENUM_DESC(pa_mldsa_parameter_sets_enum, "crypto.mldsa.MldsaParameterSets",
-          mldsa_parameter_sets_values);
-
-static const struct pa_enum_value silicon_creator_id_values[] = {
-    {"SILICON_CREATOR_ID_UNSPECIFIED", 0},
-    {"SILICON_CREATOR_ID_OPENSOURCE", 0x0001},
-    {"SILICON_CREATOR_ID_NUVOTON", 0x4001},
-    {"SILICON_CREATOR_ID_FPGA", 0xffff},
-};
-ENUM_DESC(pa_silicon_creator_id_enum, "ot.SiliconCreatorId", silicon_creator_id_values);
-
-static const struct pa_enum_value product_id_values[] = {
-    {"PRODUCT_ID_UNSPECIFIED", 0},      {"PRODUCT_ID_EARLGREY_Z1", 0x0001},
-    {"PRODUCT_ID_EARLGREY_A1", 0x0002}, {"PRODUCT_ID_EARLGREY_A2", 0x0003},
-    {"PRODUCT_ID_FPGA", 0xffff},
-};
-ENUM_DESC(pa_product_id_enum, "ot.ProductId", product_id_values);
-
-static const struct pa_enum_value device_registration_state_values[] = {
-    {"DEVICE_REGISTRATION_STATE_UNSPECIFIED", 0}, {"DEVICE_REGISTRATION_STATE_PROVISIONED", 1},
-    {"DEVICE_REGISTRATION_STATE_PROV_READ", 2},   {"DEVICE_REGISTRATION_STATE_PROV_REPORT", 3},
-    {"DEVICE_REGISTRATION_STATE_INVALID", 4},     {"DEVICE_REGISTRATION_STATE_REVOKED", 5},
-};
-ENUM_DESC(pa_device_registration_state_enum, "ot.DeviceRegistrationState",
-          device_registration_state_values);
-
-static const struct pa_enum_value device_life_cycle_values[] = {
-    {"DEVICE_LIFE_CYCLE_UNSPECIFIED", 0}, {"DEVICE_LIFE_CYCLE_RAW", 1},
-    {"DEVICE_LIFE_CYCLE_TEST_LOCKED", 2}, {"DEVICE_LIFE_CYCLE_TEST_UNLOCKED", 3},
-    {"DEVICE_LIFE_CYCLE_DEV", 4},         {"DEVICE_LIFE_CYCLE_PROD", 5},
-    {"DEVICE_LIFE_CYCLE_PROD_END", 6},    {"DEVICE_LIFE_CYCLE_RMA", 7},
-    {"DEVICE_LIFE_CYCLE_SCRAP", 8},
-};
-ENUM_DESC(pa_device_life_cycle_enum, "ot.DeviceLifeCycle", device_life_cycle_values);
+const struct pa_enum_desc pa_token_seed_enum = {&pa__token_seed__descriptor};
+const struct pa_enum_desc pa_token_type_enum = {&pa__token_type__descriptor};
+const struct pa_enum_desc pa_token_size_enum = {&pa__token_size__descriptor};
+const struct pa_enum_desc pa_hash_type_enum = {&crypto__common__hash_type__descriptor};
+const struct pa_enum_desc pa_elliptic_curve_type_enum = {
+    &crypto__common__elliptic_curve_type__descriptor};
+const struct pa_enum_desc pa_ec_point_format_enum = {&crypto__common__ec_point_format__descriptor};
+const struct pa_enum_desc pa_ecdsa_signature_encoding_enum = {
+    &crypto__ecdsa__ecdsa_signature_encoding__descriptor};
+const struct pa_enum_desc pa_mldsa_parameter_sets_enum = {
+    &crypto__mldsa__mldsa_parameter_sets__descriptor};
+const struct pa_enum_desc pa_silicon_creator_id_enum = {&ot__silicon_creator_id__descriptor};
+const struct pa_enum_desc pa_product_id_enum = {&ot__product_id__descriptor};
+const struct pa_enum_desc pa_device_registration_state_enum = {
+    &ot__device_registration_state__descriptor};
+const struct pa_enum_desc pa_device_life_cycle_enum = {&ot__device_life_cycle__descriptor};
 
 const char *pa_enum_name(const struct pa_enum_desc *e, int32_t number)
 {
-    for (size_t i = 0; i < e->count; i++) {
-        if (e->values[i].number == number)
-            return e->values[i].name;
-    }
-    return NULL;
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(e->generated, number);
+    return v != NULL ? v->name : NULL;
 }
 
 int pa_enum_number(const struct pa_enum_desc *e, const char *name, int32_t *number)
 {
-    for (size_t i = 0; i < e->count; i++) {
-        if (strcmp(e->values[i].name, name) == 0) {
-            *number = e->values[i].number;
-            return 0;
-        }
-    }
-    return -1;
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(e->generated, name);
+    if (v == NULL)
+        return -1;
+    *number = v->value;
+    return 0;
 }
 
 /* ---- Message tables ---------------------------------------------------------------------
@@ -713,7 +631,8 @@ static int decode_enum(struct msg_path *c, const struct pa_field_desc *f, const 
         return 0;
     char shown[64];
     pa_quote_untrusted(json_string_value(v), shown);
-    return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown, f->enum_desc->name);
+    return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown,
+                         f->enum_desc->generated->name);
 }
 
 static int decode_value(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,

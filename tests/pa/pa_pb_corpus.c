@@ -95,7 +95,7 @@ static int32_t enum_value(const struct pa_field_desc *f, enum variant v)
 {
     const struct pa_enum_desc *e = f->enum_desc;
     if (v == FULL)
-        return e->values[e->count - 1].number;
+        return e->generated->values[e->generated->n_values - 1].value;
     if (v == MINIMAL)
         return 1;
     unsigned k = counter++;
@@ -227,7 +227,7 @@ static json_t *schema_json(void)
         json_t *fields = json_array();
         for (size_t j = 0; j < descs[i]->field_count; j++) {
             const struct pa_field_desc *f = &descs[i]->fields[j];
-            const char *type = f->kind == PA_FIELD_ENUM      ? f->enum_desc->name
+            const char *type = f->kind == PA_FIELD_ENUM      ? f->enum_desc->generated->name
                                : f->kind == PA_FIELD_MESSAGE ? f->msg_desc->name
                                                              : NULL;
             json_array_append_new(
@@ -242,11 +242,12 @@ static json_t *schema_json(void)
     const struct pa_enum_desc *const *enums = pa_enum_desc_list(&n_enums);
     for (size_t i = 0; i < n_enums; i++) {
         json_t *values = json_array();
-        for (size_t j = 0; j < enums[i]->count; j++)
-            json_array_append_new(values, json_pack("[s, I]", enums[i]->values[j].name,
-                                                    (json_int_t)enums[i]->values[j].number));
+        const ProtobufCEnumDescriptor *e = enums[i]->generated;
+        for (size_t j = 0; j < e->n_values; j++)
+            json_array_append_new(
+                values, json_pack("[s, I]", e->values[j].name, (json_int_t)e->values[j].value));
         json_array_append_new(enum_list,
-                              json_pack("{s:s, s:o}", "name", enums[i]->name, "values", values));
+                              json_pack("{s:s, s:o}", "name", e->name, "values", values));
     }
     const struct pa_rpc_desc *rpcs = pa_rpc_list(&n);
     for (size_t i = 0; i < n; i++)

@@ -308,7 +308,7 @@ static int32_t pick_enum(const struct pa_enum_desc *e, uint64_t *rng, bool full)
     uint64_t r = test_rand(rng);
     if (!full && r % 5 == 0) /* a number without a name: proto3 enums are open */
         return r % 2 ? INT32_MIN : (int32_t)(r >> 40) | 0x100000;
-    return e->values[r % e->count].number;
+    return e->generated->values[r % e->generated->n_values].value;
 }
 
 static void fill_message(const struct pa_msg_desc *desc, void *msg, uint64_t *rng, bool full);
@@ -918,11 +918,12 @@ START_TEST(enum_tables)
     const struct pa_enum_desc *const *all = pa_enum_desc_list(&n_enums);
     size_t total = 0;
     for (size_t i = 0; i < n_enums; i++) {
-        for (size_t k = 0; k < all[i]->count; k++) {
+        const ProtobufCEnumDescriptor *e = all[i]->generated;
+        for (size_t k = 0; k < e->n_values; k++) {
             int32_t v = -1;
-            ck_assert_int_eq(pa_enum_number(all[i], all[i]->values[k].name, &v), 0);
-            ck_assert_int_eq(v, all[i]->values[k].number);
-            ck_assert_str_eq(pa_enum_name(all[i], v), all[i]->values[k].name);
+            ck_assert_int_eq(pa_enum_number(all[i], e->values[k].name, &v), 0);
+            ck_assert_int_eq(v, e->values[k].value);
+            ck_assert_str_eq(pa_enum_name(all[i], v), e->values[k].name);
             total++;
         }
     }
