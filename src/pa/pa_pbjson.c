@@ -8,6 +8,7 @@
 
 #include "pa/json_scalar.h"
 #include "pa/msg_path.h"
+#include "pa/pa_msg.h"
 
 #define SLOT(type, msg, offset) ((type *)((char *)(msg) + (offset)))
 
@@ -50,6 +51,40 @@ static const char *oneof_member(const ProtobufCMessageDescriptor *desc,
             desc->fields[i].quantifier_offset == f->quantifier_offset && desc->fields[i].id == id)
             return desc->fields[i].name;
     return "?";
+}
+
+/* ---- Limits ------------------------------------------------------------------------------
+ * The PA schema's limits are pa_msg.h's (docs/pa-api.md §7), found by message and field
+ * name in pa_msg's tables; a message those tables do not have is not limited. */
+
+struct limits {
+    size_t value; /* characters of a string, bytes of a byte field (each element's) */
+    size_t count; /* elements of a repeated field */
+};
+
+static struct limits field_limits(const ProtobufCMessageDescriptor *desc,
+                                  const ProtobufCFieldDescriptor *f)
+{
+    struct limits lim = {SIZE_MAX, SIZE_MAX};
+    const struct pa_msg_desc *known = pa_msg_desc_find(desc->name);
+    for (size_t i = 0; known != NULL && i < known->field_count; i++) {
+        const struct pa_field_desc *k = &known->fields[i];
+        if (strcmp(k->name, f->name) != 0)
+            continue;
+        if (k->kind == PA_FIELD_STRING || k->kind == PA_FIELD_BYTES ||
+            k->kind == PA_FIELD_HEAP_BYTES)
+            lim.value = k->cap;
+        if (k->max_count > 0)
+            lim.count = k->max_count;
+    }
+    return lim;
+}
+
+static int over_count(struct msg_path *c, size_t n, const struct limits *lim)
+{
+    return n > lim->count
+               ? msg_path_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, lim->count)
+               : 0;
 }
 
 /* ---- Reading ---------------------------------------------------------------------------- */
@@ -109,14 +144,14 @@ static int read_enum(struct msg_path *c, const ProtobufCEnumDescriptor *e, const
     return 0;
 }
 
-static int read_bytes(struct msg_path *c, const json_t *v, ProtobufCBinaryData *out)
+static int read_bytes(struct msg_path *c, const json_t *v, size_t max, ProtobufCBinaryData *out)
 {
-    return pa_json_get_base64(c, v, SIZE_MAX, &out->data, &out->len);
+    return pa_json_get_base64(c, v, max, &out->data, &out->len);
 }
 
 /* One value of field `f` into `slot` (the member, or an element of its array). */
 static int read_value(struct msg_path *c, const ProtobufCFieldDescriptor *f, const json_t *v,
-                      unsigned depth, void *slot)
+                      unsigned depth, const struct limits *lim, void *slot)
 {
     int64_t i = 0;
     uint64_t u = 0;
@@ -163,6 +198,8 @@ static int read_value(struct msg_path *c, const ProtobufCFieldDescriptor *f, con
         size_t n = json_string_length(v);
         if (memchr(json_string_value(v), '\0', n) != NULL)
             return msg_path_fail(c, FT_E_INVALID, "a string holding NUL");
+        if (n > lim->value)
+            return msg_path_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, lim->value);
         char *s = strdup(json_string_value(v));
         if (s == NULL)
             return msg_path_fail(c, FT_E_NOMEM, "out of memory");
@@ -170,7 +207,7 @@ static int read_value(struct msg_path *c, const ProtobufCFieldDescriptor *f, con
         return 0;
     }
     case PROTOBUF_C_TYPE_BYTES:
-        return read_bytes(c, v, slot);
+        return read_bytes(c, v, lim->value, slot);
     case PROTOBUF_C_TYPE_MESSAGE:
         return read_message(c, f->descriptor, v, depth + 1, slot);
     }
@@ -178,13 +215,15 @@ static int read_value(struct msg_path *c, const ProtobufCFieldDescriptor *f, con
 }
 
 static int read_repeated(struct msg_path *c, const ProtobufCFieldDescriptor *f, const json_t *v,
-                         unsigned depth, ProtobufCMessage *msg)
+                         unsigned depth, const struct limits *lim, ProtobufCMessage *msg)
 {
     if (!json_is_array(v))
         return pa_json_type_error(c, "an array", v);
     size_t n = json_array_size(v), size = element_size(f->type);
     if (n == 0)
         return 0;
+    if (over_count(c, n, lim) != 0)
+        return -1;
     void *elements = calloc(n, size);
     if (elements == NULL)
         return msg_path_fail(c, FT_E_NOMEM, "out of memory for %zu elements", n);
@@ -193,7 +232,7 @@ static int read_repeated(struct msg_path *c, const ProtobufCFieldDescriptor *f, 
     size_t *count = SLOT(size_t, msg, f->quantifier_offset);
     for (size_t i = 0; i < n; i++) {
         size_t saved = msg_path_push(c, "", i, true);
-        if (read_value(c, f, json_array_get(v, i), depth, (char *)elements + i * size) != 0)
+        if (read_value(c, f, json_array_get(v, i), depth, lim, (char *)elements + i * size) != 0)
             return -1;
         msg_path_pop(c, saved);
         *count = i + 1;
@@ -207,19 +246,20 @@ static int read_member(struct msg_path *c, const ProtobufCMessageDescriptor *des
 {
     if (json_is_null(v))
         return 0; /* not set */
+    struct limits lim = field_limits(desc, f);
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        return read_repeated(c, f, v, depth, msg);
+        return read_repeated(c, f, v, depth, &lim, msg);
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
         uint32_t *which = SLOT(uint32_t, msg, f->quantifier_offset);
         if (*which != 0)
             return msg_path_fail(c, FT_E_INVALID, "%s is set too, and both are of one oneof",
                                  oneof_member(desc, f, *which));
-        if (read_value(c, f, v, depth, SLOT(void, msg, f->offset)) != 0)
+        if (read_value(c, f, v, depth, &lim, SLOT(void, msg, f->offset)) != 0)
             return -1;
         *which = f->id;
         return 0;
     }
-    if (read_value(c, f, v, depth, SLOT(void, msg, f->offset)) != 0)
+    if (read_value(c, f, v, depth, &lim, SLOT(void, msg, f->offset)) != 0)
         return -1;
     if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0)
         *SLOT(protobuf_c_boolean, msg, f->quantifier_offset) = 1;
@@ -312,7 +352,7 @@ static json_t *decimal(bool is_signed, const void *slot)
 }
 
 static int write_value(struct msg_path *c, const ProtobufCFieldDescriptor *f, const void *slot,
-                       unsigned depth, json_t **out)
+                       unsigned depth, const struct limits *lim, json_t **out)
 {
     *out = NULL;
     switch (f->type) {
@@ -353,13 +393,18 @@ static int write_value(struct msg_path *c, const ProtobufCFieldDescriptor *f, co
     }
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(char *const *)slot;
-        *out = json_string(s != NULL ? s : "");
+        size_t n = s != NULL ? strlen(s) : 0;
+        if (n > lim->value)
+            return msg_path_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, lim->value);
+        *out = json_stringn(s != NULL ? s : "", n);
         if (*out == NULL)
             return msg_path_fail(c, FT_E_INVALID, "a string that is not UTF-8");
         return 0;
     }
     case PROTOBUF_C_TYPE_BYTES: {
         const ProtobufCBinaryData *b = slot;
+        if (b->len > lim->value)
+            return msg_path_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", b->len, lim->value);
         return pa_json_base64(c, b->data, b->len, out);
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
@@ -388,16 +433,19 @@ static bool is_written(const ProtobufCFieldDescriptor *f, const ProtobufCMessage
 static int write_field(struct msg_path *c, const ProtobufCFieldDescriptor *f,
                        const ProtobufCMessage *msg, unsigned depth, json_t **out)
 {
+    struct limits lim = field_limits(msg->descriptor, f);
     if (f->label != PROTOBUF_C_LABEL_REPEATED)
-        return write_value(c, f, SLOT(const void, msg, f->offset), depth, out);
+        return write_value(c, f, SLOT(const void, msg, f->offset), depth, &lim, out);
     size_t n = *SLOT(const size_t, msg, f->quantifier_offset), size = element_size(f->type);
+    if (over_count(c, n, &lim) != 0)
+        return -1;
     const char *elements = *SLOT(const char *const, msg, f->offset);
     if ((*out = json_array()) == NULL)
         return msg_path_fail(c, FT_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         json_t *element = NULL;
         size_t saved = msg_path_push(c, "", i, true);
-        if (write_value(c, f, elements + i * size, depth, &element) != 0 ||
+        if (write_value(c, f, elements + i * size, depth, &lim, &element) != 0 ||
             json_array_append_new(*out, element) != 0) {
             json_decref(*out);
             *out = NULL;

@@ -14,8 +14,9 @@
  * A message unpacked from the wire with fields the schema does not know is refused on
  * write, naming the field number: a peer on another schema must not pass as ours.
  *
- * Sizes are bounded by what the caller gives (a JSON document, a wire message); the
- * per-field limits of pa_msg.h are applied by whoever turns the JSON into its structs.
+ * The limits of pa_msg.h (docs/pa-api.md §7: characters, bytes, elements per field) apply
+ * to the PA schema's fields on read and on write, found by message and field name; a
+ * value over one fails with FT_E_CAPACITY naming the field.
  *
  * Ownership: *out of pa_pbjson_read is NEW, free it with protobuf_c_message_free_unpacked
  * (msg, NULL); *out of pa_pbjson_write is a NEW jansson reference. */

@@ -147,6 +147,40 @@ START_TEST(refusals_name_the_field)
 }
 END_TEST
 
+START_TEST(limits_of_the_pa_schema)
+{
+    /* pa.InitSessionRequest.sku: 63 characters (PA_SKU_MAX) */
+    char text[160];
+    snprintf(text, sizeof(text), "{\"sku\":\"%064d\"}", 0);
+    refused(&pa__init_session_request__descriptor, text, "sku: 64 characters, limit 63");
+    snprintf(text, sizeof(text), "{\"sku\":\"%063d\"}", 0);
+    struct ft_error err = {0};
+    ProtobufCMessage *msg = read_text(&pa__init_session_request__descriptor, text, &err);
+    ck_assert_msg(msg != NULL, "%s", err.message);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    /* ot.DeviceId.sku_specific: 16 bytes */
+    refused(&ot__device_id__descriptor, "{\"sku_specific\":\"AAAAAAAAAAAAAAAAAAAAAAA=\"}",
+            "sku_specific: 17 bytes, limit 16");
+    /* a list of 17 certificates (PA_REPEATED_MAX 16), read and written */
+    refused(&pa__get_ca_certs_response__descriptor,
+            "{\"certs\":[{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}]}",
+            "certs: 17 elements, limit 16");
+    uint8_t wire[34];
+    for (int i = 0; i < 17; i++) {
+        wire[2 * i] = 0x0a; /* certs = 1, empty */
+        wire[2 * i + 1] = 0;
+    }
+    msg =
+        protobuf_c_message_unpack(&pa__get_ca_certs_response__descriptor, NULL, sizeof(wire), wire);
+    ck_assert_ptr_nonnull(msg);
+    json_t *value = NULL;
+    ck_assert_int_eq(pa_pbjson_write(msg, &value, &err), -1);
+    ck_assert_int_eq(err.code, FT_E_CAPACITY);
+    ck_assert_msg(strstr(err.message, "certs: 17 elements, limit 16"), "%s", err.message);
+    protobuf_c_message_free_unpacked(msg, NULL);
+}
+END_TEST
+
 START_TEST(unknown_fields_from_the_wire_are_refused)
 {
     /* InitSessionResponse with field 15 (varint 1) besides sku_session_token */
@@ -198,6 +232,7 @@ static Suite *pa_pbjson_suite(void)
     tcase_add_test(tc, defaults_are_not_written);
     tcase_add_test(tc, oneof_members);
     tcase_add_test(tc, refusals_name_the_field);
+    tcase_add_test(tc, limits_of_the_pa_schema);
     tcase_add_test(tc, unknown_fields_from_the_wire_are_refused);
     tcase_add_test(tc, round_trip_through_the_wire);
     suite_add_tcase(s, tc);
