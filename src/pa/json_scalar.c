@@ -344,3 +344,51 @@ int pa_json_get_base64(struct msg_path *c, const json_t *v, size_t max, uint8_t 
     *len = decoded;
     return 0;
 }
+
+bool pa_json_key_names(const char *key, const char *proto_name)
+{
+    if (strcmp(key, proto_name) == 0)
+        return true;
+    bool upper = false;
+    for (const char *p = proto_name; *p != '\0'; p++) {
+        if (*p == '_') {
+            upper = true;
+            continue;
+        }
+        char want = (upper && *p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+        upper = false;
+        if (*key++ != want)
+            return false;
+    }
+    return *key == '\0';
+}
+
+int pa_json_get_string(struct msg_path *c, const json_t *v, size_t max, size_t *len)
+{
+    if (!json_is_string(v))
+        return pa_json_type_error(c, "a string", v);
+    size_t n = json_string_length(v);
+    if (n > max)
+        return msg_path_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, max);
+    /* A caller-built value (not parsed from text) may hold a NUL; C strings cannot. */
+    if (memchr(json_string_value(v), '\0', n) != NULL)
+        return msg_path_fail(c, FT_E_INVALID, "contains a NUL character");
+    *len = n;
+    return 0;
+}
+
+int pa_json_get_enum(struct msg_path *c, const ProtobufCEnumDescriptor *e, const json_t *v,
+                     int32_t *out)
+{
+    if (!json_is_string(v))
+        return pa_json_get_int32(c, v, false, out);
+    const ProtobufCEnumValue *value =
+        protobuf_c_enum_descriptor_get_value_by_name(e, json_string_value(v));
+    if (value == NULL) {
+        char shown[64];
+        pa_quote_untrusted(json_string_value(v), shown);
+        return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown, e->name);
+    }
+    *out = value->value;
+    return 0;
+}

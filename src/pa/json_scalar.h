@@ -7,6 +7,7 @@
 #define FTHARNESS_PA_JSON_SCALAR_H
 
 #include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,18 @@ int pa_json_base64_length(struct msg_path *c, const json_t *v, size_t max, size_
  * *len, left as they were (NULL, 0) when the string is empty. */
 int pa_json_get_base64(struct msg_path *c, const json_t *v, size_t max, uint8_t **data,
                        size_t *len);
+
+/* Whether JSON object key `key` names the field `proto_name`: that name, or protoc's JSON
+ * name of it (each '_' dropped and the letter after it upper-cased). */
+bool pa_json_key_names(const char *key, const char *proto_name);
+
+/* A string of at most `max` characters (bytes of UTF-8) without NUL: its length in *len;
+ * the text is json_string_value(v). */
+int pa_json_get_string(struct msg_path *c, const json_t *v, size_t max, size_t *len);
+
+/* An enum value: a name of `e`, or any int32 number (proto3 enums are open). */
+int pa_json_get_enum(struct msg_path *c, const ProtobufCEnumDescriptor *e, const json_t *v,
+                     int32_t *out);
 
 /* `len` bytes as a NEW JSON string of padded standard base64. */
 int pa_json_base64(struct msg_path *c, const uint8_t *data, size_t len, json_t **out);

@@ -47,20 +47,21 @@ int pa_grpc_request_body(const struct pa_rpc_desc *rpc, const char *json, size_t
     json_decref(value);
     if (rc != 0)
         return -1;
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    if (n > GRPC_MESSAGE_MAX)
-        rc = ft_fail(err, FT_E_RANGE, "request of %zu bytes, limit %u", n, GRPC_MESSAGE_MAX);
-    else if ((*out = malloc(PA_GRPC_PREFIX_LEN + n)) == NULL)
-        rc = ft_fail(err, FT_E_NOMEM, "out of memory");
-    if (rc == 0) {
-        (*out)[0] = 0; /* not compressed */
-        for (int i = 0; i < 4; i++)
-            (*out)[1 + i] = (uint8_t)(n >> (24 - 8 * i));
-        protobuf_c_message_pack(msg, *out + PA_GRPC_PREFIX_LEN);
-        *out_len = PA_GRPC_PREFIX_LEN + n;
-    }
+    size_t n = 0;
+    uint8_t *framed = pa_schema_pack(msg, PA_GRPC_PREFIX_LEN, &n);
     protobuf_c_message_free_unpacked(msg, NULL);
-    return rc;
+    if (framed == NULL)
+        return ft_fail(err, FT_E_NOMEM, "out of memory");
+    if (n > GRPC_MESSAGE_MAX) {
+        free(framed);
+        return ft_fail(err, FT_E_RANGE, "request of %zu bytes, limit %u", n, GRPC_MESSAGE_MAX);
+    }
+    framed[0] = 0; /* not compressed */
+    for (int i = 0; i < 4; i++)
+        framed[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+    *out = framed;
+    *out_len = PA_GRPC_PREFIX_LEN + n;
+    return 0;
 }
 
 /* The one message of a unary answer: where it starts in `body` and its length. */

@@ -34,15 +34,6 @@ const char *pa_enum_name(const struct pa_enum_desc *e, int32_t number)
     return v != NULL ? v->name : NULL;
 }
 
-int pa_enum_number(const struct pa_enum_desc *e, const char *name, int32_t *number)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(e->generated, name);
-    if (v == NULL)
-        return -1;
-    *number = v->value;
-    return 0;
-}
-
 /* ---- Message tables ---------------------------------------------------------------------
  * One row per proto field, in .proto declaration order (the JSON output order). */
 
@@ -609,30 +600,12 @@ static int decode_object(struct msg_path *c, const struct pa_msg_desc *desc, con
 static int decode_string(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
                          char *slot)
 {
-    if (!json_is_string(v))
-        return pa_json_type_error(c, "a string", v);
-    size_t n = json_string_length(v);
-    if (n > f->cap)
-        return msg_path_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, f->cap);
-    /* A caller-built value (pa_msg_from_json_value) may hold a NUL; C strings cannot. */
-    if (memchr(json_string_value(v), '\0', n) != NULL)
-        return msg_path_fail(c, FT_E_INVALID, "contains a NUL character");
+    size_t n = 0;
+    if (pa_json_get_string(c, v, f->cap, &n) != 0)
+        return -1;
     memcpy(slot, json_string_value(v), n);
     slot[n] = '\0';
     return 0;
-}
-
-static int decode_enum(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
-                       int32_t *slot)
-{
-    if (!json_is_string(v))
-        return pa_json_get_int32(c, v, false, slot);
-    if (pa_enum_number(f->enum_desc, json_string_value(v), slot) == 0)
-        return 0;
-    char shown[64];
-    pa_quote_untrusted(json_string_value(v), shown);
-    return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown,
-                         f->enum_desc->generated->name);
 }
 
 static int decode_value(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
@@ -660,7 +633,7 @@ static int decode_value(struct msg_path *c, const struct pa_field_desc *f, const
     case PA_FIELD_FIXED64:
         return pa_json_get_unsigned(c, v, UINT64_MAX, (uint64_t *)slot);
     case PA_FIELD_ENUM:
-        return decode_enum(c, f, v, slot);
+        return pa_json_get_enum(c, f->enum_desc->generated, v, slot);
     case PA_FIELD_MESSAGE:
         return decode_object(c, f->msg_desc, v, slot);
     }
@@ -689,28 +662,11 @@ static int decode_repeated(struct msg_path *c, const struct pa_field_desc *f, co
     return 0;
 }
 
-/* protoc's JSON name: each '_' dropped and the letter after it upper-cased. */
-static bool is_json_name(const char *key, const char *proto_name)
-{
-    bool upper = false;
-    for (const char *p = proto_name; *p != '\0'; p++) {
-        if (*p == '_') {
-            upper = true;
-            continue;
-        }
-        char want = (upper && *p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
-        upper = false;
-        if (*key++ != want)
-            return false;
-    }
-    return *key == '\0';
-}
-
 static const struct pa_field_desc *find_field(const struct pa_msg_desc *desc, const char *key,
                                               size_t *index)
 {
     for (size_t i = 0; i < desc->field_count; i++) {
-        if (strcmp(desc->fields[i].name, key) == 0 || is_json_name(key, desc->fields[i].name)) {
+        if (pa_json_key_names(key, desc->fields[i].name)) {
             *index = i;
             return &desc->fields[i];
         }

@@ -252,9 +252,6 @@ extern const struct pa_enum_desc pa_device_life_cycle_enum;
 /* The proto name of `number` ("HASH_TYPE_SHA256"), or NULL when it has none. */
 const char *pa_enum_name(const struct pa_enum_desc *e, int32_t number);
 
-/* The number named `name` (exact, case-sensitive); -1 when there is none. */
-int pa_enum_number(const struct pa_enum_desc *e, const char *name, int32_t *number);
-
 /* ---- Shared messages (packages crypto.*, ot) ------------------------------------------- */
 
 /* crypto.ecdsa.EcdsaParams */

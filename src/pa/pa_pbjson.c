@@ -14,31 +14,12 @@
 
 /* ---- Names ------------------------------------------------------------------------------ */
 
-/* protoc's JSON name of a field: underscores dropped, the letter after one upper-cased. */
-static void lower_camel(const char *proto_name, char *out, size_t cap)
-{
-    size_t o = 0;
-    bool upper = false;
-    for (const char *p = proto_name; *p != '\0' && o + 1 < cap; p++) {
-        if (*p == '_') {
-            upper = true;
-            continue;
-        }
-        out[o++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
-        upper = false;
-    }
-    out[o] = '\0';
-}
-
 static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescriptor *desc,
                                                   const char *key)
 {
-    for (unsigned i = 0; i < desc->n_fields; i++) {
-        char camel[128];
-        lower_camel(desc->fields[i].name, camel, sizeof(camel));
-        if (strcmp(key, desc->fields[i].name) == 0 || strcmp(key, camel) == 0)
+    for (unsigned i = 0; i < desc->n_fields; i++)
+        if (pa_json_key_names(key, desc->fields[i].name))
             return &desc->fields[i];
-    }
     return NULL;
 }
 
@@ -62,11 +43,11 @@ struct limits {
     size_t count; /* elements of a repeated field */
 };
 
-static struct limits field_limits(const ProtobufCMessageDescriptor *desc,
+/* The limits of field `f`, from `known` (pa_msg_desc_find of its message; NULL: none). */
+static struct limits field_limits(const struct pa_msg_desc *known,
                                   const ProtobufCFieldDescriptor *f)
 {
     struct limits lim = {SIZE_MAX, SIZE_MAX};
-    const struct pa_msg_desc *known = pa_msg_desc_find(desc->name);
     for (size_t i = 0; known != NULL && i < known->field_count; i++) {
         const struct pa_field_desc *k = &known->fields[i];
         if (strcmp(k->name, f->name) != 0)
@@ -128,22 +109,6 @@ static int read_signed(struct msg_path *c, const json_t *v, int64_t min, int64_t
     return 0;
 }
 
-static int read_enum(struct msg_path *c, const ProtobufCEnumDescriptor *e, const json_t *v,
-                     int32_t *out)
-{
-    if (!json_is_string(v))
-        return pa_json_get_int32(c, v, false, out);
-    const ProtobufCEnumValue *value =
-        protobuf_c_enum_descriptor_get_value_by_name(e, json_string_value(v));
-    if (value == NULL) {
-        char shown[64];
-        pa_quote_untrusted(json_string_value(v), shown);
-        return msg_path_fail(c, FT_E_INVALID, "\"%s\" is not a value of %s", shown, e->name);
-    }
-    *out = value->value;
-    return 0;
-}
-
 static int read_bytes(struct msg_path *c, const json_t *v, size_t max, ProtobufCBinaryData *out)
 {
     return pa_json_get_base64(c, v, max, &out->data, &out->len);
@@ -191,15 +156,11 @@ static int read_value(struct msg_path *c, const ProtobufCFieldDescriptor *f, con
         *(protobuf_c_boolean *)slot = json_is_true(v);
         return 0;
     case PROTOBUF_C_TYPE_ENUM:
-        return read_enum(c, f->descriptor, v, (int32_t *)slot);
+        return pa_json_get_enum(c, f->descriptor, v, (int32_t *)slot);
     case PROTOBUF_C_TYPE_STRING: {
-        if (!json_is_string(v))
-            return pa_json_type_error(c, "a string", v);
-        size_t n = json_string_length(v);
-        if (memchr(json_string_value(v), '\0', n) != NULL)
-            return msg_path_fail(c, FT_E_INVALID, "a string holding NUL");
-        if (n > lim->value)
-            return msg_path_fail(c, FT_E_CAPACITY, "%zu characters, limit %zu", n, lim->value);
+        size_t n = 0;
+        if (pa_json_get_string(c, v, lim->value, &n) != 0)
+            return -1;
         char *s = strdup(json_string_value(v));
         if (s == NULL)
             return msg_path_fail(c, FT_E_NOMEM, "out of memory");
@@ -241,12 +202,12 @@ static int read_repeated(struct msg_path *c, const ProtobufCFieldDescriptor *f, 
 }
 
 static int read_member(struct msg_path *c, const ProtobufCMessageDescriptor *desc,
-                       const ProtobufCFieldDescriptor *f, const json_t *v, unsigned depth,
-                       ProtobufCMessage *msg)
+                       const struct pa_msg_desc *known, const ProtobufCFieldDescriptor *f,
+                       const json_t *v, unsigned depth, ProtobufCMessage *msg)
 {
     if (json_is_null(v))
         return 0; /* not set */
-    struct limits lim = field_limits(desc, f);
+    struct limits lim = field_limits(known, f);
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
         return read_repeated(c, f, v, depth, &lim, msg);
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
@@ -277,6 +238,7 @@ static int read_message(struct msg_path *c, const ProtobufCMessageDescriptor *de
     if (msg == NULL)
         return msg_path_fail(c, FT_E_NOMEM, "out of memory");
     protobuf_c_message_init(desc, msg);
+    const struct pa_msg_desc *known = pa_msg_desc_find(desc->name);
     /* Which fields were named, under either name: the same one twice is a duplicate. */
     uint64_t seen[8] = {0};
     const char *key;
@@ -297,7 +259,7 @@ static int read_message(struct msg_path *c, const ProtobufCMessageDescriptor *de
             else if (index < 512)
                 seen[index / 64] |= 1ull << (index % 64);
             size_t saved = msg_path_push(c, f->name, 0, false);
-            rc = rc != 0 ? rc : read_member(c, desc, f, v, depth, msg);
+            rc = rc != 0 ? rc : read_member(c, desc, known, f, v, depth, msg);
             if (rc == 0)
                 msg_path_pop(c, saved);
         }
@@ -431,13 +393,13 @@ static bool is_written(const ProtobufCFieldDescriptor *f, const ProtobufCMessage
 }
 
 static int write_field(struct msg_path *c, const ProtobufCFieldDescriptor *f,
-                       const ProtobufCMessage *msg, unsigned depth, json_t **out)
+                       const struct limits *lim, const ProtobufCMessage *msg, unsigned depth,
+                       json_t **out)
 {
-    struct limits lim = field_limits(msg->descriptor, f);
     if (f->label != PROTOBUF_C_LABEL_REPEATED)
-        return write_value(c, f, SLOT(const void, msg, f->offset), depth, &lim, out);
+        return write_value(c, f, SLOT(const void, msg, f->offset), depth, lim, out);
     size_t n = *SLOT(const size_t, msg, f->quantifier_offset), size = element_size(f->type);
-    if (over_count(c, n, &lim) != 0)
+    if (over_count(c, n, lim) != 0)
         return -1;
     const char *elements = *SLOT(const char *const, msg, f->offset);
     if ((*out = json_array()) == NULL)
@@ -445,7 +407,7 @@ static int write_field(struct msg_path *c, const ProtobufCFieldDescriptor *f,
     for (size_t i = 0; i < n; i++) {
         json_t *element = NULL;
         size_t saved = msg_path_push(c, "", i, true);
-        if (write_value(c, f, elements + i * size, depth, &lim, &element) != 0 ||
+        if (write_value(c, f, elements + i * size, depth, lim, &element) != 0 ||
             json_array_append_new(*out, element) != 0) {
             json_decref(*out);
             *out = NULL;
@@ -469,13 +431,15 @@ static int write_message(struct msg_path *c, const ProtobufCMessage *msg, unsign
     json_t *obj = json_object();
     if (obj == NULL)
         return msg_path_fail(c, FT_E_NOMEM, "out of memory");
+    const struct pa_msg_desc *known = pa_msg_desc_find(desc->name);
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &desc->fields[i];
         if (!is_written(f, msg))
             continue;
         json_t *value = NULL;
         size_t saved = msg_path_push(c, f->name, 0, false);
-        if (write_field(c, f, msg, depth, &value) != 0 ||
+        struct limits lim = field_limits(known, f);
+        if (write_field(c, f, &lim, msg, depth, &value) != 0 ||
             json_object_set_new(obj, f->name, value) != 0) {
             json_decref(obj);
             return value == NULL ? -1 : msg_path_fail(c, FT_E_NOMEM, "out of memory");

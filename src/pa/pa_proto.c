@@ -25,15 +25,6 @@ static const ProtobufCMessageDescriptor *generated(const struct pa_msg_desc *des
     return d;
 }
 
-static uint8_t *pack(const ProtobufCMessage *msg, size_t *len)
-{
-    *len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *data = malloc(*len ? *len : 1);
-    if (data != NULL)
-        protobuf_c_message_pack(msg, data);
-    return data;
-}
-
 int pa_proto_encode(const struct pa_msg_desc *desc, const void *msg, struct pa_bytes *out,
                     struct ft_error *err)
 {
@@ -49,7 +40,7 @@ int pa_proto_encode(const struct pa_msg_desc *desc, const void *msg, struct pa_b
     if (rc != 0)
         return -1;
     size_t len = 0;
-    uint8_t *data = pack(pb, &len);
+    uint8_t *data = pa_schema_pack(pb, 0, &len);
     protobuf_c_message_free_unpacked(pb, NULL);
     if (data == NULL)
         return ft_fail(err, FT_E_NOMEM, "%s: out of memory", desc->name);
@@ -85,7 +76,7 @@ int pa_proto_decode(const struct pa_msg_desc *desc, const uint8_t *data, size_t 
                        "type or a malformed varint)",
                        desc->name, len);
     size_t again_len = 0;
-    uint8_t *again = pack(pb, &again_len);
+    uint8_t *again = pa_schema_pack(pb, 0, &again_len);
     json_t *json = NULL;
     int rc = again == NULL ? ft_fail(err, FT_E_NOMEM, "%s: out of memory", desc->name)
                            : pa_pbjson_write(pb, &json, err);

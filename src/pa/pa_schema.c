@@ -1,6 +1,7 @@
 #include "pa/pa_schema.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ot/registry_record.pb-c.h"
@@ -56,4 +57,13 @@ const ProtobufCMessageDescriptor *const *pa_schema_messages(size_t *count)
     pthread_once(&walked, walk);
     *count = n_messages;
     return messages;
+}
+
+uint8_t *pa_schema_pack(const ProtobufCMessage *msg, size_t headroom, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *data = malloc(headroom + *len + 1); /* +1: never malloc(0) */
+    if (data != NULL)
+        protobuf_c_message_pack(msg, data + headroom);
+    return data;
 }

@@ -5,6 +5,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* pa.ProvisioningApplianceService's RPC `name` ("EndorseCerts"), or NULL. */
 const ProtobufCMethodDescriptor *pa_schema_method(const char *name);
@@ -14,5 +15,9 @@ const ProtobufCMessageDescriptor *pa_schema_message(const char *name);
 
 /* All the messages, each once: *count of them. */
 const ProtobufCMessageDescriptor *const *pa_schema_messages(size_t *count);
+
+/* `msg` packed into a NEW buffer (free() it; NULL when out of memory) after `headroom`
+ * bytes left for the caller (a gRPC frame's prefix); *len is the packed length alone. */
+uint8_t *pa_schema_pack(const ProtobufCMessage *msg, size_t headroom, size_t *len);
 
 #endif

@@ -67,21 +67,15 @@ static uint8_t *pbjson_packed(const char *name, const char *text, size_t size, s
     json_decref(value);
     if (rc != 0)
         return NULL;
-    *len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *wire = malloc(*len ? *len : 1);
-    if (wire == NULL)
-        abort();
-    protobuf_c_message_pack(msg, wire);
+    uint8_t *wire = pa_schema_pack(msg, 0, len);
     json_t *written = NULL;
     ProtobufCMessage *back = NULL;
-    if (pa_pbjson_write(msg, &written, NULL) != 0 || pa_pbjson_read(d, written, &back, NULL) != 0 ||
-        protobuf_c_message_get_packed_size(back) != *len)
+    if (wire == NULL || pa_pbjson_write(msg, &written, NULL) != 0 ||
+        pa_pbjson_read(d, written, &back, NULL) != 0)
         abort();
-    uint8_t *again = malloc(*len ? *len : 1);
-    if (again == NULL)
-        abort();
-    protobuf_c_message_pack(back, again);
-    if (memcmp(again, wire, *len) != 0)
+    size_t again_len = 0;
+    uint8_t *again = pa_schema_pack(back, 0, &again_len);
+    if (again == NULL || again_len != *len || memcmp(again, wire, *len) != 0)
         abort();
     free(again);
     json_decref(written);

@@ -77,7 +77,8 @@ START_TEST(bad_responses_are_refused)
     refused(cut, sizeof(cut), "cut short: 3 of 9 bytes");
     refused(two, sizeof(two), "5 bytes after its 0-byte message");
     refused(huge, sizeof(huge), "limit");
-    refused(unknown_field, sizeof(unknown_field), "15");
+    refused(unknown_field, sizeof(unknown_field),
+            "field number 15 is not in pa.InitSessionResponse's schema");
 }
 END_TEST
 
