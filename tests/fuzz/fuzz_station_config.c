@@ -17,6 +17,11 @@ static bool terminated(const char *buf, size_t cap, size_t min)
     return end != NULL && (size_t)(end - buf) >= min;
 }
 
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static void check_accepted(const struct station_config *cfg)
 {
     if (cfg->n_sites < 1 || cfg->n_sites > STATION_SITES_MAX)
@@ -42,9 +47,9 @@ static void check_accepted(const struct station_config *cfg)
         !terminated(svc->password_file, sizeof(svc->password_file), 1) ||
         (svc->cert_file[0] == '\0') != (svc->key_file[0] == '\0'))
         abort();
-    if (strncmp(svc->url, "https://", 8) != 0 &&
-        (strncmp(svc->url, "http://", 7) != 0 || svc->ca_file[0] || svc->cert_file[0] ||
-         svc->pin[0]))
+    bool tls = has_prefix(svc->url, "https://") || has_prefix(svc->url, "grpcs://");
+    bool plain = has_prefix(svc->url, "http://") || has_prefix(svc->url, "grpc://");
+    if (!tls && (!plain || svc->ca_file[0] || svc->cert_file[0] || svc->pin[0]))
         abort();
     if (!terminated(cfg->record_dir, sizeof(cfg->record_dir), 1) || cfg->record_dir[0] != '/' ||
         !terminated(cfg->spool_dir, sizeof(cfg->spool_dir), 1) || cfg->spool_dir[0] != '/' ||
