@@ -8,7 +8,7 @@
  * with UseProtoNames) reads and writes, so the same bytes go to `ftpa` and to a real PA
  * behind a transcoder. docs/pa-api.md writes the mapping down; in short:
  *
- *   output: snake_case names in declaration order; default values omitted (0, false, "",
+ *   output: snake_case names in field-number order; default values omitted (0, false, "",
  *           empty bytes, empty lists, absent messages); bytes as padded standard base64;
  *           enums by name (a value without a name as its number); uint64/fixed64 as
  *           decimal strings; uint32/fixed32 as numbers.
@@ -43,49 +43,13 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "crypto/cert.pb-c.h"
 #include "crypto/common.pb-c.h"
 #include "crypto/ecdsa.pb-c.h"
 #include "crypto/mldsa.pb-c.h"
 #include "ot/device_id.pb-c.h"
 #include "pa.pb-c.h"
-
-/* ---- Limits ---------------------------------------------------------------------------
- * Upstream protos bound almost nothing; these are ours, taken from the ATE C API
- * (src/ate/ate_api.h) where it has a constant. Strings count bytes of UTF-8, without the
- * NUL the struct adds. */
-
-#define PA_REPEATED_MAX 16u          /* elements in any repeated field */
-#define PA_SKU_MAX 63u               /* sku */
-#define PA_SKU_AUTH_MAX 255u         /* InitSessionRequest.sku_auth */
-#define PA_SESSION_TOKEN_MAX 255u    /* InitSessionResponse.sku_session_token (upstream: 16) */
-#define PA_ENDPOINT_MAX 255u         /* InitSessionResponse.pa_endpoint (kEndpointAddressMaxSize) */
-#define PA_METHOD_NAME_MAX 63u       /* InitSessionResponse.auth_methods[] */
-#define PA_KEY_LABEL_MAX 31u         /* key_label (the ATE DLL allows 32) */
-#define PA_CERT_LABEL_MAX 31u        /* cert_labels[] */
-#define PA_TOKEN_NAME_MAX 63u        /* GetStoredTokensRequest.tokens[] */
-#define PA_BOOT_MESSAGE_MAX 1023u    /* GetOwnerFwBootMessageResponse.boot_message */
-#define PA_ATE_ID_MAX 255u           /* Metadata.ate_id */
-#define PA_ATE_RAW_MAX 4095u         /* Metadata.ate_raw */
-#define PA_RECORD_DEVICE_ID_MAX 127u /* RegistryRecord.device_id (ours are 66 characters) */
-
-#define PA_TBS_MAX 8192u  /* EndorseCertBundle.tbs (kCertificateMaxSize) */
-#define PA_CERT_MAX 8192u /* Certificate.blob (kCertificateMaxSize) */
-/* diversifier (kDiversificationStringSize; the DLL always sends 48 zero-padded bytes) */
-#define PA_DIVERSIFIER_MAX 48u
-#define PA_MAC_MAX 64u          /* EndorseCertsRequest.signature (HMAC-SHA256: 32) */
-#define PA_HASH_MAX 64u         /* certs_hash, perso_fw_sha256_hash (SHA-256: 32) */
-#define PA_TOKEN_MAX 64u        /* Token.token, GetStoredTokensResponse.tokens[] */
-#define PA_KEY_ID_MAX 64u       /* GetCaSubjectKeysResponse.key_ids[] (upstream: 20) */
-#define PA_SKU_SPECIFIC_MAX 16u /* DeviceId.sku_specific (kSkuSpecificSize) */
-/* Token.wrapped_seed, DeviceData.wrapped_rma_unlock_token (RSA-3072: 384 bytes; with
- * the HPKE layer about 1.5 KiB) */
-#define PA_WRAPPED_SEED_MAX 4096u
-#define PA_PERSO_TLV_MAX 65536u    /* DeviceData.perso_tlv_data (kPersoBlobMaxSize) */
-#define PA_RECORD_DATA_MAX 131072u /* RegistryRecord.data (a marshalled DeviceData) */
-#define PA_AUTH_PUBKEY_MAX 4096u   /* RegistryRecord.auth_pubkey (DER SPKI) */
-/* RegistryRecord.auth_signature (ECDSA DER; ML-DSA-87 needs 4627) */
-#define PA_AUTH_SIGNATURE_MAX 8192u
-#define PA_JSON_TEXT_MAX (1u << 20) /* one JSON document given to a decoder */
+#include "pa/pa_limits.h"
 
 /* ---- Byte fields ---------------------------------------------------------------------- */
 
@@ -98,7 +62,6 @@ struct pa_bytes {
 
 /* A small byte field stored inline; the field's own limit (<= PA_SMALL_BYTES_CAP) is
  * enforced by the codecs. */
-#define PA_SMALL_BYTES_CAP 64u
 struct pa_small_bytes {
     uint8_t data[PA_SMALL_BYTES_CAP];
     size_t len;
@@ -252,239 +215,32 @@ extern const struct pa_enum_desc pa_device_life_cycle_enum;
 /* The proto name of `number` ("HASH_TYPE_SHA256"), or NULL when it has none. */
 const char *pa_enum_name(const struct pa_enum_desc *e, int32_t number);
 
-/* ---- Shared messages (packages crypto.*, ot) ------------------------------------------- */
-
-/* crypto.ecdsa.EcdsaParams */
-struct pa_ecdsa_params {
-    int32_t hash_type; /* 1: enum pa_hash_type */
-    int32_t curve;     /* 2: enum pa_elliptic_curve_type */
-    int32_t encoding;  /* 3: enum pa_ecdsa_signature_encoding */
-};
-
-/* crypto.mldsa.MldsaParams */
-struct pa_mldsa_params {
-    int32_t param_sets; /* 1: enum pa_mldsa_parameter_sets */
-};
-
-/* Which member of SigningKeyParams' `oneof key` is set: the member's field number. */
+/* Which member of SigningKeyParams' `oneof key` is set: the member's field number. The
+ * codecs require exactly one (stricter than protojson, which allows none; upstream's SPM
+ * fails such a bundle later with UNIMPLEMENTED). */
 enum pa_signing_key_case {
-    PA_SIGNING_KEY_NOT_SET = 0,
-    PA_SIGNING_KEY_ECDSA_PARAMS = 2,
-    PA_SIGNING_KEY_MLDSA_PARAMS = 3,
+    PA_SIGNING_KEY_NOT_SET = CRYPTO__CERT__SIGNING_KEY_PARAMS__KEY__NOT_SET,
+    PA_SIGNING_KEY_ECDSA_PARAMS = CRYPTO__CERT__SIGNING_KEY_PARAMS__KEY_ECDSA_PARAMS,
+    PA_SIGNING_KEY_MLDSA_PARAMS = CRYPTO__CERT__SIGNING_KEY_PARAMS__KEY_MLDSA_PARAMS,
 };
 
-/* crypto.cert.SigningKeyParams. `oneof key`: exactly one member must be set (stricter
- * than protojson, which allows none; upstream's SPM fails such a bundle later with
- * UNIMPLEMENTED). Only the member named by key_case is encoded. */
-struct pa_signing_key_params {
-    char key_label[PA_KEY_LABEL_MAX + 1]; /* 1 */
-    uint32_t key_case;                    /* enum pa_signing_key_case */
-    struct pa_ecdsa_params ecdsa_params;  /* 2, oneof key */
-    struct pa_mldsa_params mldsa_params;  /* 3, oneof key */
-};
-
-/* crypto.cert.Certificate */
-struct pa_certificate {
-    struct pa_bytes blob; /* 1: DER certificate (or TBS), <= PA_CERT_MAX */
-};
-
-/* ot.HardwareOrigin */
-struct pa_hardware_origin {
-    int32_t silicon_creator_id;            /* 1: enum pa_silicon_creator_id */
-    int32_t product_id;                    /* 2: enum pa_product_id */
-    uint64_t device_identification_number; /* 3: fixed64 */
-    uint32_t cp_reserved;                  /* 4: fixed32 */
-};
-
-/* ot.DeviceId */
-struct pa_device_id {
-    bool has_hardware_origin;
-    struct pa_hardware_origin hardware_origin; /* 1 */
-    struct pa_small_bytes sku_specific;        /* 2: <= PA_SKU_SPECIFIC_MAX */
-};
-
-/* ot.Metadata */
-struct pa_metadata {
-    int32_t registration_state;       /* 1: enum pa_device_registration_state */
-    uint64_t create_time_ms;          /* 2 */
-    uint64_t update_time_ms;          /* 3 */
-    char ate_id[PA_ATE_ID_MAX + 1];   /* 4 */
-    char ate_raw[PA_ATE_RAW_MAX + 1]; /* 5 */
-    uint32_t year;                    /* 6 */
-    uint32_t week;                    /* 7 */
-    uint32_t lot_num;                 /* 8 */
-    uint32_t wafer_id;                /* 9 */
-    uint32_t x;                       /* 10 */
-    uint32_t y;                       /* 11 */
-};
-
-/* ot.DeviceData. Field 8 is declared before field 7 upstream: JSON keeps the declaration
- * order, the protobuf encoding (pa_proto.h) the number order. */
-struct pa_device_data {
-    char sku[PA_SKU_MAX + 1]; /* 1 */
-    bool has_device_id;
-    struct pa_device_id device_id; /* 2 */
-    int32_t device_life_cycle;     /* 3: enum pa_device_life_cycle */
-    bool has_metadata;
-    struct pa_metadata metadata;                /* 4 */
-    struct pa_bytes wrapped_rma_unlock_token;   /* 5: <= PA_WRAPPED_SEED_MAX */
-    struct pa_bytes perso_tlv_data;             /* 6: <= PA_PERSO_TLV_MAX */
-    uint32_t num_perso_tlv_objects;             /* 8 */
-    struct pa_small_bytes perso_fw_sha256_hash; /* 7: <= PA_HASH_MAX */
-};
-
-/* ot.RegistryRecord */
-struct pa_registry_record {
-    char device_id[PA_RECORD_DEVICE_ID_MAX + 1]; /* 1: pa_device_id_to_hex_string() */
-    char sku[PA_SKU_MAX + 1];                    /* 2 */
-    uint32_t version;                            /* 3: 0 upstream */
-    struct pa_bytes data;                        /* 4: marshalled DeviceData */
-    struct pa_bytes auth_pubkey;                 /* 5: DER SPKI */
-    struct pa_bytes auth_signature;              /* 6: DER ECDSA signature over data */
-};
-
-/* ---- pa.ProvisioningApplianceService messages ------------------------------------------ */
-
-/* pa.InitSessionRequest */
-struct pa_init_session_request {
-    char sku[PA_SKU_MAX + 1];           /* 1 */
-    char sku_auth[PA_SKU_AUTH_MAX + 1]; /* 2: a secret: never log it */
-};
-
-/* pa.InitSessionResponse */
-struct pa_init_session_response {
-    char sku_session_token[PA_SESSION_TOKEN_MAX + 1];           /* 1: a secret */
-    char pa_endpoint[PA_ENDPOINT_MAX + 1];                      /* 2: always empty upstream */
-    char auth_methods[PA_REPEATED_MAX][PA_METHOD_NAME_MAX + 1]; /* 3 */
-    size_t auth_methods_count;
-};
-
-/* pa.CloseSessionRequest, pa.CloseSessionResponse, pa.RegistrationResponse: no fields
- * (C wants a member; it is never encoded). */
-struct pa_close_session_request {
-    uint8_t unused;
-};
-struct pa_close_session_response {
-    uint8_t unused;
-};
-
-/* pa.EndorseCertBundle */
-struct pa_endorse_cert_bundle {
-    bool has_key_params;
-    struct pa_signing_key_params key_params; /* 1: required by the service */
-    struct pa_bytes tbs;                     /* 2: DER TBSCertificate, <= PA_TBS_MAX */
-};
-
-/* pa.EndorseCertsRequest */
-struct pa_endorse_certs_request {
-    char sku[PA_SKU_MAX + 1];                               /* 1 */
-    struct pa_endorse_cert_bundle bundles[PA_REPEATED_MAX]; /* 2 */
-    size_t bundles_count;
-    struct pa_small_bytes diversifier; /* 3: <= PA_DIVERSIFIER_MAX */
-    struct pa_small_bytes signature;   /* 4: WAS HMAC over all tbs, <= PA_MAC_MAX */
-};
-
-/* pa.CertBundle */
-struct pa_cert_bundle {
-    char key_label[PA_KEY_LABEL_MAX + 1]; /* 1 */
-    bool has_cert;
-    struct pa_certificate cert; /* 2 */
-};
-
-/* pa.EndorseCertsResponse */
-struct pa_endorse_certs_response {
-    struct pa_cert_bundle certs[PA_REPEATED_MAX]; /* 1 */
-    size_t certs_count;
-};
-
-/* pa.TokenParams */
-struct pa_token_params {
-    int32_t seed;                      /* 1: enum pa_token_seed */
-    int32_t type;                      /* 2: enum pa_token_type */
-    int32_t size;                      /* 3: enum pa_token_size */
-    struct pa_small_bytes diversifier; /* 4: <= PA_DIVERSIFIER_MAX */
-    bool wrap_seed;                    /* 5 */
-};
-
-/* pa.DeriveTokensRequest */
-struct pa_derive_tokens_request {
-    char sku[PA_SKU_MAX + 1];                       /* 1 */
-    struct pa_token_params params[PA_REPEATED_MAX]; /* 2 */
-    size_t params_count;
-};
-
-/* pa.Token */
-struct pa_token {
-    struct pa_small_bytes token;  /* 1: <= PA_TOKEN_MAX */
-    struct pa_bytes wrapped_seed; /* 2: <= PA_WRAPPED_SEED_MAX */
-};
-
-/* pa.DeriveTokensResponse */
-struct pa_derive_tokens_response {
-    struct pa_token tokens[PA_REPEATED_MAX]; /* 1 */
-    size_t tokens_count;
-};
-
-/* pa.GetStoredTokensRequest */
-struct pa_get_stored_tokens_request {
-    char sku[PA_SKU_MAX + 1];                            /* 1 */
-    char tokens[PA_REPEATED_MAX][PA_TOKEN_NAME_MAX + 1]; /* 2 */
-    size_t tokens_count;
-};
-
-/* pa.GetStoredTokensResponse */
-struct pa_get_stored_tokens_response {
-    struct pa_small_bytes tokens[PA_REPEATED_MAX]; /* 1: each <= PA_TOKEN_MAX */
-    size_t tokens_count;
-};
-
-/* pa.GetCaSubjectKeysRequest */
-struct pa_get_ca_subject_keys_request {
-    char sku[PA_SKU_MAX + 1];                                 /* 1 */
-    char cert_labels[PA_REPEATED_MAX][PA_CERT_LABEL_MAX + 1]; /* 2 */
-    size_t cert_labels_count;
-};
-
-/* pa.GetCaSubjectKeysResponse */
-struct pa_get_ca_subject_keys_response {
-    struct pa_small_bytes key_ids[PA_REPEATED_MAX]; /* 1: each <= PA_KEY_ID_MAX */
-    size_t key_ids_count;
-};
-
-/* pa.GetCaCertsRequest */
-struct pa_get_ca_certs_request {
-    char sku[PA_SKU_MAX + 1];                                 /* 1 */
-    char cert_labels[PA_REPEATED_MAX][PA_CERT_LABEL_MAX + 1]; /* 2 */
-    size_t cert_labels_count;
-};
-
-/* pa.GetCaCertsResponse */
-struct pa_get_ca_certs_response {
-    struct pa_certificate certs[PA_REPEATED_MAX]; /* 1 */
-    size_t certs_count;
-};
-
-/* pa.GetOwnerFwBootMessageRequest */
-struct pa_get_owner_fw_boot_message_request {
-    char sku[PA_SKU_MAX + 1]; /* 1 */
-};
-
-/* pa.GetOwnerFwBootMessageResponse */
-struct pa_get_owner_fw_boot_message_response {
-    char boot_message[PA_BOOT_MESSAGE_MAX + 1]; /* 1 */
-};
-
-/* pa.RegistrationRequest */
-struct pa_registration_request {
-    bool has_device_data;
-    struct pa_device_data device_data; /* 1 */
-    int32_t hash_type;                 /* 2: enum pa_hash_type */
-    struct pa_small_bytes certs_hash;  /* 3: <= PA_HASH_MAX */
-};
-
-struct pa_registration_response {
-    uint8_t unused;
-};
+/* ---- Messages --------------------------------------------------------------------------
+ * pa_msg_gen.h, written at build time by pa_msggen from proto/ and pa_limits.c: for each
+ * message of the schema (pa_schema.h) `struct pa_<snake_case name>` ("struct
+ * pa_endorse_certs_request", "struct pa_device_data"), its members the proto fields in
+ * field-number order under their proto names:
+ *   string          char name[limit + 1], NUL-terminated UTF-8
+ *   bytes           struct pa_small_bytes when the limit is <= PA_SMALL_BYTES_CAP, else
+ *                   struct pa_bytes (heap, owned by the message)
+ *   bool, uint32, fixed32, uint64, fixed64: bool, uint32_t, uint64_t
+ *   enum            int32_t (open: a number without a name is kept)
+ *   message         struct pa_<name> name, with `bool has_name` before it
+ *   repeated        name[PA_REPEATED_MAX] and `size_t name_count` after it
+ *   oneof           `uint32_t <oneof>_case` (the set member's field number, 0: none)
+ *                   before its members
+ * an empty message one `uint8_t unused`; and its descriptor pa_<name>_desc, its codecs
+ * pa_<name>_to_json / _from_json and, when it holds heap bytes, pa_<name>_free. */
+#include "pa_msg_gen.h"
 
 /* ---- Codecs, one pair per message ----------------------------------------------------
  * int pa_X_to_json(const struct pa_X *msg, json_t **out, struct ft_error *err);
@@ -496,156 +252,12 @@ struct pa_registration_response {
  * void pa_X_free(struct pa_X *msg);   (messages with heap fields only)
  *   Frees the heap buffers and zeroes them; safe on a zeroed struct, idempotent. */
 
-int pa_init_session_request_to_json(const struct pa_init_session_request *msg, json_t **out,
-                                    struct ft_error *err);
-int pa_init_session_request_from_json(const char *text, size_t len,
-                                      struct pa_init_session_request *out, struct ft_error *err);
-int pa_init_session_response_to_json(const struct pa_init_session_response *msg, json_t **out,
-                                     struct ft_error *err);
-int pa_init_session_response_from_json(const char *text, size_t len,
-                                       struct pa_init_session_response *out, struct ft_error *err);
-
-int pa_close_session_request_to_json(const struct pa_close_session_request *msg, json_t **out,
-                                     struct ft_error *err);
-int pa_close_session_request_from_json(const char *text, size_t len,
-                                       struct pa_close_session_request *out, struct ft_error *err);
-int pa_close_session_response_to_json(const struct pa_close_session_response *msg, json_t **out,
-                                      struct ft_error *err);
-int pa_close_session_response_from_json(const char *text, size_t len,
-                                        struct pa_close_session_response *out,
-                                        struct ft_error *err);
-
-int pa_endorse_certs_request_to_json(const struct pa_endorse_certs_request *msg, json_t **out,
-                                     struct ft_error *err);
-int pa_endorse_certs_request_from_json(const char *text, size_t len,
-                                       struct pa_endorse_certs_request *out, struct ft_error *err);
-void pa_endorse_certs_request_free(struct pa_endorse_certs_request *msg);
 /* Appends the bundle for one TBS certificate as the FT flow has it signed (ECDSA P-256,
  * SHA-256, DER signature), labelled with the certificate's name, the TBS copied (freed
  * by pa_endorse_certs_request_free). FT_E_CAPACITY past PA_REPEATED_MAX bundles or
  * PA_TBS_MAX bytes, FT_E_NOMEM. */
 int pa_endorse_certs_request_add_tbs(struct pa_endorse_certs_request *msg, const char *label,
                                      const uint8_t *tbs, size_t len, struct ft_error *err);
-int pa_endorse_certs_response_to_json(const struct pa_endorse_certs_response *msg, json_t **out,
-                                      struct ft_error *err);
-int pa_endorse_certs_response_from_json(const char *text, size_t len,
-                                        struct pa_endorse_certs_response *out,
-                                        struct ft_error *err);
-void pa_endorse_certs_response_free(struct pa_endorse_certs_response *msg);
-
-int pa_derive_tokens_request_to_json(const struct pa_derive_tokens_request *msg, json_t **out,
-                                     struct ft_error *err);
-int pa_derive_tokens_request_from_json(const char *text, size_t len,
-                                       struct pa_derive_tokens_request *out, struct ft_error *err);
-int pa_derive_tokens_response_to_json(const struct pa_derive_tokens_response *msg, json_t **out,
-                                      struct ft_error *err);
-int pa_derive_tokens_response_from_json(const char *text, size_t len,
-                                        struct pa_derive_tokens_response *out,
-                                        struct ft_error *err);
-void pa_derive_tokens_response_free(struct pa_derive_tokens_response *msg);
-
-int pa_get_stored_tokens_request_to_json(const struct pa_get_stored_tokens_request *msg,
-                                         json_t **out, struct ft_error *err);
-int pa_get_stored_tokens_request_from_json(const char *text, size_t len,
-                                           struct pa_get_stored_tokens_request *out,
-                                           struct ft_error *err);
-int pa_get_stored_tokens_response_to_json(const struct pa_get_stored_tokens_response *msg,
-                                          json_t **out, struct ft_error *err);
-int pa_get_stored_tokens_response_from_json(const char *text, size_t len,
-                                            struct pa_get_stored_tokens_response *out,
-                                            struct ft_error *err);
-
-int pa_get_ca_subject_keys_request_to_json(const struct pa_get_ca_subject_keys_request *msg,
-                                           json_t **out, struct ft_error *err);
-int pa_get_ca_subject_keys_request_from_json(const char *text, size_t len,
-                                             struct pa_get_ca_subject_keys_request *out,
-                                             struct ft_error *err);
-int pa_get_ca_subject_keys_response_to_json(const struct pa_get_ca_subject_keys_response *msg,
-                                            json_t **out, struct ft_error *err);
-int pa_get_ca_subject_keys_response_from_json(const char *text, size_t len,
-                                              struct pa_get_ca_subject_keys_response *out,
-                                              struct ft_error *err);
-
-int pa_get_ca_certs_request_to_json(const struct pa_get_ca_certs_request *msg, json_t **out,
-                                    struct ft_error *err);
-int pa_get_ca_certs_request_from_json(const char *text, size_t len,
-                                      struct pa_get_ca_certs_request *out, struct ft_error *err);
-int pa_get_ca_certs_response_to_json(const struct pa_get_ca_certs_response *msg, json_t **out,
-                                     struct ft_error *err);
-int pa_get_ca_certs_response_from_json(const char *text, size_t len,
-                                       struct pa_get_ca_certs_response *out, struct ft_error *err);
-void pa_get_ca_certs_response_free(struct pa_get_ca_certs_response *msg);
-
-int pa_get_owner_fw_boot_message_request_to_json(
-    const struct pa_get_owner_fw_boot_message_request *msg, json_t **out, struct ft_error *err);
-int pa_get_owner_fw_boot_message_request_from_json(const char *text, size_t len,
-                                                   struct pa_get_owner_fw_boot_message_request *out,
-                                                   struct ft_error *err);
-int pa_get_owner_fw_boot_message_response_to_json(
-    const struct pa_get_owner_fw_boot_message_response *msg, json_t **out, struct ft_error *err);
-int pa_get_owner_fw_boot_message_response_from_json(
-    const char *text, size_t len, struct pa_get_owner_fw_boot_message_response *out,
-    struct ft_error *err);
-
-int pa_registration_request_to_json(const struct pa_registration_request *msg, json_t **out,
-                                    struct ft_error *err);
-int pa_registration_request_from_json(const char *text, size_t len,
-                                      struct pa_registration_request *out, struct ft_error *err);
-void pa_registration_request_free(struct pa_registration_request *msg);
-int pa_registration_response_to_json(const struct pa_registration_response *msg, json_t **out,
-                                     struct ft_error *err);
-int pa_registration_response_from_json(const char *text, size_t len,
-                                       struct pa_registration_response *out, struct ft_error *err);
-
-/* Nested messages, for callers that handle them alone (records, logs, tests). */
-int pa_endorse_cert_bundle_to_json(const struct pa_endorse_cert_bundle *msg, json_t **out,
-                                   struct ft_error *err);
-int pa_endorse_cert_bundle_from_json(const char *text, size_t len,
-                                     struct pa_endorse_cert_bundle *out, struct ft_error *err);
-void pa_endorse_cert_bundle_free(struct pa_endorse_cert_bundle *msg);
-int pa_signing_key_params_to_json(const struct pa_signing_key_params *msg, json_t **out,
-                                  struct ft_error *err);
-int pa_signing_key_params_from_json(const char *text, size_t len, struct pa_signing_key_params *out,
-                                    struct ft_error *err);
-int pa_ecdsa_params_to_json(const struct pa_ecdsa_params *msg, json_t **out, struct ft_error *err);
-int pa_ecdsa_params_from_json(const char *text, size_t len, struct pa_ecdsa_params *out,
-                              struct ft_error *err);
-int pa_mldsa_params_to_json(const struct pa_mldsa_params *msg, json_t **out, struct ft_error *err);
-int pa_mldsa_params_from_json(const char *text, size_t len, struct pa_mldsa_params *out,
-                              struct ft_error *err);
-int pa_certificate_to_json(const struct pa_certificate *msg, json_t **out, struct ft_error *err);
-int pa_certificate_from_json(const char *text, size_t len, struct pa_certificate *out,
-                             struct ft_error *err);
-void pa_certificate_free(struct pa_certificate *msg);
-int pa_cert_bundle_to_json(const struct pa_cert_bundle *msg, json_t **out, struct ft_error *err);
-int pa_cert_bundle_from_json(const char *text, size_t len, struct pa_cert_bundle *out,
-                             struct ft_error *err);
-void pa_cert_bundle_free(struct pa_cert_bundle *msg);
-int pa_token_params_to_json(const struct pa_token_params *msg, json_t **out, struct ft_error *err);
-int pa_token_params_from_json(const char *text, size_t len, struct pa_token_params *out,
-                              struct ft_error *err);
-int pa_token_to_json(const struct pa_token *msg, json_t **out, struct ft_error *err);
-int pa_token_from_json(const char *text, size_t len, struct pa_token *out, struct ft_error *err);
-void pa_token_free(struct pa_token *msg);
-int pa_device_data_to_json(const struct pa_device_data *msg, json_t **out, struct ft_error *err);
-int pa_device_data_from_json(const char *text, size_t len, struct pa_device_data *out,
-                             struct ft_error *err);
-void pa_device_data_free(struct pa_device_data *msg);
-int pa_device_id_to_json(const struct pa_device_id *msg, json_t **out, struct ft_error *err);
-int pa_device_id_from_json(const char *text, size_t len, struct pa_device_id *out,
-                           struct ft_error *err);
-int pa_hardware_origin_to_json(const struct pa_hardware_origin *msg, json_t **out,
-                               struct ft_error *err);
-int pa_hardware_origin_from_json(const char *text, size_t len, struct pa_hardware_origin *out,
-                                 struct ft_error *err);
-int pa_metadata_to_json(const struct pa_metadata *msg, json_t **out, struct ft_error *err);
-int pa_metadata_from_json(const char *text, size_t len, struct pa_metadata *out,
-                          struct ft_error *err);
-int pa_registry_record_to_json(const struct pa_registry_record *msg, json_t **out,
-                               struct ft_error *err);
-int pa_registry_record_from_json(const char *text, size_t len, struct pa_registry_record *out,
-                                 struct ft_error *err);
-void pa_registry_record_free(struct pa_registry_record *msg);
 
 /* ---- google.rpc.Status error bodies and gRPC codes ------------------------------------ */
 
@@ -763,7 +375,7 @@ struct pa_field_desc {
 struct pa_msg_desc {
     const char *name;                   /* full proto name: "pa.EndorseCertsRequest" */
     size_t size;                        /* sizeof the C struct */
-    const struct pa_field_desc *fields; /* in declaration order */
+    const struct pa_field_desc *fields; /* in field-number order */
     size_t field_count;
 };
 

@@ -8,7 +8,8 @@
 
 #include "pa/json_scalar.h"
 #include "pa/msg_path.h"
-#include "pa/pa_msg.h"
+#include "pa/pa_limits.h"
+#include "pa/pa_schema.h"
 
 #define SLOT(type, msg, offset) ((type *)((char *)(msg) + (offset)))
 
@@ -35,29 +36,31 @@ static const char *oneof_member(const ProtobufCMessageDescriptor *desc,
 }
 
 /* ---- Limits ------------------------------------------------------------------------------
- * The PA schema's limits are pa_msg.h's (docs/pa-api.md §7), found by message and field
- * name in pa_msg's tables; a message those tables do not have is not limited. */
+ * The PA schema's limits (pa_limits.h, docs/pa-api.md §7): each string and byte field's
+ * from pa_limits.c, PA_REPEATED_MAX elements for every repeated field of a schema
+ * message. A message outside the schema is not limited. */
 
 struct limits {
     size_t value; /* characters of a string, bytes of a byte field (each element's) */
     size_t count; /* elements of a repeated field */
 };
 
-/* The limits of field `f`, from `known` (pa_msg_desc_find of its message; NULL: none). */
-static struct limits field_limits(const struct pa_msg_desc *known,
+static bool in_schema(const ProtobufCMessageDescriptor *desc)
+{
+    return pa_schema_message(desc->name) == desc;
+}
+
+static struct limits field_limits(const ProtobufCMessageDescriptor *desc, bool schema,
                                   const ProtobufCFieldDescriptor *f)
 {
     struct limits lim = {SIZE_MAX, SIZE_MAX};
-    for (size_t i = 0; known != NULL && i < known->field_count; i++) {
-        const struct pa_field_desc *k = &known->fields[i];
-        if (strcmp(k->name, f->name) != 0)
-            continue;
-        if (k->kind == PA_FIELD_STRING || k->kind == PA_FIELD_BYTES ||
-            k->kind == PA_FIELD_HEAP_BYTES)
-            lim.value = k->cap;
-        if (k->max_count > 0)
-            lim.count = k->max_count;
-    }
+    if (!schema)
+        return lim;
+    const struct pa_field_limit *l = pa_field_limit_find(desc->name, f->name);
+    if (l != NULL)
+        lim.value = l->max;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        lim.count = PA_REPEATED_MAX;
     return lim;
 }
 
@@ -201,13 +204,13 @@ static int read_repeated(struct msg_path *c, const ProtobufCFieldDescriptor *f, 
     return 0;
 }
 
-static int read_member(struct msg_path *c, const ProtobufCMessageDescriptor *desc,
-                       const struct pa_msg_desc *known, const ProtobufCFieldDescriptor *f,
-                       const json_t *v, unsigned depth, ProtobufCMessage *msg)
+static int read_member(struct msg_path *c, const ProtobufCMessageDescriptor *desc, bool schema,
+                       const ProtobufCFieldDescriptor *f, const json_t *v, unsigned depth,
+                       ProtobufCMessage *msg)
 {
     if (json_is_null(v))
         return 0; /* not set */
-    struct limits lim = field_limits(known, f);
+    struct limits lim = field_limits(desc, schema, f);
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
         return read_repeated(c, f, v, depth, &lim, msg);
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
@@ -238,7 +241,7 @@ static int read_message(struct msg_path *c, const ProtobufCMessageDescriptor *de
     if (msg == NULL)
         return msg_path_fail(c, FT_E_NOMEM, "out of memory");
     protobuf_c_message_init(desc, msg);
-    const struct pa_msg_desc *known = pa_msg_desc_find(desc->name);
+    bool schema = in_schema(desc);
     /* Which fields were named, under either name: the same one twice is a duplicate. */
     uint64_t seen[8] = {0};
     const char *key;
@@ -259,7 +262,7 @@ static int read_message(struct msg_path *c, const ProtobufCMessageDescriptor *de
             else if (index < 512)
                 seen[index / 64] |= 1ull << (index % 64);
             size_t saved = msg_path_push(c, f->name, 0, false);
-            rc = rc != 0 ? rc : read_member(c, desc, known, f, v, depth, msg);
+            rc = rc != 0 ? rc : read_member(c, desc, schema, f, v, depth, msg);
             if (rc == 0)
                 msg_path_pop(c, saved);
         }
@@ -431,14 +434,14 @@ static int write_message(struct msg_path *c, const ProtobufCMessage *msg, unsign
     json_t *obj = json_object();
     if (obj == NULL)
         return msg_path_fail(c, FT_E_NOMEM, "out of memory");
-    const struct pa_msg_desc *known = pa_msg_desc_find(desc->name);
+    bool schema = in_schema(desc);
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &desc->fields[i];
         if (!is_written(f, msg))
             continue;
         json_t *value = NULL;
         size_t saved = msg_path_push(c, f->name, 0, false);
-        struct limits lim = field_limits(known, f);
+        struct limits lim = field_limits(desc, schema, f);
         if (write_field(c, f, &lim, msg, depth, &value) != 0 ||
             json_object_set_new(obj, f->name, value) != 0) {
             json_decref(obj);

@@ -12,8 +12,8 @@ protobuf-c's unpack and pack of each itself. Then, here:
   schema  every message, field (order, name, number, type, label, oneof, referenced type),
           enum value and RPC of pa_msg.c is the .proto files' and nothing is missing;
   JSON    json_format.Parse of pa_msg's JSON (unknown fields rejected) then MessageToJson
-          with proto field names gives the same JSON value, and pa_msg's keys follow the
-          .proto declaration order;
+          with proto field names gives the same JSON value, and pa_msg's keys are in
+          field-number order;
   binary  pa_proto_encode's bytes equal SerializeToString(deterministic=True) of that
           message, parse back to it, and `protoc --decode` reads them with no field it
           does not know.
@@ -86,10 +86,10 @@ def check_schema(schema, msgs, enums, service, problems):
         if pm is None:
             problems.append("schema: pa_msg.c has %s, proto/ does not" % name)
             continue
-        want = [field_facts(f) for f in pm.fields]
+        want = [field_facts(f) for f in sorted(pm.fields, key=lambda f: f.number)]
         got = [dict(f, repeated=bool(f["repeated"])) for f in cm["fields"]]
         if [w["name"] for w in want] != [g["name"] for g in got]:
-            problems.append("schema: %s fields %s in pa_msg.c, %s in proto/ (declaration order)"
+            problems.append("schema: %s fields %s in pa_msg.c, %s in proto/ (number order)"
                             % (name, [g["name"] for g in got], [w["name"] for w in want]))
         by_name = {w["name"]: w for w in want}
         for g in got:
@@ -131,12 +131,12 @@ class Pairs(list):
 
 
 def key_order(obj, desc, path, problems):
-    """pa_msg writes keys in .proto declaration order (as protojson and Envoy do)."""
-    order = [f.name for f in desc.fields]
+    """pa_msg writes keys in field-number order (as pa_pbjson and json_format do)."""
+    order = [f.name for f in sorted(desc.fields, key=lambda f: f.number)]
     keys = [k for k, _ in obj]
     known = [k for k in keys if k in order]
     if known != sorted(known, key=order.index):
-        problems.append("%s: keys %s are not in declaration order %s" % (path, keys, order))
+        problems.append("%s: keys %s are not in field-number order %s" % (path, keys, order))
     for k, v in obj:
         f = desc.fields_by_name.get(k)
         if f is None or f.message_type is None:

@@ -128,8 +128,8 @@ START_TEST(golden_endorse_certs_mldsa)
 }
 END_TEST
 
-/* DeviceData: declaration order (8 before 7), fixed64 and uint64 as strings, fixed32 as
- * a number. Python's json_format gives the same values (in number order). */
+/* DeviceData: field-number order (7 before 8, though the .proto declares 8 first), fixed64
+ * and uint64 as strings, fixed32 as a number, as Python's json_format writes it. */
 static const char golden_device_data[] =
     "{\"sku\":\"sv\",\"device_id\":{\"hardware_origin\":{\"silicon_creator_id\":"
     "\"SILICON_CREATOR_ID_NUVOTON\",\"product_id\":\"PRODUCT_ID_EARLGREY_A2\","
@@ -138,7 +138,7 @@ static const char golden_device_data[] =
     "PROD\","
     "\"metadata\":{\"registration_state\":\"DEVICE_REGISTRATION_STATE_PROVISIONED\","
     "\"create_time_ms\":\"300\",\"year\":2026,\"x\":25},\"perso_tlv_data\":\"EQI=\","
-    "\"num_perso_tlv_objects\":1,\"perso_fw_sha256_hash\":\"q80=\"}";
+    "\"perso_fw_sha256_hash\":\"q80=\",\"num_perso_tlv_objects\":1}";
 
 START_TEST(golden_device_data_json)
 {
@@ -518,7 +518,7 @@ START_TEST(reject_duplicates)
                       "{\"sku_auth\":\"pw\"}");
     expect_round_trip(&pa_device_data_desc,
                       "{\"persoFwSha256Hash\":\"AA==\",\"numPersoTlvObjects\":2}",
-                      "{\"num_perso_tlv_objects\":2,\"perso_fw_sha256_hash\":\"AA==\"}");
+                      "{\"perso_fw_sha256_hash\":\"AA==\",\"num_perso_tlv_objects\":2}");
 }
 END_TEST
 

@@ -4,7 +4,9 @@
 #include "crypto/cert.pb-c.h"
 #include "ot/device_id.pb-c.h"
 #include "pa.pb-c.h"
+#include "pa/pa_limits.h"
 #include "pa/pa_pbjson.h"
+#include "pa/pa_schema.h"
 #include "testutil.h"
 
 /* Reads `text` as a `desc` message; NULL (and err set) when refused. */
@@ -181,6 +183,38 @@ START_TEST(limits_of_the_pa_schema)
 }
 END_TEST
 
+/* pa_limits.c against proto/: every string and byte field of the schema has a limit (the
+ * struct generator stops without one), and every row names such a field (a row left over
+ * from a renamed field would limit nothing). */
+START_TEST(limits_table_matches_the_schema)
+{
+    size_t n_msgs = 0, n_limits = 0, n_limited_fields = 0;
+    const ProtobufCMessageDescriptor *const *msgs = pa_schema_messages(&n_msgs);
+    for (size_t i = 0; i < n_msgs; i++) {
+        for (unsigned f = 0; f < msgs[i]->n_fields; f++) {
+            const ProtobufCFieldDescriptor *fd = &msgs[i]->fields[f];
+            if (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_BYTES)
+                continue;
+            n_limited_fields++;
+            ck_assert_msg(pa_field_limit_find(msgs[i]->name, fd->name) != NULL,
+                          "%s.%s has no limit", msgs[i]->name, fd->name);
+        }
+    }
+    const struct pa_field_limit *rows = pa_field_limit_list(&n_limits);
+    for (size_t i = 0; i < n_limits; i++) {
+        const ProtobufCMessageDescriptor *m = pa_schema_message(rows[i].message);
+        ck_assert_msg(m != NULL, "limit row %s: no such message", rows[i].message);
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field_by_name(m, rows[i].field);
+        ck_assert_msg(fd != NULL, "limit row %s.%s: no such field", rows[i].message, rows[i].field);
+        ck_assert_msg(fd->type == PROTOBUF_C_TYPE_STRING || fd->type == PROTOBUF_C_TYPE_BYTES,
+                      "limit row %s.%s: neither string nor bytes", rows[i].message, rows[i].field);
+        ck_assert_msg(rows[i].max > 0, "limit row %s.%s: 0", rows[i].message, rows[i].field);
+    }
+    ck_assert_uint_eq(n_limits, n_limited_fields);
+}
+END_TEST
+
 START_TEST(unknown_fields_from_the_wire_are_refused)
 {
     /* InitSessionResponse with field 15 (varint 1) besides sku_session_token */
@@ -233,6 +267,7 @@ static Suite *pa_pbjson_suite(void)
     tcase_add_test(tc, oneof_members);
     tcase_add_test(tc, refusals_name_the_field);
     tcase_add_test(tc, limits_of_the_pa_schema);
+    tcase_add_test(tc, limits_table_matches_the_schema);
     tcase_add_test(tc, unknown_fields_from_the_wire_are_refused);
     tcase_add_test(tc, round_trip_through_the_wire);
     suite_add_tcase(s, tc);
