@@ -210,7 +210,7 @@ static void write_struct(FILE *h, const ProtobufCMessageDescriptor *m)
 }
 
 static void write_structs(FILE *h, const ProtobufCMessageDescriptor *m, bool *written,
-                          const ProtobufCMessageDescriptor *const *all, size_t n)
+                          const ProtobufCMessageDescriptor *const *all)
 {
     size_t self = 0;
     while (all[self] != m)
@@ -220,7 +220,7 @@ static void write_structs(FILE *h, const ProtobufCMessageDescriptor *m, bool *wr
     written[self] = true;
     for (unsigned i = 0; i < m->n_fields; i++) {
         if (m->fields[i].type == PROTOBUF_C_TYPE_MESSAGE)
-            write_structs(h, m->fields[i].descriptor, written, all, n);
+            write_structs(h, m->fields[i].descriptor, written, all);
     }
     write_struct(h, m);
 }
@@ -233,7 +233,7 @@ static void write_header(FILE *h, const ProtobufCMessageDescriptor *const *all, 
     if (n > sizeof(written))
         fail("%s%s: more messages than pa_msggen holds", "", "");
     for (size_t i = 0; i < n; i++)
-        write_structs(h, all[i], written, all, n);
+        write_structs(h, all[i], written, all);
     for (size_t i = 0; i < n; i++) {
         const char *t = c_name(all[i]->short_name);
         fprintf(h, "extern const struct pa_msg_desc %s_desc;\n", t);
