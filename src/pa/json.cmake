@@ -20,6 +20,7 @@ add_library(ftpa_msg STATIC ${CMAKE_CURRENT_SOURCE_DIR}/msg_path.c
                             ${CMAKE_CURRENT_SOURCE_DIR}/json_scalar.c
                             ${CMAKE_CURRENT_SOURCE_DIR}/pa_limits.c
                             ${CMAKE_CURRENT_SOURCE_DIR}/pa_msg.c
+                            ${CMAKE_CURRENT_SOURCE_DIR}/pa_msg_pb.c
                             ${PA_MSG_GEN_DIR}/pa_msg_gen.c
                             ${CMAKE_CURRENT_SOURCE_DIR}/pa_pbjson.c
                             ${CMAKE_CURRENT_SOURCE_DIR}/pa_proto.c)

@@ -1,8 +1,8 @@
 /* The scalar values of proto3 JSON read from jansson values, with the rules protojson
  * follows: integers from JSON numbers or decimal strings in any notation whose value is
  * integral ("1e3", "10.0"); bytes from standard or URL-safe base64, padded or not.
- * Errors go through a msg_path, so they name the message and the field. Shared by the
- * struct codec (pa_msg.c) and the descriptor-driven one (pa_pbjson.c). */
+ * Errors go through a msg_path, so they name the message and the field. Used by the JSON
+ * codec (pa_pbjson.c) and google.rpc.Status's decoder (pa_msg.c). */
 #ifndef FTHARNESS_PA_JSON_SCALAR_H
 #define FTHARNESS_PA_JSON_SCALAR_H
 

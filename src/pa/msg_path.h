@@ -1,6 +1,7 @@
 /* Where a PA message codec is: the message name and the path of the field at hand, so
  * every error reads "pa.EndorseCertsRequest: bundles[2].tbs: <why>". Shared by the
- * proto3 JSON codecs (pa_msg.c over its tables, pa_pbjson.c over protoc-c descriptors). */
+ * proto3 JSON codec (pa_pbjson.c) and the copies between the structs and protoc-c's messages
+ * (pa_msg_pb.c). */
 #ifndef FTHARNESS_PA_MSG_PATH_H
 #define FTHARNESS_PA_MSG_PATH_H
 

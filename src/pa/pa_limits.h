@@ -4,7 +4,7 @@
  * §7). Strings count bytes of UTF-8, without the NUL a C struct adds.
  *
  * Both the C structs (generated from proto/ by pa_msggen, their fixed capacities these
- * limits) and the JSON codecs (pa_msg, pa_pbjson) read them from pa_field_limit_find():
+ * limits) and the JSON codec (pa_pbjson) read them from pa_field_limit_find():
  * a string or byte field of proto/ without a row there fails the build. */
 #ifndef FTHARNESS_PA_PA_LIMITS_H
 #define FTHARNESS_PA_PA_LIMITS_H

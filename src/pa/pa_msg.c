@@ -8,6 +8,8 @@
 #include "common/base64.h"
 #include "pa/json_scalar.h"
 #include "pa/msg_path.h"
+#include "pa/pa_msg_pb.h"
+#include "pa/pa_pbjson.h"
 
 /* ---- Enums: the descriptors protoc-c generated from proto/ ------------------------------ */
 
@@ -86,7 +88,7 @@ const struct pa_rpc_desc *pa_rpc_find(const char *name, size_t len)
 
 /* ---- Field access ----------------------------------------------------------------------- */
 
-static bool field_present(const struct pa_field_desc *f, const void *msg)
+bool pa_field_present(const struct pa_field_desc *f, const void *msg)
 {
     const char *at = (const char *)msg + f->presence_offset;
     switch (f->presence) {
@@ -107,94 +109,6 @@ void pa_field_set_present(const struct pa_field_desc *f, void *msg)
         *(bool *)(void *)at = true;
     else if (f->presence == PA_PRESENCE_ONEOF)
         *(uint32_t *)(void *)at = f->number;
-}
-
-/* Proto3 singular scalars have no presence: a field is "set" when it is not the default,
- * and only then is it written (protojson without EmitUnpopulated, proto.Marshal). */
-static bool scalar_is_set(const struct pa_field_desc *f, const void *slot)
-{
-    switch (f->kind) {
-    case PA_FIELD_STRING:
-        return ((const char *)slot)[0] != '\0';
-    case PA_FIELD_BYTES:
-        return ((const struct pa_small_bytes *)slot)->len != 0;
-    case PA_FIELD_HEAP_BYTES:
-        return ((const struct pa_bytes *)slot)->len != 0;
-    case PA_FIELD_BOOL:
-        return *(const bool *)slot;
-    case PA_FIELD_UINT32:
-    case PA_FIELD_FIXED32:
-        return *(const uint32_t *)slot != 0;
-    case PA_FIELD_UINT64:
-    case PA_FIELD_FIXED64:
-        return *(const uint64_t *)slot != 0;
-    case PA_FIELD_ENUM:
-        return *(const int32_t *)slot != 0;
-    case PA_FIELD_MESSAGE:
-        break;
-    }
-    return true;
-}
-
-static bool field_is_set(const struct pa_field_desc *f, const void *msg)
-{
-    if (f->kind == PA_FIELD_MESSAGE)
-        return field_present(f, msg);
-    return scalar_is_set(f, pa_field_cptr(f, msg, 0));
-}
-
-/* The first field of `desc` in oneof `group` (each group is checked once, from there). */
-static bool first_of_group(const struct pa_msg_desc *desc, size_t index)
-{
-    for (size_t i = 0; i < index; i++) {
-        const char *g = desc->fields[i].oneof;
-        if (g != NULL && strcmp(g, desc->fields[index].oneof) == 0)
-            return false;
-    }
-    return true;
-}
-
-/* Lists the member names of the oneof holding field `index` into `out`. */
-static void list_group(const struct pa_msg_desc *desc, size_t index, char *out, size_t cap)
-{
-    size_t len = 0;
-    out[0] = '\0';
-    for (size_t i = index; i < desc->field_count; i++) {
-        const char *g = desc->fields[i].oneof;
-        if (g == NULL || strcmp(g, desc->fields[index].oneof) != 0)
-            continue;
-        int n = snprintf(out + len, cap - len, "%s%s", len ? ", " : "", desc->fields[i].name);
-        if (n < 0 || (size_t)n >= cap - len)
-            return;
-        len += (size_t)n;
-    }
-}
-
-static int oneof_check(const struct pa_msg_desc *desc, const void *msg, char *why, size_t cap)
-{
-    for (size_t i = 0; i < desc->field_count; i++) {
-        const struct pa_field_desc *f = &desc->fields[i];
-        if (f->oneof == NULL || !first_of_group(desc, i))
-            continue;
-        uint32_t which = *(const uint32_t *)(const void *)((const char *)msg + f->presence_offset);
-        bool member = false;
-        for (size_t j = i; j < desc->field_count; j++) {
-            const char *g = desc->fields[j].oneof;
-            if (g != NULL && strcmp(g, f->oneof) == 0 && desc->fields[j].number == which)
-                member = true;
-        }
-        if (member)
-            continue;
-        char names[128];
-        list_group(desc, i, names, sizeof(names));
-        if (which == 0)
-            snprintf(why, cap, "oneof %s: none of %s is set (exactly one is required)", f->oneof,
-                     names);
-        else
-            snprintf(why, cap, "oneof %s: case %" PRIu32 " is none of %s", f->oneof, which, names);
-        return -1;
-    }
-    return 0;
 }
 
 /* ---- UTF-8 ------------------------------------------------------------------------------ */
@@ -232,186 +146,23 @@ bool pa_utf8_valid(const char *s, size_t n)
     return true;
 }
 
-static int decode_bytes(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
-                        void *slot)
-{
-    if (f->kind == PA_FIELD_HEAP_BYTES) {
-        struct pa_bytes *b = slot;
-        return pa_json_get_base64(c, v, f->cap, &b->data, &b->len);
-    }
-    size_t decoded = 0;
-    if (pa_json_base64_length(c, v, f->cap, &decoded) != 0)
-        return -1;
-    struct pa_small_bytes *b = slot;
-    if (pa_base64_into(c, json_string_value(v), json_string_length(v), b->data, decoded) != 0)
-        return -1;
-    b->len = decoded;
-    return 0;
-}
-
-/* ---- JSON decoding ---------------------------------------------------------------------- */
-
-static int decode_object(struct msg_path *c, const struct pa_msg_desc *desc, const json_t *obj,
-                         void *msg);
-
-static int decode_string(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
-                         char *slot)
-{
-    size_t n = 0;
-    if (pa_json_get_string(c, v, f->cap, &n) != 0)
-        return -1;
-    memcpy(slot, json_string_value(v), n);
-    slot[n] = '\0';
-    return 0;
-}
-
-static int decode_value(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
-                        void *slot)
-{
-    uint64_t u = 0;
-    switch (f->kind) {
-    case PA_FIELD_STRING:
-        return decode_string(c, f, v, slot);
-    case PA_FIELD_BYTES:
-    case PA_FIELD_HEAP_BYTES:
-        return decode_bytes(c, f, v, slot);
-    case PA_FIELD_BOOL:
-        if (!json_is_boolean(v))
-            return pa_json_type_error(c, "true or false", v);
-        *(bool *)slot = json_is_true(v);
-        return 0;
-    case PA_FIELD_UINT32:
-    case PA_FIELD_FIXED32:
-        if (pa_json_get_unsigned(c, v, UINT32_MAX, &u) != 0)
-            return -1;
-        *(uint32_t *)slot = (uint32_t)u;
-        return 0;
-    case PA_FIELD_UINT64:
-    case PA_FIELD_FIXED64:
-        return pa_json_get_unsigned(c, v, UINT64_MAX, (uint64_t *)slot);
-    case PA_FIELD_ENUM:
-        return pa_json_get_enum(c, f->enum_desc->generated, v, slot);
-    case PA_FIELD_MESSAGE:
-        return decode_object(c, f->msg_desc, v, slot);
-    }
-    return msg_path_fail(c, FT_E_INVALID, "unsupported field kind %d", (int)f->kind);
-}
-
-static int decode_repeated(struct msg_path *c, const struct pa_field_desc *f, const json_t *v,
-                           void *msg)
-{
-    if (!json_is_array(v))
-        return pa_json_type_error(c, "an array", v);
-    size_t n = json_array_size(v);
-    if (n > f->max_count)
-        return msg_path_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
-    /* Count first: elements are zeroed, so a failure part-way frees cleanly. */
-    *(size_t *)(void *)((char *)msg + f->count_offset) = n;
-    for (size_t i = 0; i < n; i++) {
-        size_t saved = msg_path_push(c, "", i, true);
-        const json_t *elem = json_array_get(v, i);
-        int rc = json_is_null(elem) ? msg_path_fail(c, FT_E_INVALID, "null in a list")
-                                    : decode_value(c, f, elem, pa_field_ptr(f, msg, i));
-        msg_path_pop(c, saved);
-        if (rc != 0)
-            return -1;
-    }
-    return 0;
-}
-
-static const struct pa_field_desc *find_field(const struct pa_msg_desc *desc, const char *key,
-                                              size_t *index)
-{
-    for (size_t i = 0; i < desc->field_count; i++) {
-        if (pa_json_key_names(key, desc->fields[i].name)) {
-            *index = i;
-            return &desc->fields[i];
-        }
-    }
-    return NULL;
-}
-
-/* A second member of the same oneof (protojson: "oneof ... is already set"). */
-static int check_oneof_clash(struct msg_path *c, const struct pa_msg_desc *desc, size_t index,
-                             uint32_t set_mask)
-{
-    const char *group = desc->fields[index].oneof;
-    for (size_t i = 0; i < desc->field_count; i++) {
-        const char *g = desc->fields[i].oneof;
-        if (i != index && g != NULL && strcmp(g, group) == 0 && (set_mask & (1u << i)))
-            return msg_path_fail(c, FT_E_INVALID, "oneof %s: %s and %s are both set", group,
-                                 desc->fields[i].name, desc->fields[index].name);
-    }
-    return 0;
-}
-
-static int decode_member(struct msg_path *c, const struct pa_msg_desc *desc, size_t index,
-                         const json_t *value, void *msg)
-{
-    const struct pa_field_desc *f = &desc->fields[index];
-    size_t saved = msg_path_push(c, f->name, 0, false);
-    int rc = f->max_count ? decode_repeated(c, f, value, msg)
-                          : decode_value(c, f, value, pa_field_ptr(f, msg, 0));
-    msg_path_pop(c, saved);
-    if (rc == 0 && f->kind == PA_FIELD_MESSAGE && f->max_count == 0)
-        pa_field_set_present(f, msg);
-    return rc;
-}
-
-static int decode_object(struct msg_path *c, const struct pa_msg_desc *desc, const json_t *obj,
-                         void *msg)
-{
-    if (!json_is_object(obj))
-        return pa_json_type_error(c, "an object", obj);
-    if (desc->field_count > 32)
-        return msg_path_fail(c, FT_E_INVALID, "message table too large");
-    uint32_t seen = 0, set = 0;
-    const char *key;
-    json_t *value;
-    json_object_foreach((json_t *)obj, key, value)
-    {
-        size_t i;
-        char shown[64];
-        if (find_field(desc, key, &i) == NULL) {
-            pa_quote_untrusted(key, shown);
-            return msg_path_fail(c, FT_E_INVALID, "unknown field \"%s\"", shown);
-        }
-        if (seen & (1u << i)) {
-            pa_quote_untrusted(key, shown);
-            return msg_path_fail(c, FT_E_INVALID, "duplicate field \"%s\" (%s)", shown,
-                                 desc->fields[i].name);
-        }
-        seen |= 1u << i;
-        if (json_is_null(value))
-            continue; /* proto3 JSON: null is the default value */
-        if (desc->fields[i].oneof != NULL && check_oneof_clash(c, desc, i, set) != 0)
-            return -1;
-        set |= 1u << i;
-        if (decode_member(c, desc, i, value, msg) != 0)
-            return -1;
-    }
-    char why[192];
-    if (oneof_check(desc, msg, why, sizeof(why)) != 0)
-        return msg_path_fail(c, FT_E_INVALID, "%s", why);
-    return 0;
-}
+/* ---- JSON: protoc-c's message in between, pa_pbjson.c its codec ------------------------- */
 
 int pa_msg_from_json_value(const struct pa_msg_desc *desc, const json_t *value, void *out,
                            struct ft_error *err)
 {
     memset(out, 0, desc->size);
-    struct msg_path c;
-    msg_path_init(&c, desc->name, err);
     if (value == NULL)
-        return msg_path_fail(&c, FT_E_INVALID, "no JSON value");
+        return ft_fail(err, FT_E_INVALID, "%s: no JSON value", desc->name);
     if (!json_is_object(value))
-        return msg_path_fail(&c, FT_E_INVALID, "not a JSON object (%s)", pa_json_type_name(value));
-    if (decode_object(&c, desc, value, out) != 0) {
-        pa_msg_free(desc, out);
-        memset(out, 0, desc->size);
+        return ft_fail(err, FT_E_INVALID, "%s: not a JSON object (%s)", desc->name,
+                       pa_json_type_name(value));
+    ProtobufCMessage *pb = NULL;
+    if (pa_pbjson_read(desc->generated, value, &pb, err) != 0)
         return -1;
-    }
-    return 0;
+    int rc = pa_msg_from_pb(desc, pb, out, err);
+    protobuf_c_message_free_unpacked(pb, NULL);
+    return rc;
 }
 
 int pa_msg_from_json(const struct pa_msg_desc *desc, const char *text, size_t len, void *out,
@@ -437,150 +188,16 @@ int pa_msg_from_json(const struct pa_msg_desc *desc, const char *text, size_t le
     return rc;
 }
 
-/* ---- JSON encoding ---------------------------------------------------------------------- */
-
-static int encode_object(struct msg_path *c, const struct pa_msg_desc *desc, const void *msg,
-                         json_t **out);
-
-/* A string from the struct: NUL-terminated within the field, UTF-8. */
-static int encode_string(struct msg_path *c, const struct pa_field_desc *f, const char *s,
-                         json_t **out)
-{
-    size_t n = strnlen(s, f->cap + 1);
-    if (n > f->cap)
-        return msg_path_fail(c, FT_E_CAPACITY, "not NUL-terminated within %zu characters", f->cap);
-    if (!pa_utf8_valid(s, n))
-        return msg_path_fail(c, FT_E_INVALID, "not valid UTF-8");
-    *out = json_stringn(s, n);
-    return *out ? 0 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
-}
-
-static int encode_bytes(struct msg_path *c, const struct pa_field_desc *f, const void *slot,
-                        json_t **out)
-{
-    const uint8_t *data;
-    size_t len;
-    if (f->kind == PA_FIELD_BYTES) {
-        const struct pa_small_bytes *b = slot;
-        data = b->data;
-        len = b->len;
-        if (f->cap > PA_SMALL_BYTES_CAP)
-            return msg_path_fail(c, FT_E_INVALID, "table: inline limit above capacity");
-    } else {
-        const struct pa_bytes *b = slot;
-        data = b->data;
-        len = b->len;
-        if (len > 0 && data == NULL)
-            return msg_path_fail(c, FT_E_INVALID, "length %zu with no data", len);
-    }
-    if (len > f->cap)
-        return msg_path_fail(c, FT_E_CAPACITY, "%zu bytes, limit %zu", len, f->cap);
-    return pa_json_base64(c, data, len, out);
-}
-
-static int encode_value(struct msg_path *c, const struct pa_field_desc *f, const void *slot,
-                        json_t **out)
-{
-    char text[24];
-    const char *name;
-    switch (f->kind) {
-    case PA_FIELD_STRING:
-        return encode_string(c, f, slot, out);
-    case PA_FIELD_BYTES:
-    case PA_FIELD_HEAP_BYTES:
-        return encode_bytes(c, f, slot, out);
-    case PA_FIELD_BOOL:
-        *out = json_boolean(*(const bool *)slot);
-        break;
-    case PA_FIELD_UINT32:
-    case PA_FIELD_FIXED32:
-        *out = json_integer((json_int_t) * (const uint32_t *)slot);
-        break;
-    case PA_FIELD_UINT64:
-    case PA_FIELD_FIXED64:
-        /* A string: JSON numbers lose precision above 2^53 in most readers. */
-        snprintf(text, sizeof(text), "%" PRIu64, *(const uint64_t *)slot);
-        *out = json_string(text);
-        break;
-    case PA_FIELD_ENUM:
-        name = pa_enum_name(f->enum_desc, *(const int32_t *)slot);
-        *out = name ? json_string(name) : json_integer(*(const int32_t *)slot);
-        break;
-    case PA_FIELD_MESSAGE:
-        return encode_object(c, f->msg_desc, slot, out);
-    }
-    return *out ? 0 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
-}
-
-static int encode_repeated(struct msg_path *c, const struct pa_field_desc *f, const void *msg,
-                           json_t **out)
-{
-    size_t n = pa_field_count(f, msg);
-    if (n > f->max_count)
-        return msg_path_fail(c, FT_E_CAPACITY, "%zu elements, limit %zu", n, f->max_count);
-    if (n == 0)
-        return 0; /* empty lists are omitted */
-    json_t *array = json_array();
-    if (array == NULL)
-        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *elem = NULL;
-        size_t saved = msg_path_push(c, "", i, true);
-        int rc = encode_value(c, f, pa_field_cptr(f, msg, i), &elem);
-        msg_path_pop(c, saved);
-        if (rc != 0 || json_array_append_new(array, elem) != 0) {
-            json_decref(array);
-            return rc != 0 ? -1 : msg_path_fail(c, FT_E_NOMEM, "out of memory");
-        }
-    }
-    *out = array;
-    return 0;
-}
-
-static int encode_field(struct msg_path *c, const struct pa_field_desc *f, const void *msg,
-                        json_t **out)
-{
-    *out = NULL;
-    if (f->max_count > 0)
-        return encode_repeated(c, f, msg, out);
-    if (!field_is_set(f, msg))
-        return 0;
-    return encode_value(c, f, pa_field_cptr(f, msg, 0), out);
-}
-
-static int encode_object(struct msg_path *c, const struct pa_msg_desc *desc, const void *msg,
-                         json_t **out)
-{
-    char why[192];
-    if (oneof_check(desc, msg, why, sizeof(why)) != 0)
-        return msg_path_fail(c, FT_E_INVALID, "%s", why);
-    json_t *obj = json_object();
-    if (obj == NULL)
-        return msg_path_fail(c, FT_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < desc->field_count; i++) {
-        const struct pa_field_desc *f = &desc->fields[i];
-        json_t *value;
-        size_t saved = msg_path_push(c, f->name, 0, false);
-        int rc = encode_field(c, f, msg, &value);
-        msg_path_pop(c, saved);
-        if (rc == 0 && value != NULL && json_object_set_new(obj, f->name, value) != 0)
-            rc = msg_path_fail(c, FT_E_NOMEM, "out of memory");
-        if (rc != 0) {
-            json_decref(obj);
-            return -1;
-        }
-    }
-    *out = obj;
-    return 0;
-}
-
 int pa_msg_to_json(const struct pa_msg_desc *desc, const void *msg, json_t **out,
                    struct ft_error *err)
 {
-    struct msg_path c;
-    msg_path_init(&c, desc->name, err);
     *out = NULL;
-    return encode_object(&c, desc, msg, out);
+    ProtobufCMessage *pb = NULL;
+    if (pa_msg_to_pb(desc, msg, &pb, err) != 0)
+        return -1;
+    int rc = pa_pbjson_write(pb, out, err);
+    protobuf_c_message_free_unpacked(pb, NULL);
+    return rc;
 }
 
 /* ---- Free and compare -------------------------------------------------------------------- */
@@ -651,8 +268,8 @@ bool pa_msg_equal(const struct pa_msg_desc *desc, const void *a, const void *b)
         if (f->max_count > 0 && pa_field_count(f, a) != pa_field_count(f, b))
             return false;
         if (f->max_count == 0 && f->kind == PA_FIELD_MESSAGE) {
-            bool pa = field_present(f, a);
-            if (pa != field_present(f, b))
+            bool pa = pa_field_present(f, a);
+            if (pa != pa_field_present(f, b))
                 return false;
             if (!pa)
                 continue;

@@ -243,6 +243,8 @@ enum pa_signing_key_case {
 #include "pa_msg_gen.h"
 
 /* ---- Codecs, one pair per message ----------------------------------------------------
+ * Each copies the struct to and from the message protoc-c generated (pa_msg_pb.h), whose
+ * proto3 JSON is pa_pbjson.h's: one mapping for every message and both transports.
  * int pa_X_to_json(const struct pa_X *msg, json_t **out, struct ft_error *err);
  *   Checks every length, count and oneof rule, then sets *out to a NEW JSON object.
  *   Returns 0, or -1 with `err` set and *out NULL.
@@ -377,6 +379,8 @@ struct pa_msg_desc {
     size_t size;                        /* sizeof the C struct */
     const struct pa_field_desc *fields; /* in field-number order */
     size_t field_count;
+    /* protoc-c's message: its fields are these, one for one in the same order */
+    const ProtobufCMessageDescriptor *generated;
 };
 
 extern const struct pa_msg_desc pa_init_session_request_desc;
@@ -434,7 +438,7 @@ void pa_msg_free(const struct pa_msg_desc *desc, void *msg);
  * messages alike, elements up to the counts; bytes beyond lengths do not matter. */
 bool pa_msg_equal(const struct pa_msg_desc *desc, const void *a, const void *b);
 
-/* Table access for pa_msg.c and the tests. Element `i` (0 for a singular field) of `f`. */
+/* Table access for pa_msg_pb.c and the tests. Element `i` (0 for a singular field) of `f`. */
 static inline void *pa_field_ptr(const struct pa_field_desc *f, void *msg, size_t i)
 {
     return (char *)msg + f->offset + i * f->stride;
@@ -449,6 +453,10 @@ static inline size_t pa_field_count(const struct pa_field_desc *f, const void *m
 {
     return *(const size_t *)(const void *)((const char *)msg + f->count_offset);
 }
+
+/* Whether a singular message field is present (its flag, or its oneof case); true for
+ * any other field. */
+bool pa_field_present(const struct pa_field_desc *f, const void *msg);
 
 /* Marks a singular message field present (its flag, or its oneof case). */
 void pa_field_set_present(const struct pa_field_desc *f, void *msg);

@@ -22,14 +22,6 @@
 #include "pa/pa_limits.h"
 #include "pa/pa_schema.h"
 
-/* protobuf-c's descriptors do not keep oneof names: the schema's, by message. */
-static const struct {
-    const char *message;
-    const char *oneof;
-} oneof_names[] = {
-    {"crypto.cert.SigningKeyParams", "key"},
-};
-
 /* RPCs the service answers without a session (upstream's auth interceptor skips them). */
 static const char *const sessionless_rpcs[] = {"InitSession", "CloseSession"};
 
@@ -68,6 +60,27 @@ static const char *c_name(const char *short_name)
     return out;
 }
 
+/* The variable protoc-c named `m`'s descriptor by ("crypto__cert__signing_key_params__descriptor"):
+ * the package's parts and the message's snake_case name, joined by "__". A name that does not
+ * follow the rule fails to compile. */
+static const char *pb_descriptor_name(const ProtobufCMessageDescriptor *m)
+{
+    static char out[256];
+    size_t n = 0;
+    for (const char *p = m->package_name; *p != '\0' && n + 3 < sizeof(out); p++) {
+        if (*p == '.') {
+            out[n++] = '_';
+            out[n++] = '_';
+        } else {
+            out[n++] = *p;
+        }
+    }
+    char message[128];
+    snake(m->short_name, message, sizeof(message));
+    snprintf(out + n, sizeof(out) - n, "__%s__descriptor", message);
+    return out;
+}
+
 static bool is_repeated(const ProtobufCFieldDescriptor *f)
 {
     return f->label == PROTOBUF_C_LABEL_REPEATED;
@@ -85,12 +98,10 @@ static const ProtobufCMessageDescriptor *nested(const ProtobufCFieldDescriptor *
 
 static const char *oneof_name(const ProtobufCMessageDescriptor *m)
 {
-    for (size_t i = 0; i < sizeof(oneof_names) / sizeof(oneof_names[0]); i++) {
-        if (strcmp(oneof_names[i].message, m->name) == 0)
-            return oneof_names[i].oneof;
-    }
-    fail("%s has a oneof whose name is not in pa_msggen's oneof_names", m->name, "");
-    return NULL;
+    const char *name = pa_schema_oneof_name(m);
+    if (name == NULL)
+        fail("%s has a oneof whose name is not in pa_schema.c%s", m->name, "");
+    return name;
 }
 
 /* The limit of a string or byte field; the build stops without one. */
@@ -139,38 +150,31 @@ static struct field_c field_c(const ProtobufCMessageDescriptor *m,
         c.decl_type = c.cap <= PA_SMALL_BYTES_CAP ? "struct pa_small_bytes" : "struct pa_bytes";
         c.kind = c.cap <= PA_SMALL_BYTES_CAP ? "PA_FIELD_BYTES" : "PA_FIELD_HEAP_BYTES";
         return c;
-    case PROTOBUF_C_TYPE_BOOL:
-        c.decl_type = "bool";
-        c.kind = "PA_FIELD_BOOL";
-        return c;
-    case PROTOBUF_C_TYPE_UINT32:
-        c.decl_type = "uint32_t";
-        c.kind = "PA_FIELD_UINT32";
-        return c;
-    case PROTOBUF_C_TYPE_FIXED32:
-        c.decl_type = "uint32_t";
-        c.kind = "PA_FIELD_FIXED32";
-        return c;
-    case PROTOBUF_C_TYPE_UINT64:
-        c.decl_type = "uint64_t";
-        c.kind = "PA_FIELD_UINT64";
-        return c;
-    case PROTOBUF_C_TYPE_FIXED64:
-        c.decl_type = "uint64_t";
-        c.kind = "PA_FIELD_FIXED64";
-        return c;
-    case PROTOBUF_C_TYPE_ENUM:
-        c.decl_type = "int32_t";
-        c.kind = "PA_FIELD_ENUM";
-        return c;
-    case PROTOBUF_C_TYPE_MESSAGE:
-        c.decl_type = NULL; /* "struct <c_name>", written by the caller */
-        c.kind = "PA_FIELD_MESSAGE";
-        return c;
     default:
-        fail("%s.%s: a field type pa_msg has no kind for", m->name, f->name);
-        return c;
+        break;
     }
+    /* The other types pa_msg holds; a message's C type is written by the caller. */
+    static const struct {
+        ProtobufCType type;
+        const char *decl_type, *kind;
+    } scalars[] = {
+        {PROTOBUF_C_TYPE_BOOL, "bool", "PA_FIELD_BOOL"},
+        {PROTOBUF_C_TYPE_UINT32, "uint32_t", "PA_FIELD_UINT32"},
+        {PROTOBUF_C_TYPE_FIXED32, "uint32_t", "PA_FIELD_FIXED32"},
+        {PROTOBUF_C_TYPE_UINT64, "uint64_t", "PA_FIELD_UINT64"},
+        {PROTOBUF_C_TYPE_FIXED64, "uint64_t", "PA_FIELD_FIXED64"},
+        {PROTOBUF_C_TYPE_ENUM, "int32_t", "PA_FIELD_ENUM"},
+        {PROTOBUF_C_TYPE_MESSAGE, NULL, "PA_FIELD_MESSAGE"},
+    };
+    for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++) {
+        if (scalars[i].type == f->type) {
+            c.decl_type = scalars[i].decl_type;
+            c.kind = scalars[i].kind;
+            return c;
+        }
+    }
+    fail("%s.%s: a field type pa_msg has no kind for", m->name, f->name);
+    return c;
 }
 
 static void write_struct(FILE *h, const ProtobufCMessageDescriptor *m)
@@ -256,8 +260,9 @@ static void write_table(FILE *c, const ProtobufCMessageDescriptor *m)
 {
     const char *t = c_name(m->short_name);
     if (m->n_fields == 0) {
-        fprintf(c, "const struct pa_msg_desc %s_desc = {\"%s\", sizeof(struct %s), NULL, 0};\n\n",
-                t, m->name, t);
+        fprintf(c,
+                "const struct pa_msg_desc %s_desc = {\"%s\", sizeof(struct %s), NULL, 0, &%s};\n\n",
+                t, m->name, t, pb_descriptor_name(m));
         return;
     }
     fprintf(c, "static const struct pa_field_desc %s_fields[] = {\n", t);
@@ -298,8 +303,8 @@ static void write_table(FILE *c, const ProtobufCMessageDescriptor *m)
     fprintf(c, "};\n");
     fprintf(c,
             "const struct pa_msg_desc %s_desc = {\"%s\", sizeof(struct %s), %s_fields, "
-            "sizeof(%s_fields) / sizeof(%s_fields[0])};\n\n",
-            t, m->name, t, t, t, t);
+            "sizeof(%s_fields) / sizeof(%s_fields[0]), &%s};\n\n",
+            t, m->name, t, t, t, t, pb_descriptor_name(m));
 }
 
 static void write_wrappers(FILE *c, const ProtobufCMessageDescriptor *m)
@@ -332,7 +337,8 @@ static bool sessionless(const char *rpc)
 static void write_source(FILE *c, const ProtobufCMessageDescriptor *const *all, size_t n)
 {
     fprintf(c, "/* Generated by pa_msggen from proto/ and pa_limits.c; do not edit. */\n"
-               "#include <stddef.h>\n\n#include \"pa/pa_msg.h\"\n\n");
+               "#include <stddef.h>\n\n#include \"ot/registry_record.pb-c.h\"\n"
+               "#include \"pa/pa_msg.h\"\n\n");
     /* Tables refer to nested messages' descriptors: declare all first. */
     for (size_t i = 0; i < n; i++)
         write_table(c, all[i]);

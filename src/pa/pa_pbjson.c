@@ -1,6 +1,7 @@
 #include "pa/pa_pbjson.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,41 +25,87 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
     return NULL;
 }
 
-/* The field of the same oneof as `f` whose number `id` is, for error messages. */
-static const char *oneof_member(const ProtobufCMessageDescriptor *desc,
-                                const ProtobufCFieldDescriptor *f, uint32_t id)
+/* A second member of `f`'s oneof when one is set already (protojson: "oneof ... is already
+ * set"), named in the message's error. */
+static int oneof_clash(struct msg_path *c, const ProtobufCMessageDescriptor *desc,
+                       const ProtobufCFieldDescriptor *f, const ProtobufCMessage *msg)
 {
+    if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+        return 0;
+    uint32_t which = *(const uint32_t *)(const void *)((const char *)msg + f->quantifier_offset);
+    if (which == 0)
+        return 0;
+    const char *set = "?", *oneof = pa_schema_oneof_name(desc);
     for (unsigned i = 0; i < desc->n_fields; i++)
-        if ((desc->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            desc->fields[i].quantifier_offset == f->quantifier_offset && desc->fields[i].id == id)
-            return desc->fields[i].name;
-    return "?";
+        if (desc->fields[i].quantifier_offset == f->quantifier_offset &&
+            desc->fields[i].id == which)
+            set = desc->fields[i].name;
+    return msg_path_fail(c, FT_E_INVALID, "oneof %s: %s and %s are both set",
+                         oneof != NULL ? oneof : "?", set, f->name);
 }
 
 /* ---- Limits ------------------------------------------------------------------------------
  * The PA schema's limits (pa_limits.h, docs/pa-api.md §7): each string and byte field's
  * from pa_limits.c, PA_REPEATED_MAX elements for every repeated field of a schema
- * message. A message outside the schema is not limited. */
+ * message. A message outside the schema is not limited. pa_limits.c's rows are keyed by
+ * names; they are looked up once, into one array per schema message indexed like its
+ * descriptor's fields, not per field read or written. */
 
 struct limits {
     size_t value; /* characters of a string, bytes of a byte field (each element's) */
     size_t count; /* elements of a repeated field */
 };
 
-static bool in_schema(const ProtobufCMessageDescriptor *desc)
+static const ProtobufCMessageDescriptor *const *schema;
+static size_t schema_count;
+static size_t **schema_max; /* [message][field]: its limit, SIZE_MAX for none */
+static pthread_once_t schema_max_found = PTHREAD_ONCE_INIT;
+
+static void find_schema_max(void)
 {
-    return pa_schema_message(desc->name) == desc;
+    const ProtobufCMessageDescriptor *const *all = pa_schema_messages(&schema_count);
+    size_t fields = 0;
+    for (size_t i = 0; i < schema_count; i++)
+        fields += all[i]->n_fields;
+    /* One block, kept for the life of the process. */
+    size_t **rows = malloc(schema_count * sizeof(size_t *) + fields * sizeof(size_t) + 1);
+    if (rows == NULL)
+        return;
+    size_t *next = (size_t *)(rows + schema_count);
+    for (size_t i = 0; i < schema_count; i++) {
+        rows[i] = next;
+        for (unsigned f = 0; f < all[i]->n_fields; f++) {
+            const struct pa_field_limit *l =
+                pa_field_limit_find(all[i]->name, all[i]->fields[f].name);
+            *next++ = l != NULL ? l->max : SIZE_MAX;
+        }
+    }
+    schema_max = rows;
+    schema = all;
 }
 
-static struct limits field_limits(const ProtobufCMessageDescriptor *desc, bool schema,
+/* Sets *max to `desc`'s limits by field index, NULL when `desc` is not a schema message.
+ * Fails only when the table could not be made (out of memory). */
+static int message_max(struct msg_path *c, const ProtobufCMessageDescriptor *desc,
+                       const size_t **max)
+{
+    pthread_once(&schema_max_found, find_schema_max);
+    *max = NULL;
+    if (schema == NULL)
+        return msg_path_fail(c, FT_E_NOMEM, "out of memory for the schema's limits");
+    for (size_t i = 0; i < schema_count; i++)
+        if (schema[i] == desc)
+            *max = schema_max[i];
+    return 0;
+}
+
+static struct limits field_limits(const ProtobufCMessageDescriptor *desc, const size_t *max,
                                   const ProtobufCFieldDescriptor *f)
 {
     struct limits lim = {SIZE_MAX, SIZE_MAX};
-    if (!schema)
+    if (max == NULL)
         return lim;
-    const struct pa_field_limit *l = pa_field_limit_find(desc->name, f->name);
-    if (l != NULL)
-        lim.value = l->max;
+    lim.value = max[f - desc->fields];
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
         lim.count = PA_REPEATED_MAX;
     return lim;
@@ -72,29 +119,6 @@ static int over_count(struct msg_path *c, size_t n, const struct limits *lim)
 }
 
 /* ---- Reading ---------------------------------------------------------------------------- */
-
-static size_t element_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(ProtobufCMessage *);
-    default:
-        return 4; /* the 32-bit integers, enums and float */
-    }
-}
 
 static int read_message(struct msg_path *c, const ProtobufCMessageDescriptor *desc,
                         const json_t *obj, unsigned depth, ProtobufCMessage **out);
@@ -183,20 +207,21 @@ static int read_repeated(struct msg_path *c, const ProtobufCFieldDescriptor *f, 
 {
     if (!json_is_array(v))
         return pa_json_type_error(c, "an array", v);
-    size_t n = json_array_size(v), size = element_size(f->type);
+    size_t n = json_array_size(v), size = pa_schema_element_size(f->type);
     if (n == 0)
         return 0;
     if (over_count(c, n, lim) != 0)
         return -1;
-    void *elements = calloc(n, size);
+    char *elements = pa_schema_new_array(msg, f, n);
     if (elements == NULL)
         return msg_path_fail(c, FT_E_NOMEM, "out of memory for %zu elements", n);
-    /* Owned by the message from here on, so that a failure frees what was read. */
-    *SLOT(void *, msg, f->offset) = elements;
     size_t *count = SLOT(size_t, msg, f->quantifier_offset);
     for (size_t i = 0; i < n; i++) {
         size_t saved = msg_path_push(c, "", i, true);
-        if (read_value(c, f, json_array_get(v, i), depth, lim, (char *)elements + i * size) != 0)
+        const json_t *element = json_array_get(v, i);
+        if (json_is_null(element))
+            return msg_path_fail(c, FT_E_INVALID, "null in a list");
+        if (read_value(c, f, element, depth, lim, elements + i * size) != 0)
             return -1;
         msg_path_pop(c, saved);
         *count = i + 1;
@@ -204,23 +229,19 @@ static int read_repeated(struct msg_path *c, const ProtobufCFieldDescriptor *f, 
     return 0;
 }
 
-static int read_member(struct msg_path *c, const ProtobufCMessageDescriptor *desc, bool schema,
-                       const ProtobufCFieldDescriptor *f, const json_t *v, unsigned depth,
-                       ProtobufCMessage *msg)
+static int read_member(struct msg_path *c, const ProtobufCMessageDescriptor *desc,
+                       const size_t *max, const ProtobufCFieldDescriptor *f, const json_t *v,
+                       unsigned depth, ProtobufCMessage *msg)
 {
     if (json_is_null(v))
         return 0; /* not set */
-    struct limits lim = field_limits(desc, schema, f);
+    struct limits lim = field_limits(desc, max, f);
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
         return read_repeated(c, f, v, depth, &lim, msg);
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-        uint32_t *which = SLOT(uint32_t, msg, f->quantifier_offset);
-        if (*which != 0)
-            return msg_path_fail(c, FT_E_INVALID, "%s is set too, and both are of one oneof",
-                                 oneof_member(desc, f, *which));
         if (read_value(c, f, v, depth, &lim, SLOT(void, msg, f->offset)) != 0)
             return -1;
-        *which = f->id;
+        *SLOT(uint32_t, msg, f->quantifier_offset) = f->id;
         return 0;
     }
     if (read_value(c, f, v, depth, &lim, SLOT(void, msg, f->offset)) != 0)
@@ -237,11 +258,13 @@ static int read_message(struct msg_path *c, const ProtobufCMessageDescriptor *de
         return pa_json_type_error(c, "an object", obj);
     if (depth > PA_PBJSON_DEPTH_MAX)
         return msg_path_fail(c, FT_E_RANGE, "messages nested deeper than %d", PA_PBJSON_DEPTH_MAX);
+    const size_t *max = NULL;
+    if (message_max(c, desc, &max) != 0)
+        return -1;
     ProtobufCMessage *msg = calloc(1, desc->sizeof_message);
     if (msg == NULL)
         return msg_path_fail(c, FT_E_NOMEM, "out of memory");
     protobuf_c_message_init(desc, msg);
-    bool schema = in_schema(desc);
     /* Which fields were named, under either name: the same one twice is a duplicate. */
     uint64_t seen[8] = {0};
     const char *key;
@@ -251,18 +274,18 @@ static int read_message(struct msg_path *c, const ProtobufCMessageDescriptor *de
         const ProtobufCFieldDescriptor *f = find_field(desc, key);
         char shown[64];
         pa_quote_untrusted(key, shown);
+        size_t index = f != NULL ? (size_t)(f - desc->fields) : 0;
         int rc = 0;
         if (f == NULL) {
             rc = msg_path_fail(c, FT_E_INVALID, "unknown field \"%s\"", shown);
+        } else if (index < 512 && (seen[index / 64] >> (index % 64) & 1u)) {
+            rc = msg_path_fail(c, FT_E_INVALID, "duplicate field \"%s\" (%s)", shown, f->name);
         } else {
-            size_t index = (size_t)(f - desc->fields);
-            if (index < 512 && (seen[index / 64] >> (index % 64) & 1u))
-                rc = msg_path_fail(c, FT_E_INVALID, "field %s given twice (as \"%s\")", f->name,
-                                   shown);
-            else if (index < 512)
+            if (index < 512)
                 seen[index / 64] |= 1ull << (index % 64);
+            rc = json_is_null(v) ? 0 : oneof_clash(c, desc, f, msg);
             size_t saved = msg_path_push(c, f->name, 0, false);
-            rc = rc != 0 ? rc : read_member(c, desc, schema, f, v, depth, msg);
+            rc = rc != 0 ? rc : read_member(c, desc, max, f, v, depth, msg);
             if (rc == 0)
                 msg_path_pop(c, saved);
         }
@@ -301,8 +324,8 @@ static bool is_default(const ProtobufCFieldDescriptor *f, const void *slot)
     case PROTOBUF_C_TYPE_MESSAGE:
         return *(void *const *)slot == NULL;
     default: /* numbers: all bits zero (a float -0.0 is written) */
-        return element_size(f->type) == 8 ? *(const uint64_t *)slot == 0
-                                          : *(const uint32_t *)slot == 0;
+        return pa_schema_element_size(f->type) == 8 ? *(const uint64_t *)slot == 0
+                                                    : *(const uint32_t *)slot == 0;
     }
 }
 
@@ -401,7 +424,8 @@ static int write_field(struct msg_path *c, const ProtobufCFieldDescriptor *f,
 {
     if (f->label != PROTOBUF_C_LABEL_REPEATED)
         return write_value(c, f, SLOT(const void, msg, f->offset), depth, lim, out);
-    size_t n = *SLOT(const size_t, msg, f->quantifier_offset), size = element_size(f->type);
+    size_t n = *SLOT(const size_t, msg, f->quantifier_offset),
+           size = pa_schema_element_size(f->type);
     if (over_count(c, n, lim) != 0)
         return -1;
     const char *elements = *SLOT(const char *const, msg, f->offset);
@@ -431,17 +455,19 @@ static int write_message(struct msg_path *c, const ProtobufCMessage *msg, unsign
     if (msg->n_unknown_fields > 0)
         return msg_path_fail(c, FT_E_PROTOCOL, "field number %u is not in %s's schema",
                              (unsigned)msg->unknown_fields[0].tag, desc->name);
+    const size_t *max = NULL;
+    if (message_max(c, desc, &max) != 0)
+        return -1;
     json_t *obj = json_object();
     if (obj == NULL)
         return msg_path_fail(c, FT_E_NOMEM, "out of memory");
-    bool schema = in_schema(desc);
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &desc->fields[i];
         if (!is_written(f, msg))
             continue;
         json_t *value = NULL;
         size_t saved = msg_path_push(c, f->name, 0, false);
-        struct limits lim = field_limits(desc, schema, f);
+        struct limits lim = field_limits(desc, max, f);
         if (write_field(c, f, &lim, msg, depth, &value) != 0 ||
             json_object_set_new(obj, f->name, value) != 0) {
             json_decref(obj);

@@ -6,38 +6,23 @@
 #include <string.h>
 
 #include "common/hex.h"
-#include "pa/pa_pbjson.h"
+#include "pa/pa_msg_pb.h"
 #include "pa/pa_schema.h"
 
 /* ---- Protobuf through the generated code -------------------------------------------------
- * A struct becomes its proto3 JSON (pa_msg.c, which checks its lengths, counts, UTF-8 and
- * oneof rules), then the generated message of the same name (pa_pbjson.c), which
- * protobuf-c packs: fields in number order, defaults omitted, minimal varints, as Go's
- * proto.Marshal writes them. Decoding runs the other way, and then packs the message again:
- * bytes that do not come back identical were not in that canonical form. */
-
-static const ProtobufCMessageDescriptor *generated(const struct pa_msg_desc *desc,
-                                                   struct ft_error *err)
-{
-    const ProtobufCMessageDescriptor *d = pa_schema_message(desc->name);
-    if (d == NULL)
-        ft_fail(err, FT_E_INVALID, "%s: not a message of proto/", desc->name);
-    return d;
-}
+ * A struct becomes the generated message of the same name (pa_msg_pb.c, which checks its
+ * lengths, counts, UTF-8 and oneof rules), which protobuf-c packs: fields in number order,
+ * defaults omitted, minimal varints, as Go's proto.Marshal writes them. Decoding runs the
+ * other way, and packs the message again first: bytes that do not come back identical were
+ * not in that canonical form. */
 
 int pa_proto_encode(const struct pa_msg_desc *desc, const void *msg, struct pa_bytes *out,
                     struct ft_error *err)
 {
     out->data = NULL;
     out->len = 0;
-    const ProtobufCMessageDescriptor *d = generated(desc, err);
-    json_t *json = NULL;
     ProtobufCMessage *pb = NULL;
-    if (d == NULL || pa_msg_to_json(desc, msg, &json, err) != 0)
-        return -1;
-    int rc = pa_pbjson_read(d, json, &pb, err);
-    json_decref(json);
-    if (rc != 0)
+    if (pa_msg_to_pb(desc, msg, &pb, err) != 0)
         return -1;
     size_t len = 0;
     uint8_t *data = pa_schema_pack(pb, 0, &len);
@@ -66,31 +51,30 @@ int pa_proto_decode(const struct pa_msg_desc *desc, const uint8_t *data, size_t 
                     struct ft_error *err)
 {
     memset(out, 0, desc->size);
-    const ProtobufCMessageDescriptor *d = generated(desc, err);
-    if (d == NULL)
-        return -1;
-    ProtobufCMessage *pb = protobuf_c_message_unpack(d, NULL, len, data);
+    ProtobufCMessage *pb = protobuf_c_message_unpack(desc->generated, NULL, len, data);
     if (pb == NULL)
         return ft_fail(err, FT_E_INVALID,
                        "%s: %zu bytes that are not a valid message (cut short, a wrong wire "
                        "type or a malformed varint)",
                        desc->name, len);
+    /* The struct's rules first (limits, UTF-8, fields outside the schema), then the form. */
+    int rc = pa_msg_from_pb(desc, pb, out, err);
     size_t again_len = 0;
-    uint8_t *again = pa_schema_pack(pb, 0, &again_len);
-    json_t *json = NULL;
-    int rc = again == NULL ? ft_fail(err, FT_E_NOMEM, "%s: out of memory", desc->name)
-                           : pa_pbjson_write(pb, &json, err);
+    uint8_t *again = rc == 0 ? pa_schema_pack(pb, 0, &again_len) : NULL;
     protobuf_c_message_free_unpacked(pb, NULL);
-    if (rc == 0 && (again_len != len || (len > 0 && memcmp(again, data, len) != 0)))
+    if (rc == 0 && again == NULL)
+        rc = ft_fail(err, FT_E_NOMEM, "%s: out of memory", desc->name);
+    else if (rc == 0 && (again_len != len || (len > 0 && memcmp(again, data, len) != 0)))
         rc = ft_fail(err, FT_E_INVALID,
                      "%s: not in canonical form at byte %zu (a field out of number order or "
                      "given twice, a default value written, a non-minimal varint, a second "
                      "oneof member or a string holding NUL)",
                      desc->name, first_difference(again, again_len, data, len));
     free(again);
-    if (rc == 0)
-        rc = pa_msg_from_json_value(desc, json, out, err);
-    json_decref(json);
+    if (rc != 0) {
+        pa_msg_free(desc, out);
+        memset(out, 0, desc->size);
+    }
     return rc;
 }
 

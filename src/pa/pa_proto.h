@@ -7,8 +7,8 @@
  * default values omitted, present sub-messages always written (an empty one as tag +
  * length 0), minimal varints, negative enums as 10-byte varints, as Go's proto.Marshal
  * writes proto3 (test_pa_proto_schema holds them against Python's protobuf and protoc).
- * The struct reaches the generated message through its proto3 JSON (pa_msg.h, which
- * checks lengths, counts, UTF-8 and oneof rules; then pa_pbjson.h).
+ * The struct is copied into the generated message (pa_msg_pb.h, which checks lengths,
+ * counts, UTF-8 and oneof rules).
  *
  * The decoder is strict and canonical: bytes protobuf-c parses must pack back to the very
  * same bytes, so decode(x) succeeding implies encode(decode(x)) == x. It refuses unknown

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/cert.pb-c.h"
 #include "ot/registry_record.pb-c.h"
 #include "pa.pb-c.h"
 
@@ -52,11 +53,58 @@ const ProtobufCMessageDescriptor *pa_schema_message(const char *name)
     return NULL;
 }
 
+const char *pa_schema_oneof_name(const ProtobufCMessageDescriptor *msg)
+{
+    static const struct {
+        const ProtobufCMessageDescriptor *message;
+        const char *oneof;
+    } names[] = {
+        {&crypto__cert__signing_key_params__descriptor, "key"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].message == msg)
+            return names[i].oneof;
+    return NULL;
+}
+
 const ProtobufCMessageDescriptor *const *pa_schema_messages(size_t *count)
 {
     pthread_once(&walked, walk);
     *count = n_messages;
     return messages;
+}
+
+size_t pa_schema_element_size(ProtobufCType type)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING:
+        return sizeof(char *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(ProtobufCMessage *);
+    default:
+        return 4; /* the 32-bit integers, enums and float */
+    }
+}
+
+void *pa_schema_new_array(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, size_t n)
+{
+    void *elements = calloc(n, pa_schema_element_size(f->type));
+    if (elements != NULL) {
+        *(void **)(void *)((char *)msg + f->offset) = elements;
+        *(size_t *)(void *)((char *)msg + f->quantifier_offset) = 0;
+    }
+    return elements;
 }
 
 uint8_t *pa_schema_pack(const ProtobufCMessage *msg, size_t headroom, size_t *len)

@@ -118,7 +118,8 @@ START_TEST(oneof_members)
     free(text);
     protobuf_c_message_free_unpacked(msg, NULL);
     refused(&crypto__cert__signing_key_params__descriptor,
-            "{\"ecdsa_params\":{},\"mldsa_params\":{}}", "ecdsa_params is set too");
+            "{\"ecdsa_params\":{},\"mldsa_params\":{}}",
+            "crypto.cert.SigningKeyParams: oneof key: ecdsa_params and mldsa_params are both set");
     /* null is "not set": the other member may follow */
     msg = read_text(&crypto__cert__signing_key_params__descriptor,
                     "{\"ecdsa_params\":null,\"mldsa_params\":{}}", &err);
@@ -133,7 +134,8 @@ START_TEST(refusals_name_the_field)
     refused(req, "{\"skew\":1}", "pa.EndorseCertsRequest: unknown field \"skew\"");
     refused(req, "{\"sku\":\"a\",\"Sku\":\"b\"}", "unknown field \"Sku\"");
     refused(&pa__init_session_request__descriptor, "{\"sku_auth\":\"a\",\"skuAuth\":\"b\"}",
-            "sku_auth given twice");
+            "duplicate field \"skuAuth\" (sku_auth)");
+    refused(req, "{\"bundles\":[null]}", "bundles[0]: null in a list");
     refused(req, "{\"bundles\":[{\"tbs\":\"AA==\"},{\"key_params\":{\"key_label\":5}}]}",
             "bundles[1].key_params.key_label: expected a string, got a number");
     refused(req, "{\"bundles\":{}}", "bundles: expected an array");
