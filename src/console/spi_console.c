@@ -18,7 +18,14 @@
  * control the console has. With a batching bus the three go in one exchange, the status
  * read after an idle time the adapter keeps (clocks without data) that tracks how long
  * the firmware takes a chunk: BUSY is then clear at the first read, and only a chunk the
- * firmware was slow to take costs a second round trip. */
+ * firmware was slow to take costs a second round trip.
+ *
+ * The last chunk gets no status read. Once the firmware has the whole message it may
+ * answer at once, raising TX-ready; it counts every CSB edge from then on as the host
+ * reading its frame (reference §1.5), so a status read clocked then would count as the
+ * frame's header read and the frame would be lost. Its answer tells that the chunk was
+ * taken; a write that comes before any answer first polls for it, as the next page
+ * program must not overwrite a chunk the firmware has not taken. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +58,11 @@ _Static_assert(SPI_CONSOLE_PAYLOAD_MAX >= SPI_FRAME_HOST_MAX_PAYLOAD, "a payload
 struct spi_console {
     struct spi_bus *bus; /* borrowed */
     uint32_t next_frame;
-    bool bulk;        /* console_expect_bulk: frames read whole in one exchange */
+    bool bulk; /* console_expect_bulk: frames read whole in one exchange */
+    /* The last chunk written, not confirmed by a status read or a frame since. */
+    bool last_unconfirmed;
+    struct spi_upload_chunk last_chunk;
+    size_t last_total;
     uint32_t take_ns; /* the firmware's time to take an upload chunk, as last seen */
     uint64_t round_trips_at_open;
     uint8_t header_mosi[SPI_FLASH_CMD_SIZE + SPI_FRAME_HEADER_SIZE];
@@ -171,17 +182,18 @@ static int spi_fill(struct console *c, uint64_t deadline_ns, struct ft_error *er
         return 0;
     console_stream_append(c, sc->miso + SPI_FLASH_CMD_SIZE, hdr.len);
     sc->next_frame = hdr.frame_no + 1;
+    sc->last_unconfirmed = false; /* the firmware answers once it has the message */
     c->stats.frames++;
     return 0;
 }
 
 /* ---- writing -------------------------------------------------------------------------- */
 
-/* Sends WREN and the page program; with a batching bus also the first status poll,
- * after the idle time the firmware takes a chunk in, all in one round trip. *busy gets
- * the status bit when it was read. */
+/* Sends WREN and the page program; with a batching bus and `poll` also the first status
+ * poll, after the idle time the firmware takes a chunk in, all in one round trip. *busy
+ * gets the status bit when it was read. */
 static int send_chunk(struct console *c, const uint8_t *data, const struct spi_upload_chunk *ch,
-                      bool *busy, struct ft_error *err)
+                      bool poll, bool *busy, struct ft_error *err)
 {
     struct spi_console *sc = spi_of(c);
     static const uint8_t wren = SPI_FLASH_WRITE_ENABLE;
@@ -196,8 +208,10 @@ static int send_chunk(struct console *c, const uint8_t *data, const struct spi_u
             {.mosi = &wren, .len = 1},
             {.mosi = sc->mosi, .len = SPI_FLASH_CMD_SIZE + ch->len},
             {.mosi = rdsr, .miso = status, .len = sizeof(rdsr), .idle_ns_before = sc->take_ns}};
-        if (sc->bus->ops->xfer_batch(sc->bus, xfers, 3, err) != 0)
+        if (sc->bus->ops->xfer_batch(sc->bus, xfers, poll ? 3 : 2, err) != 0)
             return -1;
+        if (!poll)
+            return 0;
         c->stats.status_polls++;
         *busy = (status[1] & SPI_FLASH_STATUS_BUSY) != 0;
         uint32_t next =
@@ -243,15 +257,25 @@ static int wait_not_busy(struct console *c, const struct spi_upload_chunk *ch, s
 static int spi_write(struct console *c, const uint8_t *data, size_t len, uint64_t deadline_ns,
                      struct ft_error *err)
 {
+    struct spi_console *sc = spi_of(c);
+    if (sc->last_unconfirmed &&
+        wait_not_busy(c, &sc->last_chunk, sc->last_total, deadline_ns, err) != 0)
+        return -1;
+    sc->last_unconfirmed = false;
     struct spi_upload_iter it;
     struct spi_upload_chunk ch;
     spi_upload_iter_init(&it, len);
     while (spi_upload_next(&it, &ch)) {
-        bool busy;
-        if (send_chunk(c, data, &ch, &busy, err) != 0)
+        bool last = ch.offset + ch.len == len, busy;
+        if (send_chunk(c, data, &ch, !last, &busy, err) != 0)
             return -1;
-        if (busy && wait_not_busy(c, &ch, len, deadline_ns, err) != 0)
+        if (last) {
+            sc->last_unconfirmed = true;
+            sc->last_chunk = ch;
+            sc->last_total = len;
+        } else if (busy && wait_not_busy(c, &ch, len, deadline_ns, err) != 0) {
             return -1;
+        }
     }
     return 0;
 }
@@ -266,6 +290,7 @@ static struct spi_bus *spi_gpio(struct console *c)
 static void spi_reset_frames(struct console *c)
 {
     spi_of(c)->next_frame = 0;
+    spi_of(c)->last_unconfirmed = false; /* a chip that restarted took no chunk of ours */
 }
 
 static void spi_expect_bulk(struct console *c, bool on)

@@ -170,8 +170,13 @@ void sim_device_spi_cs(struct sim_device *dev, bool asserted)
 {
     pthread_mutex_lock(&dev->lock);
     /* A chip in reset ignores CSB; power-on reset clears the block's transaction state. */
-    if (dev->pins & SIM_PIN_RESET_N)
+    if (dev->pins & SIM_PIN_RESET_N) {
+        /* TX-ready drops at the first CSB falling edge after it rose, whatever the
+         * transaction: the firmware's first wait sees CSB low. */
+        if (asserted)
+            dev->pins &= ~SIM_PIN_TX_READY;
         spi_device_cs(&dev->spi, asserted);
+    }
     /* The deassert edge completes the transaction (an upload queued, a frame read
      * counted): the firmware thread waits for exactly that. */
     notify(dev);
@@ -182,16 +187,7 @@ void sim_device_spi_clock(struct sim_device *dev, const uint8_t *mosi, uint8_t *
 {
     pthread_mutex_lock(&dev->lock);
     if ((dev->pins & SIM_PIN_RESET_N) && dev->spi.cs_active) {
-        /* TX-ready drops at the frame read's opcode, the earliest moment a byte-level
-         * host can tell a READ from a status poll (sim_device_spi_xfer: before the
-         * transaction; no host samples the pin in between). */
-        bool tx_drop = len > 0 && mosi != NULL && dev->spi.byte_index == 0 && mosi[0] == 0x03 &&
-                       (dev->pins & SIM_PIN_TX_READY);
-        if (tx_drop)
-            dev->pins &= ~SIM_PIN_TX_READY;
         spi_device_clock(&dev->spi, mosi, miso, len);
-        if (tx_drop)
-            notify(dev); /* a pin changed: gpio_wait callers look again */
     } else if (miso != NULL) {
         memset(miso, 0xFF, len); /* in reset, or CSB high: nothing drives MISO */
     }
@@ -202,9 +198,8 @@ void sim_device_spi_xfer(struct sim_device *dev, const uint8_t *mosi, uint8_t *m
 {
     pthread_mutex_lock(&dev->lock);
     if (dev->pins & SIM_PIN_RESET_N) {
-        /* TX-ready drops at the first CSB edge of the frame's read. */
-        if (len > 0 && mosi != NULL && mosi[0] == 0x03)
-            dev->pins &= ~SIM_PIN_TX_READY;
+        /* TX-ready drops at the first CSB falling edge, whatever the transaction. */
+        dev->pins &= ~SIM_PIN_TX_READY;
         spi_device_cs(&dev->spi, true);
         spi_device_clock(&dev->spi, mosi, miso, len);
         spi_device_cs(&dev->spi, false);
@@ -375,12 +370,16 @@ static bool aborted(const struct fw_ctx *fw)
     return fw->dev->epoch != fw->epoch || fw->dev->shutdown;
 }
 
-/* Waits for `edges` CSB edges of reads after `start`, dropping TX-ready at the first. */
-static int await_frame_read(struct fw_ctx *fw, uint64_t start, uint64_t edges)
+/* Waits, as the firmware does by polling the CSB status, for CSB low, high, low, high
+ * after TX-ready went up at edge count `start` (CSB already low meets the first wait at
+ * once), dropping TX-ready at the first low. Every transaction counts, whatever its
+ * opcode: the host must clock nothing but the frame's two reads while TX-ready is up. */
+static int await_frame_read(struct fw_ctx *fw, uint64_t start, bool cs_low_at_start)
 {
     struct sim_device *dev = fw->dev;
-    while (dev->spi.read_edges < start + edges) {
-        if (dev->spi.read_edges > start)
+    uint64_t edges = cs_low_at_start ? 3 : 4;
+    while (dev->spi.csb_edges < start + edges) {
+        if (cs_low_at_start || dev->spi.csb_edges > start)
             dev->pins &= ~SIM_PIN_TX_READY;
         if (aborted(fw))
             return FW_ABORT;
@@ -408,10 +407,11 @@ static int send_frame_locked(struct fw_ctx *fw, const uint8_t *payload, size_t l
     spi_device_write_buffer(&dev->spi, SPI_FRAME_HEADER_SIZE, frame + SPI_FRAME_HEADER_SIZE,
                             size - SPI_FRAME_HEADER_SIZE);
     spi_device_write_buffer(&dev->spi, 0, frame, SPI_FRAME_HEADER_SIZE);
-    uint64_t start = dev->spi.read_edges;
+    uint64_t start = dev->spi.csb_edges;
+    bool cs_low = dev->spi.cs_active;
     dev->pins |= SIM_PIN_TX_READY;
     notify(dev);
-    int rc = await_frame_read(fw, start, 4);
+    int rc = await_frame_read(fw, start, cs_low);
     if (rc == 0 && aborted(fw))
         rc = FW_ABORT; /* read, but the chip was reset meanwhile: the counter is new */
     if (rc == 0 && !junk)

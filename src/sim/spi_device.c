@@ -101,8 +101,6 @@ static void complete_transaction(struct spi_device *dev)
     if (dev->byte_index == 0)
         return;
     uint8_t op = dev->opcode;
-    if (op == SPI_FLASH_READ)
-        dev->read_edges += 2;
     if (op == SPI_FLASH_WRITE_ENABLE) {
         dev->status |= SPI_STATUS_WEL;
     } else if (op == SPI_FLASH_WRITE_DISABLE) {

@@ -46,12 +46,9 @@ struct spi_device {
     size_t jedec_len;
 
     bool cs_active;
-    uint64_t csb_edges; /* every falling and rising edge of CSB */
-    /* CSB edges of READ (0x03) transactions only: what the console firmware takes as the
-     * host reading its frame. The real firmware counts every edge; counting reads only
-     * keeps a status poll that overlaps the raising of TX-ready (possible when the model
-     * runs with zero compute time) from being taken for a frame read. */
-    uint64_t read_edges;
+    /* Every falling and rising edge of CSB, whatever the transaction: what the console
+     * firmware counts, polling the CSB status, as the host reading its frame. */
+    uint64_t csb_edges;
 
     /* Decoder state of the transaction in progress. */
     size_t byte_index;

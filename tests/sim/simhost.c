@@ -163,7 +163,9 @@ bool simhost_write(struct simhost *h, const void *data, size_t len)
         uint8_t mosi[4 + 256] = {OP_PP, (uint8_t)(addr >> 16), (uint8_t)(addr >> 8), (uint8_t)addr};
         memcpy(mosi + 4, p + off, n);
         simhost_xfer(h, mosi, NULL, 4 + n);
-        if (!wait_not_busy(h))
+        /* No status read after the last chunk: the firmware may answer at once, and it
+         * counts every CSB edge after raising TX-ready as the host reading the frame. */
+        if (off + n < len && !wait_not_busy(h))
             return false;
         off += n;
     }

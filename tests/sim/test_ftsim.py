@@ -365,7 +365,7 @@ class Link:
 class SpiConsole:
     """The OTTF SPI console in TX-ready mode: GPIO_WAIT on TX-ready, then a 12-byte header
     READ at 0 and a payload READ at 12, two CS frames. Writes: WREN, PAGE_PROGRAM (0x000,
-    last chunk 0x100), poll status."""
+    last chunk 0x100), poll status but after the last chunk."""
 
     def __init__(self, link, wait_ms=int(STEP_TIMEOUT * 1000)):
         self.link = link
@@ -422,7 +422,10 @@ class SpiConsole:
             addr = 0x100 if off + 256 >= len(data) else 0x000
             self.link.xfer([0x06])
             self.link.xfer(bytes([0x02, addr >> 16 & 0xFF, addr >> 8 & 0xFF, addr & 0xFF]) + chunk)
-            self.link.wait_not_busy("console write")
+            # No status read after the last chunk: the firmware may answer at once, and it
+            # counts every CSB edge after raising TX-ready as the host reading its frame.
+            if addr == 0x000:
+                self.link.wait_not_busy("console write")
 
 
 class PtyConsole:
