@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "pa/pa_msg.h"
+#include "pa/pa_msg_pb.h"
 #include "pa/pa_proto.h"
 #include "testutil.h"
 
@@ -784,6 +785,50 @@ START_TEST(encoder_checks_the_struct)
 }
 END_TEST
 
+/* The copy from protoc-c's message holds the struct's rules itself: the protobuf path
+ * (pa_proto_decode) reaches the struct without JSON's checks. */
+START_TEST(copy_from_protoc_message_checks_it)
+{
+    struct ft_error err = {0};
+    struct pa_init_session_request req;
+    Pa__InitSessionRequest in = PA__INIT_SESSION_REQUEST__INIT;
+    char long_sku[PA_SKU_MAX + 2];
+    memset(long_sku, 's', sizeof(long_sku) - 1);
+    long_sku[sizeof(long_sku) - 1] = '\0';
+    in.sku = long_sku;
+    memset(&req, 0xA5, sizeof(req));
+    ck_assert_int_eq(pa_msg_from_pb(&pa_init_session_request_desc, &in.base, &req, &err), -1);
+    ck_assert_error(err, FT_E_CAPACITY, "pa.InitSessionRequest: sku: 64 characters, limit 63");
+    ck_assert(all_zero(&req, sizeof(req)));
+    in.sku = (char *)"bad\xc3(";
+    ck_assert_int_eq(pa_msg_from_pb(&pa_init_session_request_desc, &in.base, &req, &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "sku: a string that is not UTF-8");
+
+    /* Another message than the descriptor's, and a field from outside the schema. */
+    Pa__CloseSessionRequest other = PA__CLOSE_SESSION_REQUEST__INIT;
+    ck_assert_int_eq(pa_msg_from_pb(&pa_init_session_request_desc, &other.base, &req, &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "a pa.CloseSessionRequest where a pa.InitSessionRequest");
+    in.sku = (char *)"sival";
+    ProtobufCMessageUnknownField unknown = {.tag = 9, .wire_type = PROTOBUF_C_WIRE_TYPE_VARINT};
+    uint8_t one = 1;
+    unknown.len = 1;
+    unknown.data = &one;
+    in.base.n_unknown_fields = 1;
+    in.base.unknown_fields = &unknown;
+    ck_assert_int_eq(pa_msg_from_pb(&pa_init_session_request_desc, &in.base, &req, &err), -1);
+    ck_assert_error(err, FT_E_PROTOCOL, "field number 9 is not in pa.InitSessionRequest's schema");
+    in.base.n_unknown_fields = 0;
+    ck_assert_int_eq(pa_msg_from_pb(&pa_init_session_request_desc, &in.base, &req, &err), 0);
+    ck_assert_str_eq(req.sku, "sival");
+
+    /* A oneof needs its member on the way in too. */
+    Crypto__Cert__SigningKeyParams key = CRYPTO__CERT__SIGNING_KEY_PARAMS__INIT;
+    struct pa_signing_key_params params;
+    ck_assert_int_eq(pa_msg_from_pb(&pa_signing_key_params_desc, &key.base, &params, &err), -1);
+    ck_assert_error(err, FT_E_INVALID, "oneof key: none of ecdsa_params, mldsa_params is set");
+}
+END_TEST
+
 START_TEST(equality)
 {
     struct pa_cert_bundle a = {0}, b = {0};
@@ -980,6 +1025,7 @@ static Suite *pa_msg_suite(void)
     tcase_add_test(tc, oneof_rules);
     tcase_add_test(tc, failed_decode_frees_and_zeroes);
     tcase_add_test(tc, encoder_checks_the_struct);
+    tcase_add_test(tc, copy_from_protoc_message_checks_it);
     tcase_add_test(tc, equality);
     tcase_add_test(tc, status_bodies);
     tcase_add_test(tc, grpc_codes_and_http);
