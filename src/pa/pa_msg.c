@@ -1,11 +1,9 @@
 #include "pa/pa_msg.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/base64.h"
 #include "pa/json_scalar.h"
 #include "pa/msg_path.h"
 #include "pa/pa_msg_pb.h"
@@ -29,12 +27,6 @@ const struct pa_enum_desc pa_product_id_enum = {&ot__product_id__descriptor};
 const struct pa_enum_desc pa_device_registration_state_enum = {
     &ot__device_registration_state__descriptor};
 const struct pa_enum_desc pa_device_life_cycle_enum = {&ot__device_life_cycle__descriptor};
-
-const char *pa_enum_name(const struct pa_enum_desc *e, int32_t number)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(e->generated, number);
-    return v != NULL ? v->name : NULL;
-}
 
 static const struct pa_enum_desc *const all_enums[] = {
     &pa_token_seed_enum,

@@ -212,9 +212,6 @@ extern const struct pa_enum_desc pa_product_id_enum;
 extern const struct pa_enum_desc pa_device_registration_state_enum;
 extern const struct pa_enum_desc pa_device_life_cycle_enum;
 
-/* The proto name of `number` ("HASH_TYPE_SHA256"), or NULL when it has none. */
-const char *pa_enum_name(const struct pa_enum_desc *e, int32_t number);
-
 /* Which member of SigningKeyParams' `oneof key` is set: the member's field number. The
  * codecs require exactly one (stricter than protojson, which allows none; upstream's SPM
  * fails such a bundle later with UNIMPLEMENTED). */

@@ -310,9 +310,6 @@ static int message_from_pb(struct msg_path *c, const struct pa_msg_desc *desc,
                            const ProtobufCMessage *pb, void *msg)
 {
     const ProtobufCMessageDescriptor *pd = desc->generated;
-    if (pb->descriptor != pd)
-        return msg_path_fail(c, FT_E_INVALID, "a %s where a %s belongs", pb->descriptor->name,
-                             pd->name);
     if (pb->n_unknown_fields > 0)
         return msg_path_fail(c, FT_E_PROTOCOL, "field number %u is not in %s's schema",
                              (unsigned)pb->unknown_fields[0].tag, pd->name);
@@ -331,6 +328,10 @@ int pa_msg_from_pb(const struct pa_msg_desc *desc, const ProtobufCMessage *pb, v
     memset(out, 0, desc->size);
     struct msg_path c;
     msg_path_init(&c, desc->name, err);
+    /* Below the top, protobuf-c's own descriptors pick each sub-message's type. */
+    if (pb->descriptor != desc->generated)
+        return msg_path_fail(&c, FT_E_INVALID, "a %s where a %s belongs", pb->descriptor->name,
+                             desc->generated->name);
     if (message_from_pb(&c, desc, pb, out) != 0) {
         pa_msg_free(desc, out);
         memset(out, 0, desc->size);

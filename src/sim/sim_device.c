@@ -166,17 +166,21 @@ void sim_device_fini(struct sim_device *dev)
 
 /* ---- host side ---------------------------------------------------------------------- */
 
+/* A CSB edge. TX-ready drops at the first falling one after it rose, whatever the
+ * transaction: the firmware's first wait sees CSB low. Lock held, chip out of reset. */
+static void csb_edge(struct sim_device *dev, bool asserted)
+{
+    if (asserted)
+        dev->pins &= ~SIM_PIN_TX_READY;
+    spi_device_cs(&dev->spi, asserted);
+}
+
 void sim_device_spi_cs(struct sim_device *dev, bool asserted)
 {
     pthread_mutex_lock(&dev->lock);
     /* A chip in reset ignores CSB; power-on reset clears the block's transaction state. */
-    if (dev->pins & SIM_PIN_RESET_N) {
-        /* TX-ready drops at the first CSB falling edge after it rose, whatever the
-         * transaction: the firmware's first wait sees CSB low. */
-        if (asserted)
-            dev->pins &= ~SIM_PIN_TX_READY;
-        spi_device_cs(&dev->spi, asserted);
-    }
+    if (dev->pins & SIM_PIN_RESET_N)
+        csb_edge(dev, asserted);
     /* The deassert edge completes the transaction (an upload queued, a frame read
      * counted): the firmware thread waits for exactly that. */
     notify(dev);
@@ -198,11 +202,9 @@ void sim_device_spi_xfer(struct sim_device *dev, const uint8_t *mosi, uint8_t *m
 {
     pthread_mutex_lock(&dev->lock);
     if (dev->pins & SIM_PIN_RESET_N) {
-        /* TX-ready drops at the first CSB falling edge, whatever the transaction. */
-        dev->pins &= ~SIM_PIN_TX_READY;
-        spi_device_cs(&dev->spi, true);
+        csb_edge(dev, true);
         spi_device_clock(&dev->spi, mosi, miso, len);
-        spi_device_cs(&dev->spi, false);
+        csb_edge(dev, false);
     } else if (miso != NULL) {
         memset(miso, 0xFF, len); /* a chip in reset drives nothing */
     }
@@ -371,22 +373,21 @@ static bool aborted(const struct fw_ctx *fw)
 }
 
 /* Waits, as the firmware does by polling the CSB status, for CSB low, high, low, high
- * after TX-ready went up at edge count `start` (CSB already low meets the first wait at
- * once), dropping TX-ready at the first low. Every transaction counts, whatever its
- * opcode: the host must clock nothing but the frame's two reads while TX-ready is up. */
+ * after TX-ready went up at edge count `start`; TX-ready drops at the first low
+ * (csb_edge). CSB already low meets the first wait at once. Every transaction counts,
+ * whatever its opcode: the host must clock nothing but the frame's two reads while
+ * TX-ready is up. */
 static int await_frame_read(struct fw_ctx *fw, uint64_t start, bool cs_low_at_start)
 {
     struct sim_device *dev = fw->dev;
+    if (cs_low_at_start)
+        dev->pins &= ~SIM_PIN_TX_READY;
     uint64_t edges = cs_low_at_start ? 3 : 4;
     while (dev->spi.csb_edges < start + edges) {
-        if (cs_low_at_start || dev->spi.csb_edges > start)
-            dev->pins &= ~SIM_PIN_TX_READY;
         if (aborted(fw))
             return FW_ABORT;
         wait_changed(dev, NULL);
     }
-    dev->pins &= ~SIM_PIN_TX_READY;
-    notify(dev);
     return 0;
 }
 

@@ -3,7 +3,6 @@ PKIs, ftsim chips, a station configuration, the daemon and a control-socket clie
 import json
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -257,6 +256,20 @@ class Station:
                 pass
             time.sleep(0.05)
         raise RuntimeError("sites not ready in %ds: %s" % (timeout, open(self.path("ftharnessd.log")).read()[-2000:]))
+
+    def wait_spool_drained(self, timeout):
+        """Asks `status` until the spool is empty (every PASS reached the service) or
+        `timeout` seconds passed; returns the spool's last state ({} if none came)."""
+        end = time.monotonic() + timeout
+        spool = {}
+        while True:
+            try:
+                spool = self.request({"cmd": "status"})[-1].get("spool", spool)
+            except OSError:
+                pass  # the daemon is restarting
+            if spool.get("depth", 1) == 0 or time.monotonic() >= end:
+                return spool
+            time.sleep(0.05)
 
     def worker_pid(self, site):
         supervisor = self.supervisor_pid()

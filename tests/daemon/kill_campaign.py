@@ -101,14 +101,7 @@ def main():
         done.set()
         for th in threads:
             th.join()
-        end = time.monotonic() + 120
-        while time.monotonic() < end:
-            try:
-                if st.request({"cmd": "status"})[-1]["spool"].get("depth", 1) == 0:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
+        st.wait_spool_drained(120)
         elapsed = time.monotonic() - started
 
         # ---- after all the kills ----------------------------------------------------------

@@ -183,9 +183,7 @@ def main():
             end = time.monotonic() + 120
             while running[0] > 0 and time.monotonic() < end:
                 changed.wait(1)
-            while (st.request({"cmd": "status"})[-1]["spool"].get("depth", 1) != 0
-                   and time.monotonic() < end):
-                time.sleep(0.05)
+            st.wait_spool_drained(max(0.0, end - time.monotonic()))
             stats[n] = proc_stats(daemon_pids())
             sampling[0] = False
             changed.notify_all()
@@ -292,13 +290,7 @@ def main():
             th.join()
         elapsed = time.monotonic() - started
         stats.setdefault("end", proc_stats(daemon_pids()))
-        # Spool drained: every PASS reached the service.
-        end = time.monotonic() + 120
-        while time.monotonic() < end:
-            spool = st.request({"cmd": "status"})[-1]["spool"]
-            if spool.get("depth", 1) == 0:
-                break
-            time.sleep(0.2)
+        spool = st.wait_spool_drained(120)  # every PASS reached the service
 
         with open(st.path("outcomes.json"), "w") as f:  # for a look afterwards
             json.dump([dict(o, allowed=sorted(o["allowed"])) for o in outcomes], f, indent=0)

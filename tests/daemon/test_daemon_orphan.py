@@ -78,10 +78,7 @@ def main():
                 refusals[:3])
         t.check("the chip was personalized once", info.get("completed") == 1 and
                 info.get("perso_done"), info)
-        end = time.monotonic() + 30  # the uploader registers the PASS from the spool
-        while st.request({"cmd": "status"})[-1]["spool"].get("depth", 1) != 0 and \
-                time.monotonic() < end:
-            time.sleep(0.1)
+        st.wait_spool_drained(30)  # the uploader registers the PASS from the spool
         records = [json.load(open(st.path("records", n))) for n in os.listdir(st.path("records"))
                    if n.endswith(".json")]
         t.check("one record, PASS, and one device registered",

@@ -346,13 +346,19 @@ static int check_pbjson(const char *label, const ProtobufCMessage *m, const json
 }
 
 /* protobuf-c unpacks `bin` fully and packs it back to the same bytes; pa_pbjson agrees
- * with pa_msg on its JSON. */
-static int check_protobuf_c(const char *label, const char *name, const struct pa_bytes *bin,
-                            const json_t *json)
+ * with pa_msg on its JSON. The message is found in proto/ by name, and must be the one
+ * pa_msggen linked to the table. */
+static int check_protobuf_c(const char *label, const struct pa_msg_desc *desc,
+                            const struct pa_bytes *bin, const json_t *json)
 {
-    const ProtobufCMessageDescriptor *d = pa_schema_message(name);
+    const ProtobufCMessageDescriptor *d = pa_schema_message(desc->name);
     if (d == NULL) {
-        printf("FAIL %s: proto/ has no message %s (protobuf-c)\n", label, name);
+        printf("FAIL %s: proto/ has no message %s (protobuf-c)\n", label, desc->name);
+        return -1;
+    }
+    if (d != desc->generated) {
+        printf("FAIL %s: the table's protoc-c message is %s\n", label,
+               desc->generated != NULL ? desc->generated->name : "none");
         return -1;
     }
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, bin->len, bin->data);
@@ -417,7 +423,7 @@ static int write_entry(const char *dir, FILE *list, const struct pa_msg_desc *de
         goto out;
     }
     fprintf(list, "%s %s\n", desc->name, variant_names[v]);
-    if (check_protobuf_c(label, desc->name, &bin, json) != 0)
+    if (check_protobuf_c(label, desc, &bin, json) != 0)
         (*failures)++;
 out:
     free(bin.data);

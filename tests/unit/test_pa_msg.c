@@ -957,24 +957,26 @@ START_TEST(rpc_table)
 }
 END_TEST
 
+/* The proto name of `number` in `e`, or NULL when it has none. */
+static const char *enum_name(const struct pa_enum_desc *e, int32_t number)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(e->generated, number);
+    return v != NULL ? v->name : NULL;
+}
+
 START_TEST(enum_tables)
 {
     size_t n_enums = 0;
     const struct pa_enum_desc *const *all = pa_enum_desc_list(&n_enums);
     size_t total = 0;
-    for (size_t i = 0; i < n_enums; i++) {
-        const ProtobufCEnumDescriptor *e = all[i]->generated;
-        for (size_t k = 0; k < e->n_values; k++) {
-            ck_assert_str_eq(pa_enum_name(all[i], e->values[k].value), e->values[k].name);
-            total++;
-        }
-    }
+    for (size_t i = 0; i < n_enums; i++)
+        total += all[i]->generated->n_values;
     ck_assert_uint_eq(total, 4 + 3 + 3 + 5 + 5 + 2 + 3 + 4 + 4 + 5 + 6 + 9);
-    ck_assert_str_eq(pa_enum_name(&pa_hash_type_enum, PA_HASH_TYPE_SHA256), "HASH_TYPE_SHA256");
-    ck_assert_ptr_null(pa_enum_name(&pa_hash_type_enum, 1));
-    ck_assert_str_eq(pa_enum_name(&pa_mldsa_parameter_sets_enum, 0),
+    ck_assert_str_eq(enum_name(&pa_hash_type_enum, PA_HASH_TYPE_SHA256), "HASH_TYPE_SHA256");
+    ck_assert_ptr_null(enum_name(&pa_hash_type_enum, 1));
+    ck_assert_str_eq(enum_name(&pa_mldsa_parameter_sets_enum, 0),
                      "MLDSA_PARAMETER_SETS_MLDSA_UNSPECIFIED");
-    ck_assert_int_eq(pa_enum_name(&pa_silicon_creator_id_enum, 0x4001)[19], 'N');
+    ck_assert_int_eq(enum_name(&pa_silicon_creator_id_enum, 0x4001)[19], 'N');
     /* Names to numbers, through the decoder. */
     struct pa_token_params p = {0};
     struct ft_error err = {0};
